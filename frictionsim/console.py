@@ -1,0 +1,70 @@
+"""Terminal output of the command line: the summary table and progress bars (rich)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from .stats import worst_step
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on a terminal (stderr); silent when output is not a terminal."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("replications"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done, total: bar.update(task, completed=done)
+
+
+def _fmt(m: dict[str, Any], kind: str) -> str:
+    mean, ci = m["mean"], m["ci95"]
+    if mean is None:
+        return "n/a"
+
+    def one(x: float) -> str:
+        if kind == "pct":
+            return f"{x:.1%}"
+        if kind == "money":
+            return f"{x:,.0f}"
+        return f"{x:,.1f}"
+
+    return one(mean) + (f"  ({one(ci[0])} – {one(ci[1])})" if ci else "")
+
+
+def print_summary(summary: dict[str, Any], out: Path, runtime: float) -> None:
+    """The compact table a strategist reads after a run."""
+    m = summary["metrics"]
+    table = Table(title=f"{summary['scenario']}: {summary['replications']} replications, "
+                  f"seed {summary['seed']}", title_justify="left")
+    table.add_column("metric")
+    table.add_column("mean  (95% CI)", justify="right")
+    rows = [
+        ("visitors", "visitors", "count"),
+        ("orders", "orders", "count"),
+        ("conversion", "conversion_rate", "pct"),
+        ("revenue", "revenue", "money"),
+        ("lost revenue: friction", "lost_revenue_friction", "money"),
+        ("lost revenue: non-friction exits", "lost_revenue_exit", "money"),
+    ]
+    for label, key, kind in rows:
+        table.add_row(label, _fmt(m[key], kind))
+    worst = worst_step(summary)
+    if worst:
+        step = summary["steps"][worst]
+        table.add_row(f"worst step: {worst}",
+                      f"{_fmt(step['abandoned_friction'], 'count')} lost to friction")
+    console = Console()
+    console.print(table)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")

@@ -1,0 +1,311 @@
+"""Probability distributions of scenario quantities.
+
+A scenario writes a random quantity as a bare number (fixed) or as a mapping
+with ``dist:``. The families are ``fixed``, ``exponential``, ``lognormal``,
+``gamma``, ``normal`` (clipped at 0), ``uniform``, ``triangular``,
+``empirical`` and, for counts only, ``poisson``. ``mean`` and ``sd`` are always
+those of the value itself (for the lognormal too, not of its log), because that
+is what researchers read in analytics exports.
+
+Each family is a frozen pydantic model that validates its parameters, samples
+with a caller's :class:`numpy.random.Generator` (never a global one), and knows
+its analytic ``mean`` and ``var`` so sampling tests can compare against them.
+
+The same families exist for different quantities: durations accept units
+(``45s``), amounts (irritation, money) and counts are plain numbers.
+:func:`distribution_type` builds the annotated union for one quantity.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal, Union
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
+from pydantic import model_validator
+
+from .units import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
+
+
+def _number_only(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return value
+
+
+#: A plain finite number (irritation points, money, shares).
+Amount = Annotated[float, BeforeValidator(_number_only), Strict()]
+#: A duration in minutes; YAML may write ``45s``, ``3min``, ``2h``, ``7d``.
+Duration = Annotated[
+    float,
+    BeforeValidator(
+        parse_duration,
+        json_schema_input_type=Union[float, Annotated[str, Field(pattern=DURATION_PATTERN)]],
+    ),
+]
+#: A rate per minute; YAML may write ``120/h``, ``2/min``, ``1.5/d``.
+Rate = Annotated[
+    float,
+    BeforeValidator(
+        parse_rate,
+        json_schema_input_type=Union[float, Annotated[str, Field(pattern=RATE_PATTERN)]],
+    ),
+]
+
+
+class Distribution(BaseModel):
+    """Base of every distribution family."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw ``size`` independent values as a float64 array."""
+        raise NotImplementedError
+
+    @property
+    def expectation(self) -> float:
+        """Analytic mean of a draw."""
+        raise NotImplementedError
+
+    @property
+    def variance(self) -> float:
+        """Analytic variance of a draw."""
+        raise NotImplementedError
+
+    @property
+    def is_constant(self) -> bool:
+        """True when every draw gives the same value (no random numbers needed)."""
+        return self.variance == 0.0
+
+
+class _Fixed(Distribution):
+    def sample(self, rng, size):
+        return np.full(size, float(self.value))
+
+    @property
+    def expectation(self):
+        return float(self.value)
+
+    @property
+    def variance(self):
+        return 0.0
+
+
+class _Exponential(Distribution):
+    def sample(self, rng, size):
+        return rng.exponential(self.mean, size)
+
+    @property
+    def expectation(self):
+        return float(self.mean)
+
+    @property
+    def variance(self):
+        return self.mean**2
+
+
+class _MeanSd(Distribution):
+    @property
+    def expectation(self):
+        return float(self.mean)
+
+    @property
+    def variance(self):
+        return float(self.sd) ** 2
+
+
+class _Lognormal(_MeanSd):
+    def _log_params(self) -> tuple[float, float]:
+        sigma2 = math.log1p((self.sd / self.mean) ** 2)
+        return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
+
+    def sample(self, rng, size):
+        mu, sigma = self._log_params()
+        return rng.lognormal(mu, sigma, size)
+
+
+class _Gamma(_MeanSd):
+    def sample(self, rng, size):
+        shape = (self.mean / self.sd) ** 2
+        return rng.gamma(shape, self.sd**2 / self.mean, size)
+
+
+class _Normal(Distribution):
+    """Normal with the given mean and sd, clipped at 0: ``max(X, 0)``."""
+
+    def sample(self, rng, size):
+        return np.maximum(rng.normal(self.mean, self.sd, size), 0.0)
+
+    # the moments of max(X, 0) for X ~ N(loc, sd²)
+    def _z(self) -> tuple[float, float, float]:
+        z = self.mean / self.sd
+        cdf = 0.5 * (1 + math.erf(z / math.sqrt(2)))
+        pdf = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+        return z, cdf, pdf
+
+    @property
+    def expectation(self):
+        _, cdf, pdf = self._z()
+        return self.mean * cdf + self.sd * pdf
+
+    @property
+    def variance(self):
+        _, cdf, pdf = self._z()
+        second = (self.mean**2 + self.sd**2) * cdf + self.mean * self.sd * pdf
+        return max(second - self.expectation**2, 0.0)
+
+
+class _Uniform(Distribution):
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.low > self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+    def sample(self, rng, size):
+        return rng.uniform(self.low, self.high, size)
+
+    @property
+    def expectation(self):
+        return (self.low + self.high) / 2
+
+    @property
+    def variance(self):
+        return (self.high - self.low) ** 2 / 12
+
+
+class _Triangular(Distribution):
+    @model_validator(mode="after")
+    def _ordered(self):
+        if not (self.low <= self.mode <= self.high) or self.low == self.high:
+            raise ValueError(
+                f"need low <= mode <= high and low < high, got "
+                f"{self.low}, {self.mode}, {self.high}"
+            )
+        return self
+
+    def sample(self, rng, size):
+        return rng.triangular(self.low, self.mode, self.high, size)
+
+    @property
+    def expectation(self):
+        return (self.low + self.mode + self.high) / 3
+
+    @property
+    def variance(self):
+        a, c, b = self.low, self.mode, self.high
+        return (a * a + b * b + c * c - a * b - a * c - b * c) / 18
+
+
+class _Empirical(Distribution):
+    @model_validator(mode="after")
+    def _weights_match(self):
+        if self.weights is not None:
+            if len(self.weights) != len(self.values):
+                raise ValueError(
+                    f"weights has {len(self.weights)} entries but values has {len(self.values)}"
+                )
+            if sum(self.weights) <= 0:
+                raise ValueError("weights must not all be 0")
+        return self
+
+    def _p(self) -> np.ndarray:
+        w = np.ones(len(self.values)) if self.weights is None else np.asarray(self.weights)
+        return w / w.sum()
+
+    def sample(self, rng, size):
+        return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
+
+    @property
+    def expectation(self):
+        return float(np.dot(self._p(), self.values))
+
+    @property
+    def variance(self):
+        v = np.asarray(self.values, dtype=float)
+        return float(np.dot(self._p(), (v - self.expectation) ** 2))
+
+
+class _Poisson(Distribution):
+    def sample(self, rng, size):
+        return rng.poisson(self.mean, size).astype(float)
+
+    @property
+    def expectation(self):
+        return float(self.mean)
+
+    @property
+    def variance(self):
+        return float(self.mean)
+
+
+def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
+    """Concrete models of every family whose parameters are quantities ``q``."""
+    nonneg = Annotated[q, Field(ge=0)]
+    positive = Annotated[q, Field(gt=0)]
+
+    def make(name: str, base: type[Distribution], doc: str, **fields: Any):
+        literal = Literal[name.lower()]  # type: ignore[valid-type]
+        return create_model(
+            f"{kind}{name}",
+            __base__=base,
+            __doc__=doc,
+            dist=(literal, Field(description="Distribution family.")),
+            **fields,
+        )
+
+    mean_doc = "Mean of the value (not of its log)."
+    sd_doc = "Standard deviation of the value (must be > 0)."
+    fams = [
+        make("Fixed", _Fixed, "Always the same value.", value=(nonneg, ...)),
+        make("Exponential", _Exponential, "Exponential with this mean.",
+             mean=(positive, Field(description=mean_doc))),
+        make("Lognormal", _Lognormal, "Lognormal with the mean and sd of the value itself.",
+             mean=(positive, Field(description=mean_doc)), sd=(positive, Field(description=sd_doc))),
+        make("Gamma", _Gamma, "Gamma with this mean and sd.",
+             mean=(positive, Field(description=mean_doc)), sd=(positive, Field(description=sd_doc))),
+        make("Normal", _Normal, "Normal with this mean and sd, clipped at 0.",
+             mean=(positive, Field(description="Mean before clipping at 0.")),
+             sd=(positive, Field(description=sd_doc))),
+        make("Uniform", _Uniform, "Uniform between low and high.",
+             low=(nonneg, ...), high=(nonneg, ...)),
+        make("Triangular", _Triangular, "Triangular with low <= mode <= high.",
+             low=(nonneg, ...), mode=(nonneg, ...), high=(nonneg, ...)),
+        make("Empirical", _Empirical, "One of the listed values, with optional weights.",
+             values=(tuple[nonneg, ...], Field(min_length=1)),
+             weights=(Union[tuple[Annotated[Amount, Field(ge=0)], ...], None], None)),
+    ]
+    if counts:
+        fams.append(make("Poisson", _Poisson, "Poisson count with this mean.",
+                         mean=(Annotated[q, Field(ge=0)], ...)))
+    for fam in fams:  # module attributes, so scenarios pickle to worker processes
+        fam.__module__ = __name__
+        globals()[fam.__name__] = fam
+    return fams
+
+
+def _bare_to_fixed(value: object) -> object:
+    """A bare number (or a duration string) is shorthand for ``{dist: fixed, value: ...}``."""
+    if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+        return {"dist": "fixed", "value": value}
+    return value
+
+
+def distribution_type(kind: str, quantity: Any, counts: bool = False) -> Any:
+    """The annotated type of a field holding a distribution of ``quantity``."""
+    fams = _families(kind, quantity, counts)
+    union = Annotated[Union[tuple(fams)], Field(discriminator="dist")]  # type: ignore[valid-type]
+    return Annotated[
+        union,
+        BeforeValidator(_bare_to_fixed, json_schema_input_type=Union[quantity, union]),
+    ]
+
+
+#: Names of the families, for "did you mean" suggestions.
+FAMILIES = ("fixed", "exponential", "lognormal", "gamma", "normal", "uniform",
+            "triangular", "empirical", "poisson")
+
+DurationDist = distribution_type("Duration", Duration)
+AmountDist = distribution_type("Amount", Annotated[Amount, Field(allow_inf_nan=False)])
+CountDist = distribution_type("Count", Annotated[Amount, Field(allow_inf_nan=False)], counts=True)

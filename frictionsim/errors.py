@@ -1,0 +1,47 @@
+"""Errors that reach users.
+
+Every problem with a scenario is a :class:`ScenarioProblem` that knows where it
+is: the file, the 1-based line and column in that file, and the field path
+(``steps.payment.capacity``). A :class:`ScenarioError` carries all problems of
+one file at once, so a researcher fixes them in one pass instead of one per run.
+The command line turns these into ``FILE:LINE:COL: field.path: message`` lines
+and exit code 2; nothing else in the package formats errors for users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class ScenarioProblem:
+    """One located problem in a scenario file or in a ``--set`` override."""
+
+    file: str
+    line: int
+    col: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+
+
+class FrictionsimError(Exception):
+    """Base class of the errors the command line reports without a traceback."""
+
+
+class ScenarioError(FrictionsimError):
+    """A scenario that cannot be used, with every problem found in it."""
+
+    def __init__(self, problems: list[ScenarioProblem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ResultsError(FrictionsimError):
+    """A results folder that cannot be written or read."""
+
+
+class SimulationError(FrictionsimError):
+    """A simulation that could not be completed."""

@@ -1,0 +1,72 @@
+"""Charts of a results folder (matplotlib Figure API, Agg; no pyplot state).
+
+Each ``plot_*`` function draws one idea on an Axes from summary data only; it
+never runs a simulation. ``write_charts`` renders every chart a summary has
+data for into PNG files with fixed metadata, so identical inputs give
+identical bytes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: Okabe–Ito colours (safe for the common colour-vision deficiencies).
+PASSED = "#0072B2"
+FRICTION = "#D55E00"
+EXIT = "#999999"
+DPI = 100
+
+
+def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
+    """Customers entering each step; losses split into friction and non-friction exits."""
+    steps = list(summary["steps"])
+    entered = [summary["steps"][s]["entered"]["mean"] or 0.0 for s in steps]
+    friction = [summary["steps"][s]["abandoned_friction"]["mean"] or 0.0 for s in steps]
+    exits = [summary["steps"][s]["abandoned_exit"]["mean"] or 0.0 for s in steps]
+    passed = [e - f - x for e, f, x in zip(entered, friction, exits)]
+    y = list(range(len(steps)))
+    ax.barh(y, passed, color=PASSED, label="continued")
+    ax.barh(y, friction, left=passed, color=FRICTION, label="abandoned: friction")
+    lefts = [p + f for p, f in zip(passed, friction)]
+    ax.barh(y, exits, left=lefts, color=EXIT, hatch="//", edgecolor="white",
+            label="left: non-friction exit")
+    ci = [summary["steps"][s]["abandoned_friction"]["ci95"] for s in steps]
+    for yi, p, f, c in zip(y, passed, friction, ci):
+        if c is not None and f > 0:
+            ax.errorbar(p + f, yi, xerr=[[f - c[0]], [c[1] - f]], color="black",
+                        capsize=3, lw=1)
+    top = max(entered) if entered and max(entered) > 0 else 1.0
+    for yi, e, f in zip(y, entered, friction):
+        if e > 0:
+            ax.text(e + top * 0.01, yi, f"{e:,.0f} in, {f / e:.1%} friction",
+                    va="center", fontsize=9)
+    ax.set_yticks(y, steps)
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.35)
+    ax.set_xlabel("customers per replication (mean; bars: 95% CI of friction losses)")
+    conv = summary["metrics"]["conversion_rate"]["mean"]
+    conv_text = f", conversion {conv:.1%}" if conv is not None else ""
+    ax.set_title(f"{summary['scenario']}: checkout funnel{conv_text}")
+    ax.legend(loc="lower right", fontsize=9, frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _save(fig: Figure, path: Path) -> None:
+    FigureCanvasAgg(fig)
+    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+
+
+def write_charts(summary: dict[str, Any], folder: Path) -> list[Path]:
+    """Draw every chart the summary has data for into ``folder``; return the files."""
+    written = []
+    fig = Figure(figsize=(10, 1.6 + 0.55 * len(summary["steps"])), layout="constrained")
+    plot_funnel(fig.add_subplot(), summary)
+    path = folder / "funnel.png"
+    _save(fig, path)
+    written.append(path)
+    return written

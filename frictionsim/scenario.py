@@ -1,0 +1,759 @@
+"""Scenario files: YAML text → validated, frozen :class:`Scenario`.
+
+A scenario describes one checkout design: who arrives (``arrivals``), who they
+are (``segments``: tolerance, order value, sensitivity), and the ``steps`` they
+walk through (time, irritation, form fields, non-friction exits, errors,
+limited capacity, branching). The keys are a contract with users (see
+``scenarios/README.md``); their defaults are declared once, on these models.
+
+Loading goes in three passes, each reporting every problem it finds:
+
+1. YAML is composed into nodes and converted to plain Python while the line
+   and column of every key and value is recorded, so any later problem can be
+   reported as ``FILE:LINE:COL: field.path: message``. Duplicate keys,
+   non-standard tags (``!!python/...``) and alias bombs are refused here: only
+   plain data comes out, no code in a scenario file ever runs.
+2. ``--set path=value`` overrides are applied to that plain mapping (their
+   problems are located as ``--set:N:COL``), then everything is validated again.
+3. The pydantic models check types and ranges (unknown keys get a "did you
+   mean"); flow checks look at the whole file: shares sum to 1, branch targets
+   exist and their probabilities sum to 1, every step is reachable, and every
+   step can reach the end of the checkout (a loop with no way out is refused).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import types
+import typing
+from collections import deque
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    ValidationError,
+)
+
+from .distributions import FAMILIES, Amount, AmountDist, Duration, DurationDist, Rate
+from .errors import ScenarioError, ScenarioProblem
+
+#: Scenario files larger than this are refused before parsing.
+MAX_FILE_BYTES = 1_000_000
+#: Nodes visited while expanding a document; bounds YAML alias bombs.
+MAX_NODES = 200_000
+#: Where the last listed step leads: the order is complete.
+END = -1
+
+
+def _integer_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+NonNegative = Annotated[Amount, Field(ge=0)]
+Probability = Annotated[Amount, Field(ge=0, le=1)]
+Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
+Name = Annotated[
+    str,
+    Strict(),
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80,
+          description="Letters, digits, '_', '.', '-'; starts with a letter or digit."),
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Errors(_Model):
+    """Failed attempts at a step (a declined card, a validation error)."""
+
+    p: Probability = Field(description="Chance that one attempt fails.")
+    irritation: NonNegative = Field(0.0, description="Irritation felt per failed attempt.")
+    max_attempts: Annotated[Count, Field(ge=1)] = Field(
+        3, description="Failed attempts after which the customer gives up (friction)."
+    )
+
+
+class Branch(_Model):
+    """One way out of a step."""
+
+    to: Name = Field(description="Name of the step this branch leads to.")
+    p: Probability = Field(description="Chance of taking this branch.")
+
+
+def _next_shorthand(value: object) -> object:
+    if isinstance(value, str):
+        return [{"to": value, "p": 1.0}]
+    return value
+
+
+Next = Annotated[
+    Union[tuple[Branch, ...], None],
+    BeforeValidator(_next_shorthand, json_schema_input_type=Union[Name, list[Branch], None]),
+]
+
+
+class Step(_Model):
+    """One step of the checkout, in the order customers meet it."""
+
+    name: Name = Field(description="Unique name of the step.")
+    description: str = Field("", description="Free text.")
+    duration: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(0),
+        description="Time to perform the step once (minutes, or a string with a unit). Default 0.",
+    )
+    irritation: NonNegative = Field(0.0, description="Irritation felt on entering the step.")
+    fields: Count = Field(0, description="Form fields; each adds `per_field` irritation.")
+    per_field: Union[NonNegative, None] = Field(
+        None, description="Irritation per form field here; default `friction.per_field`."
+    )
+    exit: Probability = Field(
+        0.0, description="Chance of leaving for reasons unrelated to friction (browsing)."
+    )
+    errors: Union[Errors, None] = Field(None, description="Failed attempts and retries.")
+    capacity: Union[Annotated[Count, Field(ge=1)], None] = Field(
+        None, description="Customers served at once (agents, gateway slots); others queue."
+    )
+    wait_irritation: Union[Annotated[Rate, Field(ge=0)], None] = Field(
+        None,
+        description="Irritation per minute spent waiting in the queue; "
+        "default `friction.wait_irritation`.",
+    )
+    next: Next = Field(
+        None,
+        description="Step name, or a list of {to, p} branches; default: the next listed step.",
+    )
+
+
+class Segment(_Model):
+    """A persona: a share of the customers with their own tolerance and basket."""
+
+    name: Name = Field(description="Unique name of the segment.")
+    share: Annotated[Probability, Field(gt=0)] = Field(
+        description="Share of customers in this segment; shares sum to 1."
+    )
+    tolerance: AmountDist = Field(description="Irritation at which a customer abandons.")
+    order_value: AmountDist = Field(description="Value of the order (currency units).")
+    sensitivity: Annotated[Amount, Field(gt=0)] = Field(
+        1.0, description="Multiplies all irritation this persona feels."
+    )
+
+
+class Arrivals(_Model):
+    """Customers who start checkout: a Poisson process."""
+
+    rate: Annotated[Rate, Field(gt=0)] = Field(
+        description="Arrivals per minute (or '120/h'), before the profile."
+    )
+    profile: Union[Annotated[tuple[NonNegative, ...], Field(min_length=24, max_length=24)], None] = (
+        Field(None, description="24 hourly multipliers of `rate`, hour 0 = midnight.")
+    )
+
+
+class Friction(_Model):
+    """Global friction defaults, overridable per step."""
+
+    per_field: NonNegative = Field(0.4, description="Irritation per form field.")
+    wait_irritation: Annotated[Rate, Field(ge=0)] = Field(
+        0.0, description="Irritation per minute of waiting in a queue."
+    )
+
+
+class Scenario(_Model):
+    """One checkout design and the customers who meet it."""
+
+    name: Name = Field(description="Name; default output folder is results/<name>/.")
+    description: str = Field("", description="Free text.")
+    seed: Annotated[Count, Field(le=2**63 - 1)] = Field(
+        1, description="Default seed; `--seed` overrides."
+    )
+    replications: Annotated[Count, Field(ge=1, le=100_000)] = Field(
+        10, description="Independent runs; `--replications` overrides."
+    )
+    horizon: Annotated[Duration, Field(gt=0)] = Field(
+        description="Simulated time during which customers arrive (e.g. '7d')."
+    )
+    arrivals: Arrivals
+    segments: Annotated[tuple[Segment, ...], Field(min_length=1)]
+    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    friction: Friction = Field(default_factory=Friction)
+
+    # Derived views the engine and reports use; all follow from the fields.
+    def step_index(self, name: str) -> int:
+        """Position of the step called ``name``."""
+        for i, step in enumerate(self.steps):
+            if step.name == name:
+                return i
+        raise KeyError(name)
+
+    def entry_irritation(self, step: Step) -> float:
+        """Irritation felt on entering ``step`` (before a segment's sensitivity)."""
+        per_field = self.friction.per_field if step.per_field is None else step.per_field
+        return step.irritation + step.fields * per_field
+
+    def wait_irritation(self, step: Step) -> float:
+        """Irritation per minute of waiting at ``step``."""
+        return self.friction.wait_irritation if step.wait_irritation is None else step.wait_irritation
+
+    def successors(self, i: int) -> list[tuple[int, float]]:
+        """Where step ``i`` leads, as ``(step index or END, probability)``."""
+        step = self.steps[i]
+        if step.next is None:
+            return [(i + 1 if i + 1 < len(self.steps) else END, 1.0)]
+        return [(self.step_index(b.to), b.p) for b in step.next]
+
+    @property
+    def profile(self) -> tuple[float, ...]:
+        return self.arrivals.profile or (1.0,) * 24
+
+    @property
+    def expected_visitors(self) -> float:
+        """Expected arrivals per replication, profile included."""
+        hours = self.horizon / 60
+        full, part = int(hours // 1), hours % 1
+        prof = self.profile
+        total = sum(prof[h % 24] for h in range(full)) + part * prof[full % 24]
+        return self.arrivals.rate * 60 * total
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+Mark = tuple[str, int, int]  # (file, line, column), 1-based
+Path_ = tuple[Any, ...]
+
+
+class _Document:
+    """Plain data from a YAML file with the location of every key and value."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.key_marks: dict[Path_, Mark] = {}
+        self.value_marks: dict[Path_, Mark] = {}
+        self.problems: list[ScenarioProblem] = []
+        self.refused: set[Path_] = set()  # values replaced by None after a located problem
+        self.data: Any = None
+        self._nodes = 0
+
+    def problem(self, mark: Mark, path: str, message: str) -> None:
+        self.problems.append(ScenarioProblem(mark[0], mark[1], mark[2], path, message))
+
+    def mark_of(self, path: Path_, key: bool = False) -> Mark:
+        """Location of ``path`` or of its nearest located ancestor."""
+        marks = self.key_marks if key else self.value_marks
+        if key and path in marks:
+            return marks[path]
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.value_marks:
+                return self.value_marks[path[:n]]
+        return (self.file, 1, 1)
+
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + t
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge", "binary")
+}
+
+
+def _yaml_mark(doc: _Document, node: yaml.Node) -> Mark:
+    return (doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+    doc._nodes += 1
+    if doc._nodes > MAX_NODES:
+        raise _TooLarge
+    doc.value_marks[path] = _yaml_mark(doc, node)
+    if node.tag not in _STANDARD_TAGS:
+        doc.problem(_yaml_mark(doc, node), _display(doc.data, path),
+                    f"YAML tag '{node.tag}' is not allowed; scenario files hold plain data only")
+        doc.refused.add(path)
+        return None
+    if isinstance(node, yaml.MappingNode):
+        own = [k for k, _ in node.value]
+        loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        seen_own: set[Any] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                doc.problem(_yaml_mark(doc, key_node), _display(doc.data, path),
+                            "keys must be plain names")
+                continue
+            key = loader.construct_object(key_node)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                key = str(key)
+            if key_node in own:
+                if key in seen_own:
+                    doc.problem(_yaml_mark(doc, key_node), _display(doc.data, (*path, key)),
+                                f"duplicate key '{key}' (first at line "
+                                f"{doc.key_marks[(*path, key)][1]})")
+                    continue
+                seen_own.add(key)
+            doc.key_marks[(*path, key)] = _yaml_mark(doc, key_node)
+            result[key] = _convert(doc, loader, value_node, (*path, key))
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(doc, loader, item, (*path, i)) for i, item in enumerate(node.value)]
+    value = loader.construct_object(node)
+    if isinstance(value, float) and not math.isfinite(value):
+        return value  # the schema refuses it with the field's name
+    return value
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _parse_yaml(text: str, file: str) -> _Document:
+    doc = _Document(file)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            doc.problem((file, 1, 1), "(file)", "the file is empty; a scenario needs at least "
+                        "name, horizon, arrivals, segments and steps")
+            return doc
+        doc.data = _convert(doc, loader, node, ())
+    except _TooLarge:
+        doc.problems.clear()
+        doc.problem((file, 1, 1), "(yaml)",
+                    f"the document expands to more than {MAX_NODES} nodes (aliases?); refused")
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        if "\\t" in message or "\t" in message:
+            message = "tab characters cannot indent YAML; use spaces"
+        doc.problem((file, line, col), "(yaml)", f"YAML syntax error: {message}")
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
+        doc.problem((file, 1, 1), "(yaml)", f"YAML error: {exc}")
+    finally:
+        loader.dispose()
+    if doc.data is not None and not isinstance(doc.data, dict):
+        doc.problem((file, 1, 1), "(file)",
+                    f"the top level must be a mapping of keys (name, steps, ...), "
+                    f"not a {type(doc.data).__name__}")
+    return doc
+
+
+def _display(data: Any, path: Sequence[Any]) -> str:
+    """``steps.payment.duration.sd``: list items with a name are shown by name."""
+    parts: list[str] = []
+    node = data
+    for elem in path:
+        if isinstance(node, list) and isinstance(elem, int):
+            item = node[elem] if 0 <= elem < len(node) else None
+            name = item.get("name") if isinstance(item, dict) else None
+            if isinstance(name, str) and name:
+                parts.append(f".{name}")
+            else:
+                parts.append(f"[{elem}]")
+            node = item
+        else:
+            parts.append(f".{elem}")
+            node = node.get(elem) if isinstance(node, dict) else None
+    text = "".join(parts).lstrip(".")
+    return text or "(top)"
+
+
+# ------------------------------------------------------------------ overrides
+
+
+def _parse_override_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text
+
+
+def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
+    """Apply ``path=value`` overrides to ``doc.data``; locate their problems as ``--set:N``."""
+    for n, override in enumerate(overrides, start=1):
+        where = ("--set", n, 1)
+        if "=" not in override:
+            doc.problem(where, override, "expected path=value, e.g. steps.payment.capacity=8")
+            continue
+        path_text, value_text = override.split("=", 1)
+        segments = path_text.strip().split(".")
+        if not all(segments):
+            doc.problem(where, path_text, "empty part in the path")
+            continue
+        node: Any = doc.data
+        path: Path_ = ()
+        col = 1
+        ok = True
+        for depth, segment in enumerate(segments):
+            last = depth == len(segments) - 1
+            at = ("--set", n, col)
+            col += len(segment) + 1
+            if isinstance(node, dict):
+                if segment not in node:
+                    if last:
+                        path = (*path, segment)
+                        break
+                    node[segment] = {}
+                path = (*path, segment)
+                if not last:
+                    node = node[segment]
+            elif isinstance(node, list):
+                names = [it.get("name") for it in node if isinstance(it, dict)]
+                if segment.lstrip("-").isdigit() and int(segment) < len(node) and int(segment) >= 0:
+                    index = int(segment)
+                elif segment in names:
+                    index = names.index(segment)
+                else:
+                    close = difflib.get_close_matches(segment, [x for x in names if isinstance(x, str)], 1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
+                    doc.problem(at, _display(doc.data, path) + "." + segment,
+                                f"no {kind} named '{segment}'{hint}")
+                    ok = False
+                    break
+                path = (*path, index)
+                if not last:
+                    node = node[index]
+            else:
+                doc.problem(at, _display(doc.data, path),
+                            f"'{_display(doc.data, path)}' is a value, it has no '{segment}'")
+                ok = False
+                break
+        if not ok:
+            continue
+        if not isinstance(doc.data, dict):
+            continue
+        _set_path(doc.data, path, _parse_override_value(value_text))
+        for table in (doc.value_marks, doc.key_marks):
+            for key in [k for k in table if k[: len(path)] == path]:
+                del table[key]
+        doc.value_marks[path] = ("--set", n, len(path_text) + 2)
+        doc.key_marks[path] = ("--set", n, 1)
+
+
+def _set_path(data: Any, path: Path_, value: Any) -> None:
+    node = data
+    for elem in path[:-1]:
+        node = node[elem]
+    node[path[-1]] = value
+
+
+# ------------------------------------------------------------------ validation
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) == 1:
+                tp = args[0]
+            else:
+                return tp
+        else:
+            return tp
+
+
+def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
+    """The model class validating the mapping at pydantic location ``loc``."""
+    tp: Any = Scenario
+    for elem in loc:
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if elem not in tp.model_fields:
+                return None
+            tp = tp.model_fields[elem].annotation
+        elif origin in (tuple, list):
+            if not isinstance(elem, int):
+                return None
+            tp = typing.get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            members = [m for m in typing.get_args(tp)
+                       if isinstance(m, type) and issubclass(m, BaseModel)
+                       and "dist" in m.model_fields
+                       and typing.get_args(m.model_fields["dist"].annotation) == (elem,)]
+            if not members:
+                return None
+            tp = members[0]
+        else:
+            return None
+    tp = _unwrap(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _raw_path(data: Any, loc: Sequence[Any]) -> Path_:
+    """The part of a pydantic location that exists in the data (union tags dropped)."""
+    path: Path_ = ()
+    node = data
+    for elem in loc:
+        if isinstance(node, dict) and elem in node:
+            node = node[elem]
+        elif isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
+            node = node[elem]
+        else:
+            continue
+        path = (*path, elem)
+    return path
+
+
+def _suggest(word: Any, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_BOUNDS = {
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be at most {le}",
+    "string_pattern_mismatch": "must be letters, digits, '_', '.' or '-', starting with a "
+    "letter or digit",
+    "string_too_long": "must be at most {max_length} characters",
+}
+
+
+def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
+    errors = exc.errors()
+    seen: set[tuple[Path_, str]] = set()
+    for err in errors:
+        loc, kind = err["loc"], err["type"]
+        if kind == "too_short" and any(
+            e is not err and e["loc"][: len(loc)] == loc and len(e["loc"]) > len(loc)
+            for e in errors
+        ):
+            continue  # "too few items after validation" only echoes the items' own errors
+        path = _raw_path(doc.data, loc)
+        if any(path[: len(r)] == r for r in doc.refused):
+            continue
+        message = err["msg"].removeprefix("Value error, ")
+        mark = doc.mark_of(path)
+        shown = _display(doc.data, path)
+        if kind == "missing":
+            key = loc[-1]
+            shown = f"{shown}.{key}" if path else str(key)
+            message = f"missing required key '{key}'"
+        elif kind == "extra_forbidden":
+            mark = doc.mark_of(path, key=True)
+            model = _model_at(loc[:-1])
+            allowed = list(model.model_fields) if model else []
+            message = f"unknown key '{loc[-1]}'{_suggest(loc[-1], allowed)}"
+            if allowed:
+                message += f"; allowed: {', '.join(allowed)}"
+        elif kind == "union_tag_invalid":
+            tag = err.get("ctx", {}).get("tag")
+            message = f"unknown distribution '{tag}'{_suggest(tag, FAMILIES)}"
+            mark = doc.mark_of((*path, "dist"))
+            shown = f"{shown}.dist"
+        elif kind == "union_tag_not_found":
+            message = (f"a distribution needs 'dist:' (one of {', '.join(FAMILIES[:-1])}), "
+                       "or write a plain number")
+        elif kind == "model_attributes_type":
+            message = f"expected a mapping of keys, got {err['input']!r}"
+        elif kind in ("tuple_type", "list_type"):
+            message = f"expected a list, got {err['input']!r}"
+        elif kind in ("too_short", "too_long"):
+            ctx = err.get("ctx", {})
+            lo, hi = ctx.get("min_length"), ctx.get("max_length")
+            count = len(err["input"]) if isinstance(err["input"], (list, tuple)) else "?"
+            want = f"exactly {lo}" if lo == hi else f"at least {lo}" if lo else f"at most {hi}"
+            message = f"needs {want} items, got {count}"
+        elif kind in _BOUNDS:
+            message = f"{_BOUNDS[kind].format(**err.get('ctx', {}))} (got {err['input']!r})"
+        elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
+            message = f"{message} (got {err['input']!r})"
+        if (path, message) in seen:
+            continue
+        seen.add((path, message))
+        doc.problem(mark, shown, message)
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _flow_problems(doc: _Document) -> None:
+    """Checks across the whole file, on the plain data (they run even beside type errors)."""
+    data = doc.data
+
+    def items(key: str) -> list[tuple[int, dict[str, Any]]]:
+        value = data.get(key)
+        if not isinstance(value, list):
+            return []
+        return [(i, it) for i, it in enumerate(value) if isinstance(it, dict)]
+
+    def problem(path: Path_, message: str, key: bool = False) -> None:
+        doc.problem(doc.mark_of(path, key=key), _display(data, path), message)
+
+    for key in ("segments", "steps"):
+        first: dict[str, int] = {}
+        for i, item in items(key):
+            name = item.get("name")
+            if isinstance(name, str):
+                if name in first:
+                    problem((key, i, "name"), f"duplicate name '{name}' (also {key}[{first[name]}])")
+                else:
+                    first[name] = i
+
+    shares = [it.get("share") for _, it in items("segments")]
+    if shares and all(_number(s) for s in shares) and abs(sum(shares) - 1) > 1e-6:
+        problem(("segments",), f"shares sum to {sum(shares):g}; they must sum to 1")
+
+    steps = items("steps")
+    if not steps or len(steps) != len(data.get("steps", [])):
+        return
+    names = [it.get("name") for _, it in steps]
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        return
+    index = {n: i for i, n in enumerate(names)}
+    edges: dict[int, set[int]] = {}
+    graph_ok = True
+    for i, step in steps:
+        nxt = step.get("next")
+        out: set[int] = set()
+        if nxt is None:
+            out.add(i + 1 if i + 1 < len(steps) else END)
+        else:
+            branches = ([(nxt, 1.0, ("steps", i, "next"))] if isinstance(nxt, str) else
+                        [(b.get("to"), b.get("p"), ("steps", i, "next", j, "to"))
+                         for j, b in enumerate(nxt) if isinstance(b, dict)]
+                        if isinstance(nxt, list) else [])
+            for to, p, path in branches:
+                if not isinstance(to, str):
+                    graph_ok = False
+                elif to not in index:
+                    problem(path, f"no step named '{to}'{_suggest(to, names)}")
+                    graph_ok = False
+                elif not _number(p) or p > 0:
+                    out.add(index[to])
+            ps = [p for _, p, _ in branches]
+            if isinstance(nxt, list) and ps and all(_number(p) for p in ps):
+                if abs(sum(ps) - 1) > 1e-6:
+                    problem(("steps", i, "next"), f"branch probabilities sum to {sum(ps):g}; "
+                            "they must sum to 1")
+        edges[i] = out
+    if not graph_ok:
+        return
+    reached = _closure([0], lambda i: edges.get(i, ()))
+    for i in range(len(steps)):
+        if i not in reached:
+            problem(("steps", i), f"step '{names[i]}' is never reached from the first "
+                    f"step '{names[0]}'", key=False)
+    reverse: dict[int, set[int]] = {}
+    for i, out in edges.items():
+        for j in out:
+            reverse.setdefault(j, set()).add(i)
+    can_end = _closure([END], lambda i: reverse.get(i, ()))
+    for i in sorted(reached - {END}):
+        if i not in can_end:
+            problem(("steps", i), f"from step '{names[i]}' no path leads to the end of the "
+                    "checkout (a loop with no way out)")
+
+
+def _closure(start: Iterable[int], neighbours: Any) -> set[int]:
+    seen = set(start)
+    queue = deque(seen)
+    while queue:
+        for j in neighbours(queue.popleft()):
+            if j not in seen:
+                seen.add(j)
+                queue.append(j)
+    return seen
+
+
+def _validate(doc: _Document) -> Scenario:
+    scenario = None
+    try:
+        scenario = Scenario.model_validate(doc.data)
+    except ValidationError as exc:
+        _pydantic_problems(doc, exc)
+    _flow_problems(doc)
+    if doc.problems or scenario is None:
+        raise ScenarioError(doc.problems)
+    return scenario
+
+
+def parse_scenario(text: str, file: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
+    """Validate scenario YAML ``text``; raise :class:`ScenarioError` with every problem."""
+    doc = _parse_yaml(text, file)
+    if not isinstance(doc.data, dict):
+        raise ScenarioError(doc.problems)
+    _apply_overrides(doc, overrides)
+    return _validate(doc)
+
+
+def read_scenario_text(path: str | Path) -> str:
+    """The text of a scenario file, or a located :class:`ScenarioError`."""
+    file = str(path)
+    p = Path(path)
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([ScenarioProblem(file, 1, 1, "(file)", message)])
+
+    if not p.exists():
+        raise fail("no such file")
+    if p.is_dir():
+        raise fail("is a directory, not a scenario file")
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise fail(f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read the file: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ScenarioError([ScenarioProblem(
+            file, line, col, "(file)", "not UTF-8 text (is this a scenario file?)")]) from None
+
+
+def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
+    """Read, override and validate the scenario file at ``path``."""
+    return parse_scenario(read_scenario_text(path), str(path), overrides)
+
+
+def scenario_to_yaml(scenario: Scenario) -> str:
+    """The fully resolved scenario (every default filled in, times in minutes) as YAML."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    header = (f"# resolved scenario '{scenario.name}': every default filled in;\n"
+              "# durations are minutes and rates are per minute.\n")
+    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema of scenario files, for editor completion and checking."""
+    schema = Scenario.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "frictionsim scenario"
+    return schema
+
+
+__all__ = [
+    "END",
+    "Arrivals",
+    "Branch",
+    "Errors",
+    "Friction",
+    "Scenario",
+    "Segment",
+    "Step",
+    "load_scenario",
+    "parse_scenario",
+    "read_scenario_text",
+    "scenario_json_schema",
+    "scenario_to_yaml",
+]

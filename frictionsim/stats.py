@@ -1,0 +1,213 @@
+"""Metrics of one replication and statistics across replications (pure numpy/scipy).
+
+Every metric is first computed per replication, then described across
+replications by its mean, sample standard deviation and a 95 % Student-t
+confidence interval for the mean: ``mean ± t(0.975, n-1) · sd / sqrt(n)``.
+Replications are independent, so this interval is exact for normal metrics
+and accurate for the counts and rates here once there are ~10 replications.
+
+Definitions (every figure is per replication, then averaged):
+
+* ``visitors``: customers who arrived during the horizon (each has exactly
+  one outcome: order, friction abandonment or non-friction exit).
+* ``orders``, ``revenue``: completed checkouts and the sum of their order values.
+* ``conversion_rate``: orders / visitors.
+* ``abandoned_friction``: customers whose irritation reached their tolerance
+  (on entering a step, while waiting, after a failed attempt) or who failed
+  ``max_attempts`` times. ``abandoned_exit``: left through a step's ``exit``.
+* ``lost_revenue_friction`` / ``lost_revenue_exit``: order values of those
+  customers; ``lost_revenue`` is their sum.
+* ``mean_checkout_time``: minutes from arrival to order, over orders.
+* Per step: ``entered`` (visits to the step), ``abandoned_friction``,
+  ``abandoned_exit``, ``abandon_rate`` = (friction + exit) / entered,
+  ``friction_rate`` = friction / entered, ``mean_wait`` = minutes in the
+  step's queue over **all** customers who entered the step (those who
+  reneged, or left before queueing, included: E[Lq]/λ by Little's law),
+  ``p_wait`` = share of entrants who found all capacity busy, ``reneged``,
+  ``failed_attempts``, and ``utilisation`` = capacity-minutes held /
+  (capacity × run length) for steps with capacity.
+
+A rate whose denominator is 0 in a replication (a step nobody entered) is left
+out of that metric's statistics; if no replication has it, it is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats as st
+
+from .engine import RunResult
+from .scenario import Scenario
+
+#: Headline metrics of ``summary.json`` (contract names, never renamed).
+HEADLINE = (
+    "visitors",
+    "orders",
+    "conversion_rate",
+    "revenue",
+    "lost_revenue",
+    "lost_revenue_friction",
+    "lost_revenue_exit",
+    "abandoned_friction",
+    "abandoned_exit",
+)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else math.nan
+
+
+def run_metrics(result: RunResult) -> dict[str, float]:
+    """Headline metrics of one replication."""
+    r = result
+    return {
+        "visitors": float(r.visitors),
+        "orders": float(r.orders),
+        "conversion_rate": _ratio(r.orders, r.visitors),
+        "revenue": r.revenue,
+        "lost_revenue": r.lost_revenue_friction + r.lost_revenue_exit,
+        "lost_revenue_friction": r.lost_revenue_friction,
+        "lost_revenue_exit": r.lost_revenue_exit,
+        "abandoned_friction": float(r.abandoned_friction),
+        "abandoned_exit": float(r.abandoned_exit),
+        "mean_order_value": _ratio(r.revenue, r.orders),
+        "mean_checkout_time": _ratio(r.checkout_time_total, r.orders),
+    }
+
+
+def step_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, float]]:
+    """Per-step metrics of one replication, keyed by step name."""
+    r = result
+    out: dict[str, dict[str, float]] = {}
+    for i, step in enumerate(scenario.steps):
+        entered = int(r.step_entered[i])
+        friction = int(r.step_abandoned_friction[i])
+        exits = int(r.step_abandoned_exit[i])
+        m = {
+            "entered": float(entered),
+            "abandoned_friction": float(friction),
+            "abandoned_exit": float(exits),
+            "abandon_rate": _ratio(friction + exits, entered),
+            "friction_rate": _ratio(friction, entered),
+            "exit_rate": _ratio(exits, entered),
+            "mean_wait": _ratio(float(r.step_wait_total[i]), entered),
+            "failed_attempts": float(r.step_failed_attempts[i]),
+        }
+        if step.capacity:
+            m["p_wait"] = _ratio(int(r.step_waited[i]), entered)
+            m["reneged"] = float(r.step_reneged[i])
+            m["utilisation"] = _ratio(float(r.step_busy_time[i]), step.capacity * r.end_time)
+        out[step.name] = m
+    return out
+
+
+def segment_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, float]]:
+    """Per-segment metrics of one replication, keyed by segment name."""
+    r = result
+    return {
+        seg.name: {
+            "visitors": float(r.segment_visitors[k]),
+            "orders": float(r.segment_orders[k]),
+            "conversion_rate": _ratio(int(r.segment_orders[k]), int(r.segment_visitors[k])),
+            "revenue": float(r.segment_revenue[k]),
+            "abandoned_friction": float(r.segment_abandoned_friction[k]),
+            "abandoned_exit": float(r.segment_abandoned_exit[k]),
+        }
+        for k, seg in enumerate(scenario.segments)
+    }
+
+
+def describe(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+    """Mean, sample sd and Student-t CI of independent replications' values.
+
+    Non-finite values (a rate with a zero denominator) are left out. With one
+    value the sd and interval are unknown and reported as ``None``.
+    """
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size == 0:
+        return {"mean": None, "sd": None, "ci95": None}
+    mean = float(x.mean())
+    if x.size == 1:
+        return {"mean": mean, "sd": None, "ci95": None}
+    sd = float(x.std(ddof=1))
+    half = float(st.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
+    return {"mean": mean, "sd": sd, "ci95": [mean - half, mean + half]}
+
+
+def _describe_table(rows: Sequence[dict[str, float]]) -> dict[str, Any]:
+    keys = list(rows[0]) if rows else []
+    return {k: describe([row[k] for row in rows]) for k in keys}
+
+
+def summarize(
+    scenario: Scenario, results: Sequence[RunResult], seed: int, version: str
+) -> dict[str, Any]:
+    """The ``summary.json`` document of a run (contract in DESIGN.md)."""
+    steps = [step_metrics(scenario, r) for r in results]
+    segments = [segment_metrics(scenario, r) for r in results]
+    return {
+        "scenario": scenario.name,
+        "seed": seed,
+        "replications": len(results),
+        "frictionsim_version": version,
+        "metrics": _describe_table([run_metrics(r) for r in results]),
+        "steps": {s.name: _describe_table([row[s.name] for row in steps]) for s in scenario.steps},
+        "segments": {
+            g.name: _describe_table([row[g.name] for row in segments]) for g in scenario.segments
+        },
+    }
+
+
+FUNNEL_COLUMNS = (
+    "replication",
+    "step",
+    "entered",
+    "completed",
+    "abandoned_friction",
+    "abandoned_exit",
+    "reneged",
+    "failed_attempts",
+    "waited",
+    "wait_total",
+    "mean_wait",
+)
+
+
+def funnel_rows(scenario: Scenario, results: Sequence[RunResult]) -> list[dict[str, Any]]:
+    """One row per step and replication (``funnel.csv``)."""
+    rows = []
+    for rep, r in enumerate(results):
+        for i, step in enumerate(scenario.steps):
+            entered = int(r.step_entered[i])
+            friction = int(r.step_abandoned_friction[i])
+            exits = int(r.step_abandoned_exit[i])
+            wait = float(r.step_wait_total[i])
+            rows.append({
+                "replication": rep,
+                "step": step.name,
+                "entered": entered,
+                "completed": entered - friction - exits,
+                "abandoned_friction": friction,
+                "abandoned_exit": exits,
+                "reneged": int(r.step_reneged[i]),
+                "failed_attempts": int(r.step_failed_attempts[i]),
+                "waited": int(r.step_waited[i]),
+                "wait_total": wait,
+                "mean_wait": _ratio(wait, entered) if entered else "",
+            })
+    return rows
+
+
+def worst_step(summary: dict[str, Any]) -> str | None:
+    """The step losing the most customers to friction (mean over replications)."""
+    best, worst = -1.0, None
+    for name, m in summary["steps"].items():
+        value = m["abandoned_friction"]["mean"] or 0.0
+        if value > best:
+            best, worst = value, name
+    return worst if best > 0 else None
