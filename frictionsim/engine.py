@@ -76,6 +76,8 @@ class RunResult:
     step_wait_total: np.ndarray  # minutes in queue, summed over customers who entered
     step_waited: np.ndarray  # customers who found every unit of capacity busy
     step_busy_time: np.ndarray  # capacity-minutes held (for utilisation)
+    step_max_in_service: np.ndarray  # most customers holding capacity at once
+    step_in_service_at_end: np.ndarray  # 0 when every unit was released
     segment_visitors: np.ndarray
     segment_orders: np.ndarray
     segment_revenue: np.ndarray
@@ -199,6 +201,7 @@ class _Simulation:
         self.waited = [0] * n_steps
         self.busy_time = [0.0] * n_steps
         self.busy = [0] * n_steps
+        self.max_busy = [0] * n_steps
         self.queues: list[deque] = [deque() for _ in range(n_steps)]
         self.seg_visitors = [0] * n_segs
         self.seg_outcomes = [[0, 0, 0] for _ in range(n_segs)]
@@ -255,6 +258,8 @@ class _Simulation:
             if cap:
                 if self.busy[s] < cap:
                     self.busy[s] += 1
+                    if self.busy[s] > self.max_busy[s]:
+                        self.max_busy[s] = self.busy[s]
                 else:
                     rate = st.wait_irr * sens
                     ticket = env.event()
@@ -355,6 +360,8 @@ class _Simulation:
             step_wait_total=arr(self.wait_total, dtype=float),
             step_waited=arr(self.waited, dtype=np.int64),
             step_busy_time=arr(self.busy_time, dtype=float),
+            step_max_in_service=arr(self.max_busy, dtype=np.int64),
+            step_in_service_at_end=arr(self.busy, dtype=np.int64),
             segment_visitors=arr(self.seg_visitors, dtype=np.int64),
             segment_orders=arr([o[ORDER] for o in self.seg_outcomes], dtype=np.int64),
             segment_revenue=arr(self.seg_revenue, dtype=float),

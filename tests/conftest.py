@@ -1,0 +1,47 @@
+"""Shared helpers: scenarios built in code, so each test shows every number it relies on."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from frictionsim.engine import RunResult, simulate
+from frictionsim.scenario import Scenario, parse_scenario
+
+BASE: dict[str, Any] = {
+    "name": "micro",
+    "seed": 7,
+    "replications": 3,
+    "horizon": 60,
+    "arrivals": {"rate": 1},
+    "segments": [
+        {"name": "all", "share": 1, "tolerance": 10, "order_value": 50},
+    ],
+    "steps": [{"name": "only"}],
+    "friction": {"per_field": 1},
+}
+
+
+def scenario_dict(**changes: Any) -> dict[str, Any]:
+    """A copy of the base scenario mapping with top-level keys replaced."""
+    data = copy.deepcopy(BASE)
+    data.update(copy.deepcopy(changes))
+    return data
+
+
+def make_scenario(**changes: Any) -> Scenario:
+    return parse_scenario(yaml.safe_dump(scenario_dict(**changes), sort_keys=False), "test.yaml")
+
+
+def run_once(scenario: Scenario, seed: int = 1, **kwargs: Any) -> RunResult:
+    return simulate(scenario, np.random.SeedSequence(seed), **kwargs)
+
+
+@pytest.fixture
+def tmp_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
