@@ -243,6 +243,7 @@ class _Document:
         self.value_marks: dict[Path_, Mark] = {}
         self.problems: list[ScenarioProblem] = []
         self.refused: set[Path_] = set()  # values replaced by None after a located problem
+        self.pending: list[tuple[Mark, Path_, str]] = []  # located before the data is complete
         self.data: Any = None
         self._nodes = 0
 
@@ -276,8 +277,8 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
         raise _TooLarge
     doc.value_marks[path] = _yaml_mark(doc, node)
     if node.tag not in _STANDARD_TAGS:
-        doc.problem(_yaml_mark(doc, node), _display(doc.data, path),
-                    f"YAML tag '{node.tag}' is not allowed; scenario files hold plain data only")
+        doc.pending.append((_yaml_mark(doc, node), path,
+                            f"YAML tag '{node.tag}' is not allowed; scenario files hold plain data only"))
         doc.refused.add(path)
         return None
     if isinstance(node, yaml.MappingNode):
@@ -287,17 +288,16 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
         seen_own: set[Any] = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                doc.problem(_yaml_mark(doc, key_node), _display(doc.data, path),
-                            "keys must be plain names")
+                doc.pending.append((_yaml_mark(doc, key_node), path, "keys must be plain names"))
                 continue
             key = loader.construct_object(key_node)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 key = str(key)
             if key_node in own:
                 if key in seen_own:
-                    doc.problem(_yaml_mark(doc, key_node), _display(doc.data, (*path, key)),
-                                f"duplicate key '{key}' (first at line "
-                                f"{doc.key_marks[(*path, key)][1]})")
+                    doc.pending.append((_yaml_mark(doc, key_node), (*path, key),
+                                        f"duplicate key '{key}' (first at line "
+                                        f"{doc.key_marks[(*path, key)][1]})"))
                     continue
                 seen_own.add(key)
             doc.key_marks[(*path, key)] = _yaml_mark(doc, key_node)
@@ -325,6 +325,8 @@ def _parse_yaml(text: str, file: str) -> _Document:
                         "name, horizon, arrivals, segments and steps")
             return doc
         doc.data = _convert(doc, loader, node, ())
+        for mark, path, message in doc.pending:
+            doc.problem(mark, _display(doc.data, path), message)
     except _TooLarge:
         doc.problems.clear()
         doc.problem((file, 1, 1), "(yaml)",

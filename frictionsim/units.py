@@ -26,10 +26,20 @@ DURATION_PATTERN = rf"^\s*{_NUMBER}\s*(s|min|h|d)\s*$"
 RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*(s|min|h|d)\s*$"
 
 
+#: Spellings people write, mapped to the unit they meant (for the error message only).
+_MEANT = {
+    "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+    "m": "min", "mins": "min", "minute": "min", "minutes": "min",
+    "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+    "day": "d", "days": "d",
+}
+
+
 def _unit_minutes(unit: str, text: str) -> float:
     if unit in MINUTES_PER_UNIT:
         return MINUTES_PER_UNIT[unit]
-    close = difflib.get_close_matches(unit, list(MINUTES_PER_UNIT), n=1, cutoff=0.3)
+    meant = _MEANT.get(unit.lower())
+    close = [meant] if meant else difflib.get_close_matches(unit, list(MINUTES_PER_UNIT), 1, 0.3)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise ValueError(f"unknown unit '{unit}' in '{text}'{hint}; use one of s, min, h, d")
 
