@@ -46,8 +46,9 @@ class _Group(click.Group):
             ctx.exit(130)
 
 
-@click.group(cls=_Group,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="frictionsim")
 def cli() -> None:
     """Simulate customers through checkout designs: irritation, abandonment, lost revenue."""
@@ -81,17 +82,41 @@ def schema() -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
-@click.option("--replications", "-r", type=click.IntRange(1, 100_000),
-              help="Independent runs (default: the scenario's).")
-@click.option("--jobs", "-j", type=click.IntRange(1, 1024),
-              help="Worker processes (default: all cores; small runs stay serial).")
-@click.option("--out", "-o", type=click.Path(path_type=Path),
-              help="Results folder (default: results/<name>/).")
-@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE",
-              help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(1, 100_000),
+    help="Independent runs (default: the scenario's).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(1, 1024),
+    help="Worker processes (default: all cores; small runs stay serial).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Results folder (default: results/<name>/).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
+)
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
-def run(file: Path, seed: int | None, replications: int | None, jobs: int | None,
-        out: Path | None, overrides: tuple[str, ...], no_charts: bool) -> None:
+def run(
+    file: Path,
+    seed: int | None,
+    replications: int | None,
+    jobs: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    no_charts: bool,
+) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
     from .console import print_summary, progress_bar
     from .experiment import run as run_scenario

@@ -21,8 +21,13 @@ def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]
     if not sys.stderr.isatty():
         yield lambda done, total: None
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("replications"), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("replications"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done, total: bar.update(task, completed=done)
@@ -46,8 +51,11 @@ def _fmt(m: dict[str, Any], kind: str) -> str:
 def print_summary(summary: dict[str, Any], out: Path, runtime: float) -> None:
     """The compact table a strategist reads after a run."""
     m = summary["metrics"]
-    table = Table(title=f"{summary['scenario']}: {summary['replications']} replications, "
-                  f"seed {summary['seed']}", title_justify="left")
+    table = Table(
+        title=f"{summary['scenario']}: {summary['replications']} replications, "
+        f"seed {summary['seed']}",
+        title_justify="left",
+    )
     table.add_column("metric")
     table.add_column("mean  (95% CI)", justify="right")
     rows = [
@@ -63,8 +71,9 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float) -> None:
     worst = worst_step(summary)
     if worst:
         step = summary["steps"][worst]
-        table.add_row(f"worst step: {worst}",
-                      f"{_fmt(step['abandoned_friction'], 'count')} lost to friction")
+        table.add_row(
+            f"worst step: {worst}", f"{_fmt(step['abandoned_friction'], 'count')} lost to friction"
+        )
     console = Console()
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")

@@ -22,8 +22,15 @@ import math
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, create_model
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    create_model,
+    model_validator,
+)
 
 from .units import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
 
@@ -180,8 +187,7 @@ class _Triangular(Distribution):
     def _ordered(self):
         if not (self.low <= self.mode <= self.high) or self.low == self.high:
             raise ValueError(
-                f"need low <= mode <= high and low < high, got "
-                f"{self.low}, {self.mode}, {self.high}"
+                f"need low <= mode <= high and low < high, got {self.low}, {self.mode}, {self.high}"
             )
         return self
 
@@ -259,26 +265,65 @@ def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
     sd_doc = "Standard deviation of the value (must be > 0)."
     fams = [
         make("Fixed", _Fixed, "Always the same value.", value=(nonneg, ...)),
-        make("Exponential", _Exponential, "Exponential with this mean.",
-             mean=(positive, Field(description=mean_doc))),
-        make("Lognormal", _Lognormal, "Lognormal with the mean and sd of the value itself.",
-             mean=(positive, Field(description=mean_doc)), sd=(positive, Field(description=sd_doc))),
-        make("Gamma", _Gamma, "Gamma with this mean and sd.",
-             mean=(positive, Field(description=mean_doc)), sd=(positive, Field(description=sd_doc))),
-        make("Normal", _Normal, "Normal with this mean and sd, clipped at 0.",
-             mean=(positive, Field(description="Mean before clipping at 0.")),
-             sd=(positive, Field(description=sd_doc))),
-        make("Uniform", _Uniform, "Uniform between low and high.",
-             low=(nonneg, ...), high=(nonneg, ...)),
-        make("Triangular", _Triangular, "Triangular with low <= mode <= high.",
-             low=(nonneg, ...), mode=(nonneg, ...), high=(nonneg, ...)),
-        make("Empirical", _Empirical, "One of the listed values, with optional weights.",
-             values=(tuple[nonneg, ...], Field(min_length=1)),
-             weights=(Union[tuple[Annotated[Amount, Field(ge=0)], ...], None], None)),
+        make(
+            "Exponential",
+            _Exponential,
+            "Exponential with this mean.",
+            mean=(positive, Field(description=mean_doc)),
+        ),
+        make(
+            "Lognormal",
+            _Lognormal,
+            "Lognormal with the mean and sd of the value itself.",
+            mean=(positive, Field(description=mean_doc)),
+            sd=(positive, Field(description=sd_doc)),
+        ),
+        make(
+            "Gamma",
+            _Gamma,
+            "Gamma with this mean and sd.",
+            mean=(positive, Field(description=mean_doc)),
+            sd=(positive, Field(description=sd_doc)),
+        ),
+        make(
+            "Normal",
+            _Normal,
+            "Normal with this mean and sd, clipped at 0.",
+            mean=(positive, Field(description="Mean before clipping at 0.")),
+            sd=(positive, Field(description=sd_doc)),
+        ),
+        make(
+            "Uniform",
+            _Uniform,
+            "Uniform between low and high.",
+            low=(nonneg, ...),
+            high=(nonneg, ...),
+        ),
+        make(
+            "Triangular",
+            _Triangular,
+            "Triangular with low <= mode <= high.",
+            low=(nonneg, ...),
+            mode=(nonneg, ...),
+            high=(nonneg, ...),
+        ),
+        make(
+            "Empirical",
+            _Empirical,
+            "One of the listed values, with optional weights.",
+            values=(tuple[nonneg, ...], Field(min_length=1)),
+            weights=(Union[tuple[Annotated[Amount, Field(ge=0)], ...], None], None),
+        ),
     ]
     if counts:
-        fams.append(make("Poisson", _Poisson, "Poisson count with this mean.",
-                         mean=(Annotated[q, Field(ge=0)], ...)))
+        fams.append(
+            make(
+                "Poisson",
+                _Poisson,
+                "Poisson count with this mean.",
+                mean=(Annotated[q, Field(ge=0)], ...),
+            )
+        )
     for fam in fams:  # module attributes, so scenarios pickle to worker processes
         fam.__module__ = __name__
         globals()[fam.__name__] = fam
@@ -303,8 +348,17 @@ def distribution_type(kind: str, quantity: Any, counts: bool = False) -> Any:
 
 
 #: Names of the families, for "did you mean" suggestions.
-FAMILIES = ("fixed", "exponential", "lognormal", "gamma", "normal", "uniform",
-            "triangular", "empirical", "poisson")
+FAMILIES = (
+    "fixed",
+    "exponential",
+    "lognormal",
+    "gamma",
+    "normal",
+    "uniform",
+    "triangular",
+    "empirical",
+    "poisson",
+)
 
 DurationDist = distribution_type("Duration", Duration)
 AmountDist = distribution_type("Amount", Annotated[Amount, Field(allow_inf_nan=False)])

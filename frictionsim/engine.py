@@ -119,8 +119,21 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator):
 class _StepPlan:
     """What the per-customer loop needs of a step, precomputed once."""
 
-    __slots__ = ("attempts", "capacity", "dur_const", "dur_dist", "entry", "err_irr", "err_p",
-                 "exit", "next_cum", "next_single", "next_to", "rng", "wait_irr")
+    __slots__ = (
+        "attempts",
+        "capacity",
+        "dur_const",
+        "dur_dist",
+        "entry",
+        "err_irr",
+        "err_p",
+        "exit",
+        "next_cum",
+        "next_single",
+        "next_to",
+        "rng",
+        "wait_irr",
+    )
 
     def __init__(self, scenario: Scenario, i: int, rng: np.random.Generator) -> None:
         step = scenario.steps[i]
@@ -167,7 +180,9 @@ class _Block:
             self.exit_u.append(rng.random(n).tolist() if st.exit > 0 else None)
             self.branch_u.append(rng.random(n).tolist() if st.next_single is None else None)
             self.dur.append(
-                None if st.dur_const is not None else st.dur_dist.sample(rng, n * st.attempts).tolist()
+                None
+                if st.dur_const is not None
+                else st.dur_dist.sample(rng, n * st.attempts).tolist()
             )
             self.err_u.append(rng.random(n * st.attempts).tolist() if st.err_p > 0 else None)
 
@@ -281,10 +296,17 @@ class _Simulation:
             for a in range(attempts):
                 d = st.dur_const
                 if d is None:
-                    d = blk.dur[s][j * attempts + a] if first else float(st.dur_dist.sample(st.rng, 1)[0])
+                    d = (
+                        blk.dur[s][j * attempts + a]
+                        if first
+                        else float(st.dur_dist.sample(st.rng, 1)[0])
+                    )
                 if d > 0:
                     yield env.timeout(d)
-                if st.err_p > 0 and (blk.err_u[s][j * attempts + a] if first else st.rng.random()) < st.err_p:
+                if (
+                    st.err_p > 0
+                    and (blk.err_u[s][j * attempts + a] if first else st.rng.random()) < st.err_p
+                ):
                     self.failed[s] += 1
                     irr += st.err_irr * sens
                     if irr >= tol or a == attempts - 1:
@@ -339,8 +361,16 @@ class _Simulation:
         if self.log is not None:
             log = sorted(self.log)
             cols = list(zip(*log)) if log else [[]] * 8
-            names = ("id", "segment", "outcome", "step", "end", "order_value", "irritation",
-                     "tolerance")
+            names = (
+                "id",
+                "segment",
+                "outcome",
+                "step",
+                "end",
+                "order_value",
+                "irritation",
+                "tolerance",
+            )
             customers = {n: arr(c) for n, c in zip(names, cols)}
         return RunResult(
             visitors=self.visitors,
@@ -365,7 +395,9 @@ class _Simulation:
             segment_visitors=arr(self.seg_visitors, dtype=np.int64),
             segment_orders=arr([o[ORDER] for o in self.seg_outcomes], dtype=np.int64),
             segment_revenue=arr(self.seg_revenue, dtype=float),
-            segment_abandoned_friction=arr([o[FRICTION] for o in self.seg_outcomes], dtype=np.int64),
+            segment_abandoned_friction=arr(
+                [o[FRICTION] for o in self.seg_outcomes], dtype=np.int64
+            ),
             segment_abandoned_exit=arr([o[EXIT] for o in self.seg_outcomes], dtype=np.int64),
             customers=customers,
         )

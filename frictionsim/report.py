@@ -33,18 +33,25 @@ def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
     ax.barh(y, passed, color=PASSED, label="continued")
     ax.barh(y, friction, left=passed, color=FRICTION, label="abandoned: friction")
     lefts = [p + f for p, f in zip(passed, friction)]
-    ax.barh(y, exits, left=lefts, color=EXIT, hatch="//", edgecolor="white",
-            label="left: non-friction exit")
+    ax.barh(
+        y,
+        exits,
+        left=lefts,
+        color=EXIT,
+        hatch="//",
+        edgecolor="white",
+        label="left: non-friction exit",
+    )
     ci = [summary["steps"][s]["abandoned_friction"]["ci95"] for s in steps]
     for yi, p, f, c in zip(y, passed, friction, ci):
         if c is not None and f > 0:
-            ax.errorbar(p + f, yi, xerr=[[f - c[0]], [c[1] - f]], color="black",
-                        capsize=3, lw=1)
+            ax.errorbar(p + f, yi, xerr=[[f - c[0]], [c[1] - f]], color="black", capsize=3, lw=1)
     top = max(entered) if entered and max(entered) > 0 else 1.0
     for yi, e, f in zip(y, entered, friction):
         if e > 0:
-            ax.text(e + top * 0.01, yi, f"{e:,.0f} in, {f / e:.1%} friction",
-                    va="center", fontsize=9)
+            ax.text(
+                e + top * 0.01, yi, f"{e:,.0f} in, {f / e:.1%} friction", va="center", fontsize=9
+            )
     ax.set_yticks(y, steps)
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.35)

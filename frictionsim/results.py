@@ -86,7 +86,9 @@ def versions() -> dict[str, str]:
     return found
 
 
-def write_folder(out: Path, files: dict[str, str], extra: Callable[[Path], Any] | None = None) -> Path:
+def write_folder(
+    out: Path, files: dict[str, str], extra: Callable[[Path], Any] | None = None
+) -> Path:
     """Write ``files`` (name → text) and ``extra(folder)`` output into ``out`` atomically."""
     out = Path(out)
     check_writable(out)
@@ -134,14 +136,16 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
         "summary.json": json_text(run.summary),
         "funnel.csv": csv_text(funnel_rows(run.scenario, run.results), FUNNEL_COLUMNS),
         "scenario.resolved.yaml": resolved,
-        MARKER: json_text(provenance(
-            scenario=run.scenario.name,
-            scenario_file=scenario_file,
-            scenario_sha256=sha256(resolved),
-            seed=run.seed,
-            replications=len(run.results),
-            jobs=run.jobs,
-            runtime_seconds=round(run.runtime_seconds, 3),
-        )),
+        MARKER: json_text(
+            provenance(
+                scenario=run.scenario.name,
+                scenario_file=scenario_file,
+                scenario_sha256=sha256(resolved),
+                seed=run.seed,
+                replications=len(run.results),
+                jobs=run.jobs,
+                runtime_seconds=round(run.runtime_seconds, 3),
+            )
+        ),
     }
     return write_folder(out, files, (lambda d: write_charts(run.summary, d)) if charts else None)

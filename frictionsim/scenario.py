@@ -66,8 +66,11 @@ Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
 Name = Annotated[
     str,
     Strict(),
-    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80,
-          description="Letters, digits, '_', '.', '-'; starts with a letter or digit."),
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=80,
+        description="Letters, digits, '_', '.', '-'; starts with a letter or digit.",
+    ),
 ]
 
 
@@ -156,9 +159,9 @@ class Arrivals(_Model):
     rate: Annotated[Rate, Field(gt=0)] = Field(
         description="Arrivals per minute (or '120/h'), before the profile."
     )
-    profile: Union[Annotated[tuple[NonNegative, ...], Field(min_length=24, max_length=24)], None] = (
-        Field(None, description="24 hourly multipliers of `rate`, hour 0 = midnight.")
-    )
+    profile: Union[
+        Annotated[tuple[NonNegative, ...], Field(min_length=24, max_length=24)], None
+    ] = Field(None, description="24 hourly multipliers of `rate`, hour 0 = midnight.")
 
 
 class Friction(_Model):
@@ -204,7 +207,9 @@ class Scenario(_Model):
 
     def wait_irritation(self, step: Step) -> float:
         """Irritation per minute of waiting at ``step``."""
-        return self.friction.wait_irritation if step.wait_irritation is None else step.wait_irritation
+        return (
+            self.friction.wait_irritation if step.wait_irritation is None else step.wait_irritation
+        )
 
     def successors(self, i: int) -> list[tuple[int, float]]:
         """Where step ``i`` leads, as ``(step index or END, probability)``."""
@@ -277,8 +282,13 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
         raise _TooLarge
     doc.value_marks[path] = _yaml_mark(doc, node)
     if node.tag not in _STANDARD_TAGS:
-        doc.pending.append((_yaml_mark(doc, node), path,
-                            f"YAML tag '{node.tag}' is not allowed; scenario files hold plain data only"))
+        doc.pending.append(
+            (
+                _yaml_mark(doc, node),
+                path,
+                f"YAML tag '{node.tag}' is not allowed; scenario files hold plain data only",
+            )
+        )
         doc.refused.add(path)
         return None
     if isinstance(node, yaml.MappingNode):
@@ -295,9 +305,14 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
                 key = str(key)
             if key_node in own:
                 if key in seen_own:
-                    doc.pending.append((_yaml_mark(doc, key_node), (*path, key),
-                                        f"duplicate key '{key}' (first at line "
-                                        f"{doc.key_marks[(*path, key)][1]})"))
+                    doc.pending.append(
+                        (
+                            _yaml_mark(doc, key_node),
+                            (*path, key),
+                            f"duplicate key '{key}' (first at line "
+                            f"{doc.key_marks[(*path, key)][1]})",
+                        )
+                    )
                     continue
                 seen_own.add(key)
             doc.key_marks[(*path, key)] = _yaml_mark(doc, key_node)
@@ -321,16 +336,23 @@ def _parse_yaml(text: str, file: str) -> _Document:
     try:
         node = loader.get_single_node()
         if node is None:
-            doc.problem((file, 1, 1), "(file)", "the file is empty; a scenario needs at least "
-                        "name, horizon, arrivals, segments and steps")
+            doc.problem(
+                (file, 1, 1),
+                "(file)",
+                "the file is empty; a scenario needs at least "
+                "name, horizon, arrivals, segments and steps",
+            )
             return doc
         doc.data = _convert(doc, loader, node, ())
         for mark, path, message in doc.pending:
             doc.problem(mark, _display(doc.data, path), message)
     except _TooLarge:
         doc.problems.clear()
-        doc.problem((file, 1, 1), "(yaml)",
-                    f"the document expands to more than {MAX_NODES} nodes (aliases?); refused")
+        doc.problem(
+            (file, 1, 1),
+            "(yaml)",
+            f"the document expands to more than {MAX_NODES} nodes (aliases?); refused",
+        )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -343,9 +365,12 @@ def _parse_yaml(text: str, file: str) -> _Document:
     finally:
         loader.dispose()
     if doc.data is not None and not isinstance(doc.data, dict):
-        doc.problem((file, 1, 1), "(file)",
-                    f"the top level must be a mapping of keys (name, steps, ...), "
-                    f"not a {type(doc.data).__name__}")
+        doc.problem(
+            (file, 1, 1),
+            "(file)",
+            f"the top level must be a mapping of keys (name, steps, ...), "
+            f"not a {type(doc.data).__name__}",
+        )
     return doc
 
 
@@ -415,19 +440,27 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                 elif segment in names:
                     index = names.index(segment)
                 else:
-                    close = difflib.get_close_matches(segment, [x for x in names if isinstance(x, str)], 1)
+                    close = difflib.get_close_matches(
+                        segment, [x for x in names if isinstance(x, str)], 1
+                    )
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
                     kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
-                    doc.problem(at, _display(doc.data, path) + "." + segment,
-                                f"no {kind} named '{segment}'{hint}")
+                    doc.problem(
+                        at,
+                        _display(doc.data, path) + "." + segment,
+                        f"no {kind} named '{segment}'{hint}",
+                    )
                     ok = False
                     break
                 path = (*path, index)
                 if not last:
                     node = node[index]
             else:
-                doc.problem(at, _display(doc.data, path),
-                            f"'{_display(doc.data, path)}' is a value, it has no '{segment}'")
+                doc.problem(
+                    at,
+                    _display(doc.data, path),
+                    f"'{_display(doc.data, path)}' is a value, it has no '{segment}'",
+                )
                 ok = False
                 break
         if not ok:
@@ -482,10 +515,14 @@ def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
                 return None
             tp = typing.get_args(tp)[0]
         elif origin in (Union, types.UnionType):
-            members = [m for m in typing.get_args(tp)
-                       if isinstance(m, type) and issubclass(m, BaseModel)
-                       and "dist" in m.model_fields
-                       and typing.get_args(m.model_fields["dist"].annotation) == (elem,)]
+            members = [
+                m
+                for m in typing.get_args(tp)
+                if isinstance(m, type)
+                and issubclass(m, BaseModel)
+                and "dist" in m.model_fields
+                and typing.get_args(m.model_fields["dist"].annotation) == (elem,)
+            ]
             if not members:
                 return None
             tp = members[0]
@@ -500,9 +537,9 @@ def _raw_path(data: Any, loc: Sequence[Any]) -> Path_:
     path: Path_ = ()
     node = data
     for elem in loc:
-        if isinstance(node, dict) and elem in node:
-            node = node[elem]
-        elif isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
+        in_dict = isinstance(node, dict) and elem in node
+        in_list = isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node)
+        if in_dict or in_list:
             node = node[elem]
         else:
             continue
@@ -559,8 +596,10 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             mark = doc.mark_of((*path, "dist"))
             shown = f"{shown}.dist"
         elif kind == "union_tag_not_found":
-            message = (f"a distribution needs 'dist:' (one of {', '.join(FAMILIES[:-1])}), "
-                       "or write a plain number")
+            message = (
+                f"a distribution needs 'dist:' (one of {', '.join(FAMILIES[:-1])}), "
+                "or write a plain number"
+            )
         elif kind == "model_attributes_type":
             message = f"expected a mapping of keys, got {err['input']!r}"
         elif kind in ("tuple_type", "list_type"):
@@ -604,7 +643,9 @@ def _flow_problems(doc: _Document) -> None:
             name = item.get("name")
             if isinstance(name, str):
                 if name in first:
-                    problem((key, i, "name"), f"duplicate name '{name}' (also {key}[{first[name]}])")
+                    problem(
+                        (key, i, "name"), f"duplicate name '{name}' (also {key}[{first[name]}])"
+                    )
                 else:
                     first[name] = i
 
@@ -627,10 +668,17 @@ def _flow_problems(doc: _Document) -> None:
         if nxt is None:
             out.add(i + 1 if i + 1 < len(steps) else END)
         else:
-            branches = ([(nxt, 1.0, ("steps", i, "next"))] if isinstance(nxt, str) else
-                        [(b.get("to"), b.get("p"), ("steps", i, "next", j, "to"))
-                         for j, b in enumerate(nxt) if isinstance(b, dict)]
-                        if isinstance(nxt, list) else [])
+            branches = (
+                [(nxt, 1.0, ("steps", i, "next"))]
+                if isinstance(nxt, str)
+                else [
+                    (b.get("to"), b.get("p"), ("steps", i, "next", j, "to"))
+                    for j, b in enumerate(nxt)
+                    if isinstance(b, dict)
+                ]
+                if isinstance(nxt, list)
+                else []
+            )
             for to, p, path in branches:
                 if not isinstance(to, str):
                     graph_ok = False
@@ -640,18 +688,23 @@ def _flow_problems(doc: _Document) -> None:
                 elif not _number(p) or p > 0:
                     out.add(index[to])
             ps = [p for _, p, _ in branches]
-            if isinstance(nxt, list) and ps and all(_number(p) for p in ps):
-                if abs(sum(ps) - 1) > 1e-6:
-                    problem(("steps", i, "next"), f"branch probabilities sum to {sum(ps):g}; "
-                            "they must sum to 1")
+            numeric = isinstance(nxt, list) and ps and all(_number(p) for p in ps)
+            if numeric and abs(sum(ps) - 1) > 1e-6:
+                problem(
+                    ("steps", i, "next"),
+                    f"branch probabilities sum to {sum(ps):g}; they must sum to 1",
+                )
         edges[i] = out
     if not graph_ok:
         return
     reached = _closure([0], lambda i: edges.get(i, ()))
     for i in range(len(steps)):
         if i not in reached:
-            problem(("steps", i), f"step '{names[i]}' is never reached from the first "
-                    f"step '{names[0]}'", key=False)
+            problem(
+                ("steps", i),
+                f"step '{names[i]}' is never reached from the first step '{names[0]}'",
+                key=False,
+            )
     reverse: dict[int, set[int]] = {}
     for i, out in edges.items():
         for j in out:
@@ -659,8 +712,11 @@ def _flow_problems(doc: _Document) -> None:
     can_end = _closure([END], lambda i: reverse.get(i, ()))
     for i in sorted(reached - {END}):
         if i not in can_end:
-            problem(("steps", i), f"from step '{names[i]}' no path leads to the end of the "
-                    "checkout (a loop with no way out)")
+            problem(
+                ("steps", i),
+                f"from step '{names[i]}' no path leads to the end of the "
+                "checkout (a loop with no way out)",
+            )
 
 
 def _closure(start: Iterable[int], neighbours: Any) -> set[int]:
@@ -719,8 +775,13 @@ def read_scenario_text(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ScenarioError([ScenarioProblem(
-            file, line, col, "(file)", "not UTF-8 text (is this a scenario file?)")]) from None
+        raise ScenarioError(
+            [
+                ScenarioProblem(
+                    file, line, col, "(file)", "not UTF-8 text (is this a scenario file?)"
+                )
+            ]
+        ) from None
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
@@ -731,8 +792,10 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 def scenario_to_yaml(scenario: Scenario) -> str:
     """The fully resolved scenario (every default filled in, times in minutes) as YAML."""
     data = scenario.model_dump(mode="json", exclude_none=True)
-    header = (f"# resolved scenario '{scenario.name}': every default filled in;\n"
-              "# durations are minutes and rates are per minute.\n")
+    header = (
+        f"# resolved scenario '{scenario.name}': every default filled in;\n"
+        "# durations are minutes and rates are per minute.\n"
+    )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 

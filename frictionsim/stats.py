@@ -187,19 +187,21 @@ def funnel_rows(scenario: Scenario, results: Sequence[RunResult]) -> list[dict[s
             friction = int(r.step_abandoned_friction[i])
             exits = int(r.step_abandoned_exit[i])
             wait = float(r.step_wait_total[i])
-            rows.append({
-                "replication": rep,
-                "step": step.name,
-                "entered": entered,
-                "completed": entered - friction - exits,
-                "abandoned_friction": friction,
-                "abandoned_exit": exits,
-                "reneged": int(r.step_reneged[i]),
-                "failed_attempts": int(r.step_failed_attempts[i]),
-                "waited": int(r.step_waited[i]),
-                "wait_total": wait,
-                "mean_wait": _ratio(wait, entered) if entered else "",
-            })
+            rows.append(
+                {
+                    "replication": rep,
+                    "step": step.name,
+                    "entered": entered,
+                    "completed": entered - friction - exits,
+                    "abandoned_friction": friction,
+                    "abandoned_exit": exits,
+                    "reneged": int(r.step_reneged[i]),
+                    "failed_attempts": int(r.step_failed_attempts[i]),
+                    "waited": int(r.step_waited[i]),
+                    "wait_total": wait,
+                    "mean_wait": _ratio(wait, entered) if entered else "",
+                }
+            )
     return rows
 
 

@@ -28,10 +28,20 @@ RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*(s|min|h|d)\s*$"
 
 #: Spellings people write, mapped to the unit they meant (for the error message only).
 _MEANT = {
-    "sec": "s", "secs": "s", "second": "s", "seconds": "s",
-    "m": "min", "mins": "min", "minute": "min", "minutes": "min",
-    "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-    "day": "d", "days": "d",
+    "sec": "s",
+    "secs": "s",
+    "second": "s",
+    "seconds": "s",
+    "m": "min",
+    "mins": "min",
+    "minute": "min",
+    "minutes": "min",
+    "hr": "h",
+    "hrs": "h",
+    "hour": "h",
+    "hours": "h",
+    "day": "d",
+    "days": "d",
 }
 
 
@@ -66,7 +76,9 @@ def parse_duration(value: object) -> float:
         if match:
             number, unit = match.groups()
             return _finite(float(number) * _unit_minutes(unit, value), value)
-        raise ValueError(f"'{value}' is not a duration; write minutes (90) or '45s', '3min', '2h', '7d'")
+        raise ValueError(
+            f"'{value}' is not a duration; write minutes (90) or '45s', '3min', '2h', '7d'"
+        )
     raise ValueError(f"expected a duration such as 90, '45s' or '2h', got {value!r}")
 
 
@@ -86,5 +98,7 @@ def parse_rate(value: object) -> float:
         if match:
             number, unit = match.groups()
             return _finite(float(number) / _unit_minutes(unit, value), value)
-        raise ValueError(f"'{value}' is not a rate; write per minute (2) or '120/h', '2/min', '1.5/d'")
+        raise ValueError(
+            f"'{value}' is not a rate; write per minute (2) or '120/h', '2/min', '1.5/d'"
+        )
     raise ValueError(f"expected a rate such as 2, '120/h' or '1.5/d', got {value!r}")

@@ -19,13 +19,29 @@ SMALL = scenario_dict(
     horizon=120,
     arrivals={"rate": 2},
     steps=[
-        {"name": "cart", "irritation": 1, "exit": 0.2, "duration": {"dist": "exponential", "mean": 1}},
+        {
+            "name": "cart",
+            "irritation": 1,
+            "exit": 0.2,
+            "duration": {"dist": "exponential", "mean": 1},
+        },
         {"name": "form", "fields": 8},
-        {"name": "pay", "capacity": 2, "wait_irritation": 1, "duration": {"dist": "exponential", "mean": 1},
-         "errors": {"p": 0.1, "irritation": 2}},
+        {
+            "name": "pay",
+            "capacity": 2,
+            "wait_irritation": 1,
+            "duration": {"dist": "exponential", "mean": 1},
+            "errors": {"p": 0.1, "irritation": 2},
+        },
     ],
-    segments=[{"name": "all", "share": 1, "order_value": 40,
-               "tolerance": {"dist": "exponential", "mean": 8}}],
+    segments=[
+        {
+            "name": "all",
+            "share": 1,
+            "order_value": 40,
+            "tolerance": {"dist": "exponential", "mean": 8},
+        }
+    ],
 )
 
 
@@ -58,15 +74,33 @@ def test_run_writes_complete_results_folder(scenario_file, tmp_cwd):
     assert result.exit_code == 0, result.output
     out = tmp_cwd / "results" / "tiny"
     assert sorted(p.name for p in out.iterdir()) == [
-        "funnel.csv", "funnel.png", "run.json", "scenario.resolved.yaml", "summary.json"]
+        "funnel.csv",
+        "funnel.png",
+        "run.json",
+        "scenario.resolved.yaml",
+        "summary.json",
+    ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "tiny"
     assert summary["replications"] == 4
     assert set(summary["metrics"]) >= {
-        "visitors", "orders", "conversion_rate", "revenue", "lost_revenue",
-        "lost_revenue_friction", "lost_revenue_exit", "abandoned_friction", "abandoned_exit"}
+        "visitors",
+        "orders",
+        "conversion_rate",
+        "revenue",
+        "lost_revenue",
+        "lost_revenue_friction",
+        "lost_revenue_exit",
+        "abandoned_friction",
+        "abandoned_exit",
+    }
     assert set(summary["steps"]["pay"]) >= {
-        "entered", "abandoned_friction", "abandoned_exit", "abandon_rate", "mean_wait"}
+        "entered",
+        "abandoned_friction",
+        "abandoned_exit",
+        "abandon_rate",
+        "mean_wait",
+    }
     for m in summary["metrics"].values():
         assert set(m) == {"mean", "sd", "ci95"}
     rows = (out / "funnel.csv").read_text().splitlines()
@@ -89,8 +123,19 @@ def test_results_are_identical_whatever_the_number_of_jobs(scenario_file, tmp_cw
 
 
 def test_seed_replications_and_set_override(scenario_file, tmp_cwd):
-    result = invoke("run", scenario_file, "--seed", 3, "-r", 2, "--set", "steps.pay.capacity=5",
-                    "--out", "o", "--no-charts")
+    result = invoke(
+        "run",
+        scenario_file,
+        "--seed",
+        3,
+        "-r",
+        2,
+        "--set",
+        "steps.pay.capacity=5",
+        "--out",
+        "o",
+        "--no-charts",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_cwd / "o" / "summary.json").read_text())
     assert (summary["seed"], summary["replications"]) == (3, 2)
@@ -101,7 +146,9 @@ def test_seed_replications_and_set_override(scenario_file, tmp_cwd):
 def test_bad_override_is_located(scenario_file):
     result = invoke("run", scenario_file, "--set", "steps.pya.capacity=5")
     assert result.exit_code == 2
-    assert result.output.strip() == "--set:1:7: steps.pya: no step named 'pya' (did you mean 'pay'?)"
+    assert (
+        result.output.strip() == "--set:1:7: steps.pya: no step named 'pya' (did you mean 'pay'?)"
+    )
 
 
 def test_bad_options_exit_non_zero_without_traceback(scenario_file):

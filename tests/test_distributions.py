@@ -55,7 +55,10 @@ def test_poisson_is_for_counts_only():
 def test_bare_values_are_fixed_and_durations_take_units():
     duration = TypeAdapter(DurationDist)
     assert duration.validate_python("45s").expectation == 0.75
-    assert duration.validate_python({"dist": "uniform", "low": "30s", "high": "1min"}).expectation == 0.75
+    assert (
+        duration.validate_python({"dist": "uniform", "low": "30s", "high": "1min"}).expectation
+        == 0.75
+    )
     assert AMOUNT.validate_python(4).is_constant
     with pytest.raises(ValidationError):
         AMOUNT.validate_python("45s")  # irritation and money have no units

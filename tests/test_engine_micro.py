@@ -30,8 +30,9 @@ def test_irritation_accumulates_and_sensitivity_scales_it():
     assert plain.customers["irritation"].tolist() == [11.0]
 
     calm = [{"name": "all", "share": 1, "tolerance": 10, "order_value": 50, "sensitivity": 0.5}]
-    relaxed = run_once(make_scenario(steps=steps, segments=calm), arrivals=[0.0],
-                       record_customers=True)
+    relaxed = run_once(
+        make_scenario(steps=steps, segments=calm), arrivals=[0.0], record_customers=True
+    )
     # 1 + 2.5 + 2 = 5.5 < 10: orders after 1 + 2 + 3 minutes
     assert outcomes(relaxed) == [(ORDER, -1, 6.0)]
     assert relaxed.revenue == 50.0
@@ -70,8 +71,9 @@ def test_queue_with_reneging_exact_times():
     # capacity 1, service 5 min, patience = tolerance / wait_irritation = 3.5 min
     steps = [{"name": "desk", "capacity": 1, "duration": 5, "wait_irritation": 1}]
     segs = [{"name": "all", "share": 1, "tolerance": 3.5, "order_value": 50}]
-    r = run_once(make_scenario(steps=steps, segments=segs), arrivals=[0.0, 1.0, 2.0],
-                 record_customers=True)
+    r = run_once(
+        make_scenario(steps=steps, segments=segs), arrivals=[0.0, 1.0, 2.0], record_customers=True
+    )
     # 0: served 0-5. 1: waits from 1, reneges at 4.5. 2: waits from 2, gets the desk
     # at 5 (irritation 3 < 3.5), served 5-10.
     assert outcomes(r) == [(ORDER, -1, 5.0), (FRICTION, 0, 4.5), (ORDER, -1, 10.0)]
@@ -85,7 +87,9 @@ def test_queue_with_reneging_exact_times():
 
 
 def test_failed_attempts_repeat_the_duration_and_add_irritation():
-    steps = [{"name": "pay", "duration": 2, "errors": {"p": 1.0, "irritation": 4, "max_attempts": 3}}]
+    steps = [
+        {"name": "pay", "duration": 2, "errors": {"p": 1.0, "irritation": 4, "max_attempts": 3}}
+    ]
     # tolerance 10: failures at 2, 4, 6 bring irritation to 4, 8, 12 -> leaves at 6
     r = run_once(make_scenario(steps=steps), arrivals=[0.0], record_customers=True)
     assert outcomes(r) == [(FRICTION, 0, 6.0)]
@@ -104,8 +108,7 @@ def test_max_attempts_without_irritation_still_ends_in_friction():
 
 
 def test_capacity_is_released_when_a_customer_gives_up_in_service():
-    steps = [{"name": "pay", "capacity": 1, "duration": 2,
-              "errors": {"p": 1.0, "max_attempts": 1}}]
+    steps = [{"name": "pay", "capacity": 1, "duration": 2, "errors": {"p": 1.0, "max_attempts": 1}}]
     r = run_once(make_scenario(steps=steps), arrivals=[0.0, 0.5], record_customers=True)
     assert outcomes(r) == [(FRICTION, 0, 2.0), (FRICTION, 0, 4.0)]
     assert r.step_wait_total[0] == pytest.approx(1.5)

@@ -28,6 +28,10 @@ def test_module_does_not_import(module, forbidden):
 
 
 def test_python_dash_m_works():
-    out = subprocess.run([sys.executable, "-m", "frictionsim", "--version"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "frictionsim", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "frictionsim" in out.stdout

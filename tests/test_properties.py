@@ -28,8 +28,11 @@ def scenarios(draw):
             "duration": draw(st.sampled_from([0, 0.5, {"dist": "exponential", "mean": 1}])),
         }
         if draw(st.booleans()):
-            step["errors"] = {"p": draw(st.floats(0, 0.9)), "irritation": draw(small),
-                              "max_attempts": draw(st.integers(1, 3))}
+            step["errors"] = {
+                "p": draw(st.floats(0, 0.9)),
+                "irritation": draw(small),
+                "max_attempts": draw(st.integers(1, 3)),
+            }
         if draw(st.booleans()):
             step["capacity"] = draw(st.integers(1, 3))
             step["wait_irritation"] = draw(st.sampled_from([0, 0.5, 2]))
@@ -39,10 +42,19 @@ def scenarios(draw):
         steps[0]["next"] = [{"to": "s1", "p": p}, {"to": "s2", "p": 1 - p}]
     share = draw(st.floats(0.1, 0.9))
     segments = [
-        {"name": "a", "share": share, "order_value": {"dist": "exponential", "mean": 50},
-         "tolerance": {"dist": "exponential", "mean": draw(st.floats(1, 30))}},
-        {"name": "b", "share": 1 - share, "order_value": 20, "sensitivity": draw(st.floats(0.2, 3)),
-         "tolerance": {"dist": "lognormal", "mean": 10, "sd": 5}},
+        {
+            "name": "a",
+            "share": share,
+            "order_value": {"dist": "exponential", "mean": 50},
+            "tolerance": {"dist": "exponential", "mean": draw(st.floats(1, 30))},
+        },
+        {
+            "name": "b",
+            "share": 1 - share,
+            "order_value": 20,
+            "sensitivity": draw(st.floats(0.2, 3)),
+            "tolerance": {"dist": "lognormal", "mean": 10, "sd": 5},
+        },
     ]
     rate = draw(st.floats(0.2, 5))
     return make_scenario(steps=steps, segments=segments, horizon=40, arrivals={"rate": rate})
@@ -60,12 +72,13 @@ def test_every_customer_has_exactly_one_outcome(scenario, seed):
     assert r.segment_visitors.sum() == r.visitors
     assert r.segment_orders.sum() == r.orders
     assert r.step_entered[0] == r.visitors
-    assert np.isclose(r.revenue + r.lost_revenue_friction + r.lost_revenue_exit,
-                      c["order_value"].sum())
+    assert np.isclose(
+        r.revenue + r.lost_revenue_friction + r.lost_revenue_exit, c["order_value"].sum()
+    )
     # flow conservation: entries to a step = completions of the steps leading to it
     completed = r.step_entered - r.step_abandoned_friction - r.step_abandoned_exit
     inflow = np.zeros(len(scenario.steps) + 1)
-    for i, step in enumerate(scenario.steps):
+    for i in range(len(scenario.steps)):
         succ = scenario.successors(i)
         if len(succ) == 1:
             inflow[succ[0][0]] += completed[i]
@@ -91,4 +104,7 @@ def test_every_customer_has_exactly_one_outcome(scenario, seed):
 def test_same_seed_same_results(scenario, seed):
     a, b = run_once(scenario, seed), run_once(scenario, seed)
     assert (a.orders, a.revenue, a.step_wait_total.tolist()) == (
-        b.orders, b.revenue, b.step_wait_total.tolist())
+        b.orders,
+        b.revenue,
+        b.step_wait_total.tolist(),
+    )

@@ -82,28 +82,46 @@ def test_resolved_yaml_round_trips():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("45s", 0.75), ("3min", 3.0), ("2h", 120.0), ("7d", 10080.0), (90, 90.0), ("1.5 h", 90.0),
+        ("45s", 0.75),
+        ("3min", 3.0),
+        ("2h", 120.0),
+        ("7d", 10080.0),
+        (90, 90.0),
+        ("1.5 h", 90.0),
     ],
 )
 def test_durations(text, expected):
     assert parse_duration(text) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("text", "expected"), [("120/h", 2.0), ("2/min", 2.0), ("1.5/d", 1.5 / 1440), (3, 3.0)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("120/h", 2.0), ("2/min", 2.0), ("1.5/d", 1.5 / 1440), (3, 3.0)]
+)
 def test_rates(text, expected):
     assert parse_rate(text) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("bad", "hint"), [("5mins", "did you mean 'min'"), ("3hrs", "did you mean 'h'"),
-                                           ("soon", "not a duration"), (True, "expected a duration")])
+@pytest.mark.parametrize(
+    ("bad", "hint"),
+    [
+        ("5mins", "did you mean 'min'"),
+        ("3hrs", "did you mean 'h'"),
+        ("soon", "not a duration"),
+        (True, "expected a duration"),
+    ],
+)
 def test_bad_durations(bad, hint):
     with pytest.raises(ValueError, match=hint):
         parse_duration(bad)
 
 
 def test_all_problems_reported_at_once_with_locations():
-    text = GOOD.replace("rate: 120/h", "rate: 120/hr").replace("fields: 6\n", "feilds: 6\n") \
-        .replace("exit: 0.2", "exit: 1.2").replace("{to: register, p: 0.3}", "{to: registr, p: 0.2}")
+    text = (
+        GOOD.replace("rate: 120/h", "rate: 120/hr")
+        .replace("fields: 6\n", "feilds: 6\n")
+        .replace("exit: 0.2", "exit: 1.2")
+        .replace("{to: register, p: 0.3}", "{to: registr, p: 0.2}")
+    )
     found = problems(text)
     assert found == [
         "s.yaml:4:9: arrivals.rate: unknown unit 'hr' in '120/hr' (did you mean 'h'?); "
@@ -120,22 +138,44 @@ def test_all_problems_reported_at_once_with_locations():
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("share: 0.4", "share: 0.3"), "s.yaml:6:3: segments: shares sum to 0.9; they must sum to 1"),
-        (("dist: gamma, mean: 15, sd: 5", "dist: gamma, mean: 15, sd: 0"),
-         "s.yaml:12:44: segments.desktop.tolerance.sd: must be greater than 0 (got 0)"),
-        (("dist: gamma", "dist: gama"),
-         "s.yaml:12:23: segments.desktop.tolerance.dist: unknown distribution 'gama' (did you mean 'gamma'?)"),
-        (("low: 20, high: 200", "low: 200, high: 20"),
-         "s.yaml:13:18: segments.desktop.order_value: low (200.0) must not exceed high (20.0)"),
-        (("capacity: 5", "capacity: 0"), "s.yaml:30:15: steps.payment.capacity: must be at least 1 (got 0)"),
-        (("capacity: 5", "capacity: 5\n    capacity: 6"),
-         "s.yaml:31:5: steps.payment.capacity: duplicate key 'capacity' (first at line 30)"),
-        (("name: guest", "name: cart"), "s.yaml:23:11: steps.cart.name: duplicate name 'cart' (also steps[0])"),
+        (
+            ("share: 0.4", "share: 0.3"),
+            "s.yaml:6:3: segments: shares sum to 0.9; they must sum to 1",
+        ),
+        (
+            ("dist: gamma, mean: 15, sd: 5", "dist: gamma, mean: 15, sd: 0"),
+            "s.yaml:12:44: segments.desktop.tolerance.sd: must be greater than 0 (got 0)",
+        ),
+        (
+            ("dist: gamma", "dist: gama"),
+            "s.yaml:12:23: segments.desktop.tolerance.dist: unknown distribution 'gama' (did you mean 'gamma'?)",
+        ),
+        (
+            ("low: 20, high: 200", "low: 200, high: 20"),
+            "s.yaml:13:18: segments.desktop.order_value: low (200.0) must not exceed high (20.0)",
+        ),
+        (
+            ("capacity: 5", "capacity: 0"),
+            "s.yaml:30:15: steps.payment.capacity: must be at least 1 (got 0)",
+        ),
+        (
+            ("capacity: 5", "capacity: 5\n    capacity: 6"),
+            "s.yaml:31:5: steps.payment.capacity: duplicate key 'capacity' (first at line 30)",
+        ),
+        (
+            ("name: guest", "name: cart"),
+            "s.yaml:23:11: steps.cart.name: duplicate name 'cart' (also steps[0])",
+        ),
         (("horizon: 2h", "horizon: .nan"), "s.yaml:2:10: horizon: 'nan' is not a finite number"),
-        (("fields: 9", "fields: 9.5"), "s.yaml:24:13: steps.guest.fields: expected a whole number, got 9.5"),
-        (("name: shop", "name: my shop"),
-         "s.yaml:1:7: name: must be letters, digits, '_', '.' or '-', starting with a letter or digit "
-         "(got 'my shop')"),
+        (
+            ("fields: 9", "fields: 9.5"),
+            "s.yaml:24:13: steps.guest.fields: expected a whole number, got 9.5",
+        ),
+        (
+            ("name: shop", "name: my shop"),
+            "s.yaml:1:7: name: must be letters, digits, '_', '.' or '-', starting with a letter or digit "
+            "(got 'my shop')",
+        ),
     ],
 )
 def test_located_messages(change, expected):
@@ -161,7 +201,9 @@ def test_flow_checks_unreachable_and_endless_loop():
     data = scenario_dict(steps=steps)
     found = problems(yaml.safe_dump(data, sort_keys=False))
     assert any("steps.c: step 'c' is never reached from the first step 'a'" in p for p in found)
-    assert any("steps.a: from step 'a' no path leads to the end of the checkout" in p for p in found)
+    assert any(
+        "steps.a: from step 'a' no path leads to the end of the checkout" in p for p in found
+    )
     assert any("steps.b: from step 'b' no path leads to the end" in p for p in found)
 
 
@@ -180,9 +222,14 @@ def test_loop_with_a_way_out_is_accepted():
         ("", "s.yaml:1:1: (file): the file is empty"),
         ("- 1\n- 2\n", "s.yaml:1:1: (file): the top level must be a mapping"),
         ("name: [1,\n", "s.yaml:2:1: (yaml): YAML syntax error"),
-        ("name: x\n\tsteps: 1\n", "s.yaml:2:1: (yaml): YAML syntax error: tab characters cannot indent"),
-        ("name: !!python/object/apply:os.system [echo hi]\n",
-         "s.yaml:1:7: name: YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"),
+        (
+            "name: x\n\tsteps: 1\n",
+            "s.yaml:2:1: (yaml): YAML syntax error: tab characters cannot indent",
+        ),
+        (
+            "name: !!python/object/apply:os.system [echo hi]\n",
+            "s.yaml:1:7: name: YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed",
+        ),
     ],
 )
 def test_yaml_level_problems(text, expected):
@@ -196,21 +243,38 @@ def test_alias_bomb_is_refused_quickly():
         cur = chr(ord("a") + k)
         lines.append(f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 9) + "]")
     found = problems("\n".join(lines) + "\n")
-    assert found == ["s.yaml:1:1: (yaml): the document expands to more than 200000 nodes "
-                     "(aliases?); refused"]
+    assert found == [
+        "s.yaml:1:1: (yaml): the document expands to more than 200000 nodes (aliases?); refused"
+    ]
 
 
 def test_overrides_are_applied_and_validated_again():
-    s = parse_scenario(GOOD, "s.yaml", ["steps.payment.capacity=8", "arrivals.rate=60/h",
-                                        "segments.0.share=0.5", "segments.desktop.share=0.5"])
+    s = parse_scenario(
+        GOOD,
+        "s.yaml",
+        [
+            "steps.payment.capacity=8",
+            "arrivals.rate=60/h",
+            "segments.0.share=0.5",
+            "segments.desktop.share=0.5",
+        ],
+    )
     assert s.steps[4].capacity == 8
     assert s.arrivals.rate == 1.0
     assert [g.share for g in s.segments] == [0.5, 0.5]
 
 
 def test_bad_overrides_are_located_on_the_command_line():
-    found = problems(GOOD, ["steps.paymnt.capacity=8", "steps.payment.capcity=8",
-                            "steps.payment.capacity=0", "horizon.x=1", "noequals"])
+    found = problems(
+        GOOD,
+        [
+            "steps.paymnt.capacity=8",
+            "steps.payment.capcity=8",
+            "steps.payment.capacity=0",
+            "horizon.x=1",
+            "noequals",
+        ],
+    )
     assert found == [
         "--set:1:7: steps.paymnt: no step named 'paymnt' (did you mean 'payment'?)",
         "--set:2:1: steps.payment.capcity: unknown key 'capcity' (did you mean 'capacity'?); "
@@ -236,8 +300,17 @@ def test_file_level_problems(tmp_path):
 def test_json_schema_describes_every_key():
     schema = scenario_json_schema()
     json.dumps(schema)
-    assert set(schema["properties"]) == {"name", "description", "seed", "replications", "horizon",
-                                         "arrivals", "segments", "steps", "friction"}
+    assert set(schema["properties"]) == {
+        "name",
+        "description",
+        "seed",
+        "replications",
+        "horizon",
+        "arrivals",
+        "segments",
+        "steps",
+        "friction",
+    }
     step = schema["$defs"]["Step"]
     assert step["additionalProperties"] is False
     assert "capacity" in step["properties"]

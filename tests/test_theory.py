@@ -38,7 +38,9 @@ def test_erlang_a_with_theta_equal_mu_is_poisson():
     assert m.p_wait == pytest.approx(tail, abs=1e-12)
 
 
-@pytest.mark.parametrize(("a", "n", "c", "wq"), [(2, 3, 0.444444, None), (8, 10, 0.409180, 0.204590)])
+@pytest.mark.parametrize(
+    ("a", "n", "c", "wq"), [(2, 3, 0.444444, None), (8, 10, 0.409180, 0.204590)]
+)
 def test_erlang_c_matches_published_values(a, n, c, wq):
     m = erlang_c(a, 1.0, n)
     assert m.p_wait == pytest.approx(c, abs=1e-6)

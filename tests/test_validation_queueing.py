@@ -29,8 +29,14 @@ def queue_scenario(lam, mu, theta, n, horizon):
         horizon=horizon,
         arrivals={"rate": lam},
         segments=[{"name": "all", "share": 1, "tolerance": tolerance, "order_value": 1}],
-        steps=[{"name": "desk", "capacity": n, "wait_irritation": 1,
-                "duration": {"dist": "exponential", "mean": 1 / mu}}],
+        steps=[
+            {
+                "name": "desk",
+                "capacity": n,
+                "wait_irritation": 1,
+                "duration": {"dist": "exponential", "mean": 1 / mu},
+            }
+        ],
     )
 
 
@@ -112,8 +118,14 @@ def test_funnel_with_exponential_tolerance_matches_closed_form():
     scenario = make_scenario(
         horizon=20_000,
         arrivals={"rate": 2},
-        segments=[{"name": "all", "share": 1, "order_value": 1,
-                   "tolerance": {"dist": "exponential", "mean": m}}],
+        segments=[
+            {
+                "name": "all",
+                "share": 1,
+                "order_value": 1,
+                "tolerance": {"dist": "exponential", "mean": m},
+            }
+        ],
         steps=steps,
     )
     results = run_replications(scenario, 5, 2, jobs=1)
