@@ -1,0 +1,92 @@
+"""Arrivals (Poisson, time-of-day profile by thinning) and common random numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from frictionsim.engine import arrival_times, substream
+
+from .conftest import make_scenario, run_once
+
+
+def all_arrivals(scenario, seed=1):
+    rng = substream(np.random.SeedSequence(seed), "arrivals")
+    return np.concatenate([np.asarray(c) for c in arrival_times(scenario, rng)])
+
+
+def test_poisson_arrivals_count_and_gaps():
+    scenario = make_scenario(horizon=10_000, arrivals={"rate": 3})
+    t = all_arrivals(scenario)
+    assert t.min() >= 0 and t.max() < 10_000
+    assert np.all(np.diff(t) >= 0)
+    # Poisson count with mean 30000: 4 standard deviations
+    assert abs(t.size - 30_000) <= 4 * math.sqrt(30_000)
+    # gaps are exponential with mean 1/3: Kolmogorov-Smirnov at a 1e-4 false-alarm level
+    assert stats.kstest(np.diff(t), "expon", args=(0, 1 / 3)).pvalue > 1e-4
+
+
+def test_profile_modulates_the_rate_hour_by_hour():
+    # nights closed, afternoons at double rate; 20 days
+    profile = [0.0] * 12 + [2.0] * 6 + [1.0] * 6
+    scenario = make_scenario(horizon="20d", arrivals={"rate": "60/h", "profile": profile})
+    t = all_arrivals(scenario)
+    hours = (t // 60).astype(int) % 24
+    counts = np.bincount(hours, minlength=24)
+    assert counts[:12].sum() == 0
+    for h in range(12, 24):
+        expected = 60 * profile[h] * 20  # per hour-of-day over 20 days
+        assert abs(counts[h] - expected) <= 4 * math.sqrt(expected), (h, counts[h], expected)
+    assert scenario.expected_visitors == 60 * 18 * 20
+
+
+def test_expected_visitors_counts_a_partial_hour():
+    profile = [1.0] * 23 + [3.0]
+    scenario = make_scenario(horizon="23.5h", arrivals={"rate": 2, "profile": profile})
+    # 23 hours at 1x, then half an hour of the 3x last hour
+    assert scenario.expected_visitors == 2 * 60 * (23 + 0.5 * 3)
+
+
+def test_a_design_change_does_not_shift_customers_or_arrivals():
+    # two designs of the same shop: the second has a harder form and an extra step;
+    # the same customer i has the same arrival, segment, tolerance and order value in both
+    segments = [
+        {
+            "name": "a",
+            "share": 0.5,
+            "order_value": {"dist": "exponential", "mean": 50},
+            "tolerance": {"dist": "exponential", "mean": 10},
+        },
+        {
+            "name": "b",
+            "share": 0.5,
+            "order_value": 20,
+            "tolerance": {"dist": "lognormal", "mean": 10, "sd": 5},
+        },
+    ]
+    easy = make_scenario(
+        segments=segments,
+        steps=[
+            {"name": "cart", "exit": 0.3, "duration": {"dist": "exponential", "mean": 2}},
+            {"name": "form", "fields": 3},
+        ],
+    )
+    hard = make_scenario(
+        segments=segments,
+        steps=[
+            {"name": "cart", "exit": 0.3, "duration": {"dist": "exponential", "mean": 2}},
+            {"name": "verify", "irritation": 1, "duration": 1},
+            {"name": "form", "fields": 12},
+        ],
+    )
+    a = run_once(easy, 5, record_customers=True).customers
+    b = run_once(hard, 5, record_customers=True).customers
+    assert a["id"].size == b["id"].size > 30
+    for column in ("segment", "tolerance", "order_value"):
+        assert np.array_equal(a[column], b[column])
+    # the shared first step draws the same exits for the same customers
+    exited_a = (a["outcome"] == 2) & (a["step"] == 0)
+    exited_b = (b["outcome"] == 2) & (b["step"] == 0)
+    assert np.array_equal(exited_a, exited_b)
