@@ -108,6 +108,9 @@ def schema() -> None:
     help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
 )
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
+)
 def run(
     file: Path,
     seed: int | None,
@@ -116,6 +119,7 @@ def run(
     out: Path | None,
     overrides: tuple[str, ...],
     no_charts: bool,
+    quiet: bool,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
     from .console import print_summary, progress_bar
@@ -127,10 +131,10 @@ def run(
     out = out or Path("results") / scenario.name
     check_writable(out)
     reps = replications or scenario.replications
-    with progress_bar(f"simulating {scenario.name}", reps) as advance:
+    with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
         result = run_scenario(scenario, seed, replications, jobs, progress=advance)
     write_run(result, out, scenario_file=str(file), charts=not no_charts)
-    print_summary(result.summary, out, result.runtime_seconds)
+    print_summary(result.summary, out, result.runtime_seconds, quiet)
 
 
 def main() -> None:

@@ -16,16 +16,30 @@ from .stats import worst_step
 
 
 @contextmanager
-def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on a terminal (stderr); silent when output is not a terminal."""
-    if not sys.stderr.isatty():
+def progress_bar(
+    label: str, total: int, quiet: bool = False, unit: str = "replications"
+) -> Iterator[Callable[[int, int], None]]:
+    """Progress on stderr: a bar on a terminal, a plain line per tenth of the work
+    otherwise (logs of scripts and CI), nothing when ``quiet``."""
+    if quiet:
         yield lambda done, total: None
+        return
+    if not sys.stderr.isatty():
+        shown = [-1]
+
+        def line(done: int, total: int) -> None:
+            tenth = done * 10 // max(total, 1)
+            if tenth > shown[0]:
+                shown[0] = tenth
+                print(f"{label}: {done}/{total} {unit}", file=sys.stderr, flush=True)
+
+        yield line
         return
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("replications"),
+        TextColumn(unit),
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
@@ -48,8 +62,11 @@ def _fmt(m: dict[str, Any], kind: str) -> str:
     return one(mean) + (f"  ({one(ci[0])} – {one(ci[1])})" if ci else "")
 
 
-def print_summary(summary: dict[str, Any], out: Path, runtime: float) -> None:
-    """The compact table a strategist reads after a run."""
+def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: bool = False) -> None:
+    """The compact table a strategist reads after a run; one line when ``quiet``."""
+    if quiet:
+        print(out)
+        return
     m = summary["metrics"]
     table = Table(
         title=f"{summary['scenario']}: {summary['replications']} replications, "
@@ -72,7 +89,7 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float) -> None:
     if worst:
         step = summary["steps"][worst]
         table.add_row(
-            f"worst step: {worst}", f"{_fmt(step['abandoned_friction'], 'count')} lost to friction"
+            f"friction losses at worst step ({worst})", _fmt(step["abandoned_friction"], "count")
         )
     console = Console()
     console.print(table)

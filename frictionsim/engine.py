@@ -22,12 +22,14 @@ replication of one scenario:
 
 Randomness is drawn in numpy blocks of customers, never one Python call per
 draw, from streams keyed by purpose and by name: arrivals; one stream per
-segment (tolerance and order value); one per step (exit, branch, durations,
-errors). Customer *i* always uses row *i* of each block, so two designs run
-with the same seed see the same arrivals, the same customers and the same
-draws at every step they share (common random numbers), and a step added or
-removed elsewhere does not shift them. Only a step visited a second time by
-the same customer (a loop) draws from that step's sequential stream.
+segment (tolerance and order value); per step, one for the exit draw, one for
+the branch draw and one per attempt for durations and for errors. Customer *i*
+always uses row *i* of each block, so two designs run with the same seed see
+the same arrivals, the same customers and the same draws at every step they
+share (common random numbers): a step added or removed elsewhere, or an exit,
+branch, error or duration switched on or off at the same step, does not shift
+the other draws. Only a step visited a second time by the same customer (a
+loop) draws from that step's sequential "revisit" stream.
 
 Nothing here reads files or draws charts; the result is a :class:`RunResult`
 of counters (memory does not grow with the number of customers), plus a
@@ -132,12 +134,15 @@ class _StepPlan:
         "next_single",
         "next_to",
         "rng",
+        "rng_branch",
+        "rng_dur",
+        "rng_err",
+        "rng_exit",
         "wait_irr",
     )
 
-    def __init__(self, scenario: Scenario, i: int, rng: np.random.Generator) -> None:
+    def __init__(self, scenario: Scenario, i: int, seq: np.random.SeedSequence) -> None:
         step = scenario.steps[i]
-        self.rng = rng
         self.entry = scenario.entry_irritation(step)
         self.exit = step.exit
         self.capacity = step.capacity or 0
@@ -152,6 +157,14 @@ class _StepPlan:
         self.next_to = [s for s, _ in succ]
         self.next_cum = np.cumsum([p for _, p in succ]).tolist()
         self.next_cum[-1] = float("inf")  # rounding never sends a customer nowhere
+        # One stream per kind of draw (and per attempt), so switching one of
+        # them on or off, or changing max_attempts, leaves the others as they were.
+        name = step.name
+        self.rng_exit = substream(seq, "step", name, "exit")
+        self.rng_branch = substream(seq, "step", name, "branch")
+        self.rng_dur = [substream(seq, "step", name, "duration", a) for a in range(self.attempts)]
+        self.rng_err = [substream(seq, "step", name, "errors", a) for a in range(self.attempts)]
+        self.rng = substream(seq, "step", name, "revisit")  # loops: sequential draws
 
 
 class _Block:
@@ -176,15 +189,19 @@ class _Block:
         self.value = value.tolist()
         self.exit_u, self.branch_u, self.dur, self.err_u = [], [], [], []
         for st in sim.plan:
-            rng = st.rng
-            self.exit_u.append(rng.random(n).tolist() if st.exit > 0 else None)
-            self.branch_u.append(rng.random(n).tolist() if st.next_single is None else None)
+            self.exit_u.append(st.rng_exit.random(n).tolist() if st.exit > 0 else None)
+            self.branch_u.append(
+                st.rng_branch.random(n).tolist() if st.next_single is None else None
+            )
+            # attempt a of customer j is element a * BLOCK + j
             self.dur.append(
                 None
                 if st.dur_const is not None
-                else st.dur_dist.sample(rng, n * st.attempts).tolist()
+                else np.concatenate([st.dur_dist.sample(r, n) for r in st.rng_dur]).tolist()
             )
-            self.err_u.append(rng.random(n * st.attempts).tolist() if st.err_p > 0 else None)
+            self.err_u.append(
+                np.concatenate([r.random(n) for r in st.rng_err]).tolist() if st.err_p > 0 else None
+            )
 
 
 class _Simulation:
@@ -195,10 +212,7 @@ class _Simulation:
         self.arrival_rng = substream(seq, "arrivals")
         self.customer_rng = substream(seq, "customers")
         self.segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
-        self.plan = [
-            _StepPlan(scenario, i, substream(seq, "step", s.name))
-            for i, s in enumerate(scenario.steps)
-        ]
+        self.plan = [_StepPlan(scenario, i, seq) for i in range(len(scenario.steps))]
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = [s.sensitivity for s in scenario.segments]
         self.cyclic = _has_cycle(scenario)
@@ -297,7 +311,7 @@ class _Simulation:
                 d = st.dur_const
                 if d is None:
                     d = (
-                        blk.dur[s][j * attempts + a]
+                        blk.dur[s][a * BLOCK + j]
                         if first
                         else float(st.dur_dist.sample(st.rng, 1)[0])
                     )
@@ -305,7 +319,7 @@ class _Simulation:
                     yield env.timeout(d)
                 if (
                     st.err_p > 0
-                    and (blk.err_u[s][j * attempts + a] if first else st.rng.random()) < st.err_p
+                    and (blk.err_u[s][a * BLOCK + j] if first else st.rng.random()) < st.err_p
                 ):
                     self.failed[s] += 1
                     irr += st.err_irr * sens

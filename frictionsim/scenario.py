@@ -429,7 +429,11 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                     if last:
                         path = (*path, segment)
                         break
+                    # a missing mapping is created (e.g. ``steps.pay.errors.p``);
+                    # problems with it are located on this override
                     node[segment] = {}
+                    doc.key_marks[(*path, segment)] = at
+                    doc.value_marks[(*path, segment)] = at
                 path = (*path, segment)
                 if not last:
                     node = node[segment]
@@ -592,7 +596,10 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
                 message += f"; allowed: {', '.join(allowed)}"
         elif kind == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
-            message = f"unknown distribution '{tag}'{_suggest(tag, FAMILIES)}"
+            if tag in FAMILIES:
+                message = f"'{tag}' is only for counts (e.g. how many people a customer tells)"
+            else:
+                message = f"unknown distribution '{tag}'{_suggest(tag, FAMILIES)}"
             mark = doc.mark_of((*path, "dist"))
             shown = f"{shown}.dist"
         elif kind == "union_tag_not_found":

@@ -91,3 +91,51 @@ def test_a_design_change_does_not_shift_customers_or_arrivals():
     exited_a = (a["outcome"] == 2) & (a["step"] == 0)
     exited_b = (b["outcome"] == 2) & (b["step"] == 0)
     assert np.array_equal(exited_a, exited_b)
+
+
+def _three_steps(**form):
+    return make_scenario(
+        horizon=600,
+        arrivals={"rate": 2},
+        segments=[
+            {
+                "name": "all",
+                "share": 1,
+                "order_value": {"dist": "exponential", "mean": 50},
+                "tolerance": {"dist": "exponential", "mean": 6},
+            }
+        ],
+        steps=[
+            {"name": "cart", "exit": 0.3, "duration": {"dist": "exponential", "mean": 2}},
+            {"name": "form", "fields": 3, "duration": {"dist": "exponential", "mean": 3}, **form},
+            {"name": "pay", "exit": 0.2, "duration": {"dist": "exponential", "mean": 1}},
+        ],
+    )
+
+
+def test_switching_an_exit_on_leaves_every_other_draw_alone():
+    base = run_once(_three_steps(), 9, record_customers=True).customers
+    more = run_once(_three_steps(exit=0.25), 9, record_customers=True).customers
+    left_at_form = (more["outcome"] == 2) & (more["step"] == 1)
+    assert 0 < left_at_form.sum() < left_at_form.size
+    # without capacity customers do not interact: everyone else lives the same life
+    for column in ("outcome", "step", "end", "irritation"):
+        assert np.array_equal(base[column][~left_at_form], more[column][~left_at_form])
+
+
+def test_switching_errors_on_leaves_first_attempts_and_later_steps_alone():
+    base = run_once(_three_steps(), 9, record_customers=True).customers
+    # harmless errors: no irritation, enough attempts never to run out
+    retry = run_once(
+        _three_steps(errors={"p": 0.3, "irritation": 0, "max_attempts": 50}),
+        9,
+        record_customers=True,
+    ).customers
+    # the same outcomes at the same steps (the pay exit draw is unchanged) ...
+    assert np.array_equal(base["outcome"], retry["outcome"])
+    assert np.array_equal(base["step"], retry["step"])
+    # ... retries only ever add time, and some customers were not delayed at all
+    delay = retry["end"] - base["end"]
+    assert np.all(delay >= -1e-9)
+    unchanged = np.isclose(delay, 0)
+    assert 0 < unchanged.sum() < unchanged.size

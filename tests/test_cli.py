@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -201,3 +202,17 @@ def test_schema_is_json(tmp_cwd):
     result = invoke("schema")
     assert result.exit_code == 0
     assert "steps" in json.loads(result.output)["properties"]
+
+
+BUNDLED = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+def test_bundled_scenarios_validate_and_run(path, tmp_cwd):
+    assert invoke("validate", path).exit_code == 0
+    out = tmp_cwd / "out"
+    result = invoke("run", path, "--set", "horizon=2h", "-r", "2", "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["replications"] == 2
+    assert summary["metrics"]["visitors"]["mean"] > 0

@@ -286,6 +286,27 @@ def test_bad_overrides_are_located_on_the_command_line():
     ]
 
 
+def test_overrides_that_create_mappings_are_located_on_the_command_line():
+    # a missing mapping on the way is created (errors.p on a step without errors) ...
+    s = parse_scenario(GOOD, "s.yaml", ["steps.cart.errors.p=0.1"])
+    assert s.steps[0].errors.p == 0.1
+    # ... and any problem with it points at the override, not at the file
+    assert problems(GOOD, ["friction.foo.bar=1", "steps.payment.errorz.p=0.1"]) == [
+        "--set:1:10: friction.foo: unknown key 'foo'; allowed: per_field, wait_irritation",
+        "--set:2:15: steps.payment.errorz: unknown key 'errorz' (did you mean 'errors'?); "
+        "allowed: name, description, duration, irritation, fields, per_field, exit, errors, "
+        "capacity, wait_irritation, next",
+    ]
+
+
+def test_poisson_is_refused_where_a_count_is_not_expected():
+    found = problems(GOOD.replace("dist: gamma, mean: 15, sd: 5", "dist: poisson, mean: 15"))
+    assert found == [
+        "s.yaml:12:23: segments.desktop.tolerance.dist: "
+        "'poisson' is only for counts (e.g. how many people a customer tells)"
+    ]
+
+
 def test_file_level_problems(tmp_path):
     with pytest.raises(ScenarioError, match="no such file"):
         load_scenario(tmp_path / "missing.yaml")
