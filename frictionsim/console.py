@@ -89,8 +89,25 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
     if worst:
         step = summary["steps"][worst]
         table.add_row(
-            f"friction losses at worst step ({worst})", _fmt(step["abandoned_friction"], "count")
+            "lost to friction at worst step",
+            f"{worst}: {_fmt(step['abandoned_friction'], 'count')}",
         )
+    # the loop after the checkout, when the scenario has one
+    if m.get("nps", {}).get("mean") is not None:
+        table.add_row("NPS of buyers (-100 to 100)", _fmt(m["nps"], "count"))
+    extra = [
+        ("referral visitors", "referral_visitors", "count"),
+        ("revenue from referrals", "referral_revenue", "money"),
+        ("returning visitors", "returning_visitors", "count"),
+        ("revenue from repeat orders", "repeat_revenue", "money"),
+        ("prospects lost to word of mouth", "prospects_lost", "count"),
+        ("revenue they would have brought", "lost_revenue_word_of_mouth", "money"),
+    ]
+    for label, key, kind in extra:
+        if key in m and (m[key]["mean"] or 0) > 0:
+            table.add_row(label, _fmt(m[key], kind))
+    if "profit" in m and m["profit"]["mean"] != m["revenue"]["mean"]:
+        table.add_row("profit (margin - step costs)", _fmt(m["profit"], "money"))
     console = Console()
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")

@@ -38,6 +38,8 @@ per-customer table only when asked for.
 
 from __future__ import annotations
 
+import heapq
+import math
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -46,6 +48,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from .errors import SimulationError
 from .scenario import END, Scenario
 
 #: Customers whose random numbers are drawn together.
@@ -55,6 +58,11 @@ ARRIVAL_CHUNK = 8192
 
 ORDER, FRICTION, EXIT = 0, 1, 2
 OUTCOMES = ("order", "friction", "exit")
+#: Where a visitor comes from.
+ORGANIC, REFERRAL, RETURNING = 0, 1, 2
+SOURCES = ("organic", "referral", "returning")
+#: How a customer remembers the visit, for word of mouth and returns.
+PROMOTER, PASSIVE, DETRACTOR, ABANDONER = 0, 1, 2, 3
 
 
 @dataclass
@@ -85,6 +93,17 @@ class RunResult:
     segment_revenue: np.ndarray
     segment_abandoned_friction: np.ndarray
     segment_abandoned_exit: np.ndarray
+    # money lost per step, and what happens after the checkout
+    step_lost_revenue_friction: np.ndarray
+    step_lost_revenue_exit: np.ndarray
+    segment_scores: np.ndarray  # (segments, 11): buyers per 0-10 recommendation score
+    source_visitors: np.ndarray  # organic, referral, returning
+    source_orders: np.ndarray
+    source_revenue: np.ndarray
+    prospects_lost: int  # organic arrivals that did not happen: deterred by word of mouth
+    defects: int  # post-purchase defects that surfaced
+    arrival_bin_minutes: float
+    arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
     customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
 
@@ -124,26 +143,27 @@ class _StepPlan:
     __slots__ = (
         "attempts",
         "capacity",
+        "defect_delay",
+        "defect_irr",
+        "defect_p",
         "dur_const",
         "dur_dist",
         "entry",
+        "entry_saved",
         "err_irr",
         "err_p",
         "exit",
         "next_cum",
         "next_single",
         "next_to",
-        "rng",
-        "rng_branch",
-        "rng_dur",
-        "rng_err",
-        "rng_exit",
         "wait_irr",
     )
 
-    def __init__(self, scenario: Scenario, i: int, seq: np.random.SeedSequence) -> None:
+    def __init__(self, scenario: Scenario, i: int) -> None:
         step = scenario.steps[i]
         self.entry = scenario.entry_irritation(step)
+        saved = scenario.repeat.saved_fields if scenario.repeat else 0.0
+        self.entry_saved = self.entry - saved * (scenario.entry_irritation(step) - step.irritation)
         self.exit = step.exit
         self.capacity = step.capacity or 0
         self.wait_irr = scenario.wait_irritation(step)
@@ -152,56 +172,99 @@ class _StepPlan:
         self.err_p = step.errors.p if step.errors else 0.0
         self.err_irr = step.errors.irritation if step.errors else 0.0
         self.attempts = step.errors.max_attempts if step.errors else 1
+        self.defect_p = step.defect.p if step.defect else 0.0
+        self.defect_irr = step.defect.irritation if step.defect else 0.0
+        self.defect_delay = step.defect.delay if step.defect else 0.0
         succ = scenario.successors(i)
         self.next_single = succ[0][0] if len(succ) == 1 else None
         self.next_to = [s for s, _ in succ]
         self.next_cum = np.cumsum([p for _, p in succ]).tolist()
         self.next_cum[-1] = float("inf")  # rounding never sends a customer nowhere
-        # One stream per kind of draw (and per attempt), so switching one of
-        # them on or off, or changing max_attempts, leaves the others as they were.
-        name = step.name
-        self.rng_exit = substream(seq, "step", name, "exit")
-        self.rng_branch = substream(seq, "step", name, "branch")
-        self.rng_dur = [substream(seq, "step", name, "duration", a) for a in range(self.attempts)]
-        self.rng_err = [substream(seq, "step", name, "errors", a) for a in range(self.attempts)]
-        self.rng = substream(seq, "step", name, "revisit")  # loops: sequential draws
+
+
+class _Streams:
+    """The generators of one source of customers (organic, referral or returning).
+
+    Organic customers use the replication's streams as they are; the other
+    sources use their own, so word of mouth never shifts an organic customer's
+    draws. Per step there is one stream per kind of draw (and per attempt), so
+    switching one of them on or off, or changing ``max_attempts``, leaves the
+    others as they were.
+    """
+
+    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence, source: int) -> None:
+        pre: tuple[str, ...] = () if source == ORGANIC else ("source", SOURCES[source])
+        self.customer = substream(seq, *pre, "customers")
+        self.segment = [substream(seq, *pre, "segment", s.name) for s in scenario.segments]
+        self.exit, self.branch, self.dur, self.err, self.defect, self.revisit = (
+            [] for _ in "123456"
+        )
+        for step in scenario.steps:
+            name = step.name
+            attempts = step.errors.max_attempts if step.errors else 1
+            self.exit.append(substream(seq, *pre, "step", name, "exit"))
+            self.branch.append(substream(seq, *pre, "step", name, "branch"))
+            self.dur.append(
+                [substream(seq, *pre, "step", name, "duration", a) for a in range(attempts)]
+            )
+            self.err.append(
+                [substream(seq, *pre, "step", name, "errors", a) for a in range(attempts)]
+            )
+            self.defect.append(substream(seq, *pre, "step", name, "defect"))
+            self.revisit.append(substream(seq, *pre, "step", name, "revisit"))  # loops
 
 
 class _Block:
     """Random numbers of ``BLOCK`` consecutive customers, row ``j`` for customer ``j``."""
 
-    __slots__ = ("branch_u", "dur", "err_u", "exit_u", "seg", "tol", "value")
+    __slots__ = ("branch_u", "defect_u", "dur", "err_u", "exit_u", "revisit", "seg", "tol", "value")
 
-    def __init__(self, sim: _Simulation) -> None:
+    def __init__(self, sim: _Simulation, streams: _Streams) -> None:
         n = BLOCK
         shares = sim.seg_cum
-        seg = np.searchsorted(shares, sim.customer_rng.random(n), side="right")
+        seg = np.searchsorted(shares, streams.customer.random(n), side="right")
         seg = np.minimum(seg, len(shares) - 1)
         tol = np.empty(n)
         value = np.empty(n)
         for k, segment in enumerate(sim.scenario.segments):
             rows = np.flatnonzero(seg == k)
-            rng = sim.segment_rngs[k]
+            rng = streams.segment[k]
             tol[rows] = segment.tolerance.sample(rng, rows.size)
             value[rows] = segment.order_value.sample(rng, rows.size)
         self.seg = seg.tolist()
         self.tol = tol.tolist()
         self.value = value.tolist()
-        self.exit_u, self.branch_u, self.dur, self.err_u = [], [], [], []
-        for st in sim.plan:
-            self.exit_u.append(st.rng_exit.random(n).tolist() if st.exit > 0 else None)
+        self.revisit = streams.revisit
+        self.exit_u, self.branch_u, self.dur, self.err_u, self.defect_u = [], [], [], [], []
+        for s, st in enumerate(sim.plan):
+            self.exit_u.append(streams.exit[s].random(n).tolist() if st.exit > 0 else None)
             self.branch_u.append(
-                st.rng_branch.random(n).tolist() if st.next_single is None else None
+                streams.branch[s].random(n).tolist() if st.next_single is None else None
             )
             # attempt a of customer j is element a * BLOCK + j
             self.dur.append(
                 None
                 if st.dur_const is not None
-                else np.concatenate([st.dur_dist.sample(r, n) for r in st.rng_dur]).tolist()
+                else np.concatenate([st.dur_dist.sample(r, n) for r in streams.dur[s]]).tolist()
             )
             self.err_u.append(
-                np.concatenate([r.random(n) for r in st.rng_err]).tolist() if st.err_p > 0 else None
+                np.concatenate([r.random(n) for r in streams.err[s]]).tolist()
+                if st.err_p > 0
+                else None
             )
+            self.defect_u.append(streams.defect[s].random(n).tolist() if st.defect_p > 0 else None)
+
+
+class _Source:
+    """Where the next customer of one source takes their random numbers from."""
+
+    __slots__ = ("blk", "count", "j", "streams")
+
+    def __init__(self, streams: _Streams) -> None:
+        self.streams = streams
+        self.blk: _Block | None = None
+        self.j = BLOCK
+        self.count = 0
 
 
 class _Simulation:
@@ -210,20 +273,46 @@ class _Simulation:
         self.env = simpy.Environment()
         n_steps, n_segs = len(scenario.steps), len(scenario.segments)
         self.arrival_rng = substream(seq, "arrivals")
-        self.customer_rng = substream(seq, "customers")
-        self.segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
-        self.plan = [_StepPlan(scenario, i, seq) for i in range(len(scenario.steps))]
+        self.plan = [_StepPlan(scenario, i) for i in range(n_steps)]
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = [s.sensitivity for s in scenario.segments]
         self.cyclic = _has_cycle(scenario)
+        self.horizon = scenario.horizon
+        self.wom = scenario.word_of_mouth
+        self.repeat = scenario.repeat
+        self.sources = [_Source(_Streams(scenario, seq, ORGANIC))]
+        if self.wom or self.repeat:
+            self.sources += [_Source(_Streams(scenario, seq, k)) for k in (REFERRAL, RETURNING)]
+        self.wom_rng = substream(seq, "word_of_mouth")
+        self.repeat_rng = substream(seq, "repeat")
+        if self.wom:
+            w = self.wom
+            self.talk = [w.promoters, w.passives, w.detractors, w.abandoners]
+        if self.repeat:
+            r = self.repeat
+            self.come_back = [r.promoters, r.passives, r.detractors, r.abandoners]
+        self.best = scenario.experience.best
+        self.scale = scenario.experience.scale
+        # arrivals still to come from word of mouth, bounded against a runaway loop
+        self.extra_limit = 20 * scenario.expected_visitors + 10_000
+        self.extra_scheduled = 0
+        self.deterrals: list[float] = []  # heap of times from which one prospect stays away
+        self.deterred_ready = 0
+        self.prospects_lost = 0
+        self.bin_width = arrival_bin_width(scenario)
+        self.arrival_bins = np.zeros((len(SOURCES), arrival_bins(scenario)), dtype=np.int64)
         # counters (plain Python lists in the hot loop, arrays at the end)
         self.totals = [0, 0, 0]  # orders, friction, exit
         self.money = [0.0, 0.0, 0.0]
         self.checkout_time = 0.0
-        self.visitors = 0
+        self.src_visitors = [0, 0, 0]
+        self.src_orders = [0, 0, 0]
+        self.src_revenue = [0.0, 0.0, 0.0]
         self.entered = [0] * n_steps
         self.ab_friction = [0] * n_steps
         self.ab_exit = [0] * n_steps
+        self.lost_friction = [0.0] * n_steps
+        self.lost_exit = [0.0] * n_steps
         self.reneged = [0] * n_steps
         self.failed = [0] * n_steps
         self.wait_total = [0.0] * n_steps
@@ -235,37 +324,62 @@ class _Simulation:
         self.seg_visitors = [0] * n_segs
         self.seg_outcomes = [[0, 0, 0] for _ in range(n_segs)]
         self.seg_revenue = [0.0] * n_segs
+        self.scores = [[0] * 11 for _ in range(n_segs)]
+        self.defects = 0
         self.log: list[tuple] | None = [] if record else None
 
     # -- processes ---------------------------------------------------------------------------
 
     def arrivals(self, chunks):
+        """Organic arrivals; a prospect deterred by word of mouth skips one."""
         env = self.env
         timeout = env.timeout
-        process = env.process
-        customer = self.customer
-        blk, j = None, BLOCK
-        i = 0
+        source = self.sources[ORGANIC]
+        deterrals = self.deterrals
         for chunk in chunks:
             for t in chunk:
                 delay = t - env.now
                 if delay > 0:
                     yield timeout(delay)
-                if j == BLOCK:
-                    blk, j = _Block(self), 0
-                process(customer(i, blk, j))
-                i += 1
-                j += 1
-        self.visitors = i
+                if deterrals or self.deterred_ready:
+                    while deterrals and deterrals[0] <= t:
+                        heapq.heappop(deterrals)
+                        self.deterred_ready += 1
+                    if self.deterred_ready:
+                        self.deterred_ready -= 1
+                        self.prospects_lost += 1
+                        self.take_row(source)  # the row stays this prospect's
+                        continue
+                self.spawn(ORGANIC)
 
-    def customer(self, i: int, blk: _Block, j: int):
+    def take_row(self, source: _Source) -> tuple[_Block, int, int]:
+        if source.j == BLOCK:
+            source.blk, source.j = _Block(self, source.streams), 0
+        j, i = source.j, source.count
+        source.j += 1
+        source.count += 1
+        return source.blk, j, i  # type: ignore[return-value]
+
+    def spawn(self, src: int, seg: int = -1, tol: float = 0.0) -> None:
+        blk, j, i = self.take_row(self.sources[src])
+        self.src_visitors[src] += 1
+        b = int(self.env.now // self.bin_width)
+        if b < self.arrival_bins.shape[1]:
+            self.arrival_bins[src, b] += 1
+        if seg < 0:  # a new person; a returning customer keeps who they are
+            seg, tol = blk.seg[j], blk.tol[j]
+        self.env.process(self.customer(i, blk, j, src, seg, tol))
+
+    def customer(self, i: int, blk: _Block, j: int, src: int, seg: int, tol: float):
         env = self.env
         plan = self.plan
-        seg = blk.seg[j]
-        tol = blk.tol[j]
         sens = self.sens[seg]
+        value = blk.value[j]
         arrival = env.now
+        returning = src == RETURNING
         irr = 0.0
+        peak = last = 0.0  # the worst and the latest step, for the remembered experience
+        defect_irr = defect_delay = 0.0
         s = 0
         seen = set() if self.cyclic else None
         self.seg_visitors[seg] += 1
@@ -275,13 +389,14 @@ class _Simulation:
             if seen is not None:
                 first = s not in seen
                 seen.add(s)
+            start_irr = irr
             self.entered[s] += 1
-            irr += st.entry * sens
+            irr += (st.entry_saved if returning else st.entry) * sens
             if irr >= tol:
-                self.finish(i, blk, j, seg, FRICTION, s, irr)
+                self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                 return
-            if st.exit > 0 and (blk.exit_u[s][j] if first else st.rng.random()) < st.exit:
-                self.finish(i, blk, j, seg, EXIT, s, irr)
+            if st.exit > 0 and (blk.exit_u[s][j] if first else blk.revisit[s].random()) < st.exit:
+                self.finish(i, src, seg, tol, value, EXIT, s, irr)
                 return
             cap = st.capacity
             if cap:
@@ -303,7 +418,7 @@ class _Simulation:
                     irr += waited * rate
                     if not granted:
                         self.reneged[s] += 1
-                        self.finish(i, blk, j, seg, FRICTION, s, max(irr, tol))
+                        self.finish(i, src, seg, tol, value, FRICTION, s, max(irr, tol))
                         return
                 started = env.now
             attempts = st.attempts
@@ -313,35 +428,50 @@ class _Simulation:
                     d = (
                         blk.dur[s][a * BLOCK + j]
                         if first
-                        else float(st.dur_dist.sample(st.rng, 1)[0])
+                        else float(st.dur_dist.sample(blk.revisit[s], 1)[0])
                     )
                 if d > 0:
                     yield env.timeout(d)
                 if (
                     st.err_p > 0
-                    and (blk.err_u[s][a * BLOCK + j] if first else st.rng.random()) < st.err_p
+                    and (blk.err_u[s][a * BLOCK + j] if first else blk.revisit[s].random())
+                    < st.err_p
                 ):
                     self.failed[s] += 1
                     irr += st.err_irr * sens
                     if irr >= tol or a == attempts - 1:
                         if cap:
                             self.release(s, started)
-                        self.finish(i, blk, j, seg, FRICTION, s, irr)
+                        self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                         return
                 else:
                     break
             if cap:
                 self.release(s, started)
+            felt = irr - start_irr
+            if felt > peak:
+                peak = felt
+            last = felt
+            if st.defect_p > 0 and (
+                (blk.defect_u[s][j] if first else blk.revisit[s].random()) < st.defect_p
+            ):
+                defect_irr += st.defect_irr * sens
+                defect_delay = max(defect_delay, st.defect_delay)
             if st.next_single is not None:
                 s = st.next_single
             else:
-                u = blk.branch_u[s][j] if first else st.rng.random()
+                u = blk.branch_u[s][j] if first else blk.revisit[s].random()
                 k = 0
                 while u >= st.next_cum[k]:
                     k += 1
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival
-        self.finish(i, blk, j, seg, ORDER, -1, irr)
+        self.finish(i, src, seg, tol, value, ORDER, -1, irr)
+        if defect_irr > 0:  # the experience is complete only when the defect surfaces
+            args = (i, src, seg, tol, value, irr, peak, last, defect_irr)
+            env.timeout(defect_delay).callbacks.append(lambda _, a=args: self.remember(*a))
+        else:
+            self.remember(i, src, seg, tol, value, irr, peak, last, 0.0)
 
     def release(self, s: int, started: float) -> None:
         self.busy_time[s] += self.env.now - started
@@ -353,19 +483,85 @@ class _Simulation:
                 return
         self.busy[s] -= 1
 
-    def finish(self, i: int, blk: _Block, j: int, seg: int, outcome: int, s: int, irr: float):
-        value = blk.value[j]
+    def finish(
+        self, i: int, src: int, seg: int, tol: float, value: float, outcome: int, s: int, irr: float
+    ) -> None:
         self.totals[outcome] += 1
         self.money[outcome] += value
         self.seg_outcomes[seg][outcome] += 1
         if outcome == ORDER:
             self.seg_revenue[seg] += value
-        elif outcome == FRICTION:
+            self.src_orders[src] += 1
+            self.src_revenue[src] += value
+            return  # logged once the experience is remembered
+        if outcome == FRICTION:
             self.ab_friction[s] += 1
+            self.lost_friction[s] += value
+            self.after(ABANDONER, seg, tol)
         else:
             self.ab_exit[s] += 1
+            self.lost_exit[s] += value
         if self.log is not None:
-            self.log.append((i, seg, outcome, s, self.env.now, value, irr, blk.tol[j]))
+            self.log.append((src, i, seg, outcome, s, self.env.now, value, irr, tol, -1))
+
+    def remember(
+        self,
+        i: int,
+        src: int,
+        seg: int,
+        tol: float,
+        value: float,
+        irr: float,
+        peak: float,
+        last: float,
+        defect_irr: float,
+    ) -> None:
+        """A buyer's remembered experience (peak-end), score, word of mouth and return."""
+        if defect_irr > 0:  # surfacing after the order, the defect is the final moment
+            self.defects += 1
+            peak = max(peak, defect_irr)
+            last = defect_irr
+        score = recommend_score(peak, last, tol, self.best, self.scale)
+        self.scores[seg][score] += 1
+        self.after(PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR, seg, tol)
+        if self.log is not None:
+            self.log.append((src, i, seg, ORDER, -1, self.env.now, value, irr, tol, score))
+
+    def after(self, kind: int, seg: int, tol: float) -> None:
+        """What a customer of ``kind`` does next: tell others, come back."""
+        now = self.env.now
+        horizon = self.horizon
+        if self.wom is not None:
+            talk = self.talk[kind]
+            rng = self.wom_rng
+            told = int(talk.tell.sample(rng, 1)[0])
+            if told:
+                if talk.visit > 0:
+                    for _ in range(rng.binomial(told, talk.visit)):
+                        t = now + float(self.wom.delay.sample(rng, 1)[0])
+                        if t < horizon:
+                            self.schedule(t, REFERRAL)
+                if talk.deter > 0:
+                    for _ in range(rng.binomial(told, talk.deter)):
+                        t = now + float(self.wom.delay.sample(rng, 1)[0])
+                        if t < horizon:
+                            heapq.heappush(self.deterrals, t)
+        if self.repeat is not None:
+            rng = self.repeat_rng
+            if rng.random() < self.come_back[kind]:
+                t = now + float(self.repeat.delay.sample(rng, 1)[0])
+                if t < horizon:
+                    self.schedule(t, RETURNING, seg, tol)
+
+    def schedule(self, t: float, src: int, seg: int = -1, tol: float = 0.0) -> None:
+        self.extra_scheduled += 1
+        if self.extra_scheduled > self.extra_limit:
+            raise SimulationError(
+                f"word of mouth and repeat visits grow without bound: more than "
+                f"{self.extra_limit:,.0f} extra visitors in one replication; "
+                "lower word_of_mouth visit chances or repeat chances"
+            )
+        self.env.timeout(t - self.env.now).callbacks.append(lambda _: self.spawn(src, seg, tol))
 
     # -- result -------------------------------------------------------------------------------
 
@@ -374,8 +570,9 @@ class _Simulation:
         customers = None
         if self.log is not None:
             log = sorted(self.log)
-            cols = list(zip(*log)) if log else [[]] * 8
+            cols = list(zip(*log)) if log else [[]] * 10
             names = (
+                "source",
                 "id",
                 "segment",
                 "outcome",
@@ -384,10 +581,12 @@ class _Simulation:
                 "order_value",
                 "irritation",
                 "tolerance",
+                "score",
             )
             customers = {n: arr(c) for n, c in zip(names, cols)}
+        scores = arr(self.scores, dtype=np.int64)
         return RunResult(
-            visitors=self.visitors,
+            visitors=sum(self.src_visitors),
             orders=self.totals[ORDER],
             revenue=self.money[ORDER],
             abandoned_friction=self.totals[FRICTION],
@@ -413,8 +612,40 @@ class _Simulation:
                 [o[FRICTION] for o in self.seg_outcomes], dtype=np.int64
             ),
             segment_abandoned_exit=arr([o[EXIT] for o in self.seg_outcomes], dtype=np.int64),
+            step_lost_revenue_friction=arr(self.lost_friction, dtype=float),
+            step_lost_revenue_exit=arr(self.lost_exit, dtype=float),
+            segment_scores=scores,
+            source_visitors=arr(self.src_visitors, dtype=np.int64),
+            source_orders=arr(self.src_orders, dtype=np.int64),
+            source_revenue=arr(self.src_revenue, dtype=float),
+            prospects_lost=self.prospects_lost,
+            defects=self.defects,
+            arrival_bin_minutes=self.bin_width,
+            arrivals_by_source=self.arrival_bins,
             customers=customers,
         )
+
+
+def recommend_score(peak: float, last: float, tolerance: float, best: float, scale: float) -> int:
+    """0-10 likelihood to recommend from the peak-end remembered irritation.
+
+    Remembered irritation is ``(peak + last) / 2`` (the worst moment and the
+    final one); relative to the customer's tolerance, it lowers the score
+    linearly from ``best`` (nothing to remember) to 0 (remembered at ``scale``
+    times the tolerance).
+    """
+    remembered = (peak + last) / 2
+    score = best * (1.0 - remembered / (scale * tolerance)) if tolerance > 0 else 0.0
+    return min(10, max(0, math.floor(score + 0.5)))
+
+
+def arrival_bin_width(scenario: Scenario) -> float:
+    """Minutes per bin of arrivals over time: hours for runs up to 2 days, else days."""
+    return 60.0 if scenario.horizon <= 2 * 1440 else 1440.0
+
+
+def arrival_bins(scenario: Scenario) -> int:
+    return max(1, math.ceil(scenario.horizon / arrival_bin_width(scenario)))
 
 
 def _renege(timer: simpy.Event) -> None:

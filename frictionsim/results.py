@@ -129,7 +129,7 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
     """Write the results folder of a completed :class:`~frictionsim.experiment.Run`."""
     from .report import write_charts
     from .scenario import scenario_to_yaml
-    from .stats import FUNNEL_COLUMNS, funnel_rows
+    from .stats import FUNNEL_COLUMNS, funnel_rows, word_of_mouth_data
 
     resolved = scenario_to_yaml(run.scenario)
     files = {
@@ -148,4 +148,6 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
             )
         ),
     }
+    if run.scenario.word_of_mouth or run.scenario.repeat:
+        files["word_of_mouth.json"] = json_text(word_of_mouth_data(run.scenario, run.results))
     return write_folder(out, files, (lambda d: write_charts(run.summary, d)) if charts else None)

@@ -41,9 +41,18 @@ from pydantic import (
     Strict,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
-from .distributions import FAMILIES, Amount, AmountDist, Duration, DurationDist, Rate
+from .distributions import (
+    FAMILIES,
+    Amount,
+    AmountDist,
+    CountDist,
+    Duration,
+    DurationDist,
+    Rate,
+)
 from .errors import ScenarioError, ScenarioProblem
 
 #: Scenario files larger than this are refused before parsing.
@@ -85,6 +94,18 @@ class Errors(_Model):
     irritation: NonNegative = Field(0.0, description="Irritation felt per failed attempt.")
     max_attempts: Annotated[Count, Field(ge=1)] = Field(
         3, description="Failed attempts after which the customer gives up (friction)."
+    )
+
+
+class Defect(_Model):
+    """A process defect that surfaces after the order (a change that never took effect)."""
+
+    p: Probability = Field(description="Chance that a customer who passes the step gets it.")
+    irritation: NonNegative = Field(
+        description="Irritation felt when it surfaces (a moment of the remembered experience)."
+    )
+    delay: Annotated[Duration, Field(ge=0)] = Field(
+        "3d", validate_default=True, description="Time from the order until it surfaces."
     )
 
 
@@ -137,6 +158,12 @@ class Step(_Model):
         None,
         description="Step name, or a list of {to, p} branches; default: the next listed step.",
     )
+    defect: Union[Defect, None] = Field(
+        None, description="A defect of this step that surfaces after the order."
+    )
+    cost: NonNegative = Field(
+        0.0, description="Cost per customer entering the step (e.g. a paid verification)."
+    )
 
 
 class Segment(_Model):
@@ -173,6 +200,120 @@ class Friction(_Model):
     )
 
 
+class Experience(_Model):
+    """How a checkout is remembered (peak–end rule) and scored 0–10 for recommending.
+
+    Remembered irritation = (worst moment + final moment) / 2, where a moment is
+    the irritation felt during one step (entry, waiting, failed attempts) or a
+    defect surfacing after the order (Kahneman et al. 1993; Redelmeier &
+    Kahneman 1996). Score = best × (1 − remembered / (scale × tolerance)),
+    rounded and clipped to 0–10.
+    """
+
+    best: Annotated[Amount, Field(ge=0, le=10)] = Field(
+        10.0, description="Score of a checkout remembered with no irritation at all."
+    )
+    scale: Annotated[Amount, Field(gt=0)] = Field(
+        0.5,
+        description="Remembered irritation, as a share of the customer's tolerance, "
+        "at which the score reaches 0.",
+    )
+
+
+class Talk(_Model):
+    """What one class of customers tells others."""
+
+    tell: CountDist = Field(description="People each customer of this class tells (a count).")
+    visit: Probability = Field(
+        0.0, description="Chance that a person told comes to the shop (a referral visitor)."
+    )
+    deter: Probability = Field(
+        0.0, description="Chance that a person told who would have come stays away."
+    )
+
+
+#: Default talk per class; keys a scenario leaves out of a class come from here.
+TALK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "promoters": {"tell": {"dist": "poisson", "mean": 3}, "visit": 0.1},
+    "passives": {"tell": {"dist": "poisson", "mean": 1}, "visit": 0.05},
+    "detractors": {"tell": {"dist": "poisson", "mean": 9}, "deter": 0.02},
+    "abandoners": {"tell": {"dist": "poisson", "mean": 3}, "deter": 0.02},
+}
+
+
+def _talk(kind: str) -> Any:
+    return lambda: Talk.model_validate(TALK_DEFAULTS[kind])
+
+
+def _fill_talk_defaults(value: object) -> object:
+    if isinstance(value, dict):
+        value = dict(value)
+        for kind, defaults in TALK_DEFAULTS.items():
+            given = value.get(kind)
+            if isinstance(given, dict):
+                value[kind] = {**defaults, **given}
+    return value
+
+
+class WordOfMouth(_Model):
+    """Referrals and negative word of mouth, per outcome of a visit.
+
+    Defaults are assumptions, not facts: complaint studies (TARP, late 1970s)
+    are summarised as a dissatisfied customer telling 9-10 people; East,
+    Hammond & Wright (2007) found positive word of mouth about 3x as frequent
+    as negative. Set them from your own data where you have it.
+    """
+
+    delay: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(
+            {"dist": "exponential", "mean": "3d"}
+        ),
+        description="Time from the customer's experience to the told person's visit or decision.",
+    )
+    promoters: Talk = Field(default_factory=_talk("promoters"), description="Scores 9-10.")
+    passives: Talk = Field(default_factory=_talk("passives"), description="Scores 7-8.")
+    detractors: Talk = Field(default_factory=_talk("detractors"), description="Scores 0-6.")
+    abandoners: Talk = Field(
+        default_factory=_talk("abandoners"),
+        description="Customers who abandoned for friction (not non-friction exits).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_per_class(cls, value: object) -> object:
+        return _fill_talk_defaults(value)
+
+
+class Repeat(_Model):
+    """Customers who come back for another order, by how they remember this one."""
+
+    delay: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(
+            {"dist": "exponential", "mean": "14d"}
+        ),
+        description="Time from the experience to the return visit.",
+    )
+    promoters: Probability = Field(0.5, description="Chance a promoter comes back.")
+    passives: Probability = Field(0.3, description="Chance a passive comes back.")
+    detractors: Probability = Field(0.1, description="Chance a detractor comes back.")
+    abandoners: Probability = Field(
+        0.05, description="Chance a customer who abandoned for friction comes back."
+    )
+    saved_fields: Probability = Field(
+        0.5,
+        description="Share of form fields a returning customer no longer fills in (saved details).",
+    )
+
+
+class Economics(_Model):
+    """Money beyond order values."""
+
+    margin: Probability = Field(
+        1.0, description="Share of an order's value that is profit (1 = count revenue)."
+    )
+    currency: str = Field("", max_length=8, description="Shown in reports, e.g. EUR.")
+
+
 class Scenario(_Model):
     """One checkout design and the customers who meet it."""
 
@@ -191,6 +332,12 @@ class Scenario(_Model):
     segments: Annotated[tuple[Segment, ...], Field(min_length=1)]
     steps: Annotated[tuple[Step, ...], Field(min_length=1)]
     friction: Friction = Field(default_factory=Friction)
+    experience: Experience = Field(default_factory=Experience)
+    word_of_mouth: Union[WordOfMouth, None] = Field(
+        None, description="Referrals and negative word of mouth; off when absent."
+    )
+    repeat: Union[Repeat, None] = Field(None, description="Repeat customers; off when absent.")
+    economics: Economics = Field(default_factory=Economics)
 
     # Derived views the engine and reports use; all follow from the fields.
     def step_index(self, name: str) -> int:

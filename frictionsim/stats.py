@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .engine import RunResult
+from .engine import ORGANIC, REFERRAL, RETURNING, SOURCES, RunResult
 from .scenario import Scenario
 
 #: Headline metrics of ``summary.json`` (contract names, never renamed).
@@ -61,9 +61,28 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den else math.nan
 
 
-def run_metrics(result: RunResult) -> dict[str, float]:
-    """Headline metrics of one replication."""
+def nps_counts(scores: np.ndarray) -> tuple[int, int, int, float]:
+    """Promoters (9-10), passives (7-8), detractors (0-6) and NPS of a score histogram."""
+    scores = np.asarray(scores)
+    promoters = int(scores[9:].sum())
+    passives = int(scores[7:9].sum())
+    detractors = int(scores[:7].sum())
+    total = promoters + passives + detractors
+    return promoters, passives, detractors, _ratio(100.0 * (promoters - detractors), total)
+
+
+def run_metrics(result: RunResult, scenario: Scenario | None = None) -> dict[str, float]:
+    """Headline metrics of one replication (step costs and profit need the scenario)."""
     r = result
+    promoters, passives, detractors, nps = nps_counts(r.segment_scores.sum(axis=0))
+    organic = int(r.source_visitors[ORGANIC])
+    per_organic = _ratio(float(r.source_revenue[ORGANIC]), organic) if organic else 0.0
+    costs = (
+        float(sum(s.cost * int(n) for s, n in zip(scenario.steps, r.step_entered)))
+        if scenario
+        else 0.0
+    )
+    margin = scenario.economics.margin if scenario else 1.0
     return {
         "visitors": float(r.visitors),
         "orders": float(r.orders),
@@ -76,6 +95,22 @@ def run_metrics(result: RunResult) -> dict[str, float]:
         "abandoned_exit": float(r.abandoned_exit),
         "mean_order_value": _ratio(r.revenue, r.orders),
         "mean_checkout_time": _ratio(r.checkout_time_total, r.orders),
+        "nps": nps,
+        "promoters": float(promoters),
+        "passives": float(passives),
+        "detractors": float(detractors),
+        "defects": float(r.defects),
+        "organic_visitors": float(organic),
+        "referral_visitors": float(r.source_visitors[REFERRAL]),
+        "referral_orders": float(r.source_orders[REFERRAL]),
+        "referral_revenue": float(r.source_revenue[REFERRAL]),
+        "returning_visitors": float(r.source_visitors[RETURNING]),
+        "returning_orders": float(r.source_orders[RETURNING]),
+        "repeat_revenue": float(r.source_revenue[RETURNING]),
+        "prospects_lost": float(r.prospects_lost),
+        "lost_revenue_word_of_mouth": r.prospects_lost * per_organic,
+        "step_costs": costs,
+        "profit": margin * r.revenue - costs,
     }
 
 
@@ -96,6 +131,9 @@ def step_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, f
             "exit_rate": _ratio(exits, entered),
             "mean_wait": _ratio(float(r.step_wait_total[i]), entered),
             "failed_attempts": float(r.step_failed_attempts[i]),
+            "lost_revenue_friction": float(r.step_lost_revenue_friction[i]),
+            "lost_revenue_exit": float(r.step_lost_revenue_exit[i]),
+            "cost": step.cost * entered,
         }
         if step.capacity:
             m["p_wait"] = _ratio(int(r.step_waited[i]), entered)
@@ -108,17 +146,22 @@ def step_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, f
 def segment_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, float]]:
     """Per-segment metrics of one replication, keyed by segment name."""
     r = result
-    return {
-        seg.name: {
+    out = {}
+    for k, seg in enumerate(scenario.segments):
+        promoters, passives, detractors, nps = nps_counts(r.segment_scores[k])
+        out[seg.name] = {
             "visitors": float(r.segment_visitors[k]),
             "orders": float(r.segment_orders[k]),
             "conversion_rate": _ratio(int(r.segment_orders[k]), int(r.segment_visitors[k])),
             "revenue": float(r.segment_revenue[k]),
             "abandoned_friction": float(r.segment_abandoned_friction[k]),
             "abandoned_exit": float(r.segment_abandoned_exit[k]),
+            "nps": nps,
+            "promoters": float(promoters),
+            "passives": float(passives),
+            "detractors": float(detractors),
         }
-        for k, seg in enumerate(scenario.segments)
-    }
+    return out
 
 
 def describe(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
@@ -155,11 +198,30 @@ def summarize(
         "seed": seed,
         "replications": len(results),
         "frictionsim_version": version,
-        "metrics": _describe_table([run_metrics(r) for r in results]),
+        "metrics": _describe_table([run_metrics(r, scenario) for r in results]),
         "steps": {s.name: _describe_table([row[s.name] for row in steps]) for s in scenario.steps},
         "segments": {
             g.name: _describe_table([row[g.name] for row in segments]) for g in scenario.segments
         },
+    }
+
+
+def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict[str, Any]:
+    """Arrivals over time by source (mean and 95 % CI per bin) and NPS: the loop, for charts."""
+    bins = np.stack([r.arrivals_by_source for r in results]).astype(float)  # reps, src, bins
+    sources = {}
+    for k, name in enumerate(SOURCES):
+        cols = [describe(bins[:, k, b]) for b in range(bins.shape[2])]
+        sources[name] = {
+            "mean": [c["mean"] for c in cols],
+            "ci95_low": [c["ci95"][0] if c["ci95"] else None for c in cols],
+            "ci95_high": [c["ci95"][1] if c["ci95"] else None for c in cols],
+        }
+    return {
+        "scenario": scenario.name,
+        "bin_minutes": results[0].arrival_bin_minutes,
+        "arrivals_by_source": sources,
+        "nps": describe([run_metrics(r)["nps"] for r in results]),
     }
 
 
