@@ -101,6 +101,7 @@ class RunResult:
     source_orders: np.ndarray
     source_revenue: np.ndarray
     prospects_lost: int  # organic arrivals that did not happen: deterred by word of mouth
+    deterrals_unused: int  # deterrals due before the horizon that found no organic arrival
     defects: int  # post-purchase defects that surfaced
     arrival_bin_minutes: float
     arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
@@ -619,6 +620,7 @@ class _Simulation:
             source_orders=arr(self.src_orders, dtype=np.int64),
             source_revenue=arr(self.src_revenue, dtype=float),
             prospects_lost=self.prospects_lost,
+            deterrals_unused=self.deterred_ready + len(self.deterrals),
             defects=self.defects,
             arrival_bin_minutes=self.bin_width,
             arrivals_by_source=self.arrival_bins,

@@ -216,3 +216,39 @@ def test_bundled_scenarios_validate_and_run(path, tmp_cwd):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["replications"] == 2
     assert summary["metrics"]["visitors"]["mean"] > 0
+
+
+CONTRACT_WOM = (
+    "nps",
+    "promoters",
+    "passives",
+    "detractors",
+    "referral_visitors",
+    "referral_orders",
+    "referral_revenue",
+    "returning_visitors",
+    "returning_orders",
+    "repeat_revenue",
+    "prospects_lost",
+    "lost_revenue_word_of_mouth",
+)
+
+
+def test_word_of_mouth_outputs_and_a_smoother_flow_earns_more_referrals(tmp_cwd):
+    path = Path(__file__).parent.parent / "scenarios" / "word_of_mouth.yaml"
+    short = ["--set", "horizon=14d", "-r", "3", "--quiet"]
+    assert invoke("run", path, *short, "--out", "smooth").exit_code == 0
+    harsh = ["--set", "steps.account.irritation=7", "--set", "steps.account.fields=5"]
+    assert invoke("run", path, *short, *harsh, "--out", "harsh").exit_code == 0
+    smooth = json.loads((tmp_cwd / "smooth" / "summary.json").read_text())
+    rough = json.loads((tmp_cwd / "harsh" / "summary.json").read_text())
+    for key in CONTRACT_WOM:
+        assert smooth["metrics"][key]["mean"] is not None, key
+    for segment in smooth["segments"].values():
+        assert {"nps", "promoters", "passives", "detractors"} <= set(segment)
+    loop = json.loads((tmp_cwd / "smooth" / "word_of_mouth.json").read_text())
+    assert loop["bin_minutes"] == 1440
+    assert len(loop["arrivals_by_source"]["referral"]["mean"]) == 14
+    # the harsh account step: fewer promoters, fewer referrals (CIs do not overlap)
+    for key in ("nps", "referral_visitors"):
+        assert smooth["metrics"][key]["ci95"][0] > rough["metrics"][key]["ci95"][1], key
