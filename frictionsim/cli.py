@@ -9,8 +9,10 @@ An interrupted run (Ctrl-C, SIGTERM) exits with 130 and writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +113,11 @@ def schema() -> None:
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
 )
+@click.option(
+    "--event-log",
+    type=click.Choice(["csv", "xes"]),
+    help="Also write every customer's events (events.csv or events.xes) for process mining.",
+)
 def run(
     file: Path,
     seed: int | None,
@@ -120,6 +127,7 @@ def run(
     overrides: tuple[str, ...],
     no_charts: bool,
     quiet: bool,
+    event_log: str | None,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
     from .console import print_summary, progress_bar
@@ -131,9 +139,19 @@ def run(
     out = out or Path("results") / scenario.name
     check_writable(out)
     reps = replications or scenario.replications
-    with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
-        result = run_scenario(scenario, seed, replications, jobs, progress=advance)
-    write_run(result, out, scenario_file=str(file), charts=not no_charts)
+    with contextlib.ExitStack() as stack:
+        event_dir = None
+        if event_log:  # parts are written next to the results, then merged into the folder
+            parent = out.parent if out.parent != Path("") else Path(".")
+            parent.mkdir(parents=True, exist_ok=True)
+            event_dir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix=".events-", dir=parent))
+            )
+        with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
+            result = run_scenario(
+                scenario, seed, replications, jobs, progress=advance, event_dir=event_dir
+            )
+        write_run(result, out, scenario_file=str(file), charts=not no_charts, event_log=event_log)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
 
 

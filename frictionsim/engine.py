@@ -43,7 +43,7 @@ import math
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import simpy
@@ -58,9 +58,12 @@ ARRIVAL_CHUNK = 8192
 
 ORDER, FRICTION, EXIT = 0, 1, 2
 OUTCOMES = ("order", "friction", "exit")
+#: Activity names of the event log.
+OUTCOME_ACTIVITY = ("order", "abandoned", "left")
 #: Where a visitor comes from.
 ORGANIC, REFERRAL, RETURNING = 0, 1, 2
 SOURCES = ("organic", "referral", "returning")
+ARRIVAL_ACTIVITY = ("arrival", "referral arrival", "return arrival")
 #: How a customer remembers the visit, for word of mouth and returns.
 PROMOTER, PASSIVE, DETRACTOR, ABANDONER = 0, 1, 2, 3
 
@@ -106,6 +109,25 @@ class RunResult:
     arrival_bin_minutes: float
     arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
     customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+
+class EventSink(Protocol):
+    """Receives a customer's events as they happen (see :mod:`frictionsim.eventlog`)."""
+
+    def event(
+        self,
+        source: int,
+        customer: int,
+        segment: int,
+        activity: str,
+        lifecycle: str,
+        minute: float,
+        step: str,
+        irritation: float,
+    ) -> None: ...
+
+    def done(self, source: int, customer: int) -> None:
+        """The customer's visit, and the memory of it, is over."""
 
 
 def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generator:
@@ -269,8 +291,16 @@ class _Source:
 
 
 class _Simulation:
-    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence, record: bool) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        seq: np.random.SeedSequence,
+        record: bool,
+        events: EventSink | None = None,
+    ) -> None:
         self.scenario = scenario
+        self.events = events
+        self.names = [s.name for s in scenario.steps]
         self.env = simpy.Environment()
         n_steps, n_segs = len(scenario.steps), len(scenario.segments)
         self.arrival_rng = substream(seq, "arrivals")
@@ -384,6 +414,9 @@ class _Simulation:
         s = 0
         seen = set() if self.cyclic else None
         self.seg_visitors[seg] += 1
+        ev = self.events
+        if ev is not None:
+            ev.event(src, i, seg, ARRIVAL_ACTIVITY[src], "complete", arrival, "", 0.0)
         while s != END:
             st = plan[s]
             first = True
@@ -393,6 +426,8 @@ class _Simulation:
             start_irr = irr
             self.entered[s] += 1
             irr += (st.entry_saved if returning else st.entry) * sens
+            if ev is not None:
+                ev.event(src, i, seg, self.names[s], "start", env.now, self.names[s], irr)
             if irr >= tol:
                 self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                 return
@@ -410,6 +445,9 @@ class _Simulation:
                     ticket = env.event()
                     self.queues[s].append(ticket)
                     joined = env.now
+                    if ev is not None:
+                        name = self.names[s]
+                        ev.event(src, i, seg, f"{name} queue", "start", joined, name, irr)
                     if rate > 0:
                         env.timeout((tol - irr) / rate, ticket).callbacks.append(_renege)
                     granted = yield ticket
@@ -417,6 +455,17 @@ class _Simulation:
                     self.wait_total[s] += waited
                     self.waited[s] += 1
                     irr += waited * rate
+                    if ev is not None:
+                        ev.event(
+                            src,
+                            i,
+                            seg,
+                            f"{name} queue",
+                            "complete" if granted else "withdraw",
+                            env.now,
+                            name,
+                            min(irr, tol),
+                        )
                     if not granted:
                         self.reneged[s] += 1
                         self.finish(i, src, seg, tol, value, FRICTION, s, max(irr, tol))
@@ -440,6 +489,9 @@ class _Simulation:
                 ):
                     self.failed[s] += 1
                     irr += st.err_irr * sens
+                    if ev is not None:
+                        name = self.names[s]
+                        ev.event(src, i, seg, f"{name} error", "complete", env.now, name, irr)
                     if irr >= tol or a == attempts - 1:
                         if cap:
                             self.release(s, started)
@@ -449,6 +501,8 @@ class _Simulation:
                     break
             if cap:
                 self.release(s, started)
+            if ev is not None:
+                ev.event(src, i, seg, self.names[s], "complete", env.now, self.names[s], irr)
             felt = irr - start_irr
             if felt > peak:
                 peak = felt
@@ -468,6 +522,8 @@ class _Simulation:
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival
         self.finish(i, src, seg, tol, value, ORDER, -1, irr)
+        if ev is not None:
+            ev.event(src, i, seg, "order", "complete", env.now, "", irr)
         if defect_irr > 0:  # the experience is complete only when the defect surfaces
             args = (i, src, seg, tol, value, irr, peak, last, defect_irr)
             env.timeout(defect_delay).callbacks.append(lambda _, a=args: self.remember(*a))
@@ -502,6 +558,11 @@ class _Simulation:
         else:
             self.ab_exit[s] += 1
             self.lost_exit[s] += value
+        ev = self.events
+        if ev is not None:
+            name = self.names[s]
+            ev.event(src, i, seg, OUTCOME_ACTIVITY[outcome], "complete", self.env.now, name, irr)
+            ev.done(src, i)
         if self.log is not None:
             self.log.append((src, i, seg, outcome, s, self.env.now, value, irr, tol, -1))
 
@@ -518,15 +579,20 @@ class _Simulation:
         defect_irr: float,
     ) -> None:
         """A buyer's remembered experience (peak-end), score, word of mouth and return."""
+        ev = self.events
         if defect_irr > 0:  # surfacing after the order, the defect is the final moment
             self.defects += 1
             peak = max(peak, defect_irr)
             last = defect_irr
+            if ev is not None:
+                ev.event(src, i, seg, "defect", "complete", self.env.now, "", irr + defect_irr)
         score = recommend_score(peak, last, tol, self.best, self.scale)
         self.scores[seg][score] += 1
         self.after(PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR, seg, tol)
         if self.log is not None:
             self.log.append((src, i, seg, ORDER, -1, self.env.now, value, irr, tol, score))
+        if ev is not None:
+            ev.done(src, i)
 
     def after(self, kind: int, seg: int, tol: float) -> None:
         """What a customer of ``kind`` does next: tell others, come back."""
@@ -678,14 +744,16 @@ def simulate(
     *,
     arrivals: Any = None,
     record_customers: bool = False,
+    events: EventSink | None = None,
 ) -> RunResult:
     """Run one replication of ``scenario`` with the random streams of ``seq``.
 
     ``arrivals`` (minutes, ascending) replaces the Poisson arrivals, for tests
     and trace-driven runs. ``record_customers`` adds a per-customer table to the
-    result (memory grows with the number of customers).
+    result (memory grows with the number of customers). ``events`` receives
+    every customer's events as they happen (an event log).
     """
-    sim = _Simulation(scenario, seq, record_customers)
+    sim = _Simulation(scenario, seq, record_customers, events)
     if arrivals is None:
         chunks = arrival_times(scenario, sim.arrival_rng)
     else:

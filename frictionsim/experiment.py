@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,26 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _simulate_one(args: tuple[Scenario, np.random.SeedSequence]) -> RunResult:
-    scenario, seq = args
-    return simulate(scenario, seq)
+def _simulate_one(
+    args: tuple[Scenario, np.random.SeedSequence, int, Path | None],
+) -> RunResult:
+    scenario, seq, replication, event_dir = args
+    if event_dir is None:
+        return simulate(scenario, seq)
+    from .eventlog import PartWriter
+
+    writer = PartWriter(
+        event_part(event_dir, replication), replication, [g.name for g in scenario.segments]
+    )
+    try:
+        return simulate(scenario, seq, events=writer)
+    finally:
+        writer.close()
+
+
+def event_part(event_dir: Path, replication: int) -> Path:
+    """The file that holds replication ``replication``'s events while a run goes on."""
+    return Path(event_dir) / f"events-{replication:06d}.tsv"
 
 
 def run_replications(
@@ -54,12 +72,17 @@ def run_replications(
     replications: int,
     jobs: int | None = None,
     progress: Progress | None = None,
+    event_dir: Path | None = None,
 ) -> list[RunResult]:
-    """Simulate ``replications`` independent runs; results in replication order."""
+    """Simulate ``replications`` independent runs; results in replication order.
+
+    With ``event_dir``, each replication also writes its event log there
+    (see :func:`event_part`).
+    """
     seeds = replication_seeds(seed, replications)
     jobs = default_jobs() if jobs is None else jobs
     jobs = min(jobs, replications)
-    work = [(scenario, s) for s in seeds]
+    work = [(scenario, s, k, event_dir) for k, s in enumerate(seeds)]
     results: list[RunResult | None] = [None] * replications
     if jobs <= 1 or scenario.expected_visitors * replications < SERIAL_BELOW_CUSTOMERS:
         for k, item in enumerate(work):
@@ -91,6 +114,7 @@ class Run:
     summary: dict[str, Any]
     runtime_seconds: float
     jobs: int
+    event_dir: Path | None = None
 
 
 def run(
@@ -99,15 +123,16 @@ def run(
     replications: int | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    event_dir: Path | None = None,
 ) -> Run:
     """Run ``scenario`` (its own seed and replications unless given) and summarize it."""
     seed = scenario.seed if seed is None else seed
     replications = scenario.replications if replications is None else replications
     jobs = default_jobs() if jobs is None else jobs
     start = time.perf_counter()
-    results = run_replications(scenario, seed, replications, jobs, progress)
+    results = run_replications(scenario, seed, replications, jobs, progress, event_dir)
     summary = summarize(scenario, results, seed, __version__)
-    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs)
+    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, event_dir)
 
 
 __all__ = ["Run", "default_jobs", "replication_seeds", "run", "run_replications"]

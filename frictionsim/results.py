@@ -125,8 +125,18 @@ def provenance(**fields: Any) -> dict[str, Any]:
     }
 
 
-def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: bool = True) -> Path:
-    """Write the results folder of a completed :class:`~frictionsim.experiment.Run`."""
+def write_run(
+    run: Any,
+    out: Path,
+    scenario_file: str | None = None,
+    charts: bool = True,
+    event_log: str | None = None,
+) -> Path:
+    """Write the results folder of a completed :class:`~frictionsim.experiment.Run`.
+
+    With ``event_log`` ("csv" or "xes"), the replications' event parts in
+    ``run.event_dir`` are merged into ``events.csv`` or ``events.xes``.
+    """
     from .report import write_charts
     from .scenario import scenario_to_yaml
     from .stats import FUNNEL_COLUMNS, funnel_rows, word_of_mouth_data
@@ -150,4 +160,15 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
     }
     if run.scenario.word_of_mouth or run.scenario.repeat:
         files["word_of_mouth.json"] = json_text(word_of_mouth_data(run.scenario, run.results))
-    return write_folder(out, files, (lambda d: write_charts(run.summary, d)) if charts else None)
+
+    def extra(folder: Path) -> None:
+        if event_log:
+            from .eventlog import write_log
+            from .experiment import event_part
+
+            parts = [event_part(run.event_dir, k) for k in range(len(run.results))]
+            write_log(run.scenario, parts, folder / f"events.{event_log}", event_log)
+        if charts:
+            write_charts(run.summary, folder)
+
+    return write_folder(out, files, extra)

@@ -23,6 +23,7 @@ Loading goes in three passes, each reporting every problem it finds:
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 import types
@@ -81,6 +82,27 @@ Name = Annotated[
         description="Letters, digits, '_', '.', '-'; starts with a letter or digit.",
     ),
 ]
+
+
+def _utc(value: object) -> object:
+    """A date or a naive date-time is taken as UTC; an aware one is converted to UTC."""
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"expected a date-time like 2026-01-05T00:00:00Z, got {value!r}"
+            ) from None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+    return value
+
+
+StartTime = Annotated[dt.datetime, BeforeValidator(_utc)]
 
 
 class _Model(BaseModel):
@@ -327,6 +349,11 @@ class Scenario(_Model):
     )
     horizon: Annotated[Duration, Field(gt=0)] = Field(
         description="Simulated time during which customers arrive (e.g. '7d')."
+    )
+    start: StartTime = Field(
+        dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
+        description="Wall-clock time of minute 0, in UTC (a midnight, so hour 0 of "
+        "`arrivals.profile` is midnight); timestamps of event logs count from it.",
     )
     arrivals: Arrivals
     segments: Annotated[tuple[Segment, ...], Field(min_length=1)]

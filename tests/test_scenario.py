@@ -327,6 +327,7 @@ def test_json_schema_describes_every_key():
         "seed",
         "replications",
         "horizon",
+        "start",
         "arrivals",
         "segments",
         "steps",

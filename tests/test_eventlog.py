@@ -1,0 +1,165 @@
+"""Event logs: CSV columns for process mining, IEEE 1849 XES structure, bounded memory."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import datetime as dt
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from frictionsim import experiment
+from frictionsim.cli import cli
+from frictionsim.engine import simulate
+from frictionsim.eventlog import CSV_COLUMNS, PartWriter
+
+from .conftest import make_scenario, scenario_dict
+
+XES = "{http://www.xes-standard.org/}"
+
+SHOP = scenario_dict(
+    name="shop",
+    replications=2,
+    horizon=240,
+    start="2026-03-02T00:00:00Z",
+    arrivals={"rate": 1},
+    segments=[
+        {
+            "name": "all",
+            "share": 1,
+            "order_value": 30,
+            "tolerance": {"dist": "exponential", "mean": 6},
+        }
+    ],
+    steps=[
+        {"name": "cart", "exit": 0.2, "duration": {"dist": "exponential", "mean": 1}},
+        {"name": "form", "fields": 4, "errors": {"p": 0.3, "irritation": 1}, "duration": 1},
+        {
+            "name": "pay",
+            "capacity": 1,
+            "wait_irritation": 1,
+            "duration": {"dist": "exponential", "mean": 1.2},
+            "defect": {"p": 0.1, "irritation": 2, "delay": "1h"},
+        },
+    ],
+    repeat={"delay": 30},
+)
+
+
+def run_with_log(tmp_path, fmt, *extra):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(SHOP, sort_keys=False))
+    out = tmp_path / f"out-{fmt}"
+    result = CliRunner().invoke(
+        cli, ["run", str(path), "--out", str(out), "--event-log", fmt, "--quiet", *extra]
+    )
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_csv_event_log_tells_every_visit_completely(tmp_path):
+    out = run_with_log(tmp_path, "csv")
+    with open(out / "events.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    cases = collections.defaultdict(list)
+    for row in rows:
+        cases[row["case:concept:name"]].append(row)
+    start = dt.datetime(2026, 3, 2, tzinfo=dt.timezone.utc)
+    counts = collections.Counter()
+    for events in cases.values():
+        # one visit: an arrival first, exactly one outcome, time never goes back
+        assert events[0]["concept:name"].endswith("arrival")
+        outcomes = [e for e in events if e["concept:name"] in ("order", "abandoned", "left")]
+        assert len(outcomes) == 1
+        times = [dt.datetime.fromisoformat(e["time:timestamp"]) for e in events]
+        assert times == sorted(times)
+        assert times[0] >= start
+        # the timestamp is the start plus the simulated minutes
+        minute = float(events[-1]["minute"])
+        assert abs((times[-1] - start).total_seconds() - 60 * minute) < 0.001
+        for e in events:
+            counts[(e["replication"], e["concept:name"], e["lifecycle:transition"])] += 1
+    # the log agrees with the counters of funnel.csv, replication by replication
+    with open(out / "funnel.csv", newline="") as f:
+        funnel = {(r["replication"], r["step"]): r for r in csv.DictReader(f)}
+    for rep in ("0", "1"):
+        for step in ("cart", "form", "pay"):
+            row = funnel[(rep, step)]
+            assert counts[(rep, step, "start")] == int(row["entered"])
+            assert counts[(rep, step, "complete")] == int(row["completed"])
+        assert counts[(rep, "form error", "complete")] == int(
+            funnel[(rep, "form")]["failed_attempts"]
+        )
+        assert counts[(rep, "pay queue", "withdraw")] == int(funnel[(rep, "pay")]["reneged"])
+        assert counts[(rep, "pay queue", "start")] == int(funnel[(rep, "pay")]["waited"])
+    assert sum(v for (_, a, _), v in counts.items() if a == "return arrival") > 0
+    assert sum(v for (_, a, _), v in counts.items() if a == "defect") > 0
+
+
+def test_xes_event_log_follows_ieee_1849(tmp_path):
+    out = run_with_log(tmp_path, "xes")
+    root = ET.parse(out / "events.xes").getroot()
+    assert root.tag == f"{XES}log"
+    assert root.get("xes.version") == "1849-2016"
+    extensions = {e.get("prefix"): e.get("uri") for e in root.findall(f"{XES}extension")}
+    assert extensions == {
+        "concept": "http://www.xes-standard.org/concept.xesext",
+        "time": "http://www.xes-standard.org/time.xesext",
+        "lifecycle": "http://www.xes-standard.org/lifecycle.xesext",
+    }
+    traces = root.findall(f"{XES}trace")
+    names = [t.find(f"{XES}string[@key='concept:name']").get("value") for t in traces]
+    assert len(names) == len(set(names)) > 50  # one trace per visit
+    for trace in traces:
+        events = trace.findall(f"{XES}event")
+        assert events
+        stamps = []
+        for event in events:
+            keys = {a.get("key"): (a.tag, a.get("value")) for a in event}
+            assert keys["concept:name"][0] == f"{XES}string"
+            assert keys["lifecycle:transition"][1] in ("start", "complete", "withdraw")
+            assert keys["time:timestamp"][0] == f"{XES}date"
+            stamps.append(dt.datetime.fromisoformat(keys["time:timestamp"][1]))
+        assert stamps == sorted(stamps)
+    summary = yaml.safe_load((out / "summary.json").read_text())
+    assert len(traces) == 2 * summary["metrics"]["visitors"]["mean"]
+
+
+def test_xes_reads_in_pm4py_when_installed(tmp_path):
+    pm4py = pytest.importorskip("pm4py")
+    out = run_with_log(tmp_path, "xes")
+    log = pm4py.read_xes(str(out / "events.xes"))
+    assert {"case:concept:name", "concept:name", "time:timestamp"} <= set(log.columns)
+    traces = ET.parse(out / "events.xes").getroot().findall(f"{XES}trace")
+    assert log["case:concept:name"].nunique() == len(traces)
+    assert len(log) == sum(len(t.findall(f"{XES}event")) for t in traces)
+
+
+def test_event_log_bytes_do_not_depend_on_jobs(tmp_path, monkeypatch):
+    monkeypatch.setattr(experiment, "SERIAL_BELOW_CUSTOMERS", 0)
+    one = run_with_log(tmp_path / "a", "csv", "--jobs", "1")
+    two = run_with_log(tmp_path / "b", "csv", "--jobs", "2")
+    assert (one / "events.csv").read_bytes() == (two / "events.csv").read_bytes()
+
+
+def test_the_writer_holds_only_visits_in_progress(tmp_path):
+    scenario = make_scenario(
+        horizon=20_000,
+        arrivals={"rate": 1},
+        steps=[{"name": "a", "duration": {"dist": "exponential", "mean": 2}}, {"name": "b"}],
+    )
+    writer = PartWriter(tmp_path / "part.tsv", 0, ["all"])
+    result = simulate(scenario, np.random.SeedSequence(1), events=writer)
+    writer.close()
+    assert result.visitors > 19_000
+    # customers in the shop at once: Poisson with mean 2 (rate 1 x 2 minutes)
+    assert 1 <= writer.most_open <= 20
+    assert not writer.visits
+    lines = (tmp_path / "part.tsv").read_text().count("\n")
+    assert lines == result.visitors * 6  # arrival, a start/complete, b start/complete, order
