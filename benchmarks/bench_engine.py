@@ -19,6 +19,9 @@ Poisson over a horizon of ``N / rate`` minutes, and the actual count is used):
     frictionsim on a realistic 7-step checkout without capacity: lognormal
     durations, entry irritation and form fields, small non-friction exits, one
     branch (sign in or guest), and a payment step with errors and retries.
+``checkout7-wom``
+    the same checkout with word of mouth and repeat visits at their defaults
+    (short delays): referral and returning visitors run through the flow too.
 
 Each measurement runs in its own fresh child process
 (``bench_engine.py --one CASE N``). The child imports what it needs and
@@ -257,10 +260,38 @@ def prepare_checkout7_frictionsim(n: int) -> Prepared:
     return run
 
 
+# Word of mouth and repeat visits on top of checkout7: referral and returning
+# visitors are simulated too (counted in customers), deterred prospects skip
+# organic arrivals. Delays are short so the loop is busy even at N = 10^4.
+WOM_YAML = """\
+word_of_mouth: {delay: {dist: exponential, mean: 1h}}
+repeat: {delay: {dist: exponential, mean: 6h}}
+"""
+
+
+def prepare_checkout7_wom(n: int) -> Prepared:
+    import numpy as np
+
+    from frictionsim.engine import simulate
+    from frictionsim.scenario import parse_scenario
+
+    scenario = parse_scenario(
+        CHECKOUT_YAML.format(horizon=n / CHECKOUT_RATE, rate=CHECKOUT_RATE) + WOM_YAML,
+        "bench-checkout7-wom.yaml",
+    )
+
+    def run() -> tuple[int, float | None]:
+        result = simulate(scenario, np.random.SeedSequence(SEED))
+        return result.visitors, None
+
+    return run
+
+
 CASES: dict[str, Callable[[int], Prepared]] = {
     "mmc-frictionsim": prepare_mmc_frictionsim,
     "mmc-simpy": prepare_mmc_simpy,
     "checkout7-frictionsim": prepare_checkout7_frictionsim,
+    "checkout7-wom": prepare_checkout7_wom,
 }
 
 
