@@ -38,6 +38,7 @@ per-customer table only when asked for.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
@@ -55,6 +56,16 @@ ARRIVAL_CHUNK = 8192
 
 ORDER, FRICTION, EXIT = 0, 1, 2
 OUTCOMES = ("order", "friction", "exit")
+
+#: Bins of the irritation histograms: equal widths from 0 to a cap taken from
+#: the tolerance distributions (:func:`irritation_edges`); the last bin also
+#: counts everything above the cap.
+IRRITATION_BINS = 100
+#: Edges (minutes) of the wait and checkout-time histograms: [0, 0.01), then 20
+#: log-spaced bins per decade up to 10,000 minutes; the last bin also counts
+#: longer times. The same for every scenario, so runs can be compared.
+TIME_EDGES = np.concatenate([[0.0], 10.0 ** (np.arange(-40, 81) / 20)])
+TIME_BINS = TIME_EDGES.size - 1
 
 
 @dataclass
@@ -86,6 +97,30 @@ class RunResult:
     segment_abandoned_friction: np.ndarray
     segment_abandoned_exit: np.ndarray
     customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # Bounded-memory aggregates for reports (sizes fixed by the scenario, not by the customers).
+    step_lost_revenue_friction: np.ndarray | None = None  # order values lost at each step
+    step_lost_revenue_exit: np.ndarray | None = None
+    step_irritation_hist: np.ndarray | None = None  # [step, segment, bin]: irritation on entering
+    segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors
+    step_wait_hist: np.ndarray | None = None  # [step, TIME_BINS]: minutes waited, those who waited
+    checkout_time_hist: np.ndarray | None = None  # [TIME_BINS]: minutes from arrival to order
+
+
+def irritation_edges(scenario: Scenario) -> np.ndarray:
+    """Edges of the irritation histograms: 0 to a round cap at or above the largest
+    segment's tolerance mean + sd (analytic, so no random number is drawn)."""
+    cap = max(t.expectation + t.variance**0.5 for t in (s.tolerance for s in scenario.segments))
+    if not np.isfinite(cap) or cap <= 0:
+        cap = 1.0
+    step = 10.0 ** np.floor(np.log10(cap))
+    cap = next(m * step for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * step >= cap)
+    return np.linspace(0.0, cap, IRRITATION_BINS + 1)
+
+
+def _time_bin(minutes: float) -> int:
+    if minutes < 0.01:
+        return 0
+    return min(int((math.log10(minutes) + 2) * 20) + 1, TIME_BINS - 1)
 
 
 def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generator:
@@ -236,6 +271,12 @@ class _Simulation:
         self.seg_outcomes = [[0, 0, 0] for _ in range(n_segs)]
         self.seg_revenue = [0.0] * n_segs
         self.log: list[tuple] | None = [] if record else None
+        self.step_lost = [[0.0] * n_steps for _ in OUTCOMES]  # by outcome; ORDER row unused
+        self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+        self.irr_hist = [[[0] * IRRITATION_BINS for _ in range(n_steps)] for _ in range(n_segs)]
+        self.tol_hist = [[0] * IRRITATION_BINS for _ in range(n_segs)]
+        self.wait_hist = [[0] * TIME_BINS for _ in range(n_steps)]
+        self.checkout_hist = [0] * TIME_BINS
 
     # -- processes ---------------------------------------------------------------------------
 
@@ -269,6 +310,8 @@ class _Simulation:
         s = 0
         seen = set() if self.cyclic else None
         self.seg_visitors[seg] += 1
+        hist, scale, top = self.irr_hist[seg], self.irr_scale, IRRITATION_BINS - 1
+        self.tol_hist[seg][min(int(tol * scale), top)] += 1
         while s != END:
             st = plan[s]
             first = True
@@ -277,6 +320,8 @@ class _Simulation:
                 seen.add(s)
             self.entered[s] += 1
             irr += st.entry * sens
+            b = int(irr * scale)
+            hist[s][b if b < top else top] += 1
             if irr >= tol:
                 self.finish(i, blk, j, seg, FRICTION, s, irr)
                 return
@@ -300,6 +345,7 @@ class _Simulation:
                     waited = env.now - joined
                     self.wait_total[s] += waited
                     self.waited[s] += 1
+                    self.wait_hist[s][_time_bin(waited)] += 1
                     irr += waited * rate
                     if not granted:
                         self.reneged[s] += 1
@@ -341,6 +387,7 @@ class _Simulation:
                     k += 1
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival
+        self.checkout_hist[_time_bin(env.now - arrival)] += 1
         self.finish(i, blk, j, seg, ORDER, -1, irr)
 
     def release(self, s: int, started: float) -> None:
@@ -364,6 +411,8 @@ class _Simulation:
             self.ab_friction[s] += 1
         else:
             self.ab_exit[s] += 1
+        if outcome != ORDER:
+            self.step_lost[outcome][s] += value
         if self.log is not None:
             self.log.append((i, seg, outcome, s, self.env.now, value, irr, blk.tol[j]))
 
@@ -414,6 +463,12 @@ class _Simulation:
             ),
             segment_abandoned_exit=arr([o[EXIT] for o in self.seg_outcomes], dtype=np.int64),
             customers=customers,
+            step_lost_revenue_friction=arr(self.step_lost[FRICTION], dtype=float),
+            step_lost_revenue_exit=arr(self.step_lost[EXIT], dtype=float),
+            step_irritation_hist=arr(self.irr_hist, dtype=np.int64).transpose(1, 0, 2).copy(),
+            segment_tolerance_hist=arr(self.tol_hist, dtype=np.int64),
+            step_wait_hist=arr(self.wait_hist, dtype=np.int64),
+            checkout_time_hist=arr(self.checkout_hist, dtype=np.int64),
         )
 
 

@@ -17,6 +17,8 @@ Definitions (every figure is per replication, then averaged):
   ``max_attempts`` times. ``abandoned_exit``: left through a step's ``exit``.
 * ``lost_revenue_friction`` / ``lost_revenue_exit``: order values of those
   customers; ``lost_revenue`` is their sum.
+* ``potential_revenue``: ``revenue + lost_revenue``, the order values of all
+  visitors (what the shop would take if nobody left).
 * ``mean_checkout_time``: minutes from arrival to order, over orders.
 * Per step: ``entered`` (visits to the step), ``abandoned_friction``,
   ``abandoned_exit``, ``abandon_rate`` = (friction + exit) / entered,
@@ -25,7 +27,8 @@ Definitions (every figure is per replication, then averaged):
   reneged, or left before queueing, included: E[Lq]/λ by Little's law),
   ``p_wait`` = share of entrants who found all capacity busy, ``reneged``,
   ``failed_attempts``, and ``utilisation`` = capacity-minutes held /
-  (capacity × run length) for steps with capacity.
+  (capacity × run length) for steps with capacity; ``lost_revenue_friction``
+  and ``lost_revenue_exit``: order values of the customers lost at the step.
 
 A rate whose denominator is 0 in a replication (a step nobody entered) is left
 out of that metric's statistics; if no replication has it, it is ``null``.
@@ -72,6 +75,7 @@ def run_metrics(result: RunResult) -> dict[str, float]:
         "lost_revenue": r.lost_revenue_friction + r.lost_revenue_exit,
         "lost_revenue_friction": r.lost_revenue_friction,
         "lost_revenue_exit": r.lost_revenue_exit,
+        "potential_revenue": r.revenue + r.lost_revenue_friction + r.lost_revenue_exit,
         "abandoned_friction": float(r.abandoned_friction),
         "abandoned_exit": float(r.abandoned_exit),
         "mean_order_value": _ratio(r.revenue, r.orders),
@@ -97,6 +101,9 @@ def step_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, f
             "mean_wait": _ratio(float(r.step_wait_total[i]), entered),
             "failed_attempts": float(r.step_failed_attempts[i]),
         }
+        if r.step_lost_revenue_friction is not None and r.step_lost_revenue_exit is not None:
+            m["lost_revenue_friction"] = float(r.step_lost_revenue_friction[i])
+            m["lost_revenue_exit"] = float(r.step_lost_revenue_exit[i])
         if step.capacity:
             m["p_wait"] = _ratio(int(r.step_waited[i]), entered)
             m["reneged"] = float(r.step_reneged[i])
@@ -160,6 +167,53 @@ def summarize(
         "segments": {
             g.name: _describe_table([row[g.name] for row in segments]) for g in scenario.segments
         },
+    }
+
+
+def distributions(scenario: Scenario, results: Sequence[RunResult]) -> dict[str, Any] | None:
+    """The ``distributions.json`` document: histograms pooled over replications.
+
+    ``irritation``: cumulative irritation on entering each step (after feeling
+    the step's own irritation, i.e. the value compared with the tolerance),
+    per step and segment, and the tolerances of the visitors per segment, on
+    the same ``edges`` (irritation points; the last bin also counts everything
+    above). ``wait``: minutes waited by the customers who found every unit of
+    a step's capacity busy (steps with capacity only). ``checkout_time``:
+    minutes from arrival to order, over orders. Time ``edges`` are in minutes
+    (0, then log-spaced; the last bin also counts longer times). ``None`` when
+    the results do not hold these histograms.
+    """
+    from .engine import TIME_EDGES, irritation_edges
+
+    if not results or any(r.step_irritation_hist is None for r in results):
+        return None
+
+    def pooled(name: str) -> np.ndarray:
+        return np.sum([getattr(r, name) for r in results], axis=0)
+
+    irr, tol = pooled("step_irritation_hist"), pooled("segment_tolerance_hist")
+    waits, checkout = pooled("step_wait_hist"), pooled("checkout_time_hist")
+    segments = [g.name for g in scenario.segments]
+    return {
+        "scenario": scenario.name,
+        "replications": len(results),
+        "irritation": {
+            "edges": irritation_edges(scenario).tolist(),
+            "steps": {
+                step.name: {g: irr[i, k].tolist() for k, g in enumerate(segments)}
+                for i, step in enumerate(scenario.steps)
+            },
+            "tolerance": {g: tol[k].tolist() for k, g in enumerate(segments)},
+        },
+        "wait": {
+            "edges": TIME_EDGES.tolist(),
+            "steps": {
+                step.name: waits[i].tolist()
+                for i, step in enumerate(scenario.steps)
+                if step.capacity
+            },
+        },
+        "checkout_time": {"edges": TIME_EDGES.tolist(), "counts": checkout.tolist()},
     }
 
 
