@@ -107,7 +107,7 @@ def schema() -> None:
     metavar="PATH=VALUE",
     help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
 )
-@click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG charts and report.md/report.html.")
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
 )
@@ -135,6 +135,16 @@ def run(
         result = run_scenario(scenario, seed, replications, jobs, progress=advance)
     write_run(result, out, scenario_file=str(file), charts=not no_charts)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def report(folder: Path) -> None:
+    """Redraw the charts, report.md and report.html of results FOLDER (no simulation)."""
+    from .results import write_report
+
+    for path in write_report(folder):
+        click.echo(path)
 
 
 def main() -> None:

@@ -75,11 +75,18 @@ def test_run_writes_complete_results_folder(scenario_file, tmp_cwd):
     assert result.exit_code == 0, result.output
     out = tmp_cwd / "results" / "tiny"
     assert sorted(p.name for p in out.iterdir()) == [
+        "checkout_time.png",
+        "distributions.json",
         "funnel.csv",
         "funnel.png",
+        "irritation.png",
+        "lost_revenue.png",
+        "report.html",
+        "report.md",
         "run.json",
         "scenario.resolved.yaml",
         "summary.json",
+        "waiting.png",
     ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "tiny"
@@ -190,7 +197,7 @@ def test_failed_run_leaves_previous_results(scenario_file, tmp_cwd, monkeypatch)
     def broken(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("frictionsim.report.write_charts", broken)
+    monkeypatch.setattr("frictionsim.report.render_report", broken)
     result = invoke("run", scenario_file, "--out", "o", "--seed", 99)
     assert result.exit_code == 130
     assert "nothing was written" in result.output
