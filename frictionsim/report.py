@@ -441,6 +441,15 @@ _TIME_TICKS = [
 ]
 
 
+_ROUND_TICKS = {1 / 60, 5 / 60, 0.5, 1, 5, 10, 30, 60, 300, 1440}
+
+
+def _minutes_range(lo: float, hi: float) -> str:
+    """A CI in minutes, with enough digits that its two ends differ."""
+    a, b = fmt_minutes(lo), fmt_minutes(hi)
+    return f"{a}–{b}" if a != b else f"{lo:.3g}–{hi:.3g} min"
+
+
 def _time_axis(ax: Axes, edges: np.ndarray, counts: np.ndarray) -> None:
     """Log time axis over the bins that hold data, ticks in readable units."""
     nz = np.flatnonzero(counts)
@@ -449,9 +458,17 @@ def _time_axis(ax: Axes, edges: np.ndarray, counts: np.ndarray) -> None:
     lo, hi = lo / 1.5, hi * 1.5
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
-    ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi]
+    ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi and t in _ROUND_TICKS]
+    if len(ticks) < 4:
+        ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi]
     if len(ticks) < 2:
         ticks = [(t, s) for t, s in _TIME_TICKS if lo / 10 <= t <= hi * 10]
+    gap = math.log10(hi / lo) / 12  # at most ~12 labels, never touching
+    kept: list[tuple[float, str]] = []
+    for t, label in ticks:
+        if not kept or math.log10(t / kept[-1][0]) >= gap:
+            kept.append((t, label))
+    ticks = kept
     ax.xaxis.set_major_locator(FixedLocator([t for t, _ in ticks]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: dict(ticks).get(v, "")))
     ax.xaxis.set_minor_locator(NullLocator())
@@ -479,7 +496,7 @@ def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[st
         mean, ci = float(m["mean"]), _ci(m)
         if ci is not None:
             ax.axvspan(ci[0], ci[1], color="black", alpha=0.15, lw=0)
-        ci_text = f" (95% CI {fmt_minutes(ci[0])}–{fmt_minutes(ci[1])})" if ci else ""
+        ci_text = f" (95% CI {_minutes_range(*ci)})" if ci else ""
         ax.axvline(mean, color="black", lw=1.5, label=f"mean {fmt_minutes(mean)}{ci_text}")
     if not math.isnan(median):
         ax.axvline(median, color="#E69F00", lw=1.5, ls="--", label=f"median {fmt_minutes(median)}")
@@ -487,7 +504,13 @@ def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[st
     ax.set_ylabel("orders per replication, per bin (20 bins per decade)")
     ax.set_ylim(0, max(counts.max(initial=0) * 1.15, 1e-9))
     note = f"; {under:,.1f} under 0.6 s not shown" if under > 0 else ""
-    ax.legend(loc="upper right", frameon=False, title=f"mean of {_reps(summary)}{note}")
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        title=f"mean of {_reps(summary)}{note}".replace("; ", "\n"),
+        alignment="left",
+    )
     ax.set_title(f"{summary['scenario']}: time to complete checkout (orders only)", loc="left")
 
 
@@ -509,14 +532,14 @@ def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, 
             label += f": {fmt_pct(p_wait['mean'])} of entrants wait"
         if mean_wait and mean_wait.get("mean") is not None:
             ci = _ci(mean_wait)
-            ci_text = f" ({fmt_minutes(ci[0])}–{fmt_minutes(ci[1])})" if ci else ""
+            ci_text = f" (95% CI {_minutes_range(*ci)})" if ci else ""
             label += f"\nmean wait over all entrants {fmt_minutes(mean_wait['mean'])}{ci_text}"
         if under > 0:
             label += f"\n{under:,.1f} waits under 0.6 s not shown"
         left.stairs(counts, edges, color=SERIES[k % len(SERIES)], lw=2, label=label)
     edges = np.asarray(distributions["wait"]["edges"], dtype=float)[1:]
     _time_axis(left, edges, all_counts)
-    left.set_ylim(0, max(all_counts.max(initial=0), 1e-9) * 1.2)
+    left.set_ylim(0, max(all_counts.max(initial=0), 1e-9) * 1.35)
     left.set_xlabel("time waited in the queue (log scale), customers who waited")
     left.set_ylabel("customers per replication, per bin")
     left.legend(loc="upper right", frameon=False, fontsize=8)
@@ -907,7 +930,7 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
             money = f", worth {fmt_money(_mean(s['lost_revenue_friction']))} in order value"
         lines.append(
             f"**Worst step**: {worst} loses {fmt_count(worst_value)} customers to friction"
-            f"{ci_words(s['abandoned_friction'], fmt_count, share)}{money}."
+            f"{ci_words(s['abandoned_friction'], fmt_count)}, {share}{money}."
         )
     for name, s in summary["steps"].items():
         if s.get("utilisation") and s["utilisation"].get("mean") is not None:

@@ -4,6 +4,8 @@ folders that are not results or are damaged with one clean line."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import yaml
@@ -123,3 +125,21 @@ def test_missing_or_foreign_folder(tmp_cwd):
     (tmp_cwd / "notes.txt").write_text("x")
     assert "is a file" in invoke("report", tmp_cwd / "notes.txt").output
     assert "not a frictionsim results folder" in invoke("report", tmp_cwd).output
+
+
+EXAMPLE = Path(__file__).parent.parent / "results" / "example"
+
+
+def test_committed_example_matches_the_report_code(tmp_path):
+    """results/example/ (shown in the README) is redrawn byte for byte by the current code.
+    Regenerate it with the command in README.md when a chart changes on purpose."""
+    import matplotlib
+
+    versions = json.loads((EXAMPLE / "run.json").read_text())["versions"]
+    if versions["matplotlib"] != matplotlib.__version__:
+        pytest.skip("rendered with another matplotlib version")
+    copy = tmp_path / "example"
+    shutil.copytree(EXAMPLE, copy)
+    assert invoke("report", copy).exit_code == 0
+    for path in sorted(EXAMPLE.iterdir()):
+        assert (copy / path.name).read_bytes() == path.read_bytes(), path.name
