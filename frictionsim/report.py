@@ -340,6 +340,8 @@ def irritation_bands(distributions: dict[str, Any]) -> dict[str, dict[str, Any]]
     qs = (0.1, 0.25, 0.5, 0.75, 0.9)
     out = {}
     for seg, tol in irr["tolerance"].items():
+        if sum(tol) == 0:  # a segment without visitors has no panel
+            continue
         steps, bands, entries = [], [], []
         for step, by_seg in irr["steps"].items():
             counts = by_seg[seg]
@@ -818,6 +820,17 @@ def _one_axes(plot: Callable[..., Any], *args: Any) -> Callable[[Figure], Any]:
     return lambda fig: plot(fig.add_subplot(), *args)
 
 
+#: Every chart file a report may draw, in report order.
+CHART_FILES = (
+    "funnel.png",
+    "lost_revenue.png",
+    "irritation.png",
+    "waiting.png",
+    "checkout_time.png",
+    "word_of_mouth.png",
+)
+
+
 def chart_plan(
     summary: dict[str, Any],
     distributions: dict[str, Any] | None = None,
@@ -833,7 +846,8 @@ def chart_plan(
             _one_axes(plot_funnel, summary),
         )
     ]
-    if lost_revenue_bars(summary) is not None:
+    bars = lost_revenue_bars(summary)
+    if bars is not None and bars[0]["height"] > 0:
         plan.append(
             (
                 "lost_revenue.png",
@@ -843,35 +857,36 @@ def chart_plan(
                 _one_axes(plot_lost_revenue, summary),
             )
         )
-    if distributions is not None:
+    if distributions is not None and irritation_bands(distributions):
         plan.append(
             (
                 "irritation.png",
                 "Irritation journey",
                 "Per segment, how irritated customers are when they enter each step, "
-                "against how much they tolerate.",
+                "against how much they tolerate; where the two meet, customers abandon.",
                 lambda fig: plot_irritation(fig, distributions),
             )
         )
-        if distributions["wait"]["steps"]:
-            plan.append(
-                (
-                    "waiting.png",
-                    "Waiting",
-                    "How long customers who found the capacity busy waited, and how busy "
-                    "each step with capacity was.",
-                    lambda fig: plot_waiting(fig, summary, distributions),
-                )
+    queues = distributions["wait"]["steps"] if distributions is not None else {}
+    if any(_mean(summary["steps"].get(s, {}).get("entered")) > 0 for s in queues):
+        plan.append(
+            (
+                "waiting.png",
+                "Waiting",
+                "How long customers who found the capacity busy waited, and how busy "
+                "each step with capacity was.",
+                lambda fig: plot_waiting(fig, summary, distributions),
             )
-        if sum(distributions["checkout_time"]["counts"]) > 0:
-            plan.append(
-                (
-                    "checkout_time.png",
-                    "Time to complete checkout",
-                    "Minutes from arrival to order, for the customers who ordered.",
-                    _one_axes(plot_checkout_time, summary, distributions),
-                )
+        )
+    if distributions is not None and sum(distributions["checkout_time"]["counts"]) > 0:
+        plan.append(
+            (
+                "checkout_time.png",
+                "Time to complete checkout",
+                "Minutes from arrival to order, for the customers who ordered.",
+                _one_axes(plot_checkout_time, summary, distributions),
             )
+        )
     if word_of_mouth is not None:
         plan.append(
             (
@@ -933,7 +948,7 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
             f"{ci_words(s['abandoned_friction'], fmt_count)}, {share}{money}."
         )
     for name, s in summary["steps"].items():
-        if s.get("utilisation") and s["utilisation"].get("mean") is not None:
+        if _mean(s["entered"]) > 0 and (s.get("utilisation") or {}).get("mean") is not None:
             p_wait = s.get("p_wait", {}).get("mean")
             wait_text = f"{fmt_pct(p_wait)} of entrants wait, " if p_wait is not None else ""
             lines.append(

@@ -232,7 +232,7 @@ def write_atomic(path: Path, content: bytes) -> None:
 def write_report(folder: Path) -> list[Path]:
     """Redraw every chart and the report of a results folder from its stored
     documents (no simulation); return the files written."""
-    from .report import render_report
+    from .report import CHART_FILES, render_report
 
     folder = Path(folder)
     found = read_results(folder)
@@ -246,4 +246,7 @@ def write_report(folder: Path) -> list[Path]:
     for name, content in files.items():
         write_atomic(folder / name, content)
         written.append(folder / name)
+    for name in CHART_FILES:  # a chart whose data is gone must not outlive it
+        if name not in files:
+            (folder / name).unlink(missing_ok=True)
     return written

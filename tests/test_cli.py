@@ -126,7 +126,7 @@ def test_results_are_identical_whatever_the_number_of_jobs(scenario_file, tmp_cw
     for jobs in (1, 2):
         result = invoke("run", scenario_file, "--jobs", jobs, "--out", f"j{jobs}", "--no-charts")
         assert result.exit_code == 0, result.output
-    for name in ("summary.json", "funnel.csv", "scenario.resolved.yaml"):
+    for name in ("summary.json", "funnel.csv", "scenario.resolved.yaml", "distributions.json"):
         assert (tmp_cwd / "j1" / name).read_bytes() == (tmp_cwd / "j2" / name).read_bytes()
 
 

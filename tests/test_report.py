@@ -295,3 +295,12 @@ def test_key_numbers_in_words(bundled):
     assert f"**Conversion**: {conv['mean']:.1%}" in words
     assert "to friction" in words
     assert "non-friction exits" in words
+
+
+def test_a_run_without_visitors_draws_the_funnel_only():
+    scenario = frictionsim.load_scenario(SCENARIOS[0], ["horizon=1s"])
+    run = frictionsim.run(scenario, replications=2, jobs=1)
+    assert run.summary["metrics"]["visitors"]["mean"] == 0
+    files = R.render_report(run.summary, distributions(run.scenario, run.results))
+    assert sorted(files) == ["funnel.png", "report.html", "report.md"]
+    assert png_size(files["funnel.png"]) == (1600, 900)

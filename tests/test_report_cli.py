@@ -63,6 +63,15 @@ def test_word_of_mouth_drawn_when_its_data_is_in_the_folder(folder):
     assert "word_of_mouth.png" in (folder / "report.md").read_text()
 
 
+def test_report_removes_a_chart_whose_data_is_gone(folder):
+    (folder / "word_of_mouth.png").write_bytes(b"stale")
+    (folder / "distributions.json").unlink()
+    assert invoke("report", folder).exit_code == 0
+    names = {p.name for p in folder.iterdir() if p.suffix == ".png"}
+    assert names == {"funnel.png", "lost_revenue.png"}
+    assert "irritation.png" not in (folder / "report.md").read_text()
+
+
 def test_no_charts_writes_neither_charts_nor_report(tmp_cwd):
     (tmp_cwd / "tiny.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
     assert invoke("run", tmp_cwd / "tiny.yaml", "--out", "o", "--no-charts", "-q").exit_code == 0
