@@ -35,6 +35,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
 #: Okabe–Ito colours (safe for the common colour-vision deficiencies).
@@ -300,10 +302,8 @@ def plot_lost_revenue(ax: Axes, summary: dict[str, Any]) -> None:
     share = f" · friction costs {friction / potential:.1%} of potential" if potential else ""
     ax.set_title(f"{summary['scenario']}: where revenue is lost{share}", loc="left")
     handles = [
-        mpl.patches.Patch(color=FRICTION, label="friction (recoverable by design)"),
-        mpl.patches.Patch(
-            facecolor=EXIT, hatch="//", edgecolor="white", label="non-friction exits"
-        ),
+        Patch(color=FRICTION, label="friction (recoverable by design)"),
+        Patch(facecolor=EXIT, hatch="//", edgecolor="white", label="non-friction exits"),
     ]
     ax.legend(
         handles=handles,
@@ -398,13 +398,11 @@ def plot_irritation(fig: Figure, distributions: dict[str, Any]) -> list[Axes]:
     axes[0].set_ylim(0, min(ymax * 1.08, cap) or 1.0)
     axes[0].set_ylabel("cumulative irritation on entering the step (points)")
     handles = [
-        mpl.lines.Line2D(
-            [], [], color=FRICTION, marker="D", ms=5, lw=0, label="irritation: median"
-        ),
-        mpl.patches.Patch(color=FRICTION, alpha=0.45, label="irritation: 25–75 %"),
-        mpl.lines.Line2D([], [], color=FRICTION, alpha=0.6, lw=1.5, label="irritation: 10–90 %"),
-        mpl.lines.Line2D([], [], color=TOLERANCE, ls="--", label="tolerance: median"),
-        mpl.patches.Patch(color=TOLERANCE, alpha=0.12, label="tolerance: 25–75 %"),
+        Line2D([], [], color=FRICTION, marker="D", ms=5, lw=0, label="irritation: median"),
+        Patch(color=FRICTION, alpha=0.45, label="irritation: 25–75 %"),
+        Line2D([], [], color=FRICTION, alpha=0.6, lw=1.5, label="irritation: 10–90 %"),
+        Line2D([], [], color=TOLERANCE, ls="--", label="tolerance: median"),
+        Patch(color=TOLERANCE, alpha=0.12, label="tolerance: 25–75 %"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False)
     reps = distributions.get("replications")
