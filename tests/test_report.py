@@ -263,10 +263,10 @@ def test_word_of_mouth_lines_per_source_and_nps():
 
 def test_word_of_mouth_is_drawn_only_when_given(bundled):
     summary, dists = bundled
-    assert "word_of_mouth.png" not in R.render_report(summary, dists)
-    with_wom = R.render_report(summary, dists, WORD_OF_MOUTH)
-    assert png_size(with_wom["word_of_mouth.png"]) == (1600, 900)
-    assert "word_of_mouth.png" in with_wom["report.md"].decode()
+    assert "word_of_mouth.png" not in [name for name, *_ in R.chart_plan(summary, dists)]
+    plan = R.chart_plan(summary, dists, WORD_OF_MOUTH)
+    assert plan[-1][0] == "word_of_mouth.png"
+    assert png_size(R.render_png(plan[-1][3])) == (1600, 900)
 
 
 def test_old_summary_without_new_data_draws_the_funnel_only(bundled):

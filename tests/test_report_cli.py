@@ -18,12 +18,20 @@ from .test_report import WORD_OF_MOUTH
 CHARTS = ["checkout_time.png", "funnel.png", "irritation.png", "lost_revenue.png", "waiting.png"]
 
 
-@pytest.fixture
-def folder(tmp_cwd):
-    (tmp_cwd / "tiny.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
-    result = invoke("run", tmp_cwd / "tiny.yaml", "--out", "out", "--quiet")
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """One results folder written by ``run``, simulated once for the module."""
+    base = tmp_path_factory.mktemp("simulated")
+    (base / "tiny.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
+    result = invoke("run", base / "tiny.yaml", "--out", base / "out", "--quiet")
     assert result.exit_code == 0, result.output
-    return tmp_cwd / "out"
+    return base / "out"
+
+
+@pytest.fixture
+def folder(simulated, tmp_cwd):
+    """A fresh copy of that folder for each test."""
+    return Path(shutil.copytree(simulated, tmp_cwd / "out"))
 
 
 def test_report_redraws_identical_files_without_simulating(folder, monkeypatch):
