@@ -23,6 +23,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -54,9 +55,18 @@ def check_writable(out: Path) -> None:
         raise ResultsError(f"{parent}: cannot write here")
 
 
-def json_text(data: Any) -> str:
-    """Stable JSON: fixed key order as given, no NaN (written as null)."""
-    return json.dumps(_no_nan(data), indent=2, allow_nan=False) + "\n"
+_NUMBER_LIST = re.compile(r"\[\s+([-+0-9.eE,\s]+?)\s+\]")
+
+
+def json_text(data: Any, inline_number_lists: bool = False) -> str:
+    """Stable JSON: fixed key order as given, no NaN (written as null). With
+    ``inline_number_lists``, a list of numbers stays on one line (histograms)."""
+    text = json.dumps(_no_nan(data), indent=2, allow_nan=False)
+    if inline_number_lists:
+        text = _NUMBER_LIST.sub(
+            lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]", text
+        )
+    return text + "\n"
 
 
 def _no_nan(value: Any) -> Any:
@@ -160,7 +170,7 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
     }
     dists = distributions(run.scenario, run.results)
     if dists is not None:
-        files["distributions.json"] = json_text(dists)
+        files["distributions.json"] = json_text(dists, inline_number_lists=True)
 
     def report(folder: Path) -> None:
         from .report import render_report
