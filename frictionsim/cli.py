@@ -109,7 +109,7 @@ def schema() -> None:
     metavar="PATH=VALUE",
     help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
 )
-@click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG charts and report.md/report.html.")
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
 )
@@ -153,6 +153,16 @@ def run(
             )
         write_run(result, out, scenario_file=str(file), charts=not no_charts, event_log=event_log)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def report(folder: Path) -> None:
+    """Redraw the charts, report.md and report.html of results FOLDER (no simulation)."""
+    from .results import write_report
+
+    for path in write_report(folder):
+        click.echo(path)
 
 
 def main() -> None:

@@ -67,6 +67,16 @@ ARRIVAL_ACTIVITY = ("arrival", "referral arrival", "return arrival")
 #: How a customer remembers the visit, for word of mouth and returns.
 PROMOTER, PASSIVE, DETRACTOR, ABANDONER = 0, 1, 2, 3
 
+#: Bins of the irritation histograms: equal widths from 0 to a cap taken from
+#: the tolerance distributions (:func:`irritation_edges`); the last bin also
+#: counts everything above the cap.
+IRRITATION_BINS = 100
+#: Edges (minutes) of the wait and checkout-time histograms: [0, 0.01), then 20
+#: log-spaced bins per decade up to 10,000 minutes; the last bin also counts
+#: longer times. The same for every scenario, so runs can be compared.
+TIME_EDGES = np.concatenate([[0.0], 10.0 ** (np.arange(-40, 81) / 20)])
+TIME_BINS = TIME_EDGES.size - 1
+
 
 @dataclass
 class RunResult:
@@ -109,6 +119,28 @@ class RunResult:
     arrival_bin_minutes: float
     arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
     customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # Bounded-memory aggregates for reports (sizes fixed by the scenario, not by the customers).
+    step_irritation_hist: np.ndarray | None = None  # [step, segment, bin]: irritation on entering
+    segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors
+    step_wait_hist: np.ndarray | None = None  # [step, TIME_BINS]: minutes waited, those who waited
+    checkout_time_hist: np.ndarray | None = None  # [TIME_BINS]: minutes from arrival to order
+
+
+def irritation_edges(scenario: Scenario) -> np.ndarray:
+    """Edges of the irritation histograms: 0 to a round cap at or above the largest
+    segment's tolerance mean + sd (analytic, so no random number is drawn)."""
+    cap = max(t.expectation + t.variance**0.5 for t in (s.tolerance for s in scenario.segments))
+    if not np.isfinite(cap) or cap <= 0:
+        cap = 1.0
+    step = 10.0 ** np.floor(np.log10(cap))
+    cap = next(m * step for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * step >= cap)
+    return np.linspace(0.0, cap, IRRITATION_BINS + 1)
+
+
+def _time_bin(minutes: float) -> int:
+    if minutes < 0.01:
+        return 0
+    return min(int((math.log10(minutes) + 2) * 20) + 1, TIME_BINS - 1)
 
 
 class EventSink(Protocol):
@@ -358,6 +390,11 @@ class _Simulation:
         self.scores = [[0] * 11 for _ in range(n_segs)]
         self.defects = 0
         self.log: list[tuple] | None = [] if record else None
+        self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+        self.irr_hist = [[[0] * IRRITATION_BINS for _ in range(n_steps)] for _ in range(n_segs)]
+        self.tol_hist = [[0] * IRRITATION_BINS for _ in range(n_segs)]
+        self.wait_hist = [[0] * TIME_BINS for _ in range(n_steps)]
+        self.checkout_hist = [0] * TIME_BINS
 
     # -- processes ---------------------------------------------------------------------------
 
@@ -417,6 +454,8 @@ class _Simulation:
         ev = self.events
         if ev is not None:
             ev.event(src, i, seg, ARRIVAL_ACTIVITY[src], "complete", arrival, "", 0.0)
+        hist, scale, top = self.irr_hist[seg], self.irr_scale, IRRITATION_BINS - 1
+        self.tol_hist[seg][min(int(tol * scale), top)] += 1
         while s != END:
             st = plan[s]
             first = True
@@ -426,6 +465,8 @@ class _Simulation:
             start_irr = irr
             self.entered[s] += 1
             irr += (st.entry_saved if returning else st.entry) * sens
+            b = int(irr * scale)
+            hist[s][b if b < top else top] += 1
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "start", env.now, self.names[s], irr)
             if irr >= tol:
@@ -454,6 +495,7 @@ class _Simulation:
                     waited = env.now - joined
                     self.wait_total[s] += waited
                     self.waited[s] += 1
+                    self.wait_hist[s][_time_bin(waited)] += 1
                     irr += waited * rate
                     if ev is not None:
                         ev.event(
@@ -521,6 +563,7 @@ class _Simulation:
                     k += 1
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival
+        self.checkout_hist[_time_bin(env.now - arrival)] += 1
         self.finish(i, src, seg, tol, value, ORDER, -1, irr)
         if ev is not None:
             ev.event(src, i, seg, "order", "complete", env.now, "", irr)
@@ -691,6 +734,10 @@ class _Simulation:
             arrival_bin_minutes=self.bin_width,
             arrivals_by_source=self.arrival_bins,
             customers=customers,
+            step_irritation_hist=arr(self.irr_hist, dtype=np.int64).transpose(1, 0, 2).copy(),
+            segment_tolerance_hist=arr(self.tol_hist, dtype=np.int64),
+            step_wait_hist=arr(self.wait_hist, dtype=np.int64),
+            checkout_time_hist=arr(self.checkout_hist, dtype=np.int64),
         )
 
 

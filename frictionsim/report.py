@@ -1,33 +1,154 @@
-"""Charts of a results folder (matplotlib Figure API, Agg; no pyplot state).
+"""Charts and the one-page report of a results folder (matplotlib Figure API, Agg).
 
-Each ``plot_*`` function draws one idea on an Axes from summary data only; it
-never runs a simulation. ``write_charts`` renders every chart a summary has
-data for into PNG files with fixed metadata, so identical inputs give
-identical bytes.
+A strategist pastes these charts into slides, so each one shows one idea, at
+16:9 slide size (1600 × 900 pixels), with the scenario's name, units, and a
+95 % confidence interval wherever replications leave uncertainty. Colours are
+Okabe–Ito (safe for the common colour-vision deficiencies); friction losses
+are always vermilion and non-friction exits always grey and hatched, so the
+two causes are never confused from one chart to the next.
+
+Two kinds of functions:
+
+* ``plot_*`` draw on an Axes (or a Figure, for the charts with several
+  panels) from plain data: the ``summary.json`` and ``distributions.json``
+  documents of a run, or lists of labels, means and CI bounds for the charts of
+  comparisons, sweeps and sensitivity analyses. They never run a simulation.
+* :func:`render_report` turns a folder's documents into the bytes of every
+  chart that has data (PNG) plus ``report.md`` and ``report.html``. It writes
+  nothing: :mod:`frictionsim.results` writes the files atomically.
+
+Renders are deterministic: fixed figure size and DPI, no pyplot state, PNG
+metadata without the matplotlib version, a fixed SVG hash salt, and rc
+settings applied locally. Identical inputs give identical bytes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import html
+import io
+import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import matplotlib as mpl
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
 
 #: Okabe–Ito colours (safe for the common colour-vision deficiencies).
-PASSED = "#0072B2"
-FRICTION = "#D55E00"
-EXIT = "#999999"
-DPI = 100
+PASSED = "#0072B2"  # blue: customers who went on, revenue realised
+FRICTION = "#D55E00"  # vermilion: friction (recoverable by a redesign)
+EXIT = "#999999"  # grey, hatched: non-friction exits
+POTENTIAL = "#56B4E9"  # sky blue: revenue if nobody left
+TOLERANCE = "#000000"
+#: Series colours, in order (Okabe–Ito without the colours reserved above).
+SERIES = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+
+#: Slide size: 10 × 5.625 inches at 160 DPI = 1600 × 900 pixels (16:9).
+SIZE = (10.0, 5.625)
+DPI = 160
+PIXELS = (round(SIZE[0] * DPI), round(SIZE[1] * DPI))
+
+_RC = {
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "legend.fontsize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.hashsalt": "frictionsim",
+    "hatch.linewidth": 1.0,
+}
+
+CI_NOTE = "error bars: 95% CI over replications"
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def fmt_money(x: float) -> str:
+    """Currency units, abbreviated for slides: 950, 12.3k, 1.25M."""
+    a = abs(x)
+    sign = "−" if x < 0 else ""
+    if a >= 1e6:
+        return f"{sign}{a / 1e6:.2f}M"
+    if a >= 1e4:
+        return f"{sign}{a / 1e3:.0f}k"
+    if a >= 1e3:
+        return f"{sign}{a / 1e3:.1f}k"
+    return f"{sign}{a:.0f}"
+
+
+def fmt_count(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+
+
+def fmt_pct(x: float) -> str:
+    return f"{x:.1%}"
+
+
+def fmt_minutes(m: float) -> str:
+    """A duration given in minutes, in the unit a reader expects."""
+    if m < 1:
+        return f"{m * 60:.0f} s"
+    if m < 60:
+        return f"{m:.1f} min" if m < 10 else f"{m:.0f} min"
+    if m < 1440:
+        return f"{m / 60:.1f} h"
+    return f"{m / 1440:.1f} d"
+
+
+FORMATS: dict[str, Callable[[float], str]] = {
+    "money": fmt_money,
+    "count": fmt_count,
+    "pct": fmt_pct,
+    "pp": lambda x: f"{x * 100:+.1f} pp".replace("-", "−"),
+    "minutes": fmt_minutes,
+    "number": lambda x: f"{x:,.3g}",
+}
+
+
+def _formatter(kind: str) -> Callable[[float], str]:
+    return FORMATS.get(kind, FORMATS["number"])
+
+
+def _mean(m: dict[str, Any] | None) -> float:
+    return float(m["mean"]) if m and m.get("mean") is not None else 0.0
+
+
+def _ci(m: dict[str, Any] | None) -> tuple[float, float] | None:
+    if not m or not m.get("ci95"):
+        return None
+    return float(m["ci95"][0]), float(m["ci95"][1])
+
+
+def _yerr(mean: float, ci: tuple[float, float] | None) -> list[list[float]]:
+    if ci is None:
+        return [[0.0], [0.0]]
+    return [[max(mean - ci[0], 0.0)], [max(ci[1] - mean, 0.0)]]
+
+
+def _reps(summary: dict[str, Any]) -> str:
+    n = summary.get("replications")
+    return f"{n} replications" if n is not None else "replications"
+
+
+# -- charts of one run -------------------------------------------------------------------------
 
 
 def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
     """Customers entering each step; losses split into friction and non-friction exits."""
     steps = list(summary["steps"])
-    entered = [summary["steps"][s]["entered"]["mean"] or 0.0 for s in steps]
-    friction = [summary["steps"][s]["abandoned_friction"]["mean"] or 0.0 for s in steps]
-    exits = [summary["steps"][s]["abandoned_exit"]["mean"] or 0.0 for s in steps]
+    entered = [_mean(summary["steps"][s]["entered"]) for s in steps]
+    friction = [_mean(summary["steps"][s]["abandoned_friction"]) for s in steps]
+    exits = [_mean(summary["steps"][s]["abandoned_exit"]) for s in steps]
     passed = [e - f - x for e, f, x in zip(entered, friction, exits)]
     y = list(range(len(steps)))
     ax.barh(y, passed, color=PASSED, label="continued")
@@ -42,38 +163,850 @@ def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
         edgecolor="white",
         label="left: non-friction exit",
     )
-    ci = [summary["steps"][s]["abandoned_friction"]["ci95"] for s in steps]
-    for yi, p, f, c in zip(y, passed, friction, ci):
-        if c is not None and f > 0:
-            ax.errorbar(p + f, yi, xerr=[[f - c[0]], [c[1] - f]], color="black", capsize=3, lw=1)
+    for yi, p, f, s in zip(y, passed, friction, steps):
+        ci = _ci(summary["steps"][s]["abandoned_friction"])
+        if ci is not None and f > 0:
+            ax.errorbar(p + f, yi, xerr=_yerr(f, ci), color="black", capsize=3, lw=1)
     top = max(entered) if entered and max(entered) > 0 else 1.0
-    for yi, e, f in zip(y, entered, friction):
+    for yi, e, f, x in zip(y, entered, friction, exits):
         if e > 0:
             ax.text(
-                e + top * 0.01, yi, f"{e:,.0f} in, {f / e:.1%} friction", va="center", fontsize=9
+                e + top * 0.01,
+                yi,
+                f"{fmt_count(e)} in · friction {f / e:.1%} · exit {x / e:.1%}",
+                va="center",
+                fontsize=9,
             )
     ax.set_yticks(y, steps)
     ax.invert_yaxis()
-    ax.set_xlim(0, top * 1.35)
-    ax.set_xlabel("customers per replication (mean; bars: 95% CI of friction losses)")
-    conv = summary["metrics"]["conversion_rate"]["mean"]
-    conv_text = f", conversion {conv:.1%}" if conv is not None else ""
-    ax.set_title(f"{summary['scenario']}: checkout funnel{conv_text}")
-    ax.legend(loc="lower right", fontsize=9, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
+    ax.set_xlim(0, top * 1.45)
+    ax.set_xlabel(f"customers entering the step, per replication (mean of {_reps(summary)})")
+    conv = summary["metrics"]["conversion_rate"]
+    conv_text = ""
+    if conv["mean"] is not None:
+        ci = _ci(conv)
+        ci_text = f" (95% CI {fmt_pct(ci[0])}–{fmt_pct(ci[1])})" if ci else ""
+        conv_text = f" · conversion {fmt_pct(conv['mean'])}{ci_text}"
+    ax.set_title(f"{summary['scenario']}: checkout funnel{conv_text}", loc="left")
+    ax.legend(
+        loc="lower right",
+        frameon=False,
+        title="error bars: 95% CI of friction losses",
+        title_fontsize=9,
+    )
 
 
-def _save(fig: Figure, path: Path) -> None:
-    FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+def lost_revenue_bars(summary: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The bars of the lost-revenue waterfall, top to bottom: potential revenue,
+    friction losses of each step that has any, non-friction exits, realised
+    revenue. Each bar: ``label``, ``kind``, ``bottom``, ``height``, ``value``, ``ci``.
+    ``None`` when the summary has no lost revenue per step (older results)."""
+    steps = summary["steps"]
+    if not steps or any("lost_revenue_friction" not in m for m in steps.values()):
+        return None
+    metrics = summary["metrics"]
+    revenue = _mean(metrics["revenue"])
+    lost_exit = _mean(metrics["lost_revenue_exit"])
+    step_losses = [(s, _mean(m["lost_revenue_friction"]), m) for s, m in steps.items()]
+    potential = revenue + _mean(metrics["lost_revenue_friction"]) + lost_exit
+    bars = [
+        {
+            "label": "potential\n(all visitors)",
+            "kind": "potential",
+            "bottom": 0.0,
+            "height": potential,
+            "value": potential,
+            "ci": _ci(metrics.get("potential_revenue")),
+        }
+    ]
+    level = potential
+    for name, loss, m in step_losses:
+        if loss <= 0:
+            continue
+        level -= loss
+        bars.append(
+            {
+                "label": name,
+                "kind": "friction",
+                "bottom": level,
+                "height": loss,
+                "value": -loss,
+                "ci": _ci(m["lost_revenue_friction"]),
+            }
+        )
+    level -= lost_exit
+    bars.append(
+        {
+            "label": "non-friction\nexits",
+            "kind": "exit",
+            "bottom": level,
+            "height": lost_exit,
+            "value": -lost_exit,
+            "ci": _ci(metrics["lost_revenue_exit"]),
+        }
+    )
+    bars.append(
+        {
+            "label": "realised\nrevenue",
+            "kind": "revenue",
+            "bottom": 0.0,
+            "height": revenue,
+            "value": revenue,
+            "ci": _ci(metrics["revenue"]),
+        }
+    )
+    return bars
 
 
-def write_charts(summary: dict[str, Any], folder: Path) -> list[Path]:
-    """Draw every chart the summary has data for into ``folder``; return the files."""
-    written = []
-    fig = Figure(figsize=(10, 1.6 + 0.55 * len(summary["steps"])), layout="constrained")
-    plot_funnel(fig.add_subplot(), summary)
-    path = folder / "funnel.png"
-    _save(fig, path)
-    written.append(path)
-    return written
+def plot_lost_revenue(ax: Axes, summary: dict[str, Any]) -> None:
+    """Waterfall from potential revenue (every visitor's order value) to realised
+    revenue: the friction losses of each step, then non-friction exits."""
+    bars = lost_revenue_bars(summary)
+    if bars is None:
+        raise ValueError("the summary has no lost revenue per step")
+    style = {
+        "potential": {"color": POTENTIAL},
+        "friction": {"color": FRICTION},
+        "exit": {"color": EXIT, "hatch": "//", "edgecolor": "white"},
+        "revenue": {"color": PASSED},
+    }
+    x = np.arange(len(bars))
+    top = max(b["bottom"] + b["height"] for b in bars) or 1.0
+    for xi, b in zip(x, bars):
+        ax.bar(xi, b["height"], bottom=b["bottom"], width=0.7, **style[b["kind"]])
+        if b["ci"] is not None:
+            lo, hi = b["ci"]
+            size = abs(b["value"])
+            # the CI of a loss moves the bar's lower end; of a total, its upper end
+            end = b["bottom"] if b["value"] < 0 else b["bottom"] + b["height"]
+            err = [[hi - size], [size - lo]] if b["value"] < 0 else [[size - lo], [hi - size]]
+            ax.errorbar(xi, end, yerr=np.maximum(err, 0), color="black", capsize=3, lw=1)
+        sign = "−" if b["value"] < 0 else ""
+        ax.text(
+            xi,
+            b["bottom"] + b["height"] + top * 0.015,
+            sign + fmt_money(abs(b["value"])),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    for xi, a in enumerate(bars[:-1]):  # dotted connectors between consecutive bars
+        level = a["bottom"] if a["kind"] in ("friction", "exit") else a["height"]
+        ax.plot([xi + 0.35, xi + 0.65], [level, level], color="black", lw=0.6, ls=":")
+    ax.set_xticks(x, [b["label"] for b in bars], rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_ylim(0, top * 1.1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_money(v)))
+    ax.set_ylabel("revenue per replication (currency units)")
+    friction = _mean(summary["metrics"]["lost_revenue_friction"])
+    potential = bars[0]["height"]
+    share = f" · friction costs {friction / potential:.1%} of potential" if potential else ""
+    ax.set_title(f"{summary['scenario']}: where revenue is lost{share}", loc="left")
+    handles = [
+        Patch(color=FRICTION, label="friction (recoverable by design)"),
+        Patch(facecolor=EXIT, hatch="//", edgecolor="white", label="non-friction exits"),
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper right",
+        frameon=False,
+        title=f"mean of {_reps(summary)}; {CI_NOTE}",
+        title_fontsize=9,
+    )
+
+
+def hist_quantiles(counts: Sequence[float], edges: Sequence[float], qs: Sequence[float]) -> list:
+    """Quantiles of a histogram, interpolating linearly inside a bin (``nan`` if empty)."""
+    c = np.asarray(counts, dtype=float)
+    e = np.asarray(edges, dtype=float)
+    total = c.sum()
+    if total <= 0:
+        return [math.nan for _ in qs]
+    cum = np.concatenate([[0.0], np.cumsum(c)]) / total
+    out = []
+    for q in qs:
+        i = int(np.searchsorted(cum, q, side="left"))
+        i = min(max(i, 1), len(c))
+        width = cum[i] - cum[i - 1]
+        frac = (q - cum[i - 1]) / width if width > 0 else 0.0
+        out.append(float(e[i - 1] + frac * (e[i] - e[i - 1])))
+    return out
+
+
+def irritation_bands(distributions: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per segment: the steps entered, and the 10/25/50/75/90 % quantiles of
+    cumulative irritation on entering each; and the tolerance quantiles."""
+    irr = distributions["irritation"]
+    edges = irr["edges"]
+    qs = (0.1, 0.25, 0.5, 0.75, 0.9)
+    out = {}
+    for seg, tol in irr["tolerance"].items():
+        if sum(tol) == 0:  # a segment without visitors has no panel
+            continue
+        steps, bands, entries = [], [], []
+        for step, by_seg in irr["steps"].items():
+            counts = by_seg[seg]
+            if sum(counts) > 0:
+                steps.append(step)
+                bands.append(hist_quantiles(counts, edges, qs))
+                entries.append(sum(counts))
+        out[seg] = {
+            "steps": steps,
+            "quantiles": np.asarray(bands, dtype=float).reshape(-1, len(qs)),
+            "entries": entries,
+            "tolerance": hist_quantiles(tol, edges, qs),
+        }
+    return out
+
+
+def plot_irritation(fig: Figure, distributions: dict[str, Any]) -> list[Axes]:
+    """Irritation journey: per segment, the spread of cumulative irritation on
+    entering each step (median, 25–75 % box, 10–90 % whisker) against the spread
+    of the segment's tolerances (median and 25–75 % band). Where irritation
+    climbs into the tolerance band, customers start to abandon. Entrants of a
+    step are its survivors, so late steps show the more tolerant customers."""
+    bands = irritation_bands(distributions)
+    segs = list(bands)
+    axes = fig.subplots(1, len(segs), sharey=True, squeeze=False)[0]
+    cap = distributions["irritation"]["edges"][-1]
+    ymax = 0.0
+    for ax, seg in zip(axes, segs):
+        b = bands[seg]
+        q = b["quantiles"]
+        x = np.arange(len(b["steps"]))
+        lo_t, med_t, hi_t = b["tolerance"][1], b["tolerance"][2], b["tolerance"][3]
+        ax.axhspan(lo_t, hi_t, color=TOLERANCE, alpha=0.08, lw=0)
+        ax.axhline(med_t, color=TOLERANCE, ls="--", lw=1.2)
+        if len(x):
+            # one box per step, not a line: with branches, consecutive steps in the
+            # listed order need not follow one another
+            ax.vlines(x, q[:, 0], q[:, 4], color=FRICTION, lw=1.5, alpha=0.6)
+            ax.bar(x, q[:, 3] - q[:, 1], bottom=q[:, 1], width=0.45, color=FRICTION, alpha=0.45)
+            ax.plot(x, q[:, 2], color=FRICTION, marker="D", ms=5, lw=0)
+            ymax = max(ymax, float(np.nanmax(q[:, 4])))
+        ymax = max(ymax, hi_t)
+        ax.set_xticks(x, b["steps"], rotation=35, ha="right", rotation_mode="anchor")
+        ax.set_title(seg, fontsize=11)
+        ax.set_xlim(-0.6, max(len(x), 1) - 0.4)
+        ax.text(
+            0.02,
+            med_t,
+            f" tolerance median {med_t:.3g}",
+            transform=ax.get_yaxis_transform(),
+            va="bottom",
+            fontsize=8,
+        )
+    axes[0].set_ylim(0, min(ymax * 1.08, cap) or 1.0)
+    axes[0].set_ylabel("cumulative irritation on entering the step (points)")
+    handles = [
+        Line2D([], [], color=FRICTION, marker="D", ms=5, lw=0, label="irritation: median"),
+        Patch(color=FRICTION, alpha=0.45, label="irritation: 25–75 %"),
+        Line2D([], [], color=FRICTION, alpha=0.6, lw=1.5, label="irritation: 10–90 %"),
+        Line2D([], [], color=TOLERANCE, ls="--", label="tolerance: median"),
+        Patch(color=TOLERANCE, alpha=0.12, label="tolerance: 25–75 %"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False)
+    reps = distributions.get("replications")
+    pooled = f"; customers of {reps} replications pooled" if reps else ""
+    fig.suptitle(
+        f"{distributions.get('scenario', '')}: irritation on entering each step vs tolerance"
+        f"\nper segment, steps in the scenario's order{pooled}",
+        x=0.01,
+        ha="left",
+        fontweight="bold",
+        fontsize=12,
+    )
+    return list(axes)
+
+
+_TIME_TICKS = [
+    (1 / 60, "1 s"),
+    (2 / 60, "2 s"),
+    (5 / 60, "5 s"),
+    (1 / 6, "10 s"),
+    (0.5, "30 s"),
+    (1, "1 min"),
+    (2, "2 min"),
+    (3, "3 min"),
+    (5, "5 min"),
+    (10, "10 min"),
+    (15, "15 min"),
+    (20, "20 min"),
+    (30, "30 min"),
+    (60, "1 h"),
+    (120, "2 h"),
+    (300, "5 h"),
+    (720, "12 h"),
+    (1440, "1 d"),
+    (4320, "3 d"),
+]
+
+
+_ROUND_TICKS = {1 / 60, 5 / 60, 0.5, 1, 5, 10, 30, 60, 300, 1440}
+
+
+def _minutes_range(lo: float, hi: float) -> str:
+    """A CI in minutes, with enough digits that its two ends differ."""
+    a, b = fmt_minutes(lo), fmt_minutes(hi)
+    return f"{a}–{b}" if a != b else f"{lo:.3g}–{hi:.3g} min"
+
+
+def _time_axis(ax: Axes, edges: np.ndarray, counts: np.ndarray) -> None:
+    """Log time axis over the bins that hold data, ticks in readable units."""
+    nz = np.flatnonzero(counts)
+    lo = edges[max(nz[0], 1)] if nz.size else edges[1]
+    hi = edges[min(nz[-1] + 1, len(edges) - 1)] if nz.size else edges[-1]
+    lo, hi = lo / 1.5, hi * 1.5
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi and t in _ROUND_TICKS]
+    if len(ticks) < 4:
+        ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi]
+    if len(ticks) < 2:
+        ticks = [(t, s) for t, s in _TIME_TICKS if lo / 10 <= t <= hi * 10]
+    gap = math.log10(hi / lo) / 12  # at most ~12 labels, never touching
+    kept: list[tuple[float, str]] = []
+    for t, label in ticks:
+        if not kept or math.log10(t / kept[-1][0]) >= gap:
+            kept.append((t, label))
+    ticks = kept
+    ax.xaxis.set_major_locator(FixedLocator([t for t, _ in ticks]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: dict(ticks).get(v, "")))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _timed_hist(counts: Sequence[float], edges: Sequence[float], reps: int) -> tuple:
+    """Bins from the second on (the first, under 0.6 s, has no place on a log axis),
+    as customers per replication."""
+    c = np.asarray(counts, dtype=float) / max(reps, 1)
+    e = np.asarray(edges, dtype=float)
+    return c[1:], e[1:], c[0]
+
+
+def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[str, Any]) -> None:
+    """Minutes from arrival to order for the customers who ordered, with the
+    median and the mean (95 % CI) marked."""
+    ct = distributions["checkout_time"]
+    reps = int(distributions.get("replications") or summary.get("replications") or 1)
+    counts, edges, under = _timed_hist(ct["counts"], ct["edges"], reps)
+    ax.stairs(counts, edges, fill=True, color=PASSED, alpha=0.85, label="orders")
+    _time_axis(ax, edges, counts)
+    median = hist_quantiles(ct["counts"], ct["edges"], [0.5])[0]
+    m = summary["metrics"].get("mean_checkout_time")
+    if m and m.get("mean") is not None:
+        mean, ci = float(m["mean"]), _ci(m)
+        if ci is not None:
+            ax.axvspan(ci[0], ci[1], color="black", alpha=0.15, lw=0)
+        ci_text = f" (95% CI {_minutes_range(*ci)})" if ci else ""
+        ax.axvline(mean, color="black", lw=1.5, label=f"mean {fmt_minutes(mean)}{ci_text}")
+    if not math.isnan(median):
+        ax.axvline(median, color="#E69F00", lw=1.5, ls="--", label=f"median {fmt_minutes(median)}")
+    ax.set_xlabel("time from arrival to order (log scale)")
+    ax.set_ylabel("orders per replication, per bin (20 bins per decade)")
+    ax.set_ylim(0, max(counts.max(initial=0) * 1.15, 1e-9))
+    note = f"; {under:,.1f} under 0.6 s not shown" if under > 0 else ""
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        title=f"mean of {_reps(summary)}{note}".replace("; ", "\n"),
+        alignment="left",
+    )
+    ax.set_title(f"{summary['scenario']}: time to complete checkout (orders only)", loc="left")
+
+
+def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, Any]) -> list:
+    """Queues at the steps with capacity: how long the customers who had to wait
+    waited (left), and how busy each step's capacity was (right, 95 % CI)."""
+    waits = distributions["wait"]["steps"]
+    steps = [s for s in waits if s in summary["steps"]]
+    reps = int(distributions.get("replications") or summary.get("replications") or 1)
+    left, right = fig.subplots(1, 2, width_ratios=[2.2, 1])
+    all_counts = np.zeros(len(distributions["wait"]["edges"]) - 2)
+    for k, s in enumerate(steps):
+        counts, edges, under = _timed_hist(waits[s], distributions["wait"]["edges"], reps)
+        all_counts += counts
+        m = summary["steps"][s]
+        p_wait, mean_wait = m.get("p_wait"), m.get("mean_wait")
+        label = s
+        if p_wait and p_wait.get("mean") is not None:
+            label += f": {fmt_pct(p_wait['mean'])} of entrants wait"
+        if mean_wait and mean_wait.get("mean") is not None:
+            ci = _ci(mean_wait)
+            ci_text = f" (95% CI {_minutes_range(*ci)})" if ci else ""
+            label += f"\nmean wait over all entrants {fmt_minutes(mean_wait['mean'])}{ci_text}"
+        if under > 0:
+            label += f"\n{under:,.1f} waits under 0.6 s not shown"
+        left.stairs(counts, edges, color=SERIES[k % len(SERIES)], lw=2, label=label)
+    edges = np.asarray(distributions["wait"]["edges"], dtype=float)[1:]
+    _time_axis(left, edges, all_counts)
+    left.set_ylim(0, max(all_counts.max(initial=0), 1e-9) * 1.35)
+    left.set_xlabel("time waited in the queue (log scale), customers who waited")
+    left.set_ylabel("customers per replication, per bin")
+    left.legend(loc="upper right", frameon=False, fontsize=8)
+    left.set_title("wait of those who found all capacity busy", fontsize=11)
+    util = [_mean(summary["steps"][s].get("utilisation")) for s in steps]
+    x = np.arange(len(steps))
+    right.bar(x, util, color=[SERIES[k % len(SERIES)] for k in range(len(steps))], width=0.6)
+    for xi, s, u in zip(x, steps, util):
+        ci = _ci(summary["steps"][s].get("utilisation"))
+        if ci is not None:
+            right.errorbar(xi, u, yerr=_yerr(u, ci), color="black", capsize=4, lw=1)
+        right.text(xi, u + 0.03, fmt_pct(u), ha="center", va="bottom", fontsize=9)
+    right.set_xticks(x, steps)
+    right.set_ylim(0, 1.05)
+    right.yaxis.set_major_formatter(PercentFormatter(1.0))
+    right.set_ylabel("utilisation: busy time / (capacity × run time)")
+    right.set_title("utilisation (error bars: 95% CI)", fontsize=11)
+    fig.suptitle(
+        f"{summary['scenario']}: waiting at steps with capacity (mean of {_reps(summary)})",
+        x=0.01,
+        ha="left",
+        fontweight="bold",
+        fontsize=12,
+    )
+    return [left, right]
+
+
+# -- charts of several runs (plain data) -------------------------------------------------------
+
+
+def _ci_err(means: Sequence[float], lo: Sequence[float], hi: Sequence[float]) -> np.ndarray:
+    m = np.asarray(means, dtype=float)
+    return np.maximum([m - np.asarray(lo, dtype=float), np.asarray(hi, dtype=float) - m], 0)
+
+
+def plot_comparison(
+    ax: Axes,
+    labels: Sequence[str],
+    means: Sequence[float],
+    ci_low: Sequence[float],
+    ci_high: Sequence[float],
+    *,
+    metric: str,
+    title: str,
+    kind: str = "pct",
+    reference: float | None = None,
+) -> None:
+    """One metric for several designs (or their paired differences), a bar per
+    label with its 95 % CI. ``kind`` formats values (``pct``, ``pp`` for
+    differences of rates in percentage points, ``money``, ``count``,
+    ``minutes``, ``number``); ``reference`` (e.g. 0 for differences,
+    or the baseline's value) draws a vertical line."""
+    f = _formatter(kind)
+    y = np.arange(len(labels))
+    colours = [FRICTION if reference is not None and m < reference else PASSED for m in means]
+    ax.barh(y, means, color=colours, height=0.6)
+    ax.errorbar(
+        means, y, xerr=_ci_err(means, ci_low, ci_high), fmt="none", color="black", capsize=4
+    )
+    span = max([abs(v) for v in (*ci_low, *ci_high, *means)] or [1.0]) or 1.0
+    for yi, m, lo, hi in zip(y, means, ci_low, ci_high):
+        x = max(hi, m) if m >= 0 else min(lo, m)
+        ax.text(
+            x + (0.02 if m >= 0 else -0.02) * span,
+            yi,
+            f"{f(m)} ({f(lo)} – {f(hi)})",
+            va="center",
+            ha="left" if m >= 0 else "right",
+            fontsize=9,
+        )
+    if reference is not None:
+        ax.axvline(reference, color="black", lw=1)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    lo_x = min(0.0, *ci_low, *means)
+    hi_x = max(0.0, *ci_high, *means)
+    pad = 0.45 * (hi_x - lo_x or 1.0)
+    ax.set_xlim(lo_x - (pad if lo_x < 0 else 0), hi_x + pad)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
+    ax.set_xlabel(f"{metric} ({CI_NOTE})")
+    ax.set_title(title, loc="left")
+
+
+def plot_sweep(
+    ax: Axes,
+    values: Sequence[float],
+    means: Sequence[float],
+    ci_low: Sequence[float],
+    ci_high: Sequence[float],
+    *,
+    param: str,
+    metric: str,
+    title: str,
+    kind: str = "pct",
+) -> None:
+    """A metric across the values of one parameter: mean line with a 95 % CI band."""
+    f = _formatter(kind)
+    ax.fill_between(values, ci_low, ci_high, color=PASSED, alpha=0.25, lw=0, label="95% CI")
+    ax.plot(values, means, color=PASSED, marker="o", lw=2, label="mean over replications")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
+    ax.set_xlabel(param)
+    ax.set_ylabel(metric)
+    ax.legend(loc="best", frameon=False)
+    ax.set_title(title, loc="left")
+    ax.grid(axis="y", alpha=0.3)
+
+
+def plot_heatmap(
+    fig: Figure,
+    x_values: Sequence[Any],
+    y_values: Sequence[Any],
+    means: Sequence[Sequence[float]],
+    *,
+    x_label: str,
+    y_label: str,
+    metric: str,
+    title: str,
+    kind: str = "pct",
+    ci_half_width: Sequence[Sequence[float]] | None = None,
+) -> Axes:
+    """A metric over a grid of two parameters: ``means[i][j]`` at ``y_values[i]``,
+    ``x_values[j]``; each cell is annotated with its value (± CI half-width when
+    given). Colour map: cividis (readable in colour-vision deficiencies and in grey)."""
+    f = _formatter(kind)
+    ax = fig.add_subplot()
+    data = np.asarray(means, dtype=float)
+    image = ax.imshow(data, cmap="cividis", aspect="auto", origin="lower")
+    lo, hi = np.nanmin(data), np.nanmax(data)
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            v = data[i, j]
+            text = f(v)
+            if ci_half_width is not None:
+                text += f"\n± {f(ci_half_width[i][j])}"
+            bright = hi > lo and (v - lo) / (hi - lo) > 0.6
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color="black" if bright else "white",
+            )
+    ax.set_xticks(range(len(x_values)), [str(v) for v in x_values])
+    ax.set_yticks(range(len(y_values)), [str(v) for v in y_values])
+    ax.set_xlabel(x_label)
+    ax.set_ylabel(y_label)
+    bar = fig.colorbar(image, ax=ax)
+    bar.set_label(metric)
+    bar.formatter = FuncFormatter(lambda v, _: f(v))
+    bar.update_ticks()
+    note = " (cell: mean ± 95% CI half-width)" if ci_half_width is not None else " (cell: mean)"
+    ax.set_title(title + note, loc="left")
+    return ax
+
+
+def plot_tornado(
+    ax: Axes,
+    params: Sequence[str],
+    low: Sequence[float],
+    high: Sequence[float],
+    base: float,
+    *,
+    metric: str,
+    title: str,
+    kind: str = "pct",
+    low_labels: Sequence[str] | None = None,
+    high_labels: Sequence[str] | None = None,
+    low_ci: Sequence[tuple[float, float]] | None = None,
+    high_ci: Sequence[tuple[float, float]] | None = None,
+) -> None:
+    """Sensitivity: the metric with each parameter at its low and high value (the
+    others at base), widest swing on top. ``*_labels`` name the parameter values
+    at each end; ``*_ci`` are the 95 % CIs of those runs."""
+    f = _formatter(kind)
+    order = sorted(range(len(params)), key=lambda k: -abs(high[k] - low[k]))
+    y = np.arange(len(order))
+    for yi, k in zip(y, order):
+        for value, colour, ci, names, lab in (
+            (low[k], SERIES[0], low_ci, low_labels, "low"),
+            (high[k], SERIES[1], high_ci, high_labels, "high"),
+        ):
+            ax.barh(
+                yi,
+                value - base,
+                left=base,
+                color=colour,
+                height=0.6,
+                label=lab if yi == 0 else None,
+            )
+            if ci is not None:
+                ax.errorbar(value, yi, xerr=_yerr(value, ci[k]), color="black", capsize=3, lw=1)
+            name = f" ({names[k]})" if names is not None else ""
+            right = value >= base
+            ax.text(
+                value,
+                yi + 0.36,
+                f"{f(value)}{name}",
+                ha="left" if right else "right",
+                va="center",
+                fontsize=8,
+            )
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(y, [params[k] for k in order])
+    ax.invert_yaxis()
+    values = [*low, *high, base]
+    span = (max(values) - min(values)) or abs(base) or 1.0
+    ax.set_xlim(min(values) - 0.3 * span, max(values) + 0.3 * span)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
+    ax.set_xlabel(f"{metric} (base {f(base)}; {CI_NOTE})")
+    ax.legend(loc="lower right", frameon=False, title="parameter at")
+    ax.set_title(title, loc="left")
+
+
+def plot_word_of_mouth(ax: Axes, data: dict[str, Any]) -> None:
+    """Visitors over time by source, with 95 % CI bands, and the NPS.
+
+    ``data`` (the ``word_of_mouth.json`` document of a results folder)::
+
+        {
+          "scenario": "checkout-baseline",          # optional, for the title
+          "bin_minutes": 1440,                      # width of a time bin
+          "time": [0, 1440, 2880, ...],             # start of each bin, minutes
+          "sources": {                              # any names; usually these three
+            "organic":   {"mean": [...], "ci_low": [...], "ci_high": [...]},
+            "referral":  {"mean": [...], "ci_low": [...], "ci_high": [...]},
+            "returning": {"mean": [...], "ci_low": [...], "ci_high": [...]}
+          },
+          "nps": {"mean": 12.5, "ci95": [10.1, 14.9]}   # optional, −100..100
+        }
+
+    Counts are visitors per bin per replication (means over replications);
+    each list has one value per bin.
+    """
+    t = np.asarray(data["time"], dtype=float)
+    width = float(data.get("bin_minutes") or (t[1] - t[0] if t.size > 1 else 1.0))
+    days = t.size and t[-1] + width > 2 * 1440
+    scale, unit = (1440.0, "days") if days else (60.0, "hours")
+    mid = (t + width / 2) / scale
+    for k, (name, s) in enumerate(data["sources"].items()):
+        colour = SERIES[k % len(SERIES)]
+        ax.fill_between(mid, s["ci_low"], s["ci_high"], color=colour, alpha=0.2, lw=0)
+        ax.plot(mid, s["mean"], color=colour, lw=2, marker="o", ms=3, label=name)
+    ax.set_xlabel(f"time since start ({unit}; bins of {fmt_minutes(width)})")
+    ax.set_ylabel("visitors per bin per replication")
+    ax.set_ylim(bottom=0)
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="source\n(bands: 95% CI)"
+    )
+    nps = data.get("nps")
+    nps_text = ""
+    if nps and nps.get("mean") is not None:
+        ci = nps.get("ci95")
+        ci_text = f" (95% CI {ci[0]:+.1f} to {ci[1]:+.1f})" if ci else ""
+        nps_text = f" · NPS {nps['mean']:+.1f}{ci_text}".replace("-", "−")
+    name = data.get("scenario")
+    ax.set_title(f"{name + ': ' if name else ''}visitors by source{nps_text}", loc="left")
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def render_png(draw: Callable[[Figure], Any]) -> bytes:
+    """PNG bytes of a slide-size figure drawn by ``draw(fig)``; deterministic."""
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+        FigureCanvasAgg(fig)
+        draw(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _one_axes(plot: Callable[..., Any], *args: Any) -> Callable[[Figure], Any]:
+    return lambda fig: plot(fig.add_subplot(), *args)
+
+
+#: Every chart file a report may draw, in report order.
+CHART_FILES = (
+    "funnel.png",
+    "lost_revenue.png",
+    "irritation.png",
+    "waiting.png",
+    "checkout_time.png",
+    "word_of_mouth.png",
+)
+
+
+def chart_plan(
+    summary: dict[str, Any],
+    distributions: dict[str, Any] | None = None,
+    word_of_mouth: dict[str, Any] | None = None,
+) -> list[tuple[str, str, str, Callable[[Figure], Any]]]:
+    """The charts the data allows, in report order: (file, title, caption, draw)."""
+    plan = [
+        (
+            "funnel.png",
+            "Funnel",
+            "Customers entering each step; at each step, who went on, who abandoned "
+            "for friction and who left for other reasons.",
+            _one_axes(plot_funnel, summary),
+        )
+    ]
+    bars = lost_revenue_bars(summary)
+    if bars is not None and bars[0]["height"] > 0:
+        plan.append(
+            (
+                "lost_revenue.png",
+                "Lost revenue by step and cause",
+                "From the order value of every visitor to the revenue realised: what each "
+                "step loses to friction, then what non-friction exits take.",
+                _one_axes(plot_lost_revenue, summary),
+            )
+        )
+    if distributions is not None and irritation_bands(distributions):
+        plan.append(
+            (
+                "irritation.png",
+                "Irritation journey",
+                "Per segment, how irritated customers are when they enter each step, "
+                "against how much they tolerate; where the two meet, customers abandon.",
+                lambda fig: plot_irritation(fig, distributions),
+            )
+        )
+    queues = distributions["wait"]["steps"] if distributions is not None else {}
+    if any(_mean(summary["steps"].get(s, {}).get("entered")) > 0 for s in queues):
+        plan.append(
+            (
+                "waiting.png",
+                "Waiting",
+                "How long customers who found the capacity busy waited, and how busy "
+                "each step with capacity was.",
+                lambda fig: plot_waiting(fig, summary, distributions),
+            )
+        )
+    if distributions is not None and sum(distributions["checkout_time"]["counts"]) > 0:
+        plan.append(
+            (
+                "checkout_time.png",
+                "Time to complete checkout",
+                "Minutes from arrival to order, for the customers who ordered.",
+                _one_axes(plot_checkout_time, summary, distributions),
+            )
+        )
+    if word_of_mouth is not None:
+        plan.append(
+            (
+                "word_of_mouth.png",
+                "Word of mouth",
+                "Visitors over time by source, and the Net Promoter Score.",
+                _one_axes(plot_word_of_mouth, word_of_mouth),
+            )
+        )
+    return plan
+
+
+def key_numbers(summary: dict[str, Any]) -> list[str]:
+    """The key numbers of a run in words (Markdown bullets without the dash)."""
+    m = summary["metrics"]
+    lines = []
+
+    def ci_words(metric: dict[str, Any], f: Callable[[float], str], more: str = "") -> str:
+        ci = _ci(metric)
+        parts = [p for p in (more, f"95% CI {f(ci[0])}–{f(ci[1])}" if ci else "") if p]
+        return f" ({'; '.join(parts)})" if parts else ""
+
+    conv = m["conversion_rate"]
+    if conv["mean"] is not None:
+        lines.append(
+            f"**Conversion**: {fmt_pct(conv['mean'])}{ci_words(conv, fmt_pct)} of "
+            f"{fmt_count(_mean(m['visitors']))} visitors ordered "
+            f"({fmt_count(_mean(m['orders']))} orders)."
+        )
+    revenue = _mean(m["revenue"])
+    friction, exits = _mean(m["lost_revenue_friction"]), _mean(m["lost_revenue_exit"])
+    potential = revenue + friction + exits
+    lines.append(
+        f"**Revenue**: {fmt_money(revenue)}{ci_words(m['revenue'], fmt_money)} realised, "
+        f"out of {fmt_money(potential)} if every visitor had ordered."
+    )
+    if potential > 0:
+        lost = friction + exits
+        lines.append(
+            f"**Lost revenue**: {fmt_money(lost)}, of which {fmt_money(friction)}"
+            f"{ci_words(m['lost_revenue_friction'], fmt_money, f'{friction / lost:.0%}')} "
+            "to friction, which a better design can recover, and "
+            f"{fmt_money(exits)}{ci_words(m['lost_revenue_exit'], fmt_money)} "
+            "to non-friction exits (browsing, comparing prices)."
+        )
+    worst, worst_value = None, 0.0
+    for name, s in summary["steps"].items():
+        if _mean(s["abandoned_friction"]) > worst_value:
+            worst, worst_value = name, _mean(s["abandoned_friction"])
+    if worst is not None:
+        s = summary["steps"][worst]
+        entered = _mean(s["entered"])
+        share = f"{worst_value / entered:.0%} of the {fmt_count(entered)} who reach it"
+        money = ""
+        if "lost_revenue_friction" in s:
+            money = f", worth {fmt_money(_mean(s['lost_revenue_friction']))} in order value"
+        lines.append(
+            f"**Worst step**: {worst} loses {fmt_count(worst_value)} customers to friction"
+            f"{ci_words(s['abandoned_friction'], fmt_count)}, {share}{money}."
+        )
+    for name, s in summary["steps"].items():
+        if _mean(s["entered"]) > 0 and (s.get("utilisation") or {}).get("mean") is not None:
+            p_wait = s.get("p_wait", {}).get("mean")
+            wait_text = f"{fmt_pct(p_wait)} of entrants wait, " if p_wait is not None else ""
+            lines.append(
+                f"**Queue at {name}**: {wait_text}mean wait "
+                f"{fmt_minutes(_mean(s['mean_wait']))} over all entrants, capacity "
+                f"{fmt_pct(_mean(s['utilisation']))} busy."
+            )
+    return lines
+
+
+def _markdown(summary: dict[str, Any], charts: list[tuple[str, str, str]]) -> str:
+    head = (
+        f"# {summary['scenario']}: checkout report\n\n"
+        f"{summary.get('replications')} replications, seed {summary.get('seed')}, "
+        f"frictionsim {summary.get('frictionsim_version')}. Figures are means per "
+        "replication (one simulated horizon) with 95% confidence intervals; money is in "
+        "the scenario's currency units.\n\n"
+    )
+    bullets = "".join(f"- {line}\n" for line in key_numbers(summary))
+    body = "".join(
+        f"\n## {title}\n\n{caption}\n\n![{title}]({file})\n" for file, title, caption in charts
+    )
+    return head + bullets + body
+
+
+def _html(summary: dict[str, Any], charts: list[tuple[str, str, str]]) -> str:
+    def inline(text: str) -> str:
+        parts = html.escape(text).split("**")
+        return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
+
+    e = html.escape
+    title = f"{summary['scenario']}: checkout report"
+    items = "".join(f"<li>{inline(line)}</li>\n" for line in key_numbers(summary))
+    figures = "".join(
+        f'<h2>{e(t)}</h2>\n<p>{e(c)}</p>\n<img src="{e(f)}" alt="{e(t)}" '
+        f'width="{PIXELS[0]}" height="{PIXELS[1]}">\n'
+        for f, t, c in charts
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)}</title>\n"
+        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
+        "img{max-width:100%;height:auto}</style>\n</head>\n<body>\n"
+        f"<h1>{e(title)}</h1>\n<p>{e(str(summary.get('replications')))} replications, seed "
+        f"{e(str(summary.get('seed')))}, frictionsim {e(str(summary.get('frictionsim_version')))}. "
+        "Figures are means per replication (one simulated horizon) with 95% confidence "
+        "intervals; money is in the scenario's currency units.</p>\n"
+        f"<ul>\n{items}</ul>\n{figures}</body>\n</html>\n"
+    )
+
+
+def render_report(
+    summary: dict[str, Any],
+    distributions: dict[str, Any] | None = None,
+    word_of_mouth: dict[str, Any] | None = None,
+) -> dict[str, bytes]:
+    """Every chart the data allows (PNG), ``report.md`` and ``report.html``, by file name."""
+    plan = chart_plan(summary, distributions, word_of_mouth)
+    files = {name: render_png(draw) for name, _, _, draw in plan}
+    listed = [(name, title, caption) for name, title, caption, _ in plan]
+    files["report.md"] = _markdown(summary, listed).encode()
+    files["report.html"] = _html(summary, listed).encode()
+    return files

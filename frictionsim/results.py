@@ -1,12 +1,18 @@
 """Results folders: written atomically, with provenance.
 
 A run's folder holds ``summary.json`` (the contract), ``funnel.csv`` (one row
-per step and replication), ``scenario.resolved.yaml`` (every default filled
-in), ``run.json`` (seed, versions, command, runtime, scenario hash) and the
-PNG charts. It is assembled in a hidden sibling folder and renamed into place
-only when complete, so an interrupted or failed run leaves either the previous
-folder or the new one, never a half-written one. A folder that exists but is
-not a frictionsim results folder is never overwritten.
+per step and replication), ``distributions.json`` (histograms behind the
+irritation, waiting and checkout-time charts), ``scenario.resolved.yaml``
+(every default filled in), ``run.json`` (seed, versions, command, runtime,
+scenario hash), the PNG charts and ``report.md``/``report.html``. It is
+assembled in a hidden sibling folder and renamed into place only when
+complete, so an interrupted or failed run leaves either the previous folder or
+the new one, never a half-written one. A folder that exists but is not a
+frictionsim results folder is never overwritten.
+
+:func:`write_report` redraws the charts and the report of an existing folder
+from its stored documents, without simulating; each file it writes replaces
+the previous one atomically (temporary file, then rename).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import io
 import json
 import os
 import platform
+import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -27,6 +34,11 @@ from .errors import ResultsError
 
 #: The file that marks a folder as a frictionsim results folder.
 MARKER = "run.json"
+#: Optional documents a report draws when present (written by other features).
+OPTIONAL_DOCUMENTS = {
+    "distributions": "distributions.json",
+    "word_of_mouth": "word_of_mouth.json",
+}
 
 
 def check_writable(out: Path) -> None:
@@ -43,9 +55,18 @@ def check_writable(out: Path) -> None:
         raise ResultsError(f"{parent}: cannot write here")
 
 
-def json_text(data: Any) -> str:
-    """Stable JSON: fixed key order as given, no NaN (written as null)."""
-    return json.dumps(_no_nan(data), indent=2, allow_nan=False) + "\n"
+_NUMBER_LIST = re.compile(r"\[\s+([-+0-9.eE,\s]+?)\s+\]")
+
+
+def json_text(data: Any, inline_number_lists: bool = False) -> str:
+    """Stable JSON: fixed key order as given, no NaN (written as null). With
+    ``inline_number_lists``, a list of numbers stays on one line (histograms)."""
+    text = json.dumps(_no_nan(data), indent=2, allow_nan=False)
+    if inline_number_lists:
+        text = _NUMBER_LIST.sub(
+            lambda m: "[" + ", ".join(x.strip() for x in m[1].split(",")) + "]", text
+        )
+    return text + "\n"
 
 
 def _no_nan(value: Any) -> Any:
@@ -137,9 +158,8 @@ def write_run(
     With ``event_log`` ("csv" or "xes"), the replications' event parts in
     ``run.event_dir`` are merged into ``events.csv`` or ``events.xes``.
     """
-    from .report import write_charts
     from .scenario import scenario_to_yaml
-    from .stats import FUNNEL_COLUMNS, funnel_rows, word_of_mouth_data
+    from .stats import FUNNEL_COLUMNS, distributions, funnel_rows, word_of_mouth_data
 
     resolved = scenario_to_yaml(run.scenario)
     files = {
@@ -158,8 +178,13 @@ def write_run(
             )
         ),
     }
+    loop = None
     if run.scenario.word_of_mouth or run.scenario.repeat:
-        files["word_of_mouth.json"] = json_text(word_of_mouth_data(run.scenario, run.results))
+        loop = word_of_mouth_data(run.scenario, run.results)
+        files[OPTIONAL_DOCUMENTS["word_of_mouth"]] = json_text(loop, inline_number_lists=True)
+    dists = distributions(run.scenario, run.results)
+    if dists is not None:
+        files["distributions.json"] = json_text(dists, inline_number_lists=True)
 
     def extra(folder: Path) -> None:
         if event_log:
@@ -169,6 +194,90 @@ def write_run(
             parts = [event_part(run.event_dir, k) for k in range(len(run.results))]
             write_log(run.scenario, parts, folder / f"events.{event_log}", event_log)
         if charts:
-            write_charts(run.summary, folder)
+            from .report import render_report
+
+            for name, content in render_report(run.summary, dists, loop).items():
+                (folder / name).write_bytes(content)
 
     return write_folder(out, files, extra)
+
+
+def _read_json(path: Path, folder: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsError(f"{folder}: damaged results folder: {path.name} is missing") from None
+    except UnicodeDecodeError:
+        raise ResultsError(f"{path}: damaged, not UTF-8 text") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot read it ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"{path}: damaged, not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+
+
+def read_results(folder: Path) -> dict[str, Any]:
+    """The documents of a results folder: ``summary``, ``run`` and the optional
+    ones of :data:`OPTIONAL_DOCUMENTS` (``None`` when absent).
+
+    Raises :class:`ResultsError` with a one-line message for a missing folder,
+    a folder that is not a results folder, and damaged or missing documents.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise ResultsError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: is a file, not a results folder")
+    if not (folder / MARKER).is_file():
+        raise ResultsError(f"{folder}: not a frictionsim results folder (no {MARKER})")
+    found: dict[str, Any] = {"run": _read_json(folder / MARKER, folder)}
+    summary = _read_json(folder / "summary.json", folder)
+    if not (
+        isinstance(summary, dict)
+        and isinstance(summary.get("metrics"), dict)
+        and isinstance(summary.get("steps"), dict)
+        and "scenario" in summary
+    ):
+        raise ResultsError(
+            f"{folder / 'summary.json'}: damaged, lacks 'scenario', 'metrics' or 'steps'"
+        )
+    found["summary"] = summary
+    for key, name in OPTIONAL_DOCUMENTS.items():
+        path = folder / name
+        found[key] = _read_json(path, folder) if path.exists() else None
+    return found
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Replace ``path`` with ``content`` at once: write a temporary sibling, then rename."""
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}"
+    try:
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_report(folder: Path) -> list[Path]:
+    """Redraw every chart and the report of a results folder from its stored
+    documents (no simulation); return the files written."""
+    from .report import CHART_FILES, render_report
+
+    folder = Path(folder)
+    found = read_results(folder)
+    try:
+        files = render_report(found["summary"], found["distributions"], found["word_of_mouth"])
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
+        raise ResultsError(
+            f"{folder}: damaged results, cannot draw the report ({type(exc).__name__}: {exc})"
+        ) from None
+    written = []
+    for name, content in files.items():
+        write_atomic(folder / name, content)
+        written.append(folder / name)
+    for name in CHART_FILES:  # a chart whose data is gone must not outlive it
+        if name not in files:
+            (folder / name).unlink(missing_ok=True)
+    return written

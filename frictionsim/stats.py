@@ -17,6 +17,8 @@ Definitions (every figure is per replication, then averaged):
   ``max_attempts`` times. ``abandoned_exit``: left through a step's ``exit``.
 * ``lost_revenue_friction`` / ``lost_revenue_exit``: order values of those
   customers; ``lost_revenue`` is their sum.
+* ``potential_revenue``: ``revenue + lost_revenue``, the order values of all
+  visitors (what the shop would take if nobody left).
 * ``mean_checkout_time``: minutes from arrival to order, over orders.
 * Per step: ``entered`` (visits to the step), ``abandoned_friction``,
   ``abandoned_exit``, ``abandon_rate`` = (friction + exit) / entered,
@@ -25,7 +27,8 @@ Definitions (every figure is per replication, then averaged):
   reneged, or left before queueing, included: E[Lq]/λ by Little's law),
   ``p_wait`` = share of entrants who found all capacity busy, ``reneged``,
   ``failed_attempts``, and ``utilisation`` = capacity-minutes held /
-  (capacity × run length) for steps with capacity.
+  (capacity × run length) for steps with capacity; ``lost_revenue_friction``
+  and ``lost_revenue_exit``: order values of the customers lost at the step.
 
 A rate whose denominator is 0 in a replication (a step nobody entered) is left
 out of that metric's statistics; if no replication has it, it is ``null``.
@@ -91,6 +94,7 @@ def run_metrics(result: RunResult, scenario: Scenario | None = None) -> dict[str
         "lost_revenue": r.lost_revenue_friction + r.lost_revenue_exit,
         "lost_revenue_friction": r.lost_revenue_friction,
         "lost_revenue_exit": r.lost_revenue_exit,
+        "potential_revenue": r.revenue + r.lost_revenue_friction + r.lost_revenue_exit,
         "abandoned_friction": float(r.abandoned_friction),
         "abandoned_exit": float(r.abandoned_exit),
         "mean_order_value": _ratio(r.revenue, r.orders),
@@ -207,21 +211,72 @@ def summarize(
 
 
 def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict[str, Any]:
-    """Arrivals over time by source (mean and 95 % CI per bin) and NPS: the loop, for charts."""
+    """The ``word_of_mouth.json`` document: visitors per bin of the horizon by source
+    (organic, referral, returning; mean over replications and 95 % CI per bin) and the
+    NPS, the data of the word-of-mouth chart."""
     bins = np.stack([r.arrivals_by_source for r in results]).astype(float)  # reps, src, bins
+    width = results[0].arrival_bin_minutes
     sources = {}
     for k, name in enumerate(SOURCES):
         cols = [describe(bins[:, k, b]) for b in range(bins.shape[2])]
         sources[name] = {
             "mean": [c["mean"] for c in cols],
-            "ci95_low": [c["ci95"][0] if c["ci95"] else None for c in cols],
-            "ci95_high": [c["ci95"][1] if c["ci95"] else None for c in cols],
+            "ci_low": [c["ci95"][0] if c["ci95"] else c["mean"] for c in cols],
+            "ci_high": [c["ci95"][1] if c["ci95"] else c["mean"] for c in cols],
         }
     return {
         "scenario": scenario.name,
-        "bin_minutes": results[0].arrival_bin_minutes,
-        "arrivals_by_source": sources,
+        "bin_minutes": width,
+        "time": [b * width for b in range(bins.shape[2])],
+        "sources": sources,
         "nps": describe([run_metrics(r)["nps"] for r in results]),
+    }
+
+
+def distributions(scenario: Scenario, results: Sequence[RunResult]) -> dict[str, Any] | None:
+    """The ``distributions.json`` document: histograms pooled over replications.
+
+    ``irritation``: cumulative irritation on entering each step (after feeling
+    the step's own irritation, i.e. the value compared with the tolerance),
+    per step and segment, and the tolerances of the visitors per segment, on
+    the same ``edges`` (irritation points; the last bin also counts everything
+    above). ``wait``: minutes waited by the customers who found every unit of
+    a step's capacity busy (steps with capacity only). ``checkout_time``:
+    minutes from arrival to order, over orders. Time ``edges`` are in minutes
+    (0, then log-spaced; the last bin also counts longer times). ``None`` when
+    the results do not hold these histograms.
+    """
+    from .engine import TIME_EDGES, irritation_edges
+
+    if not results or any(r.step_irritation_hist is None for r in results):
+        return None
+
+    def pooled(name: str) -> np.ndarray:
+        return np.sum([getattr(r, name) for r in results], axis=0)
+
+    irr, tol = pooled("step_irritation_hist"), pooled("segment_tolerance_hist")
+    waits, checkout = pooled("step_wait_hist"), pooled("checkout_time_hist")
+    segments = [g.name for g in scenario.segments]
+    return {
+        "scenario": scenario.name,
+        "replications": len(results),
+        "irritation": {
+            "edges": irritation_edges(scenario).tolist(),
+            "steps": {
+                step.name: {g: irr[i, k].tolist() for k, g in enumerate(segments)}
+                for i, step in enumerate(scenario.steps)
+            },
+            "tolerance": {g: tol[k].tolist() for k, g in enumerate(segments)},
+        },
+        "wait": {
+            "edges": TIME_EDGES.tolist(),
+            "steps": {
+                step.name: waits[i].tolist()
+                for i, step in enumerate(scenario.steps)
+                if step.capacity
+            },
+        },
+        "checkout_time": {"edges": TIME_EDGES.tolist(), "counts": checkout.tolist()},
     }
 
 

@@ -75,11 +75,18 @@ def test_run_writes_complete_results_folder(scenario_file, tmp_cwd):
     assert result.exit_code == 0, result.output
     out = tmp_cwd / "results" / "tiny"
     assert sorted(p.name for p in out.iterdir()) == [
+        "checkout_time.png",
+        "distributions.json",
         "funnel.csv",
         "funnel.png",
+        "irritation.png",
+        "lost_revenue.png",
+        "report.html",
+        "report.md",
         "run.json",
         "scenario.resolved.yaml",
         "summary.json",
+        "waiting.png",
     ]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["scenario"] == "tiny"
@@ -119,7 +126,7 @@ def test_results_are_identical_whatever_the_number_of_jobs(scenario_file, tmp_cw
     for jobs in (1, 2):
         result = invoke("run", scenario_file, "--jobs", jobs, "--out", f"j{jobs}", "--no-charts")
         assert result.exit_code == 0, result.output
-    for name in ("summary.json", "funnel.csv", "scenario.resolved.yaml"):
+    for name in ("summary.json", "funnel.csv", "scenario.resolved.yaml", "distributions.json"):
         assert (tmp_cwd / "j1" / name).read_bytes() == (tmp_cwd / "j2" / name).read_bytes()
 
 
@@ -190,7 +197,7 @@ def test_failed_run_leaves_previous_results(scenario_file, tmp_cwd, monkeypatch)
     def broken(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("frictionsim.report.write_charts", broken)
+    monkeypatch.setattr("frictionsim.report.render_report", broken)
     result = invoke("run", scenario_file, "--out", "o", "--seed", 99)
     assert result.exit_code == 130
     assert "nothing was written" in result.output
@@ -248,7 +255,8 @@ def test_word_of_mouth_outputs_and_a_smoother_flow_earns_more_referrals(tmp_cwd)
         assert {"nps", "promoters", "passives", "detractors"} <= set(segment)
     loop = json.loads((tmp_cwd / "smooth" / "word_of_mouth.json").read_text())
     assert loop["bin_minutes"] == 1440
-    assert len(loop["arrivals_by_source"]["referral"]["mean"]) == 14
+    assert len(loop["sources"]["referral"]["mean"]) == len(loop["time"]) == 14
+    assert (tmp_cwd / "smooth" / "word_of_mouth.png").is_file()
     # the harsh account step: fewer promoters, fewer referrals (CIs do not overlap)
     for key in ("nps", "referral_visitors"):
         assert smooth["metrics"][key]["ci95"][0] > rough["metrics"][key]["ci95"][1], key

@@ -1,0 +1,306 @@
+"""Charts and the report: every chart of every bundled scenario, read back from the Axes.
+
+Charts are checked by the numbers they draw (bar lengths, line and step data
+taken back from matplotlib's artists), not only by the files they produce, and
+each render must be a 1600 × 900 PNG identical byte for byte to the next one.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from matplotlib.patches import StepPatch
+
+import frictionsim
+from frictionsim import report as R
+from frictionsim.stats import distributions
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == PNG
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module", params=SCENARIOS, ids=lambda p: p.stem)
+def bundled(request):
+    """summary and distributions of a bundled scenario on a short horizon."""
+    scenario = frictionsim.load_scenario(request.param, ["horizon=3h"])
+    run = frictionsim.run(scenario, replications=3, jobs=1)
+    return run.summary, distributions(run.scenario, run.results)
+
+
+def bars(ax):
+    return [c for c in ax.containers if isinstance(c, BarContainer)]
+
+
+# -- every chart of every bundled scenario -------------------------------------------------------
+
+
+def test_every_chart_is_a_slide_size_png_and_renders_identically(bundled):
+    summary, dists = bundled
+    first = R.render_report(summary, dists)
+    second = R.render_report(summary, dists)
+    assert first == second  # byte-identical
+    expected = {"funnel.png", "lost_revenue.png", "irritation.png", "checkout_time.png"}
+    if dists["wait"]["steps"]:
+        expected.add("waiting.png")
+    assert {n for n in first if n.endswith(".png")} == expected
+    for name in expected:
+        assert png_size(first[name]) == R.PIXELS == (1600, 900), name
+    assert b"matplotlib" not in first["funnel.png"]  # no version in the metadata
+    md = first["report.md"].decode()
+    for name in expected:
+        assert f"]({name})" in md
+    html = first["report.html"].decode()
+    assert html.count("<img ") == len(expected)
+
+
+def test_funnel_bars_are_the_summary(bundled):
+    summary, _ = bundled
+    ax = Figure().add_subplot()
+    R.plot_funnel(ax, summary)
+    passed, friction, exits = bars(ax)
+    for k, m in enumerate(summary["steps"].values()):
+        e, f, x = (m[key]["mean"] for key in ("entered", "abandoned_friction", "abandoned_exit"))
+        assert passed.patches[k].get_width() == pytest.approx(e - f - x)
+        assert friction.patches[k].get_width() == pytest.approx(f)
+        assert exits.patches[k].get_width() == pytest.approx(x)
+        assert exits.patches[k].get_x() + x == pytest.approx(e)
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(summary["steps"])
+    assert summary["scenario"] in ax.get_title(loc="left")
+
+
+def test_lost_revenue_waterfall_adds_up(bundled):
+    summary, _ = bundled
+    ax = Figure().add_subplot()
+    R.plot_lost_revenue(ax, summary)
+    patches = [p for c in bars(ax) for p in c.patches]
+    m = summary["metrics"]
+    heights = [p.get_height() for p in patches]
+    bottoms = [p.get_y() for p in patches]
+    losses = {s: v["lost_revenue_friction"]["mean"] for s, v in summary["steps"].items()}
+    shown = [s for s, v in losses.items() if v > 0]
+    assert heights[0] == pytest.approx(m["potential_revenue"]["mean"])
+    assert heights[1:-2] == pytest.approx([losses[s] for s in shown])
+    assert heights[-2] == pytest.approx(m["lost_revenue_exit"]["mean"])
+    assert heights[-1] == pytest.approx(m["revenue"]["mean"])
+    # each drop starts where the previous one ended; the last lands on the revenue
+    level = heights[0]
+    for h, b in zip(heights[1:-1], bottoms[1:-1]):
+        assert b + h == pytest.approx(level)
+        level = b
+    assert level == pytest.approx(m["revenue"]["mean"], rel=1e-9)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[1:-2] == shown
+
+
+def test_irritation_medians_are_the_histogram_medians(bundled):
+    _, dists = bundled
+    fig = Figure()
+    axes = R.plot_irritation(fig, dists)
+    bands = R.irritation_bands(dists)
+    assert [ax.get_title() for ax in axes] == list(bands)
+    for ax, b in zip(axes, bands.values()):
+        (medians,) = [line for line in ax.get_lines() if line.get_marker() == "D"]
+        assert medians.get_ydata() == pytest.approx(b["quantiles"][:, 2])
+        dashed = next(line for line in ax.get_lines() if line.get_linestyle() == "--")
+        tolerance = dashed.get_ydata()[0]
+        assert tolerance == pytest.approx(b["tolerance"][2])
+        assert [t.get_text() for t in ax.get_xticklabels()] == b["steps"]
+
+
+def test_checkout_time_histogram_and_mean(bundled):
+    summary, dists = bundled
+    ax = Figure().add_subplot()
+    R.plot_checkout_time(ax, summary, dists)
+    (step,) = [p for p in ax.patches if isinstance(p, StepPatch)]
+    values, edges, _ = step.get_data()
+    reps = summary["replications"]
+    assert values == pytest.approx(np.asarray(dists["checkout_time"]["counts"][1:]) / reps)
+    assert edges == pytest.approx(dists["checkout_time"]["edges"][1:])
+    mean = summary["metrics"]["mean_checkout_time"]["mean"]
+    assert any(line.get_xdata()[0] == pytest.approx(mean) for line in ax.get_lines())
+    assert ax.get_xscale() == "log"
+
+
+def test_waiting_utilisation_and_waits(bundled):
+    summary, dists = bundled
+    if not dists["wait"]["steps"]:
+        pytest.skip("no step with capacity")
+    left, right = R.plot_waiting(Figure(), summary, dists)
+    steps = list(dists["wait"]["steps"])
+    (util,) = bars(right)
+    assert [p.get_height() for p in util.patches] == pytest.approx(
+        [summary["steps"][s]["utilisation"]["mean"] for s in steps]
+    )
+    stairs = [p for p in left.patches if isinstance(p, StepPatch)]
+    for s, patch in zip(steps, stairs):
+        values = patch.get_data()[0]
+        expected = np.asarray(dists["wait"]["steps"][s][1:]) / summary["replications"]
+        assert values == pytest.approx(expected)
+
+
+# -- charts of plain data -----------------------------------------------------------------------
+
+
+def test_comparison_bars_are_the_means():
+    ax = Figure().add_subplot()
+    R.plot_comparison(
+        ax,
+        ["B − A", "C − A"],
+        [0.12, -0.03],
+        [0.11, -0.04],
+        [0.13, -0.02],
+        metric="conversion difference",
+        title="t",
+        kind="pp",
+        reference=0.0,
+    )
+    (container,) = bars(ax)
+    assert [p.get_width() for p in container.patches] == pytest.approx([0.12, -0.03])
+    colours = [p.get_facecolor()[:3] for p in container.patches]
+    assert colours[0] != colours[1]  # a loss is coloured apart
+    assert "+12.0 pp" in [t.get_text().split(" (")[0] for t in ax.texts]
+
+
+def test_sweep_line_and_band():
+    ax = Figure().add_subplot()
+    R.plot_sweep(
+        ax,
+        [1, 2, 4],
+        [0.2, 0.3, 0.32],
+        [0.19, 0.29, 0.31],
+        [0.21, 0.31, 0.33],
+        param="capacity",
+        metric="conversion",
+        title="t",
+    )
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [1, 2, 4]
+    assert line.get_ydata() == pytest.approx([0.2, 0.3, 0.32])
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(0.19)
+    assert band[:, 1].max() == pytest.approx(0.33)
+
+
+def test_heatmap_cells_and_labels():
+    fig = Figure()
+    grid = [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]
+    ax = R.plot_heatmap(
+        fig,
+        [2, 3, 4],
+        ["low", "high"],
+        grid,
+        x_label="x",
+        y_label="y",
+        metric="conversion",
+        title="t",
+        ci_half_width=[[0.01] * 3] * 2,
+    )
+    assert np.asarray(ax.images[0].get_array()) == pytest.approx(np.asarray(grid))
+    assert [t.get_text() for t in ax.texts][:2] == ["10.0%\n± 1.0%", "20.0%\n± 1.0%"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["low", "high"]
+
+
+def test_tornado_widest_swing_on_top():
+    ax = Figure().add_subplot()
+    R.plot_tornado(
+        ax,
+        ["small", "big"],
+        [0.29, 0.20],
+        [0.31, 0.40],
+        0.30,
+        metric="conversion",
+        title="t",
+        low_labels=["1", "2"],
+        high_labels=["3", "4"],
+    )
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["big", "small"]
+    widths = [c.patches[0].get_width() for c in bars(ax)]
+    assert widths == pytest.approx([0.20 - 0.30, 0.40 - 0.30, 0.29 - 0.30, 0.31 - 0.30])
+    assert all(c.patches[0].get_x() == pytest.approx(0.30) for c in bars(ax))
+
+
+WORD_OF_MOUTH = {
+    "scenario": "s",
+    "bin_minutes": 1440,
+    "time": [0, 1440, 2880, 4320],
+    "sources": {
+        "organic": {
+            "mean": [10, 11, 12, 11],
+            "ci_low": [9, 10, 11, 10],
+            "ci_high": [11, 12, 13, 12],
+        },
+        "referral": {
+            "mean": [0, 1, 2, 3],
+            "ci_low": [0, 0.5, 1.5, 2.5],
+            "ci_high": [0, 1.5, 2.5, 3.5],
+        },
+        "returning": {"mean": [0, 2, 3, 4], "ci_low": [0, 1, 2, 3], "ci_high": [0, 3, 4, 5]},
+    },
+    "nps": {"mean": -12.5, "ci95": [-15.0, -10.0]},
+}
+
+
+def test_word_of_mouth_lines_per_source_and_nps():
+    ax = Figure().add_subplot()
+    R.plot_word_of_mouth(ax, WORD_OF_MOUTH)
+    lines = ax.get_lines()
+    assert [line.get_label() for line in lines] == ["organic", "referral", "returning"]
+    assert lines[1].get_ydata() == pytest.approx([0, 1, 2, 3])
+    assert lines[0].get_xdata() == pytest.approx([0.5, 1.5, 2.5, 3.5])  # bin middles, days
+    assert "NPS −12.5 (95% CI −15.0 to −10.0)" in ax.get_title(loc="left")
+
+
+def test_word_of_mouth_is_drawn_only_when_given(bundled):
+    summary, dists = bundled
+    assert "word_of_mouth.png" not in [name for name, *_ in R.chart_plan(summary, dists)]
+    plan = R.chart_plan(summary, dists, WORD_OF_MOUTH)
+    assert plan[-1][0] == "word_of_mouth.png"
+    assert png_size(R.render_png(plan[-1][3])) == (1600, 900)
+
+
+def test_old_summary_without_new_data_draws_the_funnel_only(bundled):
+    summary, _ = bundled
+    old = {
+        **summary,
+        "steps": {
+            s: {k: v for k, v in m.items() if not k.startswith("lost_revenue")}
+            for s, m in summary["steps"].items()
+        },
+    }
+    files = R.render_report(old, None)
+    assert sorted(files) == ["funnel.png", "report.html", "report.md"]
+
+
+def test_hist_quantiles_interpolate_inside_bins():
+    assert R.hist_quantiles([0, 10, 0], [0, 1, 2, 3], [0.5]) == pytest.approx([1.5])
+    assert R.hist_quantiles([5, 5], [0, 1, 2], [0.25, 0.5, 0.75]) == pytest.approx([0.5, 1, 1.5])
+    assert np.isnan(R.hist_quantiles([0, 0], [0, 1, 2], [0.5])[0])
+
+
+def test_key_numbers_in_words(bundled):
+    summary, _ = bundled
+    words = "\n".join(R.key_numbers(summary))
+    conv = summary["metrics"]["conversion_rate"]
+    assert f"**Conversion**: {conv['mean']:.1%}" in words
+    assert "to friction" in words
+    assert "non-friction exits" in words
+
+
+def test_a_run_without_visitors_draws_the_funnel_only():
+    scenario = frictionsim.load_scenario(SCENARIOS[0], ["horizon=1s"])
+    run = frictionsim.run(scenario, replications=2, jobs=1)
+    assert run.summary["metrics"]["visitors"]["mean"] == 0
+    files = R.render_report(run.summary, distributions(run.scenario, run.results))
+    assert sorted(files) == ["funnel.png", "report.html", "report.md"]
+    assert png_size(files["funnel.png"]) == (1600, 900)

@@ -1,0 +1,162 @@
+"""``frictionsim report DIR``: redraws a results folder without simulating, and refuses
+folders that are not results or are damaged with one clean line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from frictionsim import experiment
+
+from .test_cli import SMALL, invoke
+from .test_report import WORD_OF_MOUTH
+
+CHARTS = ["checkout_time.png", "funnel.png", "irritation.png", "lost_revenue.png", "waiting.png"]
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory):
+    """One results folder written by ``run``, simulated once for the module."""
+    base = tmp_path_factory.mktemp("simulated")
+    (base / "tiny.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
+    result = invoke("run", base / "tiny.yaml", "--out", base / "out", "--quiet")
+    assert result.exit_code == 0, result.output
+    return base / "out"
+
+
+@pytest.fixture
+def folder(simulated, tmp_cwd):
+    """A fresh copy of that folder for each test."""
+    return Path(shutil.copytree(simulated, tmp_cwd / "out"))
+
+
+def test_report_redraws_identical_files_without_simulating(folder, monkeypatch):
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("report must not simulate")
+
+    monkeypatch.setattr(experiment, "run_replications", no_simulation)
+    for name in [*CHARTS, "report.md", "report.html"]:
+        (folder / name).unlink()
+    result = invoke("report", folder)
+    assert result.exit_code == 0, result.output
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after == before
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temporary files
+
+
+def test_report_md_and_html(folder):
+    md = (folder / "report.md").read_text()
+    summary = json.loads((folder / "summary.json").read_text())
+    conv = summary["metrics"]["conversion_rate"]
+    assert md.startswith("# tiny: checkout report")
+    assert f"{conv['mean']:.1%} (95% CI {conv['ci95'][0]:.1%}–{conv['ci95'][1]:.1%})" in md
+    assert "**Worst step**" in md
+    order = [md.index(f"]({name})") for name in ("funnel.png", "lost_revenue.png")]
+    assert order == sorted(order)
+    html = (folder / "report.html").read_text()
+    for name in CHARTS:
+        assert f'src="{name}"' in html
+
+
+def test_word_of_mouth_drawn_when_its_data_is_in_the_folder(folder):
+    (folder / "word_of_mouth.json").write_text(json.dumps(WORD_OF_MOUTH))
+    assert invoke("report", folder).exit_code == 0
+    assert (folder / "word_of_mouth.png").read_bytes()[:4] == b"\x89PNG"
+    assert "word_of_mouth.png" in (folder / "report.md").read_text()
+
+
+def test_report_removes_a_chart_whose_data_is_gone(folder):
+    (folder / "word_of_mouth.png").write_bytes(b"stale")
+    (folder / "distributions.json").unlink()
+    assert invoke("report", folder).exit_code == 0
+    names = {p.name for p in folder.iterdir() if p.suffix == ".png"}
+    assert names == {"funnel.png", "lost_revenue.png"}
+    assert "irritation.png" not in (folder / "report.md").read_text()
+
+
+def test_no_charts_writes_neither_charts_nor_report(tmp_cwd):
+    (tmp_cwd / "tiny.yaml").write_text(yaml.safe_dump(SMALL, sort_keys=False))
+    assert invoke("run", tmp_cwd / "tiny.yaml", "--out", "o", "--no-charts", "-q").exit_code == 0
+    names = {p.name for p in (tmp_cwd / "o").iterdir()}
+    assert not {n for n in names if n.endswith(".png")}
+    assert "report.md" not in names
+    assert "distributions.json" in names
+
+
+def damage(folder, name, text):
+    (folder / name).write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda f: (f / "run.json").unlink(), "not a frictionsim results folder (no run.json)"),
+        (lambda f: damage(f, "run.json", "{not json"), "run.json: damaged, not valid JSON"),
+        (
+            lambda f: (f / "summary.json").unlink(),
+            "damaged results folder: summary.json is missing",
+        ),
+        (lambda f: damage(f, "summary.json", '{"scen'), "summary.json: damaged, not valid JSON"),
+        (lambda f: damage(f, "summary.json", "[1, 2]"), "summary.json: damaged, lacks"),
+        (lambda f: damage(f, "distributions.json", "{}"), "damaged results, cannot draw"),
+        (
+            lambda f: damage(f, "word_of_mouth.json", '{"time": [0]}'),
+            "damaged results, cannot draw",
+        ),
+        (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json: damaged"),
+    ],
+    ids=[
+        "no-run-json",
+        "bad-run-json",
+        "no-summary",
+        "bad-summary",
+        "summary-not-an-object",
+        "bad-distributions",
+        "bad-word-of-mouth",
+        "binary-summary",
+    ],
+)
+def test_damaged_folder_gets_one_clean_line(folder, change, message):
+    change(folder)
+    (folder / "report.md").unlink()
+    result = invoke("report", folder)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (folder / "report.md").exists()  # nothing written
+
+
+def test_missing_or_foreign_folder(tmp_cwd):
+    result = invoke("report", tmp_cwd / "nope")
+    assert (result.exit_code, result.output.strip()) == (
+        1,
+        f"error: {tmp_cwd / 'nope'}: no such folder",
+    )
+    (tmp_cwd / "notes.txt").write_text("x")
+    assert "is a file" in invoke("report", tmp_cwd / "notes.txt").output
+    assert "not a frictionsim results folder" in invoke("report", tmp_cwd).output
+
+
+EXAMPLE = Path(__file__).parent.parent / "results" / "example"
+
+
+def test_committed_example_matches_the_report_code(tmp_path):
+    """results/example/ (shown in the README) is redrawn byte for byte by the current code.
+    Regenerate it with the command in README.md when a chart changes on purpose."""
+    import matplotlib
+
+    versions = json.loads((EXAMPLE / "run.json").read_text())["versions"]
+    if versions["matplotlib"] != matplotlib.__version__:
+        pytest.skip("rendered with another matplotlib version")
+    copy = tmp_path / "example"
+    shutil.copytree(EXAMPLE, copy)
+    assert invoke("report", copy).exit_code == 0
+    for path in sorted(EXAMPLE.iterdir()):
+        assert (copy / path.name).read_bytes() == path.read_bytes(), path.name
