@@ -355,8 +355,9 @@ def _near_singular(
         corr = sub * np.outer(scale, scale)
         eigval, eigvec = np.linalg.eigh(corr)
         if eigval[0] < SINGULAR_BELOW:
-            v = eigvec[:, 0] / np.max(np.abs(eigvec[:, 0]))
-            names = [parameters[live[k]].name for k in np.flatnonzero(np.abs(v) > 0.3)]
+            # the directions the data barely sees, and who takes part in them
+            weak = np.abs(eigvec[:, eigval < SINGULAR_BELOW]).max(axis=1)
+            names = [parameters[live[k]].name for k in np.flatnonzero(weak > 0.1)]
             warnings.append(
                 "the Fisher information is near-singular (smallest eigenvalue "
                 f"{max(eigval[0], 0):.2g} of its correlation form): {', '.join(names)} "
@@ -392,7 +393,10 @@ def calibrate(
             f"order (no branches or loops); '{scenario.name}' has branches. Drop the segment "
             "column to fit the totals"
         )
+    # enough replications that the simulated visitors, a Poisson count, reach
+    # `sample` times the observed ones but for a 3-sd shortfall
     needed = sample * funnel.visitors
+    needed += 3 * math.sqrt(needed)
     replications = max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
     seg_index = {s.name: k for k, s in enumerate(scenario.segments)}
     rows = funnel.rows
