@@ -118,9 +118,15 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
     def problem(line: int, col: int, path: str, message: str) -> None:
         problems.append(ScenarioProblem(file, line, col, path, message))
 
-    # one record per physical line, so every problem has its line number
+    # one record per physical line, so every problem has its line number;
+    # blank lines and lines starting with '#' (comments) are skipped
     records = [next(csv.reader([ln]), []) for ln in lines]
-    if not records or not any(f.strip() for f in records[0]):
+    content = [
+        k
+        for k, rec in enumerate(records)
+        if any(f.strip() for f in rec) and not rec[0].lstrip().startswith("#")
+    ]
+    if not content:
         raise ScenarioError(
             [
                 ScenarioProblem(
@@ -128,15 +134,16 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
                 )
             ]
         )
-    header = [h.strip().lower() for h in records[0]]
-    header_cols = _columns_of(lines[0]) or [1] * len(header)
+    h = content[0]
+    header = [name.strip().lower() for name in records[h]]
+    header_cols = _columns_of(lines[h]) or [1] * len(header)
     where: dict[str, int] = {}
     for k, name in enumerate(header):
         if name in where:
-            problem(1, header_cols[k], name, f"duplicate column '{name}'")
+            problem(h + 1, header_cols[k], name, f"duplicate column '{name}'")
         elif name not in COLUMNS:
             problem(
-                1,
+                h + 1,
                 header_cols[k],
                 name or "(empty)",
                 f"unknown column '{name}'{_suggest(name, list(COLUMNS))}; "
@@ -146,16 +153,15 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
             where[name] = k
     for needed in ("step", "entered"):
         if needed not in where:
-            problem(1, 1, needed, f"missing required column '{needed}'")
+            problem(h + 1, 1, needed, f"missing required column '{needed}'")
     if problems:
         raise ScenarioError(problems)
 
     step_names = [s.name for s in scenario.steps]
     segment_names = [s.name for s in scenario.segments]
     raw: dict[tuple[str | None, str], tuple[int, int | None, int]] = {}
-    for n, record in enumerate(records[1:], start=2):
-        if not any(f.strip() for f in record) or record[0].lstrip().startswith("#"):
-            continue  # blank lines and comments
+    for k in content[1:]:
+        n, record = k + 1, records[k]
         cols = _columns_of(lines[n - 1]) or [1] * len(record)
         if len(record) != len(header):
             problem(n, 1, "(row)", f"has {len(record)} fields; the header has {len(header)}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 from frictionsim import calibrate as cal
 from frictionsim.cli import cli
 from frictionsim.errors import CalibrationError, ScenarioError
-from frictionsim.funnel_data import parse_funnel
+from frictionsim.funnel_data import load_funnel, parse_funnel
 from frictionsim.report import fit_chart_png
 from frictionsim.scenario import load_scenario
 
@@ -225,12 +226,12 @@ def test_funnel_problems_are_located(text, expected):
 
 def test_completions_come_from_the_next_step_and_comments_are_skipped():
     scenario = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
-    text = "step,entered,completed\n# exported 2026-11\na,100,\n\nb,80,\nc,60,50\n"
+    text = "# export\nstep,entered,completed\n# 2026-11\na,100,\n\nb,80,\nc,60,50\n"
     funnel = parse_funnel(text, "f.csv", scenario)
     assert [(r.step, r.entered, r.completed, r.line) for r in funnel.rows] == [
-        ("a", 100, 80, 3),
-        ("b", 80, 60, 5),
-        ("c", 60, 50, 6),
+        ("a", 100, 80, 4),
+        ("b", 80, 60, 6),
+        ("c", 60, 50, 7),
     ]
     assert funnel.visitors == 100
 
@@ -362,3 +363,16 @@ def test_cli_refuses_bad_fit_options(files, options, message):
     result = invoke("calibrate", scenario, "--funnel", funnel, *options, "--out", "o.yaml")
     assert result.exit_code == 2
     assert message in result.output
+
+
+BASELINE = Path(__file__).parent.parent / "scenarios" / "checkout_baseline.yaml"
+EXAMPLE = Path(__file__).parent.parent / "scenarios" / "data" / "observed_funnel.csv"
+
+
+def test_bundled_observed_funnel_fits_the_baseline_scenario():
+    funnel = load_funnel(EXAMPLE, load_scenario(BASELINE))
+    assert [(r.step, r.entered, r.completed) for r in funnel.rows][-2:] == [
+        ("payment", 4329, 4208),
+        ("review", 4208, 3922),
+    ]
+    assert funnel.sha256 == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
