@@ -120,8 +120,8 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
         return
     console = Console()
     params = Table(
-        title=f"{cal.scenario.name}: fitted to {cal.funnel_file} ({cal.evaluations} evaluations, "
-        f"seed {cal.seed})",
+        title=f"{cal.scenario.name}: fitted to {Path(cal.funnel_file).name} "
+        f"({cal.evaluations} evaluations, seed {cal.seed})",
         title_justify="left",
     )
     params.add_column("parameter")
