@@ -432,7 +432,7 @@ def calibrate(
         method="Nelder-Mead",
         options={
             "initial_simplex": simplex,
-            "xatol": 0.005,
+            "xatol": 0.01,
             "fatol": 0.05,
             "maxfev": max_evaluations,
         },

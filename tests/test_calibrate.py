@@ -62,7 +62,7 @@ def assert_recovered(result, truth, max_se):
 
 @pytest.mark.slow
 def test_recovers_exits_at_three_steps(truth_csv):
-    start = three_steps([0.3, 0.05, 0.05], TRUE_IRRITATIONS)
+    start = three_steps([0.3, 0.05, 0.1], TRUE_IRRITATIONS)
     funnel = parse_funnel(truth_csv, "observed.csv", start)
     result = cal.calibrate(start, funnel, fit="exit", seed=7, sample=5)
     assert result.simulated_visitors >= 5 * funnel.visitors
@@ -376,3 +376,40 @@ def test_bundled_observed_funnel_fits_the_baseline_scenario():
         ("review", 4208, 3922),
     ]
     assert funnel.sha256 == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
+
+
+def test_cli_fits_per_segment_rows(files, tmp_cwd):
+    scenario, funnel = files
+    data = yaml.safe_load(scenario.read_text())
+    data["segments"] = [
+        {"name": "mobile", "share": 0.6, "tolerance": TOLERANCE, "order_value": 1},
+        {"name": "desktop", "share": 0.4, "tolerance": 20, "order_value": 1},
+    ]
+    scenario.write_text(yaml.safe_dump(data, sort_keys=False))
+    funnel.write_text(
+        "segment,step,entered,completed\n"
+        "desktop,a,400,\ndesktop,b,330,300\n"
+        "mobile,a,600,\nmobile,b,450,380\n"
+    )
+    args = ("calibrate", scenario, "--funnel", funnel, "--sample", 1, "--max-evaluations", 10)
+    result = invoke(*args, "--fit", "exit:a", "--out", "seg.yaml")
+    assert result.exit_code == 0, result.output
+    rows = (tmp_cwd / "seg.fit.csv").read_text().splitlines()
+    assert [r.split(",")[:3] for r in rows[1:]] == [
+        ["mobile", "a", "600"],
+        ["mobile", "b", "450"],
+        ["desktop", "a", "400"],
+        ["desktop", "b", "330"],
+    ]
+
+
+def test_per_segment_rows_need_a_checkout_without_branches():
+    steps = [
+        {"name": "a", "next": [{"to": "b", "p": 0.5}, {"to": "c", "p": 0.5}]},
+        {"name": "b", "next": "c"},
+        {"name": "c"},
+    ]
+    scenario = make_scenario(steps=steps)
+    funnel = parse_funnel("segment,step,entered,completed\nall,a,10,9\n", "f.csv", scenario)
+    with pytest.raises(CalibrationError, match="per-segment rows need a checkout"):
+        cal.calibrate(scenario, funnel, fit="exit")
