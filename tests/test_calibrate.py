@@ -79,6 +79,19 @@ def test_recovers_irritation_at_two_steps(truth_csv):
     assert_recovered(result, TRUE_IRRITATIONS[1:], max_se=0.2)
 
 
+def test_recovers_the_tolerance_scale():
+    # truth: every tolerance 1.5 times the scenario's (lognormal mean 15, sd 12)
+    wider = {"dist": "lognormal", "mean": 15, "sd": 12}
+    segments = [{"name": "all", "share": 1, "tolerance": wider, "order_value": 50}]
+    truth = three_steps(TRUE_EXITS, TRUE_IRRITATIONS, horizon=3000, segments=segments)
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    funnel = parse_funnel(observed_csv(truth, 1001), "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="tolerance", seed=7, sample=5)
+    assert [p.name for p in result.parameters] == ["tolerance scale"]
+    assert_recovered(result, [1.5], max_se=0.15)
+    assert result.scenario.segments[0].tolerance.mean == pytest.approx(10 * result.values[0])
+
+
 def test_same_seed_gives_the_same_calibration(truth_csv):
     start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
     funnel = parse_funnel(truth_csv, "observed.csv", start)
