@@ -466,6 +466,10 @@ def calibrate(
         if (p.kind == "exit" and (v < 1e-3 or v > 1 - 1e-3)) or (p.kind != "exit" and v < 1e-3):
             warnings.append(f"{p.name} ended at the edge of its range ({v:.3g})")
 
+    fitted_at: dict[str, list[str]] = {}
+    for p in parameters:
+        if p.step:
+            fitted_at.setdefault(p.step, []).append(p.kind)
     fit_rows = []
     for r, (g, s) in zip(rows, index):
         sim_n, sim_c = int(sim.entered[g, s]), int(sim.completed[g, s])
@@ -485,6 +489,7 @@ def calibrate(
                 "simulated_rate": sim_c / sim_n if sim_n else math.nan,
                 "simulated_ci_low": sim_lo,
                 "simulated_ci_high": sim_hi,
+                "fitted": "+".join(fitted_at.get(r.step, [])),
             }
         )
     # goodness of fit: deviance against the saturated model (each step its own rate)
@@ -536,6 +541,7 @@ FIT_COLUMNS = (
     "simulated_rate",
     "simulated_ci_low",
     "simulated_ci_high",
+    "fitted",
 )
 
 

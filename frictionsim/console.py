@@ -138,6 +138,8 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
     fit.add_column("simulated", justify="right")
     for r in cal.fit_rows:
         label = f"{r['segment']}: {r['step']}" if r["segment"] else r["step"]
+        if r.get("fitted"):
+            label += f"  (fitted: {r['fitted']})"
 
         def rate(kind: str, r: dict[str, Any] = r) -> str:
             m, lo, hi = r[f"{kind}_rate"], r[f"{kind}_ci_low"], r[f"{kind}_ci_high"]

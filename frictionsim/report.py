@@ -70,7 +70,11 @@ def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
 
 def plot_fit(ax: Axes, rows: Sequence[dict[str, Any]], title: str) -> None:
     """Observed vs simulated pass rate per step, each with its 95 % CI (calibration)."""
-    labels = [f"{r['segment']}: {r['step']}" if r["segment"] else r["step"] for r in rows]
+    labels = [
+        (f"{r['segment']}: {r['step']}" if r["segment"] else r["step"])
+        + (f"\n(fitted: {r['fitted']})" if r.get("fitted") else "")
+        for r in rows
+    ]
     y = list(range(len(rows)))
 
     def bars(kind: str) -> tuple[list[float], list[list[float]]]:
