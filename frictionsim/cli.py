@@ -42,7 +42,7 @@ class _Group(click.Group):
             ctx.exit(2)
         except FrictionsimError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(1)
+            ctx.exit(getattr(exc, "exit_code", 1))
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             ctx.exit(130)
@@ -163,6 +163,79 @@ def report(folder: Path) -> None:
 
     for path in write_report(folder):
         click.echo(path)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--funnel",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Observed funnel CSV: step,entered[,completed][,segment].",
+)
+@click.option(
+    "--fit",
+    default="exit",
+    show_default=True,
+    help="Parameters to fit: exit, irritation, tolerance; a kind may name its steps "
+    "(exit:cart+review).",
+)
+@click.option("--steps", help="Steps whose exit/irritation is fitted (default: all observed).")
+@click.option(
+    "--out", "-o", required=True, type=click.Path(path_type=Path), help="Calibrated scenario YAML."
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
+@click.option(
+    "--sample",
+    type=click.FloatRange(1, 1000),
+    default=5.0,
+    show_default=True,
+    help="Simulated visitors per observed visitor in each evaluation.",
+)
+@click.option(
+    "--max-evaluations",
+    type=click.IntRange(10, 100_000),
+    default=400,
+    show_default=True,
+    help="Optimiser evaluations at most.",
+)
+@click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes.")
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="As for run.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no tables.")
+def calibrate(
+    file: Path,
+    funnel: Path,
+    fit: str,
+    steps: str | None,
+    out: Path,
+    seed: int | None,
+    sample: float,
+    max_evaluations: int,
+    jobs: int | None,
+    overrides: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Fit scenario FILE to an observed funnel; write the calibrated scenario to --out."""
+    import time
+
+    from . import calibrate as cal_api
+    from .console import print_calibration, progress_bar
+    from .funnel_data import load_funnel
+    from .scenario import load_scenario
+
+    cal_api.check_output(out, [file, funnel])
+    scenario = load_scenario(file, overrides)
+    observed = load_funnel(funnel, scenario)
+    cal_api.free_parameters(scenario, observed, fit, steps)  # refuse bad options before work
+    start = time.perf_counter()
+    with progress_bar("calibrating", max_evaluations, quiet, unit="evaluations") as advance:
+        result = cal_api.calibrate(
+            scenario, observed, fit, steps, seed, sample, max_evaluations, jobs, advance
+        )
+    cal_api.write_calibration(result, out, scenario_file=str(file))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    print_calibration(result, out, time.perf_counter() - start, quiet)
 
 
 def main() -> None:

@@ -44,7 +44,7 @@ def progress_bar(
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda done, total: bar.update(task, completed=done)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _fmt(m: dict[str, Any], kind: str) -> str:
@@ -111,3 +111,44 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
     console = Console()
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) -> None:
+    """Fitted parameters and observed vs simulated pass rates; one line when ``quiet``."""
+    if quiet:
+        print(out)
+        return
+    console = Console()
+    params = Table(
+        title=f"{cal.scenario.name}: fitted to {Path(cal.funnel_file).name} "
+        f"({cal.evaluations} evaluations, seed {cal.seed})",
+        title_justify="left",
+    )
+    params.add_column("parameter")
+    params.add_column("start", justify="right")
+    params.add_column("fitted ± SE", justify="right")
+    for p, v, se in zip(cal.parameters, cal.values, cal.standard_errors):
+        err = f"{se:.3g}" if se == se else "unknown"
+        params.add_row(p.name, f"{p.start:.4g}", f"{v:.4g} ± {err}")
+    console.print(params)
+    fit = Table(title="pass rate per step (95% Wilson CI)", title_justify="left")
+    fit.add_column("step")
+    fit.add_column("entered", justify="right")
+    fit.add_column("observed", justify="right")
+    fit.add_column("simulated", justify="right")
+    for r in cal.fit_rows:
+        label = f"{r['segment']}: {r['step']}" if r["segment"] else r["step"]
+        if r.get("fitted"):
+            label += f"  (fitted: {r['fitted']})"
+
+        def rate(kind: str, r: dict[str, Any] = r) -> str:
+            m, lo, hi = r[f"{kind}_rate"], r[f"{kind}_ci_low"], r[f"{kind}_ci_high"]
+            return "n/a" if m != m else f"{m:.1%}  ({lo:.1%} – {hi:.1%})"
+
+        fit.add_row(label, f"{r['observed_entered']:,}", rate("observed"), rate("simulated"))
+    console.print(fit)
+    gof = f"deviance {cal.deviance:.2f} on {cal.degrees_of_freedom} degrees of freedom"
+    if cal.p_value is not None:
+        gof += f" (p = {cal.p_value:.3g})"
+    console.print(f"goodness of fit: {gof}")
+    console.print(f"calibrated scenario in {out} ({runtime:.1f} s)")

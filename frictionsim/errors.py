@@ -45,3 +45,10 @@ class ResultsError(FrictionsimError):
 
 class SimulationError(FrictionsimError):
     """A simulation that could not be completed."""
+
+
+class CalibrationError(FrictionsimError):
+    """A calibration that cannot be done as asked (a bad option, parameters the data
+    cannot tell apart); the command line exits with code 2, like a bad scenario."""
+
+    exit_code = 2

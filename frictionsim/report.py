@@ -68,6 +68,10 @@ _RC = {
 }
 
 CI_NOTE = "error bars: 95% CI over replications"
+#: Calibration chart: observed and simulated pass rates.
+OBSERVED = "#000000"
+SIMULATED = "#E69F00"
+FIT_DPI = 100
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -798,6 +802,80 @@ def plot_word_of_mouth(ax: Axes, data: dict[str, Any]) -> None:
         nps_text = f" · NPS {nps['mean']:+.1f}{ci_text}".replace("-", "−")
     name = data.get("scenario")
     ax.set_title(f"{name + ': ' if name else ''}visitors by source{nps_text}", loc="left")
+
+
+# -- calibration ------------------------------------------------------------------------
+
+
+def plot_fit(ax: Axes, rows: Sequence[dict[str, Any]], title: str) -> None:
+    """Observed vs simulated pass rate per step, each with its 95 % CI (calibration)."""
+    labels = [
+        (f"{r['segment']}: {r['step']}" if r["segment"] else r["step"])
+        + (f"\n(fitted: {r['fitted']})" if r.get("fitted") else "")
+        for r in rows
+    ]
+    y = list(range(len(rows)))
+
+    def bars(kind: str) -> tuple[list[float], list[list[float]]]:
+        rate = [r[f"{kind}_rate"] for r in rows]
+        lo = [r[f"{kind}_ci_low"] for r in rows]
+        hi = [r[f"{kind}_ci_high"] for r in rows]
+        err = [
+            [0.0 if math.isnan(m - a) else m - a for m, a in zip(rate, lo)],
+            [0.0 if math.isnan(b - m) else b - m for m, b in zip(rate, hi)],
+        ]
+        return rate, err
+
+    rate, err = bars("observed")
+    ax.errorbar(
+        rate,
+        [v - 0.12 for v in y],
+        xerr=err,
+        fmt="o",
+        color=OBSERVED,
+        capsize=3,
+        lw=1,
+        label="observed (95% Wilson CI)",
+    )
+    rate, err = bars("simulated")
+    ax.errorbar(
+        rate,
+        [v + 0.12 for v in y],
+        xerr=err,
+        fmt="s",
+        color=SIMULATED,
+        capsize=3,
+        lw=1,
+        label="simulated, calibrated (95% Wilson CI)",
+    )
+    for yi, r in zip(y, rows):
+        ax.text(
+            1.005,
+            yi,
+            f"n = {r['observed_entered']:,}",
+            va="center",
+            fontsize=8,
+            transform=ax.get_yaxis_transform(),
+        )
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.set_xlabel("pass rate of the step (completed / entered)")
+    ax.set_title(title)
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="lower left", fontsize=9, frameon=False, bbox_to_anchor=(0, 1.06), ncols=2)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def fit_chart_png(rows: Sequence[dict[str, Any]], title: str) -> bytes:
+    """The calibration chart as PNG bytes (identical bytes for identical rows)."""
+    with mpl.rc_context(_RC):
+        fig = Figure(figsize=(9, 1.9 + 0.45 * len(rows)), layout="constrained")
+        plot_fit(fig.add_subplot(), rows, title)
+        FigureCanvasAgg(fig)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=FIT_DPI, metadata={"Software": None})
+    return buffer.getvalue()
 
 
 # -- rendering ------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ def loaded_after(statement: str) -> set[str]:
         ("frictionsim.engine", {"matplotlib", "click", "rich"}),
         ("frictionsim.report", {"simpy", "frictionsim.engine"}),
         ("frictionsim.stats", {"matplotlib"}),
+        ("frictionsim.funnel_data", {"simpy", "matplotlib"}),
+        ("frictionsim.calibrate", {"matplotlib"}),
     ],
 )
 def test_module_does_not_import(module, forbidden):

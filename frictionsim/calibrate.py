@@ -1,0 +1,647 @@
+"""Calibration: fit a scenario's free parameters to an observed funnel.
+
+An analytics export tells how many visitors entered each checkout step and
+how many completed it (:mod:`frictionsim.funnel_data`). Calibration picks
+values for chosen parameters of a scenario so that the simulated pass rate of
+every observed step (completed / entered) matches the observed one:
+
+* ``exit`` of a step (non-friction leaving), a probability;
+* ``irritation`` of a step (felt on entering it), points ≥ 0;
+* ``tolerance``: one factor multiplying every segment's tolerance (every
+  parameter of its distribution that is a level or a spread, so a lognormal
+  keeps its shape and every customer's tolerance is scaled by the factor).
+
+**Objective.** The binomial log-likelihood of the observed completions given
+the entries, ``Σ c log p + (n − c) log(1 − p)``, where ``p`` is the pass rate
+of the step in the simulation, ``(completed + ½) / (entered + 1)`` so that a
+step nobody leaves in the simulation never gives ``log 0``.
+
+**Simulated sample.** Each evaluation simulates at least ``sample`` (default
+5) times as many visitors as the data has: replications of the scenario's own
+horizon and arrivals, so queues and the time-of-day profile stay as written.
+The simulated pass rates then carry about 1/``sample`` of the observed
+sampling variance.
+
+**Common random numbers.** Every evaluation uses the same seed. The engine keys
+its random streams by purpose and step name, so the same customer gets the
+same tolerance and the same draws whatever the parameters: the objective moves
+only because the parameters do, in steps of one simulated customer, which the
+Nelder–Mead simplex (in logit / log coordinates, so bounds hold) steps over.
+
+**Uncertainty.** At the optimum, a central finite-difference Jacobian of the
+pass rates gives the Fisher information of the binomial counts,
+``Jᵀ diag(n / (p(1 − p))) J``, whose inverse gives standard errors (delta
+method back to natural units). When it is (near-)singular the parameters that
+move the funnel the same way are named: the data cannot tell them apart.
+``exit`` and ``irritation`` at the same step are refused outright, since
+either only lowers that step's pass rate.
+
+The simulation is one function, :func:`_simulate_funnel`, so a faster engine
+or a shared executor can replace it without touching the rest.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as st
+
+from .engine import ORDER, simulate
+from .errors import CalibrationError, FrictionsimError
+from .experiment import replication_seeds, run_replications
+from .funnel_data import ObservedFunnel
+from .scenario import END, Scenario
+
+#: Kinds of free parameters, in the order they are listed.
+KINDS = ("exit", "irritation", "tolerance")
+#: Simulated visitors per observed visitor, by default.
+DEFAULT_SAMPLE = 5.0
+#: Optimiser evaluations at most, by default.
+DEFAULT_MAX_EVALUATIONS = 400
+#: Finite-difference step in the optimiser's (logit / log) coordinates.
+FD_STEP = 0.1
+#: Smallest eigenvalue of the Fisher information's correlation form below which it is
+#: called near-singular: standard errors are inflated at least 10-fold by the confusion.
+SINGULAR_BELOW = 0.01
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One free parameter: a step's ``exit`` or ``irritation``, or the tolerance scale."""
+
+    kind: str
+    step: str | None
+    start: float
+
+    @property
+    def name(self) -> str:
+        return f"steps.{self.step}.{self.kind}" if self.step else "tolerance scale"
+
+    def to_free(self, value: float) -> float:
+        """The optimiser's unbounded coordinate of ``value``."""
+        if self.kind == "exit":
+            v = min(max(value, 1e-4), 1 - 1e-4)
+            return math.log(v / (1 - v))
+        return math.log(max(value, 1e-4))
+
+    def from_free(self, u: float) -> float:
+        u = min(max(u, -30.0), 30.0)
+        if self.kind == "exit":
+            return 1.0 / (1.0 + math.exp(-u))
+        return math.exp(u)
+
+    def slope(self, value: float) -> float:
+        """d value / d free coordinate, for the delta method."""
+        return value * (1 - value) if self.kind == "exit" else value
+
+
+@dataclass
+class SimulatedFunnel:
+    """Visitors who entered and completed each step, pooled over replications.
+
+    Arrays are ``(groups, steps)``: one group for all visitors, or one per
+    segment (scenario order) when asked ``by_segment``.
+    """
+
+    entered: np.ndarray
+    completed: np.ndarray
+    visitors: int
+
+
+@dataclass
+class Calibration:
+    """A completed fit: the calibrated scenario, the estimates and the goodness of fit."""
+
+    scenario: Scenario
+    parameters: list[Parameter]
+    values: list[float]
+    standard_errors: list[float]
+    fit_rows: list[dict[str, Any]]
+    log_likelihood: float
+    deviance: float
+    degrees_of_freedom: int
+    p_value: float | None
+    seed: int
+    replications: int
+    simulated_visitors: int
+    evaluations: int
+    converged: bool
+    funnel_file: str
+    funnel_sha256: str
+    warnings: list[str] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------- parameters
+
+
+def _step_list(text: str, scenario: Scenario, option: str) -> list[str]:
+    names = [s.name for s in scenario.steps]
+    chosen = []
+    for name in (n.strip() for n in text.replace("+", ",").split(",")):
+        if not name:
+            continue
+        if name not in names:
+            raise CalibrationError(
+                f"{option}: no step named '{name}'{_did_you_mean(name, names)}; "
+                f"steps: {', '.join(names)}"
+            )
+        chosen.append(name)
+    return chosen
+
+
+def _did_you_mean(word: str, options: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def free_parameters(
+    scenario: Scenario, funnel: ObservedFunnel, fit: str = "exit", steps: str | None = None
+) -> list[Parameter]:
+    """The parameters ``--fit`` and ``--steps`` name, started at the scenario's values.
+
+    ``fit`` lists kinds (``exit,irritation,tolerance``); a kind may name its own
+    steps, ``exit:cart+review``. Otherwise per-step kinds apply to ``steps``
+    (comma-separated), by default every step with observed counts.
+    """
+    observed = funnel.steps
+    default_steps = _step_list(steps, scenario, "--steps") if steps else observed
+    for name in default_steps:
+        if name not in observed:
+            raise CalibrationError(
+                f"--steps: step '{name}' has no observed counts in {funnel.file}; "
+                "its parameters cannot be fitted"
+            )
+    params: list[Parameter] = []
+    seen_kinds: set[str] = set()
+    for item in (x.strip() for x in fit.split(",")):
+        if not item:
+            continue
+        kind, _, own = item.partition(":")
+        kind = kind.strip()
+        if kind not in KINDS:
+            raise CalibrationError(
+                f"--fit: unknown parameter kind '{kind}'{_did_you_mean(kind, KINDS)}; "
+                f"choose from {', '.join(KINDS)}"
+            )
+        if kind in seen_kinds:
+            raise CalibrationError(f"--fit: '{kind}' is listed twice")
+        seen_kinds.add(kind)
+        if kind == "tolerance":
+            if own:
+                raise CalibrationError(
+                    "--fit: 'tolerance' is one scale factor for every segment; it takes no steps"
+                )
+            params.append(Parameter("tolerance", None, 1.0))
+            continue
+        names = _step_list(own, scenario, f"--fit {kind}") if own else default_steps
+        for name in names:
+            if name not in observed:
+                raise CalibrationError(
+                    f"--fit {kind}: step '{name}' has no observed counts in {funnel.file}"
+                )
+            step = scenario.steps[scenario.step_index(name)]
+            start = getattr(step, kind)
+            start = min(max(start, 0.01), 0.9) if kind == "exit" else max(start, 0.1)
+            params.append(Parameter(kind, name, start))
+    if not params:
+        raise CalibrationError("--fit: nothing to fit")
+    irritated = {p.step for p in params if p.kind == "irritation"}
+    both = list(dict.fromkeys(p.step for p in params if p.kind == "exit" and p.step in irritated))
+    if both:
+        raise CalibrationError(
+            f"cannot fit both exit and irritation at step(s) {', '.join(both)}: counts of "
+            "entries and completions cannot tell them apart (either only lowers the step's "
+            "pass rate). Fix one of them: e.g. --fit exit:STEPS,irritation:OTHER_STEPS, or "
+            "--fit exit with --steps"
+        )
+    return params
+
+
+def _scale_distribution(dist: dict[str, Any], factor: float) -> dict[str, Any]:
+    scaled = dict(dist)
+    for key in ("value", "mean", "sd", "low", "mode", "high"):
+        if key in scaled:
+            scaled[key] = scaled[key] * factor
+    if "values" in scaled:
+        scaled["values"] = [v * factor for v in scaled["values"]]
+    return scaled
+
+
+def with_parameters(
+    scenario: Scenario, parameters: Sequence[Parameter], values: Sequence[float]
+) -> Scenario:
+    """A copy of ``scenario`` with the parameters set (tolerance: scaled by its factor)."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data = copy.deepcopy(data)
+    steps = {s["name"]: s for s in data["steps"]}
+    for p, v in zip(parameters, values):
+        if p.kind == "tolerance":
+            for seg in data["segments"]:
+                seg["tolerance"] = _scale_distribution(seg["tolerance"], float(v))
+        else:
+            steps[p.step][p.kind] = float(v)
+    return Scenario.model_validate(data)
+
+
+# ----------------------------------------------------------------------- simulation
+
+
+def linear_path(scenario: Scenario) -> list[int] | None:
+    """Step indices in the one order every customer meets them, or None (branches, loops)."""
+    path, s = [], 0
+    while s != END:
+        succ = [j for j, p in scenario.successors(s) if p > 0]
+        if len(succ) != 1 or s in path:
+            return None
+        path.append(s)
+        s = succ[0]
+    return path if len(path) == len(scenario.steps) else None
+
+
+def _simulate_funnel(
+    scenario: Scenario,
+    seed: int,
+    replications: int,
+    jobs: int | None = 1,
+    by_segment: bool = False,
+) -> SimulatedFunnel:
+    """Entries and completions per step, pooled over ``replications`` runs of ``seed``.
+
+    The one place calibration simulates: swap in a faster engine here.
+    """
+    n_steps = len(scenario.steps)
+    if not by_segment:
+        results = run_replications(scenario, seed, replications, jobs)
+        entered = sum(r.step_entered for r in results)
+        left = sum(r.step_abandoned_friction + r.step_abandoned_exit for r in results)
+        visitors = sum(r.visitors for r in results)
+        return SimulatedFunnel(np.asarray([entered]), np.asarray([entered - left]), int(visitors))
+    # per segment: from the per-customer table, on a flow every customer walks in order
+    path = linear_path(scenario)
+    if path is None:
+        raise CalibrationError("per-segment rows need a checkout without branches or loops")
+    position = np.empty(n_steps, dtype=np.int64)
+    position[path] = np.arange(n_steps)
+    n_segs = len(scenario.segments)
+    entered = np.zeros((n_segs, n_steps), dtype=np.int64)
+    completed = np.zeros((n_segs, n_steps), dtype=np.int64)
+    visitors = 0
+    for seq in replication_seeds(seed, replications):
+        table = simulate(scenario, seq, record_customers=True).customers or {}
+        seg = table["segment"].astype(np.int64)
+        ended = np.where(table["outcome"] == ORDER, n_steps, position[np.maximum(table["step"], 0)])
+        visitors += seg.size
+        for k in range(n_segs):
+            reached = np.bincount(ended[seg == k], minlength=n_steps + 1)
+            at_least = np.cumsum(reached[::-1])[::-1]  # customers ending at or after position
+            entered[k, path] += at_least[:n_steps]
+            completed[k, path] += at_least[1:]
+    return SimulatedFunnel(entered, completed, visitors)
+
+
+# ----------------------------------------------------------------------- statistics
+
+
+def wilson(successes: float, n: float, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score 95 % interval of a binomial proportion (nan for n = 0)."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _pass_rates(sim: SimulatedFunnel, index: np.ndarray) -> np.ndarray:
+    return (sim.completed[index[:, 0], index[:, 1]] + 0.5) / (
+        sim.entered[index[:, 0], index[:, 1]] + 1.0
+    )
+
+
+def _log_likelihood(n: np.ndarray, c: np.ndarray, p: np.ndarray) -> float:
+    return float(np.sum(c * np.log(p) + (n - c) * np.log1p(-p)))
+
+
+def _near_singular(
+    info: np.ndarray, parameters: Sequence[Parameter]
+) -> tuple[np.ndarray, list[str]]:
+    """Covariance (free coordinates) and warnings about what the data cannot separate."""
+    warnings = []
+    diag = np.diag(info)
+    dead = [p.name for p, d in zip(parameters, diag) if not d > 0]
+    if dead:
+        warnings.append(
+            f"{', '.join(dead)}: changing it moves no observed pass rate; the data says "
+            "nothing about it (standard error unknown)"
+        )
+    live = np.flatnonzero(diag > 0)
+    cov = np.full(info.shape, np.nan)
+    if live.size:
+        sub = info[np.ix_(live, live)]
+        scale = 1 / np.sqrt(np.diag(sub))
+        corr = sub * np.outer(scale, scale)
+        eigval, eigvec = np.linalg.eigh(corr)
+        if eigval[0] < SINGULAR_BELOW:
+            # the directions the data barely sees, and who takes part in them
+            weak = np.abs(eigvec[:, eigval < SINGULAR_BELOW]).max(axis=1)
+            names = [parameters[live[k]].name for k in np.flatnonzero(weak > 0.1)]
+            warnings.append(
+                "the Fisher information is near-singular (smallest eigenvalue "
+                f"{max(eigval[0], 0):.2g} of its correlation form): {', '.join(names)} "
+                "move the funnel the same way, so the data can barely tell them apart; "
+                "their standard errors are large or unknown. Fix some of them (--fit, --steps)"
+            )
+        if eigval[0] > 1e-12:
+            cov[np.ix_(live, live)] = np.linalg.inv(corr) * np.outer(scale, scale)
+    return cov, warnings
+
+
+# ----------------------------------------------------------------------- the fit
+
+
+def calibrate(
+    scenario: Scenario,
+    funnel: ObservedFunnel,
+    fit: str = "exit",
+    steps: str | None = None,
+    seed: int | None = None,
+    sample: float = DEFAULT_SAMPLE,
+    max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
+    jobs: int | None = 1,
+    progress: Progress | None = None,
+) -> Calibration:
+    """Fit the parameters ``fit`` names to ``funnel``; see the module docstring."""
+    parameters = free_parameters(scenario, funnel, fit, steps)
+    seed = scenario.seed if seed is None else seed
+    by_segment = funnel.by_segment
+    if by_segment and linear_path(scenario) is None:
+        raise CalibrationError(
+            f"{funnel.file}: per-segment rows need a checkout every customer walks in one "
+            f"order (no branches or loops); '{scenario.name}' has branches. Drop the segment "
+            "column to fit the totals"
+        )
+    # enough replications that the simulated visitors, a Poisson count, reach
+    # `sample` times the observed ones but for a 3-sd shortfall
+    needed = sample * funnel.visitors
+    needed += 3 * math.sqrt(needed)
+    replications = max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
+    seg_index = {s.name: k for k, s in enumerate(scenario.segments)}
+    rows = funnel.rows
+    index = np.asarray(
+        [(seg_index[r.segment] if r.segment else 0, scenario.step_index(r.step)) for r in rows],
+        dtype=np.int64,
+    )
+    n = np.asarray([r.entered for r in rows], dtype=float)
+    c = np.asarray([r.completed for r in rows], dtype=float)
+    k = len(parameters)
+    total = max_evaluations + 2 * k + 1
+    cache: dict[tuple[float, ...], tuple[float, SimulatedFunnel]] = {}
+    count = [0]
+
+    def evaluate(u: np.ndarray) -> tuple[float, SimulatedFunnel]:
+        key = tuple(float(x) for x in u)
+        if key not in cache:
+            values = [p.from_free(x) for p, x in zip(parameters, key)]
+            sim = _simulate_funnel(
+                with_parameters(scenario, parameters, values), seed, replications, jobs, by_segment
+            )
+            cache[key] = (-_log_likelihood(n, c, _pass_rates(sim, index)), sim)
+            count[0] += 1
+            if progress:
+                progress(min(count[0], total), total)
+        return cache[key]
+
+    x0 = np.asarray([p.to_free(p.start) for p in parameters])
+    simplex = np.vstack([x0, x0 + 0.5 * np.eye(k)])
+    result = optimize.minimize(
+        lambda u: evaluate(u)[0],
+        x0,
+        method="Nelder-Mead",
+        options={
+            "initial_simplex": simplex,
+            "xatol": 0.01,
+            "fatol": 0.05,
+            "maxfev": max_evaluations,
+        },
+    )
+    best = min(cache, key=lambda key: cache[key][0])
+    u_hat = np.asarray(best)
+    values = [p.from_free(x) for p, x in zip(parameters, u_hat)]
+    neg_ll, sim = evaluate(u_hat)
+    p_hat = _pass_rates(sim, index)
+
+    # Fisher information from a central-difference Jacobian of the pass rates
+    jac = np.zeros((len(rows), k))
+    for j in range(k):
+        step = np.zeros(k)
+        step[j] = FD_STEP
+        up = _pass_rates(evaluate(u_hat + step)[1], index)
+        down = _pass_rates(evaluate(u_hat - step)[1], index)
+        jac[:, j] = (up - down) / (2 * FD_STEP)
+    weight = n / (p_hat * (1 - p_hat))
+    info = jac.T @ (weight[:, None] * jac)
+    cov, warnings = _near_singular(info, parameters)
+    slopes = np.asarray([p.slope(v) for p, v in zip(parameters, values)])
+    ses = [float(s) for s in np.sqrt(np.diag(cov)) * slopes]
+
+    if not result.success:
+        warnings.append(
+            f"the optimiser stopped after {count[0]} evaluations without converging "
+            f"({result.message}); raise --max-evaluations"
+        )
+    for p, v in zip(parameters, values):
+        if (p.kind == "exit" and (v < 1e-3 or v > 1 - 1e-3)) or (p.kind != "exit" and v < 1e-3):
+            warnings.append(f"{p.name} ended at the edge of its range ({v:.3g})")
+
+    fitted_at: dict[str, list[str]] = {}
+    for p in parameters:
+        if p.step:
+            fitted_at.setdefault(p.step, []).append(p.kind)
+    fit_rows = []
+    for r, (g, s) in zip(rows, index):
+        sim_n, sim_c = int(sim.entered[g, s]), int(sim.completed[g, s])
+        obs_lo, obs_hi = wilson(r.completed, r.entered)
+        sim_lo, sim_hi = wilson(sim_c, sim_n)
+        fit_rows.append(
+            {
+                "segment": r.segment or "",
+                "step": r.step,
+                "observed_entered": r.entered,
+                "observed_completed": r.completed,
+                "observed_rate": r.completed / r.entered if r.entered else math.nan,
+                "observed_ci_low": obs_lo,
+                "observed_ci_high": obs_hi,
+                "simulated_entered": sim_n,
+                "simulated_completed": sim_c,
+                "simulated_rate": sim_c / sim_n if sim_n else math.nan,
+                "simulated_ci_low": sim_lo,
+                "simulated_ci_high": sim_hi,
+                "fitted": "+".join(fitted_at.get(r.step, [])),
+            }
+        )
+    # goodness of fit: deviance against the saturated model (each step its own rate)
+    keep = n > 0
+    rate = np.where(keep, c / np.where(keep, n, 1), 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sat = np.nansum(
+            np.where(c > 0, c * np.log(rate), 0) + np.where(n > c, (n - c) * np.log1p(-rate), 0)
+        )
+    deviance = max(0.0, 2 * (float(sat) + neg_ll))
+    dof = int(keep.sum()) - k
+    p_value = float(st.chi2.sf(deviance, dof)) if dof > 0 else None
+
+    calibrated = with_parameters(scenario, parameters, values)
+    return Calibration(
+        scenario=calibrated,
+        parameters=parameters,
+        values=values,
+        standard_errors=ses,
+        fit_rows=fit_rows,
+        log_likelihood=-neg_ll,
+        deviance=deviance,
+        degrees_of_freedom=dof,
+        p_value=p_value,
+        seed=seed,
+        replications=replications,
+        simulated_visitors=sim.visitors,
+        evaluations=count[0],
+        converged=bool(result.success),
+        funnel_file=funnel.file,
+        funnel_sha256=funnel.sha256,
+        warnings=warnings,
+    )
+
+
+# ----------------------------------------------------------------------- output
+
+#: Columns of ``*.fit.csv``.
+FIT_COLUMNS = (
+    "segment",
+    "step",
+    "observed_entered",
+    "observed_completed",
+    "observed_rate",
+    "observed_ci_low",
+    "observed_ci_high",
+    "simulated_entered",
+    "simulated_completed",
+    "simulated_rate",
+    "simulated_ci_low",
+    "simulated_ci_high",
+    "fitted",
+)
+
+
+def fit_paths(out: Path) -> tuple[Path, Path]:
+    """``calibrated.fit.csv`` and ``calibrated.fit.png`` beside ``calibrated.yaml``."""
+    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+    return out.with_name(stem + ".fit.csv"), out.with_name(stem + ".fit.png")
+
+
+def check_output(out: Path, inputs: Sequence[Path]) -> None:
+    """Refuse, before any work, an output that would replace an input or a folder."""
+    for path in inputs:
+        for written in (out, *fit_paths(out)):
+            if written.resolve() == Path(path).resolve():
+                raise CalibrationError(
+                    f"--out {out}: would overwrite the input {path}; choose another file"
+                )
+    if out.is_dir():
+        raise FrictionsimError(
+            f"--out {out}: is a folder; give a file name such as calibrated.yaml"
+        )
+    parent = out.parent if str(out.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        raise FrictionsimError(f"{parent}: cannot write here")
+
+
+def _format_value(p: Parameter, v: float, se: float) -> str:
+    err = f"{se:.3g}" if math.isfinite(se) else "unknown"
+    return f"{v:.4g} ± {err}"
+
+
+def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetime) -> str:
+    """The calibrated scenario with a header saying what was fitted, to what, and when."""
+    from .scenario import scenario_to_yaml
+
+    lines = [
+        f"# calibrated scenario '{cal.scenario.name}', written by frictionsim calibrate",
+        f"# from scenario: {scenario_file or '(built in code)'}",
+        f"# to the observed funnel: {cal.funnel_file}",
+        f"#   sha256 {cal.funnel_sha256}",
+        f"# seed {cal.seed}, {cal.replications} replication(s) per evaluation "
+        f"({cal.simulated_visitors} simulated visitors), {cal.evaluations} evaluations"
+        + ("" if cal.converged else " (NOT converged)"),
+        f"# at {now.strftime('%Y-%m-%dT%H:%M:%SZ')}",
+        "# fitted (value ± standard error from the Fisher information):",
+    ]
+    for p, v, se in zip(cal.parameters, cal.values, cal.standard_errors):
+        what = "multiplies every segment's tolerance" if p.kind == "tolerance" else ""
+        lines.append(f"#   {p.name} = {_format_value(p, v, se)}  {what}".rstrip())
+    dof = cal.degrees_of_freedom
+    gof = f"deviance {cal.deviance:.2f} on {dof} degrees of freedom"
+    if cal.p_value is not None:
+        gof += f" (p = {cal.p_value:.3g})"
+    lines.append(f"# goodness of fit: {gof}")
+    for w in cal.warnings:
+        lines.append(f"# warning: {w}")
+    return "\n".join(lines) + "\n" + scenario_to_yaml(cal.scenario)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_calibration(
+    cal: Calibration, out: Path, scenario_file: str | None = None, chart: bool = True
+) -> list[Path]:
+    """Write the calibrated scenario, ``*.fit.csv`` and ``*.fit.png`` (each atomically)."""
+    from .report import fit_chart_png
+    from .results import csv_text
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    csv_path, png_path = fit_paths(out)
+    now = dt.datetime.now(dt.timezone.utc)
+    files = {
+        out: calibrated_yaml(cal, scenario_file, now).encode(),
+        csv_path: csv_text(cal.fit_rows, FIT_COLUMNS).encode(),
+    }
+    if chart:
+        files[png_path] = fit_chart_png(cal.fit_rows, f"{cal.scenario.name}: observed vs simulated")
+    for path, data in files.items():
+        _write_atomic(path, data)
+    return list(files)
+
+
+__all__ = [
+    "KINDS",
+    "Calibration",
+    "Parameter",
+    "calibrate",
+    "calibrated_yaml",
+    "check_output",
+    "fit_paths",
+    "free_parameters",
+    "wilson",
+    "with_parameters",
+    "write_calibration",
+]

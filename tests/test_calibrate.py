@@ -1,0 +1,432 @@
+"""Calibration to an observed funnel: recovery of known parameters, identifiability,
+funnel CSV problems, and the command line."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from frictionsim import calibrate as cal
+from frictionsim.cli import cli
+from frictionsim.errors import CalibrationError, ScenarioError
+from frictionsim.funnel_data import load_funnel, parse_funnel
+from frictionsim.report import fit_chart_png
+from frictionsim.scenario import load_scenario
+
+from .conftest import make_scenario, run_once, scenario_dict
+
+TOLERANCE = {"dist": "lognormal", "mean": 10, "sd": 8}
+
+
+def three_steps(exits, irritations, horizon=1000, **changes):
+    """Three steps a -> b -> c, 2 arrivals a minute (2,000 visitors in 1,000 minutes)."""
+    steps = [{"name": n, "irritation": i, "exit": e} for n, e, i in zip("abc", exits, irritations)]
+    segments = [{"name": "all", "share": 1, "tolerance": TOLERANCE, "order_value": 50}]
+    fields = {"horizon": horizon, "arrivals": {"rate": 2}, "steps": steps, "segments": segments}
+    return make_scenario(**{**fields, **changes})
+
+
+def observed_csv(scenario, seed):
+    """One replication of ``scenario`` as an analytics export: step,entered,completed."""
+    r = run_once(scenario, seed)
+    done = r.step_entered - r.step_abandoned_friction - r.step_abandoned_exit
+    names = [s.name for s in scenario.steps]
+    return "step,entered,completed\n" + "".join(
+        f"{n},{e},{c}\n" for n, e, c in zip(names, r.step_entered, done)
+    )
+
+
+TRUE_EXITS = [0.2, 0.1, 0.15]
+TRUE_IRRITATIONS = [1.0, 2.0, 1.5]
+
+
+@pytest.fixture(scope="module")
+def truth_csv():
+    # 6,000 "observed" visitors with seed 1001; calibration simulates with seed 7
+    # (independent draws), in replications of 2,000 visitors
+    return observed_csv(three_steps(TRUE_EXITS, TRUE_IRRITATIONS, horizon=3000), 1001)
+
+
+def assert_recovered(result, truth, max_se):
+    for p, value, se, true in zip(result.parameters, result.values, result.standard_errors, truth):
+        assert 0 < se < max_se, f"{p.name}: SE {se} too large for the check to have power"
+        assert abs(value - true) <= 3 * se, f"{p.name}: {value} ± {se}, truth {true}"
+    assert result.warnings == []
+
+
+@pytest.mark.slow
+def test_recovers_exits_at_three_steps(truth_csv):
+    start = three_steps([0.3, 0.05, 0.1], TRUE_IRRITATIONS)
+    funnel = parse_funnel(truth_csv, "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="exit", seed=7, sample=5)
+    assert result.simulated_visitors >= 5 * funnel.visitors
+    # SE of an exit from ~4,000-6,000 entries is about 0.006; 0.01 still detects a 0.03 miss
+    assert_recovered(result, TRUE_EXITS, max_se=0.01)
+
+
+@pytest.mark.slow
+def test_recovers_irritation_at_two_steps(truth_csv):
+    start = three_steps(TRUE_EXITS, [1.0, 0.5, 4.0])
+    funnel = parse_funnel(truth_csv, "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="irritation:b+c", seed=7, sample=5)
+    assert [p.name for p in result.parameters] == ["steps.b.irritation", "steps.c.irritation"]
+    assert_recovered(result, TRUE_IRRITATIONS[1:], max_se=0.2)
+
+
+def test_recovers_the_tolerance_scale():
+    # truth: every tolerance 1.5 times the scenario's (lognormal mean 15, sd 12)
+    wider = {"dist": "lognormal", "mean": 15, "sd": 12}
+    segments = [{"name": "all", "share": 1, "tolerance": wider, "order_value": 50}]
+    truth = three_steps(TRUE_EXITS, TRUE_IRRITATIONS, horizon=3000, segments=segments)
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    funnel = parse_funnel(observed_csv(truth, 1001), "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="tolerance", seed=7, sample=5)
+    assert [p.name for p in result.parameters] == ["tolerance scale"]
+    assert_recovered(result, [1.5], max_se=0.15)
+    assert result.scenario.segments[0].tolerance.mean == pytest.approx(10 * result.values[0])
+
+
+def test_same_seed_gives_the_same_calibration(truth_csv):
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    funnel = parse_funnel(truth_csv, "observed.csv", start)
+    runs = [
+        cal.calibrate(start, funnel, fit="exit:a", seed=3, sample=1, max_evaluations=12)
+        for _ in range(2)
+    ]
+    assert runs[0].values == runs[1].values
+    assert runs[0].fit_rows == runs[1].fit_rows
+
+
+def test_tolerance_scale_multiplies_every_draw():
+    base = make_scenario(
+        segments=[
+            {"name": "x", "share": 0.5, "tolerance": TOLERANCE, "order_value": 1},
+            {
+                "name": "y",
+                "share": 0.5,
+                "tolerance": {"dist": "uniform", "low": 2, "high": 4},
+                "order_value": 1,
+            },
+        ]
+    )
+    param = cal.Parameter("tolerance", None, 1.0)
+    scaled = cal.with_parameters(base, [param], [2.0])
+    rng = [np.random.default_rng(5) for _ in range(4)]
+    for k in range(2):
+        a = base.segments[k].tolerance.sample(rng[2 * k], 1000)
+        b = scaled.segments[k].tolerance.sample(rng[2 * k + 1], 1000)
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- identifiability
+
+
+def test_exit_and_irritation_at_the_same_step_are_refused(truth_csv):
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    funnel = parse_funnel(truth_csv, "observed.csv", start)
+    with pytest.raises(CalibrationError, match=r"both exit and irritation at step\(s\) a, b, c"):
+        cal.free_parameters(start, funnel, "exit,irritation")
+    # fixing one of them at each step is allowed
+    params = cal.free_parameters(start, funnel, "exit:a+b,irritation:c")
+    assert [p.name for p in params] == ["steps.a.exit", "steps.b.exit", "steps.c.irritation"]
+
+
+def test_near_singular_information_names_the_parameters_that_move_together():
+    params = [
+        cal.Parameter("tolerance", None, 1),
+        cal.Parameter("irritation", "a", 1),
+        cal.Parameter("irritation", "b", 1),
+        cal.Parameter("exit", "c", 0.1),
+    ]
+    # Jacobian columns: tolerance = -(irritation a + irritation b); exit c on its own
+    jac = np.array([[-1.0, 0.5, 0.5, 0.0], [-2.0, 1.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    jac[1, 1] += 0.3  # a and b are told apart by the second step
+    jac[1, 2] -= 0.3
+    jac[:, 0] = -(jac[:, 1] + jac[:, 2])
+    info = jac.T @ np.diag([1000.0, 800.0, 600.0]) @ jac
+    _, warnings = cal._near_singular(info, params)
+    assert len(warnings) == 1
+    assert "tolerance scale, steps.a.irritation, steps.b.irritation" in warnings[0]
+    assert "steps.c.exit" not in warnings[0]
+    cov, warnings = cal._near_singular(np.diag([100.0, 50.0, 20.0, 10.0]), params)
+    assert warnings == []
+    np.testing.assert_allclose(np.diag(cov), [0.01, 0.02, 0.05, 0.1])
+
+
+def test_tolerance_with_every_irritation_is_flagged_as_unidentifiable(truth_csv):
+    # no form fields and no other irritation: scaling tolerance and every irritation
+    # together leaves every customer's fate unchanged
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS, horizon=500)
+    funnel = parse_funnel(truth_csv, "observed.csv", start)
+    result = cal.calibrate(
+        start, funnel, fit="irritation,tolerance", seed=3, sample=1, max_evaluations=10
+    )
+    flagged = [w for w in result.warnings if "near-singular" in w]
+    assert flagged
+    for name in ("tolerance scale", "steps.a.irritation", "steps.b.irritation"):
+        assert name in flagged[0]
+
+
+# ---------------------------------------------------------------- funnel CSV problems
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("step,entered\n", "funnel.csv:1:1: (file): no rows of counts"),
+        ("", "funnel.csv:1:1: (file): empty; expected a header"),
+        ("step,enterd\na,10\n", "funnel.csv:1:6: enterd: unknown column 'enterd' (did you mean"),
+        ("step,completed\na,10\n", "funnel.csv:1:1: entered: missing required column"),
+        (
+            "step,entered,completed\ncart,10,5\n",
+            "funnel.csv:2:1: step: no step named 'cart' in scenario 'micro'",
+        ),
+        (
+            "step,entered,completed\nbb,10,5\n",
+            "no step named 'bb' in scenario 'micro' (did you mean 'b'?)",
+        ),
+        (
+            "step,entered,completed\na,-3,0\n",
+            "funnel.csv:2:3: entered: must not be negative (got -3)",
+        ),
+        ("step,entered,completed\na,ten,0\n", "funnel.csv:2:3: entered: expected a whole number"),
+        (
+            "step,entered,completed\na,10,12\n",
+            "funnel.csv:2:6: completed: completed (12) exceeds entered (10)",
+        ),
+        ("step,entered,completed\na,10,5,1\n", "funnel.csv:2:1: (row): has 4 fields"),
+        (
+            "step,entered,completed\na,10,5\nb,7,3\n",
+            "funnel.csv:3:1: entered: more visitors entered 'b' (7) than completed 'a' (5)",
+        ),
+        (
+            "step,entered\na,10\nb,12\n",
+            "funnel.csv:3:1: entered: more visitors entered 'b' (12) than entered 'a' (10)",
+        ),
+        (
+            "step,entered\na,10\nb,8\nc,6\n",
+            "funnel.csv:4:4: completed: empty, and 'c' is the last step",
+        ),
+        (
+            "step,entered,completed\na,10,5\na,10,5\n",
+            "funnel.csv:3:1: step: step 'a' repeats line 2",
+        ),
+        (
+            "segment,step,entered,completed\nmobil,a,10,5\n",
+            "funnel.csv:2:1: segment: no segment named 'mobil' in scenario 'micro' (did you mean 'mobile'?)",
+        ),
+    ],
+)
+def test_funnel_problems_are_located(text, expected):
+    scenario = three_steps(
+        TRUE_EXITS,
+        TRUE_IRRITATIONS,
+        segments=[
+            {"name": "mobile", "share": 0.5, "tolerance": 5, "order_value": 1},
+            {"name": "desktop", "share": 0.5, "tolerance": 5, "order_value": 1},
+        ],
+    )
+    with pytest.raises(ScenarioError) as info:
+        parse_funnel(text, "funnel.csv", scenario)
+    assert expected in str(info.value)
+
+
+def test_completions_come_from_the_next_step_and_comments_are_skipped():
+    scenario = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    text = "# export\nstep,entered,completed\n# 2026-11\na,100,\n\nb,80,\nc,60,50\n"
+    funnel = parse_funnel(text, "f.csv", scenario)
+    assert [(r.step, r.entered, r.completed, r.line) for r in funnel.rows] == [
+        ("a", 100, 80, 4),
+        ("b", 80, 60, 6),
+        ("c", 60, 50, 7),
+    ]
+    assert funnel.visitors == 100
+
+
+def test_per_segment_counts_add_up_to_the_totals():
+    scenario = three_steps(
+        TRUE_EXITS,
+        TRUE_IRRITATIONS,
+        horizon=300,
+        segments=[
+            {"name": "mobile", "share": 0.6, "tolerance": TOLERANCE, "order_value": 1},
+            {"name": "desktop", "share": 0.4, "tolerance": 20, "order_value": 1},
+        ],
+    )
+    per = cal._simulate_funnel(scenario, 4, 2, by_segment=True)
+    total = cal._simulate_funnel(scenario, 4, 2)
+    np.testing.assert_array_equal(per.entered.sum(axis=0), total.entered[0])
+    np.testing.assert_array_equal(per.completed.sum(axis=0), total.completed[0])
+    assert per.entered[0, 0] > per.entered[1, 0] > 0
+
+
+# ---------------------------------------------------------------- command line
+
+
+@pytest.fixture
+def files(tmp_cwd):
+    scenario = scenario_dict(
+        name="tiny",
+        horizon=500,
+        arrivals={"rate": 2},
+        segments=[{"name": "all", "share": 1, "tolerance": TOLERANCE, "order_value": 50}],
+        steps=[
+            {"name": n, "irritation": i, "exit": e}
+            for n, e, i in zip("abc", TRUE_EXITS, TRUE_IRRITATIONS)
+        ],
+    )
+    path = tmp_cwd / "tiny.yaml"
+    path.write_text(yaml.safe_dump(scenario, sort_keys=False))
+    funnel = tmp_cwd / "observed.csv"
+    funnel.write_text("step,entered,completed\na,1000,\nb,790,\nc,700,600\n")
+    return path, funnel
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_cli_writes_a_loadable_calibrated_scenario_with_fit_files(files, tmp_cwd):
+    scenario, funnel = files
+    args = ("calibrate", scenario, "--funnel", funnel, "--fit", "exit:a", "--sample", 1)
+    result = invoke(*args, "--max-evaluations", 10, "--out", "cal/calibrated.yaml")
+    assert result.exit_code == 0, result.output
+    out = tmp_cwd / "cal" / "calibrated.yaml"
+    text = out.read_text()
+    digest = hashlib.sha256(funnel.read_bytes()).hexdigest()
+    assert f"# to the observed funnel: {funnel}\n#   sha256 {digest}\n" in text
+    assert "# seed 7, " in text
+    assert re.search(r"#   steps\.a\.exit = 0\.\d+ ± 0\.\d+", text)
+    loaded = load_scenario(out)
+    assert loaded.steps[0].exit != TRUE_EXITS[0]  # fitted, written back
+    assert loaded.steps[1].exit == TRUE_EXITS[1]  # left alone
+    rows = (tmp_cwd / "cal" / "calibrated.fit.csv").read_text().splitlines()
+    assert rows[0].startswith("segment,step,observed_entered,observed_completed,observed_rate")
+    assert len(rows) == 4
+    assert rows[0].endswith(",fitted")
+    assert rows[1].startswith(",a,1000,790,")
+    assert rows[1].endswith(",exit")
+    assert rows[2].endswith(",")  # b: nothing fitted
+    png = (tmp_cwd / "cal" / "calibrated.fit.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "pass rate per step" in result.output
+    assert not [p for p in (tmp_cwd / "cal").iterdir() if p.name.startswith(".")]
+
+
+def test_fit_chart_is_byte_identical_for_identical_rows():
+    rows = [
+        {
+            "segment": "",
+            "step": s,
+            "observed_entered": 100,
+            "observed_rate": 0.8,
+            "observed_ci_low": 0.71,
+            "observed_ci_high": 0.87,
+            "simulated_rate": 0.78,
+            "simulated_ci_low": 0.75,
+            "simulated_ci_high": 0.81,
+        }
+        for s in "abc"
+    ]
+    assert fit_chart_png(rows, "t") == fit_chart_png(rows, "t")
+
+
+def test_cli_refuses_to_overwrite_an_input(files):
+    scenario, funnel = files
+    result = invoke("calibrate", scenario, "--funnel", funnel, "--out", scenario)
+    assert result.exit_code == 2
+    assert "would overwrite the input" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_refuses_exit_and_irritation_at_the_same_step(files):
+    scenario, funnel = files
+    result = invoke(
+        "calibrate", scenario, "--funnel", funnel, "--fit", "exit,irritation", "--out", "o.yaml"
+    )
+    assert result.exit_code == 2
+    assert "cannot fit both exit and irritation at step(s) a, b, c" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cli_reports_funnel_problems_with_their_lines(files):
+    scenario, funnel = files
+    funnel.write_text("step,entered,completed\naa,1000,\nb,-790,\nc,700,800\n")
+    result = invoke("calibrate", scenario, "--funnel", funnel, "--out", "o.yaml")
+    assert result.exit_code == 2
+    lines = result.output.splitlines()
+    assert f"{funnel}:2:1: step: no step named 'aa' in scenario 'tiny' (did you mean 'a'?)" in lines
+    assert f"{funnel}:3:3: entered: must not be negative (got -790)" in lines
+    assert f"{funnel}:4:7: completed: completed (800) exceeds entered (700)" in lines
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--fit", "exits"), "unknown parameter kind 'exits' (did you mean 'exit'?)"),
+        (("--steps", "bb"), "--steps: no step named 'bb' (did you mean 'b'?)"),
+        (("--fit", "tolerance:a"), "takes no steps"),
+    ],
+)
+def test_cli_refuses_bad_fit_options(files, options, message):
+    scenario, funnel = files
+    result = invoke("calibrate", scenario, "--funnel", funnel, *options, "--out", "o.yaml")
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+BASELINE = Path(__file__).parent.parent / "scenarios" / "checkout_baseline.yaml"
+EXAMPLE = Path(__file__).parent.parent / "scenarios" / "data" / "observed_funnel.csv"
+
+
+def test_bundled_observed_funnel_fits_the_baseline_scenario():
+    funnel = load_funnel(EXAMPLE, load_scenario(BASELINE))
+    assert [(r.step, r.entered, r.completed) for r in funnel.rows][-2:] == [
+        ("payment", 4329, 4208),
+        ("review", 4208, 3922),
+    ]
+    assert funnel.sha256 == hashlib.sha256(EXAMPLE.read_bytes()).hexdigest()
+
+
+def test_cli_fits_per_segment_rows(files, tmp_cwd):
+    scenario, funnel = files
+    data = yaml.safe_load(scenario.read_text())
+    data["segments"] = [
+        {"name": "mobile", "share": 0.6, "tolerance": TOLERANCE, "order_value": 1},
+        {"name": "desktop", "share": 0.4, "tolerance": 20, "order_value": 1},
+    ]
+    scenario.write_text(yaml.safe_dump(data, sort_keys=False))
+    funnel.write_text(
+        "segment,step,entered,completed\n"
+        "desktop,a,400,\ndesktop,b,330,300\n"
+        "mobile,a,600,\nmobile,b,450,380\n"
+    )
+    args = ("calibrate", scenario, "--funnel", funnel, "--sample", 1, "--max-evaluations", 10)
+    result = invoke(*args, "--fit", "exit:a", "--out", "seg.yaml")
+    assert result.exit_code == 0, result.output
+    rows = (tmp_cwd / "seg.fit.csv").read_text().splitlines()
+    assert [r.split(",")[:3] for r in rows[1:]] == [
+        ["mobile", "a", "600"],
+        ["mobile", "b", "450"],
+        ["desktop", "a", "400"],
+        ["desktop", "b", "330"],
+    ]
+
+
+def test_per_segment_rows_need_a_checkout_without_branches():
+    steps = [
+        {"name": "a", "next": [{"to": "b", "p": 0.5}, {"to": "c", "p": 0.5}]},
+        {"name": "b", "next": "c"},
+        {"name": "c"},
+    ]
+    scenario = make_scenario(steps=steps)
+    funnel = parse_funnel("segment,step,entered,completed\nall,a,10,9\n", "f.csv", scenario)
+    with pytest.raises(CalibrationError, match="per-segment rows need a checkout"):
+        cal.calibrate(scenario, funnel, fit="exit")
