@@ -79,6 +79,36 @@ def schema() -> None:
     click.echo(json.dumps(scenario_json_schema(), indent=2))
 
 
+def execution_options(f: Any) -> Any:
+    """``--jobs``, ``--engine``, ``--scheduler`` and ``--quiet``: how work runs (every simulating
+    command)."""
+    f = click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="No progress and no table; print only the results folder.",
+    )(f)
+    f = click.option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        envvar="FRICTIONSIM_SCHEDULER",
+        help="Run on this Dask cluster (needs frictionsim[dask]); env FRICTIONSIM_SCHEDULER.",
+    )(f)
+    f = click.option(
+        "--engine",
+        type=click.Choice(["auto", "simpy", "fast"]),
+        default="auto",
+        show_default=True,
+        help="auto: vectorized fast path where it is exact (no capacity, no loops), else SimPy.",
+    )(f)
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 1024),
+        help="Worker processes (default: all cores; small runs stay serial).",
+    )(f)
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
@@ -87,12 +117,6 @@ def schema() -> None:
     "-r",
     type=click.IntRange(1, 100_000),
     help="Independent runs (default: the scenario's).",
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 1024),
-    help="Worker processes (default: all cores; small runs stay serial).",
 )
 @click.option(
     "--out",
@@ -108,17 +132,17 @@ def schema() -> None:
     help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
 )
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
-@click.option(
-    "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
-)
+@execution_options
 def run(
     file: Path,
     seed: int | None,
     replications: int | None,
-    jobs: int | None,
     out: Path | None,
     overrides: tuple[str, ...],
     no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
@@ -132,7 +156,9 @@ def run(
     check_writable(out)
     reps = replications or scenario.replications
     with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
-        result = run_scenario(scenario, seed, replications, jobs, progress=advance)
+        result = run_scenario(
+            scenario, seed, replications, jobs, advance, engine=engine, scheduler=scheduler
+        )
     write_run(result, out, scenario_file=str(file), charts=not no_charts)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
 

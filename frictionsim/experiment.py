@@ -4,28 +4,39 @@ Seed spawning lives here only: replication ``k`` of a run with seed ``s``
 always uses ``SeedSequence(s).spawn(n)[k]``, whichever process simulates it,
 so the same scenario, seed and replication count give identical results
 whatever the number of worker processes (results are gathered in replication
-order). Replications run on a local process pool; small runs stay serial
-because starting workers would cost more than it saves.
+order). Every command runs its replications as :class:`Task` s through one
+:class:`Executor`: a local process pool (small batches stay serial, because
+starting workers would cost more than it saves) or an existing Dask cluster.
+Each task picks its engine: the vectorized fast path (:mod:`frictionsim.fastpath`)
+where it reproduces the SimPy engine exactly, the SimPy engine otherwise.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, fastpath
 from .engine import RunResult, simulate
+from .errors import SimulationError
 from .scenario import Scenario
 from .stats import summarize
 
-#: Below this many expected customers in all, replications run in this process.
+#: Below this many expected customers in all, work runs in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000
+#: How many times cheaper a fast-path customer is than a SimPy one (for that rule).
+FAST_PATH_SPEEDUP = 10
+#: Engines a caller may ask for: ``auto`` takes the fast path where it gives the
+#: SimPy engine's exact results, ``simpy`` always uses SimPy, ``fast`` insists.
+ENGINES = ("auto", "simpy", "fast")
+#: Environment variable naming a Dask scheduler (``tcp://host:port``).
+SCHEDULER_ENV = "FRICTIONSIM_SCHEDULER"
 
 Progress = Callable[[int, int], None]
 
@@ -43,9 +54,152 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _simulate_one(args: tuple[Scenario, np.random.SeedSequence]) -> RunResult:
-    scenario, seq = args
-    return simulate(scenario, seq)
+def uses_fast_path(scenario: Scenario, engine: str = "auto") -> bool:
+    """Whether ``engine`` runs ``scenario`` on the vectorized fast path.
+
+    Raises :class:`SimulationError` for an unknown engine, or for ``fast`` on
+    a scenario the fast path cannot reproduce exactly.
+    """
+    if engine not in ENGINES:
+        raise SimulationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "simpy":
+        return False
+    reason = fastpath.unsupported_reason(scenario)
+    if engine == "fast" and reason:
+        raise SimulationError(f"--engine fast cannot run '{scenario.name}': {reason}")
+    return reason is None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of one scenario: the unit of work every executor runs."""
+
+    scenario: Scenario
+    seq: np.random.SeedSequence
+    engine: str = "auto"
+
+    @property
+    def cost(self) -> float:
+        """Expected work, in SimPy customers."""
+        fast = uses_fast_path(self.scenario, self.engine)
+        return self.scenario.expected_visitors / (FAST_PATH_SPEEDUP if fast else 1)
+
+
+def run_task(task: Task) -> RunResult:
+    """Simulate one replication with the engine the task asks for."""
+    if uses_fast_path(task.scenario, task.engine):
+        return fastpath.simulate(task.scenario, task.seq)
+    return simulate(task.scenario, task.seq)
+
+
+OnResult = Callable[[int, RunResult], None]
+
+
+class Executor:
+    """Runs tasks and returns their results in task order, whatever order they finish in.
+
+    ``progress(done, total)`` is called as tasks finish; ``on_result(i, result)``
+    too, in this process, so a caller can record finished work as it goes.
+    """
+
+    def map(
+        self,
+        tasks: Sequence[Task],
+        progress: Progress | None = None,
+        on_result: OnResult | None = None,
+    ) -> list[RunResult]:
+        raise NotImplementedError
+
+
+def _serial(tasks: Sequence[Task], progress: Progress | None, on_result: OnResult | None):
+    results = []
+    for k, task in enumerate(tasks):
+        result = run_task(task)
+        results.append(result)
+        if on_result:
+            on_result(k, result)
+        if progress:
+            progress(k + 1, len(tasks))
+    return results
+
+
+class LocalExecutor(Executor):
+    """A pool of local worker processes; small batches of work stay in this process."""
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = default_jobs() if jobs is None else jobs
+
+    def map(self, tasks, progress=None, on_result=None):
+        jobs = min(self.jobs, len(tasks))
+        if jobs <= 1 or sum(t.cost for t in tasks) < SERIAL_BELOW_CUSTOMERS:
+            return _serial(tasks, progress, on_result)
+        results: list[RunResult | None] = [None] * len(tasks)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_task, task): k for k, task in enumerate(tasks)}
+            try:
+                for done, future in enumerate(as_completed(futures), start=1):
+                    k = futures[future]
+                    results[k] = future.result()
+                    if on_result:
+                        on_result(k, results[k])
+                    if progress:
+                        progress(done, len(tasks))
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return results  # type: ignore[return-value]
+
+
+class DaskExecutor(Executor):
+    """The same tasks on an existing Dask distributed cluster (``tcp://host:port``).
+
+    Needs the optional extra ``frictionsim[dask]``. Every task carries its own
+    seed sequence, so results are identical to a local run.
+    """
+
+    def __init__(self, address: str, timeout: float = 10.0) -> None:
+        self.address = address
+        self.timeout = timeout
+
+    def map(self, tasks, progress=None, on_result=None):
+        try:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+        except ImportError:
+            raise SimulationError(
+                "--scheduler needs Dask: pip install 'frictionsim[dask]'"
+            ) from None
+        try:
+            client = Client(self.address, timeout=self.timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise SimulationError(
+                f"cannot reach the Dask scheduler at {self.address}: {exc}"
+            ) from None
+        results: list[RunResult | None] = [None] * len(tasks)
+        try:
+            with client.as_current():
+                futures = client.map(run_task, list(tasks), pure=False)
+                index = {f.key: k for k, f in enumerate(futures)}
+                for done, future in enumerate(dask_completed(futures), start=1):
+                    k = index[future.key]
+                    results[k] = future.result()
+                    if on_result:
+                        on_result(k, results[k])
+                    if progress:
+                        progress(done, len(tasks))
+        finally:
+            client.close()
+        return results  # type: ignore[return-value]
+
+
+def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Executor:
+    """A Dask executor when a scheduler is given (or in ``$FRICTIONSIM_SCHEDULER``),
+    else a local process pool of ``jobs`` workers."""
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler:
+        return DaskExecutor(scheduler)
+    return LocalExecutor(jobs)
 
 
 def run_replications(
@@ -54,31 +208,13 @@ def run_replications(
     replications: int,
     jobs: int | None = None,
     progress: Progress | None = None,
+    engine: str = "auto",
+    executor: Executor | None = None,
 ) -> list[RunResult]:
     """Simulate ``replications`` independent runs; results in replication order."""
-    seeds = replication_seeds(seed, replications)
-    jobs = default_jobs() if jobs is None else jobs
-    jobs = min(jobs, replications)
-    work = [(scenario, s) for s in seeds]
-    results: list[RunResult | None] = [None] * replications
-    if jobs <= 1 or scenario.expected_visitors * replications < SERIAL_BELOW_CUSTOMERS:
-        for k, item in enumerate(work):
-            results[k] = _simulate_one(item)
-            if progress:
-                progress(k + 1, replications)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_simulate_one, item): k for k, item in enumerate(work)}
-            try:
-                for done, future in enumerate(as_completed(futures), start=1):
-                    results[futures[future]] = future.result()
-                    if progress:
-                        progress(done, replications)
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
-    return results  # type: ignore[return-value]
+    executor = executor or LocalExecutor(jobs)
+    tasks = [Task(scenario, s, engine) for s in replication_seeds(seed, replications)]
+    return executor.map(tasks, progress)
 
 
 @dataclass
@@ -99,15 +235,38 @@ def run(
     replications: int | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
 ) -> Run:
-    """Run ``scenario`` (its own seed and replications unless given) and summarize it."""
+    """Run ``scenario`` (its own seed and replications unless given) and summarize it.
+
+    ``engine``: ``auto`` (fast path where exact, else SimPy), ``simpy`` or ``fast``.
+    ``scheduler``: a Dask scheduler address; default ``$FRICTIONSIM_SCHEDULER``,
+    else local processes.
+    """
     seed = scenario.seed if seed is None else seed
     replications = scenario.replications if replications is None else replications
     jobs = default_jobs() if jobs is None else jobs
+    uses_fast_path(scenario, engine)  # refuse a bad engine before any work
     start = time.perf_counter()
-    results = run_replications(scenario, seed, replications, jobs, progress)
+    executor = make_executor(jobs, scheduler)
+    results = run_replications(scenario, seed, replications, jobs, progress, engine, executor)
     summary = summarize(scenario, results, seed, __version__)
     return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs)
 
 
-__all__ = ["Run", "default_jobs", "replication_seeds", "run", "run_replications"]
+__all__ = [
+    "ENGINES",
+    "DaskExecutor",
+    "Executor",
+    "LocalExecutor",
+    "Run",
+    "Task",
+    "default_jobs",
+    "make_executor",
+    "replication_seeds",
+    "run",
+    "run_replications",
+    "run_task",
+    "uses_fast_path",
+]

@@ -1,0 +1,365 @@
+"""A vectorized engine for checkouts where customers never meet.
+
+Without ``capacity`` nobody waits for anybody, and without loops a customer
+visits each step at most once; a customer's path then depends only on their
+own random numbers. This module draws exactly the random numbers the SimPy
+engine (:mod:`frictionsim.engine`) draws — the same substreams, keyed by
+purpose and name, in the same blocks of ``BLOCK`` customers, row *i* for
+customer *i* — and walks every customer through the steps at once with numpy
+array operations, one step at a time in topological order. The result is the
+same :class:`~frictionsim.engine.RunResult`, field for field: counters are
+identical, times are the same float sums (``now + duration`` in the order
+SimPy adds them), and money and checkout-time totals are summed in the order
+the customers finish, as SimPy's event loop does.
+
+The one ordering SimPy decides that this module imitates rather than
+reproduces is between customers who finish at exactly the same float time
+(ties are broken by arrival order); with continuous arrivals that does not
+happen in practice, and only the last bits of the float totals could differ.
+
+:func:`unsupported_reason` is the explicit predicate of what this engine
+handles. Anything else — a step with capacity, a loop, a per-customer table,
+or any scenario key it does not know about (features added to the SimPy
+engine later) — makes it return a reason, and the experiment layer falls back
+to the SimPy engine.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .engine import BLOCK, EXIT, FRICTION, ORDER, RunResult, _has_cycle, arrival_times, substream
+from .scenario import END, Scenario
+
+#: Fields of the scenario models whose meaning this engine implements. A field
+#: outside these lists (a feature added later) is only accepted at its default.
+KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    "Scenario": frozenset(
+        {
+            "name",
+            "description",
+            "seed",
+            "replications",
+            "horizon",
+            "arrivals",
+            "segments",
+            "steps",
+            "friction",
+        }
+    ),
+    "Arrivals": frozenset({"rate", "profile"}),
+    "Segment": frozenset({"name", "share", "tolerance", "order_value", "sensitivity"}),
+    "Step": frozenset(
+        {
+            "name",
+            "description",
+            "duration",
+            "irritation",
+            "fields",
+            "per_field",
+            "exit",
+            "errors",
+            "capacity",
+            "wait_irritation",
+            "next",
+        }
+    ),
+    "Errors": frozenset({"p", "irritation", "max_attempts"}),
+    "Branch": frozenset({"to", "p"}),
+    "Friction": frozenset({"per_field", "wait_irritation"}),
+}
+
+
+def _unknown_fields(model: BaseModel, where: str) -> str | None:
+    known = KNOWN_FIELDS.get(type(model).__name__)
+    if known is None:
+        return f"{where}: unknown model {type(model).__name__}"
+    for name, info in type(model).model_fields.items():
+        if name in known:
+            continue
+        default = info.get_default(call_default_factory=True)
+        if getattr(model, name) != default:
+            return f"{where}.{name} is not supported by the fast path"
+    return None
+
+
+def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> str | None:
+    """Why the fast path cannot run ``scenario`` exactly like SimPy, or ``None`` if it can."""
+    if record_customers:
+        return "a per-customer table was asked for"
+    for model, where in [
+        (scenario, "scenario"),
+        (scenario.arrivals, "arrivals"),
+        (scenario.friction, "friction"),
+        *[(s, f"segments.{s.name}") for s in scenario.segments],
+        *[(s, f"steps.{s.name}") for s in scenario.steps],
+        *[(s.errors, f"steps.{s.name}.errors") for s in scenario.steps if s.errors],
+        *[(b, f"steps.{s.name}.next") for s in scenario.steps for b in s.next or ()],
+    ]:
+        reason = _unknown_fields(model, where)
+        if reason:
+            return reason
+    for step in scenario.steps:
+        if step.capacity:
+            return f"steps.{step.name} has capacity (customers queue for each other)"
+    if _has_cycle(scenario):
+        return "the flow has a loop"
+    return None
+
+
+def supports(scenario: Scenario, record_customers: bool = False) -> bool:
+    """True when :func:`simulate` gives exactly the SimPy engine's result for ``scenario``."""
+    return unsupported_reason(scenario, record_customers) is None
+
+
+def _topological_order(scenario: Scenario) -> list[int]:
+    n = len(scenario.steps)
+    indegree = [0] * n
+    for i in range(n):
+        for j, p in scenario.successors(i):
+            if j != END and p > 0:
+                indegree[j] += 1
+    ready = [i for i in range(n) if indegree[i] == 0]
+    order = []
+    while ready:
+        i = ready.pop(0)
+        order.append(i)
+        for j, p in scenario.successors(i):
+            if j != END and p > 0:
+                indegree[j] -= 1
+                if indegree[j] == 0:
+                    ready.append(j)
+    # steps reachable only through p = 0 branches are never entered; keep them last
+    return order + [i for i in range(n) if i not in order]
+
+
+def _arrival_clock(times: np.ndarray) -> np.ndarray:
+    """SimPy's clock at each arrival: ``now + (t - now)``, skipped when ``t <= now``.
+
+    Usually this is ``t`` exactly, but float rounding can leave it an ulp off
+    (after a long gap); the fixed point reproduces that chain of additions.
+    """
+    clock = times.copy()
+    while True:
+        prev = np.concatenate(([0.0], clock[:-1]))
+        delay = times - prev
+        new = np.where(delay > 0, prev + delay, prev)
+        if np.array_equal(new, clock):
+            return clock
+        clock = new
+
+
+def _sequential_sum(x: np.ndarray) -> float:
+    """``0.0 + x[0] + x[1] + ...`` in this order (like a Python loop of ``+=``)."""
+    return float(np.cumsum(x)[-1]) if x.size else 0.0
+
+
+def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any = None) -> RunResult:
+    """One replication, identical to :func:`frictionsim.engine.simulate` where supported."""
+    reason = unsupported_reason(scenario)
+    if reason:
+        raise ValueError(f"fast path cannot run this scenario: {reason}")
+    arrival_rng = substream(seq, "arrivals")
+    if arrivals is None:
+        chunks = [np.asarray(c, dtype=float) for c in arrival_times(scenario, arrival_rng)]
+        times = np.concatenate(chunks) if chunks else np.empty(0)
+    else:
+        times = np.asarray(arrivals, dtype=float)
+    n = times.size
+    n_steps, n_segs = len(scenario.steps), len(scenario.segments)
+    clock = _arrival_clock(times)
+    end_time = float(clock[-1]) if n else 0.0
+
+    # -- random numbers, block by block as the SimPy engine draws them ---------------------
+    blocks = -(-n // BLOCK)
+    size = blocks * BLOCK
+    customer_rng = substream(seq, "customers")
+    segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
+    seg_cum = np.cumsum([s.share for s in scenario.segments])
+    seg = np.empty(size, dtype=np.int64)
+    tol = np.empty(size)
+    value = np.empty(size)
+    for b in range(blocks):
+        rows = slice(b * BLOCK, (b + 1) * BLOCK)
+        s = np.searchsorted(seg_cum, customer_rng.random(BLOCK), side="right")
+        s = np.minimum(s, n_segs - 1)
+        t_blk = np.empty(BLOCK)
+        v_blk = np.empty(BLOCK)
+        for k, segment in enumerate(scenario.segments):
+            at = np.flatnonzero(s == k)
+            t_blk[at] = segment.tolerance.sample(segment_rngs[k], at.size)
+            v_blk[at] = segment.order_value.sample(segment_rngs[k], at.size)
+        seg[rows], tol[rows], value[rows] = s, t_blk, v_blk
+    seg, tol, value = seg[:n], tol[:n], value[:n]
+    sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)[seg]
+
+    plans = [_step_draws(scenario, i, seq, blocks, n) for i in range(n_steps)]
+
+    # -- walk every customer through the steps, in topological order -----------------------
+    where = np.zeros(n, dtype=np.int64)  # current step; END when the order is complete
+    now = clock.copy()
+    irr = np.zeros(n)
+    outcome = np.full(n, -1, dtype=np.int64)
+    entered = np.zeros(n_steps, dtype=np.int64)
+    ab_friction = np.zeros(n_steps, dtype=np.int64)
+    ab_exit = np.zeros(n_steps, dtype=np.int64)
+    failed = np.zeros(n_steps, dtype=np.int64)
+    if n_steps and n:
+        for i in _topological_order(scenario):
+            idx = np.flatnonzero(where == i)
+            if idx.size == 0:
+                continue
+            st = plans[i]
+            entered[i] = idx.size
+            irr[idx] = irr[idx] + st["entry"] * sens[idx]
+            out = irr[idx] >= tol[idx]
+            gone_f = idx[out]
+            idx = idx[~out]
+            if st["exit"] > 0:
+                left = st["exit_u"][idx] < st["exit"]
+                gone_x = idx[left]
+                idx = idx[~left]
+                outcome[gone_x] = EXIT
+                where[gone_x] = -2
+                ab_exit[i] = gone_x.size
+            gone_f = [gone_f]
+            attempts = st["attempts"]
+            for a in range(attempts):
+                if st["dur_const"] is not None:
+                    if st["dur_const"] > 0:
+                        now[idx] = now[idx] + st["dur_const"]
+                else:
+                    d = st["dur"][a][idx]
+                    now[idx] = np.where(d > 0, now[idx] + d, now[idx])
+                if st["err_p"] <= 0:
+                    break
+                fail = st["err_u"][a][idx] < st["err_p"]
+                bad = idx[fail]
+                _advance(st, where, idx[~fail])
+                failed[i] += bad.size
+                irr[bad] = irr[bad] + st["err_irr"] * sens[bad]
+                if a == attempts - 1:
+                    gone_f.append(bad)
+                    idx = bad[:0]
+                    break
+                give_up = irr[bad] >= tol[bad]
+                gone_f.append(bad[give_up])
+                idx = bad[~give_up]  # they try again
+            _advance(st, where, idx)
+            gone = np.concatenate(gone_f)
+            outcome[gone] = FRICTION
+            where[gone] = -2
+            ab_friction[i] = gone.size
+    ordered = outcome == -1  # walked to END
+    outcome[ordered] = ORDER
+
+    # -- totals, summed in the order customers finish (time, then arrival) -----------------
+    finish = np.argsort(now, kind="stable")
+    o_sorted = outcome[finish]
+    v_sorted = value[finish]
+    money = [_sequential_sum(v_sorted[o_sorted == k]) for k in (ORDER, FRICTION, EXIT)]
+    order_rows = finish[o_sorted == ORDER]
+    checkout_time = _sequential_sum(now[order_rows] - clock[order_rows])
+    seg_sorted = seg[finish]
+    seg_revenue = [
+        _sequential_sum(v_sorted[(o_sorted == ORDER) & (seg_sorted == k)]) for k in range(n_segs)
+    ]
+    if n:
+        end_time = max(end_time, float(now.max()))
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(seg[mask], minlength=n_segs).astype(np.int64)
+
+    zeros_f = np.zeros(n_steps, dtype=float)
+    zeros_i = np.zeros(n_steps, dtype=np.int64)
+    return RunResult(
+        visitors=n,
+        orders=int(ordered.sum()),
+        revenue=money[ORDER],
+        abandoned_friction=int((outcome == FRICTION).sum()),
+        abandoned_exit=int((outcome == EXIT).sum()),
+        lost_revenue_friction=money[FRICTION],
+        lost_revenue_exit=money[EXIT],
+        checkout_time_total=checkout_time,
+        end_time=end_time,
+        step_entered=entered,
+        step_abandoned_friction=ab_friction,
+        step_abandoned_exit=ab_exit,
+        step_reneged=zeros_i.copy(),
+        step_failed_attempts=failed,
+        step_wait_total=zeros_f.copy(),
+        step_waited=zeros_i.copy(),
+        step_busy_time=zeros_f.copy(),
+        step_max_in_service=zeros_i.copy(),
+        step_in_service_at_end=zeros_i.copy(),
+        segment_visitors=np.bincount(seg, minlength=n_segs).astype(np.int64),
+        segment_orders=count(outcome == ORDER),
+        segment_revenue=np.asarray(seg_revenue, dtype=float),
+        segment_abandoned_friction=count(outcome == FRICTION),
+        segment_abandoned_exit=count(outcome == EXIT),
+    )
+
+
+def _advance(st: dict[str, Any], where: np.ndarray, idx: np.ndarray) -> None:
+    """Send the customers ``idx`` who completed the step of ``st`` to its successor."""
+    if idx.size == 0:
+        return
+    if st["next_single"] is not None:
+        where[idx] = st["next_single"]
+    else:
+        k = np.searchsorted(st["next_cum"], st["branch_u"][idx], side="right")
+        where[idx] = st["next_to"][k]
+
+
+def _step_draws(
+    scenario: Scenario, i: int, seq: np.random.SeedSequence, blocks: int, n: int
+) -> dict[str, Any]:
+    """A step's constants and its customers' random numbers (one row per customer)."""
+    step = scenario.steps[i]
+    name = step.name
+    attempts = step.errors.max_attempts if step.errors else 1
+    err_p = step.errors.p if step.errors else 0.0
+    succ = scenario.successors(i)
+    next_cum = np.cumsum([p for _, p in succ])
+    next_cum[-1] = np.inf
+    plan: dict[str, Any] = {
+        "entry": scenario.entry_irritation(step),
+        "exit": step.exit,
+        "attempts": attempts,
+        "err_p": err_p,
+        "err_irr": step.errors.irritation if step.errors else 0.0,
+        "dur_const": step.duration.expectation if step.duration.is_constant else None,
+        "next_single": succ[0][0] if len(succ) == 1 else None,
+        "next_to": np.asarray([s for s, _ in succ], dtype=np.int64),
+        "next_cum": next_cum,
+    }
+
+    def per_block(rngs: list[np.random.Generator], draw: Any) -> list[np.ndarray]:
+        # block b holds attempt a of customer j at a * BLOCK + j, drawn attempt by attempt
+        out = [np.empty(blocks * BLOCK) for _ in rngs]
+        for b in range(blocks):
+            for a, rng in enumerate(rngs):
+                out[a][b * BLOCK : (b + 1) * BLOCK] = draw(rng)
+        return [x[:n] for x in out]
+
+    if step.exit > 0:
+        plan["exit_u"] = per_block([substream(seq, "step", name, "exit")], _uniform)[0]
+    if plan["next_single"] is None:
+        plan["branch_u"] = per_block([substream(seq, "step", name, "branch")], _uniform)[0]
+    if plan["dur_const"] is None:
+        rngs = [substream(seq, "step", name, "duration", a) for a in range(attempts)]
+        plan["dur"] = per_block(rngs, lambda r: step.duration.sample(r, BLOCK))
+    if err_p > 0:
+        rngs = [substream(seq, "step", name, "errors", a) for a in range(attempts)]
+        plan["err_u"] = per_block(rngs, _uniform)
+    return plan
+
+
+def _uniform(rng: np.random.Generator) -> np.ndarray:
+    return rng.random(BLOCK)
+
+
+__all__ = ["KNOWN_FIELDS", "simulate", "supports", "unsupported_reason"]
