@@ -163,6 +163,60 @@ def run(
     print_summary(result.summary, out, result.runtime_seconds, quiet)
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the first's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(2, 100_000),
+    help="Replications per design (default: the first design's).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Results folder (default: results/compare-<names>/).",
+)
+@click.option(
+    "--independent",
+    is_flag=True,
+    help="Give each design its own seeds instead of common random numbers (Welch CIs).",
+)
+@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@execution_options
+def compare(
+    files: tuple[Path, ...],
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    independent: bool,
+    no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Compare designs FILES (the first is the reference) with the same seeds per replication."""
+    from .console import print_comparison, progress_bar
+    from .experiment import check_comparable
+    from .experiment import compare as compare_designs
+    from .results import check_writable, write_comparison
+    from .scenario import load_scenario
+
+    designs = [load_scenario(f) for f in files]
+    check_comparable(designs)
+    out = out or Path("results") / ("compare-" + "-".join(d.name for d in designs))
+    check_writable(out)
+    total = len(designs) * (replications or designs[0].replications)
+    with progress_bar("comparing designs", total, quiet) as advance:
+        result = compare_designs(
+            designs, seed, replications, jobs, advance, engine, scheduler, not independent
+        )
+    write_comparison(result, out, [str(f) for f in files], charts=not no_charts)
+    print_comparison(result.document, out, result.runtime_seconds, quiet)
+
+
 def main() -> None:
     """Entry point of the ``frictionsim`` command."""
     signal.signal(signal.SIGTERM, _on_sigterm)  # a terminated run cleans up like Ctrl-C

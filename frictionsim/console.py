@@ -94,3 +94,53 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
     console = Console()
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def _fmt_diff(d: dict[str, Any], kind: str) -> str:
+    if d["mean"] is None:
+        return "n/a"
+
+    def one(x: float) -> str:
+        if kind == "pct":
+            return f"{x * 100:+.2f} pp"
+        if kind == "money":
+            return f"{x:+,.0f}"
+        return f"{x:+,.1f}"
+
+    text = one(d["mean"])
+    if d["ci95"]:
+        text += f"  ({one(d['ci95'][0])} … {one(d['ci95'][1])})"
+    return text + ("" if d["significant"] else "  n.s.")
+
+
+def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
+    """Differences from the reference design, one column per design, then the verdicts."""
+    if quiet:
+        print(out)
+        return
+    ref = document["reference"]
+    how = "paired, common random numbers" if document["common_random_numbers"] else "independent"
+    table = Table(
+        title=f"difference from {ref}: {document['replications']} replications, "
+        f"seed {document['seed']} ({how})",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    names = list(document["differences"])
+    for name in names:
+        table.add_column(f"{name}  (95% CI)", justify="right")
+    rows = [
+        ("conversion", "conversion_rate", "pct"),
+        ("orders", "orders", "count"),
+        ("revenue", "revenue", "money"),
+        ("lost revenue: friction", "lost_revenue_friction", "money"),
+        ("lost revenue: non-friction exits", "lost_revenue_exit", "money"),
+        ("abandoned: friction", "abandoned_friction", "count"),
+    ]
+    for label, key, kind in rows:
+        table.add_row(label, *(_fmt_diff(document["differences"][n][key], kind) for n in names))
+    console = Console()
+    console.print(table)
+    for name in names:
+        console.print(document["verdicts"][name], highlight=False)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")

@@ -45,3 +45,7 @@ class ResultsError(FrictionsimError):
 
 class SimulationError(FrictionsimError):
     """A simulation that could not be completed."""
+
+
+class ComparisonError(FrictionsimError):
+    """Designs that cannot be compared (they do not model the same customers)."""

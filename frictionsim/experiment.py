@@ -24,9 +24,9 @@ import numpy as np
 
 from . import __version__, fastpath
 from .engine import RunResult, simulate
-from .errors import SimulationError
+from .errors import ComparisonError, SimulationError
 from .scenario import Scenario
-from .stats import summarize
+from .stats import HEADLINE, describe, difference, run_metrics, summarize, verdict
 
 #: Below this many expected customers in all, work runs in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000
@@ -270,3 +270,147 @@ __all__ = [
     "run_task",
     "uses_fast_path",
 ]
+
+
+# ------------------------------------------------------------------ comparisons
+
+#: What two designs must share to be compared: the same customers arriving the
+#: same way over the same time. Everything else (the steps) is the design.
+COMPARABLE = ("horizon", "arrivals", "segments")
+
+
+def check_comparable(designs: Sequence[Scenario]) -> None:
+    """Refuse designs that do not model the same customers (or share a name)."""
+    if len(designs) < 2:
+        raise ComparisonError("compare needs at least two designs")
+    names = [d.name for d in designs]
+    for name in names:
+        if names.count(name) > 1:
+            raise ComparisonError(
+                f"two designs are named '{name}'; give each design its own `name:`"
+            )
+    ref = designs[0]
+    for design in designs[1:]:
+        for key in COMPARABLE:
+            if getattr(design, key) != getattr(ref, key):
+                raise ComparisonError(
+                    f"'{design.name}' and '{ref.name}' are not comparable: their `{key}` "
+                    f"differ ({_describe_difference(getattr(ref, key), getattr(design, key))}); "
+                    "compared designs must share horizon, arrivals and segments "
+                    "(the same customers), only their steps may differ"
+                )
+
+
+def _describe_difference(a: Any, b: Any) -> str:
+    if isinstance(a, float):
+        return f"{a:g} min vs {b:g} min"
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) != len(b):
+            return f"{len(a)} vs {len(b)} entries"
+        for x, y in zip(a, b):
+            if x != y:
+                return f"{getattr(x, 'name', '?')} differs"
+    return "see the files"
+
+
+@dataclass
+class Comparison:
+    """Designs run with the same seeds per replication, and their paired differences."""
+
+    designs: list[Scenario]
+    seed: int
+    replications: int
+    common_random_numbers: bool
+    results: list[list[RunResult]]  # per design, per replication
+    document: dict[str, Any]  # comparison.json
+    runtime_seconds: float
+    jobs: int
+
+
+def compare(
+    designs: Sequence[Scenario],
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    common_random_numbers: bool = True,
+) -> Comparison:
+    """Run every design with the same seeds (those of the first design unless given) and
+    describe each one's differences from the first.
+
+    With ``common_random_numbers`` (default) replication *k* of every design
+    uses the same seed, so the same customers arrive and draw the same numbers
+    at the steps the designs share; differences are then paired. Without it
+    each design gets its own seeds (for measuring what pairing gains).
+    """
+    designs = list(designs)
+    check_comparable(designs)
+    ref = designs[0]
+    seed = ref.seed if seed is None else seed
+    replications = ref.replications if replications is None else replications
+    jobs = default_jobs() if jobs is None else jobs
+    for design in designs:
+        uses_fast_path(design, engine)
+    start = time.perf_counter()
+    tasks = []
+    for k, design in enumerate(designs):
+        base = seed if common_random_numbers or k == 0 else [seed, k]
+        seeds = np.random.SeedSequence(base).spawn(replications)
+        tasks += [Task(design, s, engine) for s in seeds]
+    flat = make_executor(jobs, scheduler).map(tasks, progress)
+    results = [flat[k * replications : (k + 1) * replications] for k in range(len(designs))]
+    document = comparison_document(designs, results, seed, common_random_numbers)
+    return Comparison(
+        designs,
+        seed,
+        replications,
+        common_random_numbers,
+        results,
+        document,
+        time.perf_counter() - start,
+        jobs,
+    )
+
+
+def comparison_document(
+    designs: Sequence[Scenario],
+    results: Sequence[Sequence[RunResult]],
+    seed: int,
+    common_random_numbers: bool = True,
+) -> dict[str, Any]:
+    """The ``comparison.json`` document: each design's metrics, differences and verdict."""
+    per_design = [[run_metrics(r) for r in rs] for rs in results]
+    ref = designs[0]
+    metrics = {
+        d.name: {m: describe([row[m] for row in rows]) for m in HEADLINE}
+        for d, rows in zip(designs, per_design)
+    }
+    differences, verdicts = {}, {}
+    for d, rows in zip(designs[1:], per_design[1:]):
+        diffs = {
+            m: difference(
+                [row[m] for row in per_design[0]],
+                [row[m] for row in rows],
+                paired=common_random_numbers,
+            )
+            for m in HEADLINE
+        }
+        differences[d.name] = diffs
+        verdicts[d.name] = verdict(d.name, ref.name, diffs, ref.horizon)
+    return {
+        "reference": ref.name,
+        "designs": [d.name for d in designs],
+        "seed": seed,
+        "replications": len(results[0]),
+        "common_random_numbers": common_random_numbers,
+        "frictionsim_version": __version__,
+        "horizon_minutes": ref.horizon,
+        "metrics": metrics,
+        "differences": differences,
+        "verdicts": verdicts,
+    }
+
+
+__all__ += ["COMPARABLE", "Comparison", "check_comparable", "compare", "comparison_document"]

@@ -14,6 +14,7 @@ from typing import Any
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter, MaxNLocator
 
 #: Okabe–Ito colours (safe for the common colour-vision deficiencies).
 PASSED = "#0072B2"
@@ -77,3 +78,72 @@ def write_charts(summary: dict[str, Any], folder: Path) -> list[Path]:
     _save(fig, path)
     written.append(path)
     return written
+
+
+#: Okabe–Ito palette, in the order designs and series take it.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+
+#: How each headline metric is shown in difference charts: (label, scale, unit).
+_DIFF_UNITS = {
+    "conversion_rate": ("conversion rate", 100.0, "pp"),
+    "visitors": ("visitors", 1.0, "customers"),
+    "orders": ("orders", 1.0, "orders"),
+    "abandoned_friction": ("abandoned: friction", 1.0, "customers"),
+    "abandoned_exit": ("left: non-friction exit", 1.0, "customers"),
+    "revenue": ("revenue", 1.0, "currency"),
+    "lost_revenue": ("lost revenue", 1.0, "currency"),
+    "lost_revenue_friction": ("lost revenue: friction", 1.0, "currency"),
+    "lost_revenue_exit": ("lost revenue: exit", 1.0, "currency"),
+}
+
+
+def plot_difference(ax: Axes, comparison: dict[str, Any], metric: str) -> None:
+    """Each design's difference from the reference in ``metric``, with its 95% CI."""
+    label, scale, unit = _DIFF_UNITS.get(metric, (metric, 1.0, ""))
+    names = list(comparison["differences"])
+    for y, name in enumerate(names):
+        d = comparison["differences"][name][metric]
+        if d["mean"] is None:
+            continue
+        mean = d["mean"] * scale
+        colour = PALETTE[(y + 1) % len(PALETTE)]
+        if d["ci95"] is not None:
+            lo, hi = (x * scale for x in d["ci95"])
+            ax.errorbar(mean, y, xerr=[[mean - lo], [hi - mean]], fmt="o", color=colour, capsize=4)
+        else:
+            ax.plot(mean, y, "o", color=colour)
+    ax.axvline(0, color=EXIT, lw=1)
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    if max(abs(x) for x in ax.get_xlim()) >= 1000:
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 40k, not 40000
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(-0.6, len(names) - 0.4)
+    ax.invert_yaxis()
+    ax.set_title(f"{label} ({unit})", fontsize=10)
+    ax.tick_params(labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def write_comparison_chart(comparison: dict[str, Any], folder: Path) -> Path:
+    """``differences.png``: every headline metric's paired difference from the reference."""
+    metrics = [m for m in _DIFF_UNITS if m in next(iter(comparison["differences"].values()))]
+    rows = -(-len(metrics) // 3)
+    n = len(comparison["differences"])
+    fig = Figure(figsize=(13, rows * (1.0 + 0.45 * n) + 0.8), layout="constrained")
+    method = (
+        "paired differences (common random numbers)"
+        if comparison["common_random_numbers"]
+        else "differences (independent seeds)"
+    )
+    fig.suptitle(
+        f"Difference from {comparison['reference']}: {method}, "
+        f"{comparison['replications']} replications, bars: 95% CI"
+    )
+    for k, metric in enumerate(metrics):
+        ax = fig.add_subplot(rows, 3, k + 1)
+        plot_difference(ax, comparison, metric)
+        if k % 3:
+            ax.set_yticklabels([])
+    path = folder / "differences.png"
+    _save(fig, path)
+    return path

@@ -149,3 +149,80 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
         ),
     }
     return write_folder(out, files, (lambda d: write_charts(run.summary, d)) if charts else None)
+
+
+COMPARISON_COLUMNS = (
+    "design",
+    "reference",
+    "metric",
+    "design_mean",
+    "reference_mean",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "relative",
+    "significant",
+    "method",
+)
+
+
+def comparison_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per design (other than the reference) and headline metric."""
+    ref = document["reference"]
+    rows = []
+    for name, diffs in document["differences"].items():
+        for metric, d in diffs.items():
+            ci = d["ci95"] or ["", ""]
+            rows.append(
+                {
+                    "design": name,
+                    "reference": ref,
+                    "metric": metric,
+                    "design_mean": _blank(document["metrics"][name][metric]["mean"]),
+                    "reference_mean": _blank(document["metrics"][ref][metric]["mean"]),
+                    "difference": _blank(d["mean"]),
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
+                    "relative": _blank(d["relative"]),
+                    "significant": d["significant"],
+                    "method": d["method"],
+                }
+            )
+    return rows
+
+
+def _blank(x: Any) -> Any:
+    return "" if x is None or (isinstance(x, float) and x != x) else x
+
+
+def write_comparison(comparison: Any, out: Path, files: Sequence[str] = (), charts: bool = True):
+    """Write the results folder of a :class:`~frictionsim.experiment.Comparison` atomically."""
+    from .report import write_comparison_chart
+    from .scenario import scenario_to_yaml
+
+    doc = comparison.document
+    written = {
+        "comparison.json": json_text(doc),
+        "comparison.csv": csv_text(comparison_rows(doc), COMPARISON_COLUMNS),
+    }
+    hashes = {}
+    for design in comparison.designs:
+        resolved = scenario_to_yaml(design)
+        written[f"{design.name}.resolved.yaml"] = resolved
+        hashes[design.name] = sha256(resolved)
+    written[MARKER] = json_text(
+        provenance(
+            kind="compare",
+            designs=[d.name for d in comparison.designs],
+            scenario_files=list(files),
+            scenario_sha256=hashes,
+            seed=comparison.seed,
+            replications=comparison.replications,
+            common_random_numbers=comparison.common_random_numbers,
+            jobs=comparison.jobs,
+            runtime_seconds=round(comparison.runtime_seconds, 3),
+        )
+    )
+    return write_folder(
+        out, written, (lambda d: write_comparison_chart(doc, d)) if charts else None
+    )
