@@ -3,7 +3,9 @@
 Each command parses its options, calls the API and prints. Errors meant for
 users (:class:`~frictionsim.errors.FrictionsimError`) are printed without a
 traceback by :func:`main`: scenario problems as ``FILE:LINE:COL: path:
-message`` lines with exit code 2, other problems as one line with exit code 1.
+message`` lines with exit code 2, bad options (an unknown metric, bad
+``--values``) as one line with exit code 2, other problems as one line with
+exit code 1.
 An interrupted run (Ctrl-C, SIGTERM) exits with 130 and writes nothing.
 """
 
@@ -17,7 +19,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import FrictionsimError, ScenarioError
+from .errors import FrictionsimError, OptionError, ScenarioError
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -37,6 +39,9 @@ class _Group(click.Group):
         except ScenarioError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
+            ctx.exit(2)
+        except OptionError as exc:
+            click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except FrictionsimError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -215,6 +220,117 @@ def compare(
         )
     write_comparison(result, out, [str(f) for f in files], charts=not no_charts)
     print_comparison(result.document, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="Scenario path to vary, e.g. steps.account.fields; give two for a grid.",
+)
+@click.option(
+    "--values",
+    "values",
+    multiple=True,
+    required=True,
+    metavar="LIST|RANGE",
+    help="Values of the matching --param: 5,10,15 or START:STOP:STEP (inclusive), e.g. 5:20:5.",
+)
+@click.option(
+    "--metric",
+    default="conversion_rate",
+    show_default=True,
+    help="Metric drawn in the chart (sweep.csv has them all).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(1, 100_000),
+    help="Replications per point (default: the scenario's).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Default: results/sweep-<name>/."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario value at every point (repeatable).",
+)
+@click.option("--resume", is_flag=True, help="Skip points an interrupted run already finished.")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@execution_options
+def sweep(
+    file: Path,
+    params: tuple[str, ...],
+    values: tuple[str, ...],
+    metric: str,
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    resume: bool,
+    no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Run scenario FILE at every value of --param (two: a grid), with the same seeds."""
+    from .console import progress_bar
+    from .results import check_writable, write_sweep
+    from .scenario import load_scenario
+    from .sweeps import check_metric, parse_values, partial_path
+    from .sweeps import sweep as run_sweep
+
+    if len(params) != len(values):
+        raise OptionError("give one --values for each --param, in the same order")
+    check_metric(metric)
+    grid = [(p, parse_values(v)) for p, v in zip(params, values)]
+    scenario = load_scenario(file, overrides)
+    out = out or Path("results") / f"sweep-{scenario.name}"
+    check_writable(out)
+    partial = partial_path(out)
+    points = 1
+    for _, vals in grid:
+        points *= len(vals)
+    total = points * (replications or scenario.replications)
+    try:
+        with progress_bar(f"sweeping {scenario.name}", total, quiet) as advance:
+            result = run_sweep(
+                file,
+                grid,
+                overrides,
+                seed,
+                replications,
+                metric,
+                jobs,
+                advance,
+                engine,
+                scheduler,
+                partial,
+                resume,
+            )
+    except KeyboardInterrupt:
+        if partial.is_file():
+            click.echo(f"finished points are kept in {partial}; add --resume to go on", err=True)
+        raise
+    write_sweep(result, out, str(file), charts=not no_charts)
+    partial.unlink(missing_ok=True)
+    if quiet:
+        click.echo(str(out))
+    else:
+        resumed = f", {result.resumed_points} resumed" if result.resumed_points else ""
+        click.echo(
+            f"{len(result.points)} points{resumed}; results in {out}/ "
+            f"({result.runtime_seconds:.1f} s)"
+        )
 
 
 def main() -> None:

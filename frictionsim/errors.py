@@ -49,3 +49,7 @@ class SimulationError(FrictionsimError):
 
 class ComparisonError(FrictionsimError):
     """Designs that cannot be compared (they do not model the same customers)."""
+
+
+class OptionError(FrictionsimError):
+    """An option or argument that cannot be used (an unknown metric, bad ``--values``)."""

@@ -147,3 +147,83 @@ def write_comparison_chart(comparison: dict[str, Any], folder: Path) -> Path:
     path = folder / "differences.png"
     _save(fig, path)
     return path
+
+
+def _number(text: Any) -> float | None:
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        return None
+    return x if x == x and abs(x) != float("inf") else None
+
+
+def _axis(values: list[str]) -> tuple[list[float], bool]:
+    """Positions of sweep values on an axis: the numbers themselves, or 0, 1, 2, ..."""
+    numbers = [_number(v) for v in values]
+    if all(x is not None for x in numbers):
+        return numbers, True  # type: ignore[return-value]
+    return [float(k) for k in range(len(values))], False
+
+
+def plot_sweep_curve(ax: Axes, document: dict[str, Any], metric: str) -> None:
+    """``metric`` across the values of one parameter: mean and its 95% CI band."""
+    param = document["params"][0]
+    values = [p["values"][param] for p in document["points"]]
+    x, numeric = _axis(values)
+    stats = [p["metrics"][metric] for p in document["points"]]
+    keep = [k for k, s in enumerate(stats) if s["mean"] is not None]
+    scale = 100.0 if metric == "conversion_rate" else 1.0
+    xs = [x[k] for k in keep]
+    mean = [stats[k]["mean"] * scale for k in keep]
+    lo = [(stats[k]["ci95"] or [stats[k]["mean"]] * 2)[0] * scale for k in keep]
+    hi = [(stats[k]["ci95"] or [stats[k]["mean"]] * 2)[1] * scale for k in keep]
+    ax.fill_between(xs, lo, hi, color=PALETTE[0], alpha=0.25, lw=0, label="95% CI")
+    ax.plot(xs, mean, "o-", color=PALETTE[0], label="mean over replications")
+    if not numeric:
+        ax.set_xticks(x, values)
+    ax.set_xlabel(param)
+    ax.set_ylabel(metric + (" (%)" if scale == 100.0 else ""))
+    ax.set_title(f"{metric} vs {param} ({document['replications']} replications each, same seeds)")
+    ax.legend(frameon=False, fontsize=9)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def plot_sweep_heatmap(ax: Axes, document: dict[str, Any], metric: str) -> None:
+    """``metric`` over a grid of two parameters (mean over replications, in each cell)."""
+    p1, p2 = document["params"]
+    rows = list(dict.fromkeys(p["values"][p1] for p in document["points"]))
+    cols = list(dict.fromkeys(p["values"][p2] for p in document["points"]))
+    scale = 100.0 if metric == "conversion_rate" else 1.0
+    grid = [[float("nan")] * len(cols) for _ in rows]
+    for p in document["points"]:
+        m = p["metrics"][metric]["mean"]
+        if m is not None:
+            grid[rows.index(p["values"][p1])][cols.index(p["values"][p2])] = m * scale
+    image = ax.imshow(grid, cmap="cividis", aspect="auto", origin="lower")
+    finite = [v for row in grid for v in row if v == v]
+    middle = (min(finite) + max(finite)) / 2 if finite else 0.0
+    for i, row in enumerate(grid):
+        for j, v in enumerate(row):
+            if v == v:
+                colour = "black" if v > middle else "white"
+                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8, color=colour)
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel(p2)
+    ax.set_ylabel(p1)
+    ax.set_title(f"{metric}{' (%)' if scale == 100.0 else ''}: mean of each point")
+    ax.figure.colorbar(image, ax=ax)
+
+
+def write_sweep_chart(document: dict[str, Any], folder: Path) -> Path:
+    """``sweep.png``: a curve with its CI band, or a heatmap for a grid."""
+    metric = document["metric"]
+    fig = Figure(figsize=(9, 5.5), layout="constrained")
+    ax = fig.add_subplot()
+    if len(document["params"]) == 1:
+        plot_sweep_curve(ax, document, metric)
+    else:
+        plot_sweep_heatmap(ax, document, metric)
+    path = folder / "sweep.png"
+    _save(fig, path)
+    return path

@@ -226,3 +226,27 @@ def write_comparison(comparison: Any, out: Path, files: Sequence[str] = (), char
     return write_folder(
         out, written, (lambda d: write_comparison_chart(doc, d)) if charts else None
     )
+
+
+def write_sweep(sweep: Any, out: Path, file: str | None = None, charts: bool = True) -> Path:
+    """Write the results folder of a :class:`~frictionsim.sweeps.Sweep` atomically."""
+    from .report import write_sweep_chart
+    from .sweeps import SWEEP_METRIC_COLUMNS, sweep_rows
+
+    doc = sweep.document
+    written = {
+        "sweep.json": json_text(doc),
+        "sweep.csv": csv_text(sweep_rows(doc), [*sweep.params, *SWEEP_METRIC_COLUMNS]),
+        MARKER: json_text(
+            provenance(
+                kind="sweep",
+                scenario_file=file,
+                params=sweep.params,
+                points=len(sweep.points),
+                seed=sweep.seed,
+                replications=sweep.replications,
+                jobs=sweep.jobs,
+            )
+        ),
+    }
+    return write_folder(out, written, (lambda d: write_sweep_chart(doc, d)) if charts else None)
