@@ -333,6 +333,97 @@ def sweep(
         )
 
 
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--metric", default="conversion_rate", show_default=True, help="Metric to rank by.")
+@click.option(
+    "--delta",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Move each parameter this many percent down and up (Sobol: its range).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["oat", "sobol"]),
+    default="oat",
+    show_default=True,
+    help="oat: one at a time, tornado chart; sobol: Sobol indices (needs frictionsim[sobol]).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(2, 1_000_000),
+    default=64,
+    show_default=True,
+    help="Sobol base samples (runs: samples × (parameters + 2)).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(2, 100_000),
+    help="Replications per run, oat only (default: the scenario's).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Default: results/sensitivity-<name>/."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario value first (repeatable).",
+)
+@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@execution_options
+def sensitivity(
+    file: Path,
+    metric: str,
+    delta: float,
+    method: str,
+    samples: int,
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Rank the numeric parameters of scenario FILE by their effect on --metric."""
+    from .console import print_sensitivity, progress_bar
+    from .results import check_writable, write_sensitivity
+    from .scenario import load_scenario
+    from .sweeps import check_metric, numeric_parameters
+    from .sweeps import sensitivity as rank_parameters
+
+    check_metric(metric)
+    scenario = load_scenario(file, overrides)
+    out = out or Path("results") / f"sensitivity-{scenario.name}"
+    check_writable(out)
+    n = len(numeric_parameters(scenario))
+    reps = replications or scenario.replications
+    total = (1 + 2 * n) * reps if method == "oat" else samples * (n + 2)
+    with progress_bar(f"ranking parameters of {scenario.name}", total, quiet, "runs") as advance:
+        result = rank_parameters(
+            scenario,
+            metric,
+            delta,
+            method,
+            samples,
+            seed,
+            replications,
+            jobs,
+            advance,
+            engine,
+            scheduler,
+        )
+    write_sensitivity(result, out, str(file), charts=not no_charts)
+    print_sensitivity(result.document, out, result.runtime_seconds, quiet)
+
+
 def main() -> None:
     """Entry point of the ``frictionsim`` command."""
     signal.signal(signal.SIGTERM, _on_sigterm)  # a terminated run cleans up like Ctrl-C

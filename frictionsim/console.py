@@ -144,3 +144,48 @@ def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet:
     for name in names:
         console.print(document["verdicts"][name], highlight=False)
     console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def print_sensitivity(
+    document: dict[str, Any], out: Path, runtime: float, quiet: bool = False, top: int = 10
+) -> None:
+    """The parameters that matter most, in order."""
+    if quiet:
+        print(out)
+        return
+    table = Table(
+        title=f"{document['scenario']}: what moves {document['metric']} "
+        f"(±{document['delta_percent']:g}%, {document['method']})",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    if document["method"] == "sobol":
+        table.add_column("total index ST", justify="right")
+        table.add_column("first order S1", justify="right")
+        for r in document["parameters"][:top]:
+            table.add_row(
+                str(r["rank"]),
+                r["parameter"],
+                f"{r['value']:g}",
+                f"{r['ST']:.3f}",
+                f"{r['S1']:.3f}",
+            )
+    else:
+        table.add_column("effect, down → up  (95% CI)", justify="right")
+        pct = document["metric"] == "conversion_rate"
+        for r in document["parameters"][:top]:
+            eff = r["effect"] or 0.0
+            text = f"{eff * 100:+.2f} pp" if pct else f"{eff:+,.4g}"
+            if r["ci95"]:
+                lo, hi = r["ci95"]
+                text += (
+                    f"  ({lo * 100:+.2f} … {hi * 100:+.2f})"
+                    if pct
+                    else f"  ({lo:+,.4g} … {hi:+,.4g})"
+                )
+            table.add_row(str(r["rank"]), r["parameter"], f"{r['value']:g}", text)
+    console = Console()
+    console.print(table)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")

@@ -227,3 +227,74 @@ def write_sweep_chart(document: dict[str, Any], folder: Path) -> Path:
     path = folder / "sweep.png"
     _save(fig, path)
     return path
+
+
+def plot_tornado(ax: Axes, document: dict[str, Any], top: int = 20) -> None:
+    """One-at-a-time sensitivity: the metric with each parameter moved down and up."""
+    rows = [r for r in document["parameters"] if r["effect"] is not None][:top]
+    metric = document["metric"]
+    scale = 100.0 if metric == "conversion_rate" else 1.0
+    base = (document["base"]["mean"] or 0.0) * scale
+    for y, r in enumerate(rows):
+        lo, hi = r["low_mean"] * scale, r["high_mean"] * scale
+        ax.barh(y, lo - base, left=base, color=PALETTE[0], label="moved down" if y == 0 else None)
+        ax.barh(y, hi - base, left=base, color=PALETTE[1], label="moved up" if y == 0 else None)
+    ax.axvline(base, color="black", lw=1)
+    ax.set_yticks(range(len(rows)), [r["parameter"] for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    unit = " (%)" if scale == 100.0 else ""
+    ax.set_xlabel(f"{metric}{unit}; line: base {base:.4g}")
+    ax.set_title(
+        f"{document['scenario']}: {metric}, each parameter ±{document['delta_percent']:g}%\n"
+        f"({document['replications']} replications, same seeds; top {len(rows)})",
+        fontsize=11,
+    )
+    ax.legend(frameon=False, fontsize=9, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def plot_sobol(ax: Axes, document: dict[str, Any], top: int = 20) -> None:
+    """Sobol indices: first order (alone) and total (with interactions), with their CIs."""
+    rows = document["parameters"][:top]
+    y = list(range(len(rows)))
+    ax.barh(
+        [v - 0.2 for v in y],
+        [r["ST"] for r in rows],
+        height=0.4,
+        xerr=[r["ST_conf"] for r in rows],
+        color=PALETTE[1],
+        label="total (ST)",
+    )
+    ax.barh(
+        [v + 0.2 for v in y],
+        [r["S1"] for r in rows],
+        height=0.4,
+        xerr=[r["S1_conf"] for r in rows],
+        color=PALETTE[0],
+        label="first order (S1)",
+    )
+    ax.set_yticks(y, [r["parameter"] for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("share of the variance of " + document["metric"])
+    ax.set_title(
+        f"{document['scenario']}: Sobol indices of {document['metric']}, "
+        f"parameters ±{document['delta_percent']:g}%\n({document['evaluations']} runs)",
+        fontsize=11,
+    )
+    ax.legend(frameon=False, fontsize=9, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def write_sensitivity_chart(document: dict[str, Any], folder: Path) -> Path:
+    """``tornado.png`` (one at a time) or ``sobol.png``."""
+    n = min(len(document["parameters"]), 20)
+    fig = Figure(figsize=(10, 1.5 + 0.32 * max(n, 3)), layout="constrained")
+    ax = fig.add_subplot()
+    if document["method"] == "sobol":
+        plot_sobol(ax, document)
+        path = folder / "sobol.png"
+    else:
+        plot_tornado(ax, document)
+        path = folder / "tornado.png"
+    _save(fig, path)
+    return path

@@ -250,3 +250,54 @@ def write_sweep(sweep: Any, out: Path, file: str | None = None, charts: bool = T
         ),
     }
     return write_folder(out, written, (lambda d: write_sweep_chart(doc, d)) if charts else None)
+
+
+SENSITIVITY_COLUMNS = {
+    "oat": (
+        "rank",
+        "parameter",
+        "value",
+        "low",
+        "high",
+        "low_mean",
+        "high_mean",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "significant",
+    ),
+    "sobol": ("rank", "parameter", "value", "low", "high", "S1", "S1_conf", "ST", "ST_conf"),
+}
+
+
+def write_sensitivity(result: Any, out: Path, file: str | None = None, charts: bool = True):
+    """Write the results folder of a :class:`~frictionsim.sweeps.Sensitivity` atomically."""
+    from .report import write_sensitivity_chart
+
+    doc = result.document
+    columns = SENSITIVITY_COLUMNS[doc["method"]]
+    rows = []
+    for r in doc["parameters"]:
+        row = {k: r[k] for k in columns if k in r}
+        if "ci95" in r:
+            row["ci_low"], row["ci_high"] = r["ci95"] or ["", ""]
+        rows.append(row)
+    written = {
+        "sensitivity.json": json_text(doc),
+        "sensitivity.csv": csv_text(rows, columns),
+        MARKER: json_text(
+            provenance(
+                kind="sensitivity",
+                scenario=result.scenario.name,
+                scenario_file=file,
+                method=result.method,
+                metric=result.metric,
+                seed=result.seed,
+                jobs=result.jobs,
+                runtime_seconds=round(result.runtime_seconds, 3),
+            )
+        ),
+    }
+    return write_folder(
+        out, written, (lambda d: write_sensitivity_chart(doc, d)) if charts else None
+    )
