@@ -157,13 +157,104 @@ def _sequential_sum(x: np.ndarray) -> float:
     return float(np.cumsum(x)[-1]) if x.size else 0.0
 
 
+#: Customers walked through the steps together (a whole number of blocks): large
+#: enough for numpy to pay off, small enough to stay in cache and bound memory.
+CHUNK = 16 * BLOCK
+
+
+class _Customers:
+    """Segment, tolerance and order value of customers, drawn block by block."""
+
+    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence) -> None:
+        self.segments = scenario.segments
+        self.customer_rng = substream(seq, "customers")
+        self.segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
+        self.seg_cum = np.cumsum([s.share for s in scenario.segments])
+        self.sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)
+
+    def draw(self, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        size = blocks * BLOCK
+        seg = np.empty(size, dtype=np.int64)
+        tol = np.empty(size)
+        value = np.empty(size)
+        last = len(self.segments) - 1
+        for b in range(blocks):
+            rows = slice(b * BLOCK, (b + 1) * BLOCK)
+            s = np.searchsorted(self.seg_cum, self.customer_rng.random(BLOCK), side="right")
+            s = np.minimum(s, last)
+            t_blk = np.empty(BLOCK)
+            v_blk = np.empty(BLOCK)
+            # tolerance then order value, segment by segment, as the SimPy engine draws them
+            for k, segment in enumerate(self.segments):
+                at = np.flatnonzero(s == k)
+                t_blk[at] = segment.tolerance.sample(self.segment_rngs[k], at.size)
+                v_blk[at] = segment.order_value.sample(self.segment_rngs[k], at.size)
+            seg[rows], tol[rows], value[rows] = s, t_blk, v_blk
+        return seg, tol, value
+
+
+class _Step:
+    """A step's constants and random streams; :meth:`draw` gives the next blocks' numbers."""
+
+    def __init__(self, scenario: Scenario, i: int, seq: np.random.SeedSequence) -> None:
+        step = scenario.steps[i]
+        name = step.name
+        self.entry = scenario.entry_irritation(step)
+        self.exit = step.exit
+        self.attempts = step.errors.max_attempts if step.errors else 1
+        self.err_p = step.errors.p if step.errors else 0.0
+        self.err_irr = step.errors.irritation if step.errors else 0.0
+        self.duration = step.duration
+        self.dur_const = step.duration.expectation if step.duration.is_constant else None
+        succ = scenario.successors(i)
+        self.next_single = succ[0][0] if len(succ) == 1 else None
+        self.next_to = np.asarray([s for s, _ in succ], dtype=np.int64)
+        self.next_cum = np.cumsum([p for _, p in succ])
+        self.next_cum[-1] = np.inf  # rounding never sends a customer nowhere
+        self.rng_exit = substream(seq, "step", name, "exit")
+        self.rng_branch = substream(seq, "step", name, "branch")
+        self.rng_dur = [substream(seq, "step", name, "duration", a) for a in range(self.attempts)]
+        self.rng_err = [substream(seq, "step", name, "errors", a) for a in range(self.attempts)]
+
+    def draw(self, blocks: int) -> None:
+        """Random numbers of the next ``blocks`` blocks of customers, one row per customer."""
+
+        def per_block(rngs: list[np.random.Generator], sample: Any) -> list[np.ndarray]:
+            out = [np.empty(blocks * BLOCK) for _ in rngs]
+            for b in range(blocks):
+                for a, rng in enumerate(rngs):  # attempt a of customer j: a * BLOCK + j
+                    out[a][b * BLOCK : (b + 1) * BLOCK] = sample(rng)
+            return out
+
+        self.exit_u = per_block([self.rng_exit], _uniform)[0] if self.exit > 0 else None
+        self.branch_u = (
+            per_block([self.rng_branch], _uniform)[0] if self.next_single is None else None
+        )
+        self.dur = (
+            per_block(self.rng_dur, lambda r: self.duration.sample(r, BLOCK))
+            if self.dur_const is None
+            else None
+        )
+        self.err_u = per_block(self.rng_err, _uniform) if self.err_p > 0 else None
+
+    def advance(self, where: np.ndarray, idx: np.ndarray) -> None:
+        """Send the customers ``idx``, who completed this step, to its successor."""
+        if idx.size == 0:
+            return
+        if self.next_single is not None:
+            where[idx] = self.next_single
+        else:
+            k = np.searchsorted(self.next_cum, self.branch_u[idx], side="right")
+            where[idx] = self.next_to[k]
+
+
 def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any = None) -> RunResult:
     """One replication, identical to :func:`frictionsim.engine.simulate` where supported."""
     reason = unsupported_reason(scenario)
     if reason:
         raise ValueError(f"fast path cannot run this scenario: {reason}")
-    arrival_rng = substream(seq, "arrivals")
     if arrivals is None:
+        arrival_rng = substream(seq, "arrivals")
         chunks = [np.asarray(c, dtype=float) for c in arrival_times(scenario, arrival_rng)]
         times = np.concatenate(chunks) if chunks else np.empty(0)
     else:
@@ -171,104 +262,48 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     n = times.size
     n_steps, n_segs = len(scenario.steps), len(scenario.segments)
     clock = _arrival_clock(times)
-    end_time = float(clock[-1]) if n else 0.0
+    del times
 
-    # -- random numbers, block by block as the SimPy engine draws them ---------------------
-    blocks = -(-n // BLOCK)
-    size = blocks * BLOCK
-    customer_rng = substream(seq, "customers")
-    segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
-    seg_cum = np.cumsum([s.share for s in scenario.segments])
-    seg = np.empty(size, dtype=np.int64)
-    tol = np.empty(size)
-    value = np.empty(size)
-    for b in range(blocks):
-        rows = slice(b * BLOCK, (b + 1) * BLOCK)
-        s = np.searchsorted(seg_cum, customer_rng.random(BLOCK), side="right")
-        s = np.minimum(s, n_segs - 1)
-        t_blk = np.empty(BLOCK)
-        v_blk = np.empty(BLOCK)
-        for k, segment in enumerate(scenario.segments):
-            at = np.flatnonzero(s == k)
-            t_blk[at] = segment.tolerance.sample(segment_rngs[k], at.size)
-            v_blk[at] = segment.order_value.sample(segment_rngs[k], at.size)
-        seg[rows], tol[rows], value[rows] = s, t_blk, v_blk
-    seg, tol, value = seg[:n], tol[:n], value[:n]
-    sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)[seg]
-
-    plans = [_step_draws(scenario, i, seq, blocks, n) for i in range(n_steps)]
-
-    # -- walk every customer through the steps, in topological order -----------------------
-    where = np.zeros(n, dtype=np.int64)  # current step; END when the order is complete
-    now = clock.copy()
-    irr = np.zeros(n)
-    outcome = np.full(n, -1, dtype=np.int64)
+    customers = _Customers(scenario, seq)
+    steps = [_Step(scenario, i, seq) for i in range(n_steps)]
+    order = _topological_order(scenario)
+    # per customer, for the totals that SimPy sums in the order customers finish
+    finished_at = np.empty(n)
+    outcome = np.empty(n, dtype=np.int8)
+    value = np.empty(n)
+    seg = np.empty(n, dtype=np.int64)
     entered = np.zeros(n_steps, dtype=np.int64)
     ab_friction = np.zeros(n_steps, dtype=np.int64)
     ab_exit = np.zeros(n_steps, dtype=np.int64)
     failed = np.zeros(n_steps, dtype=np.int64)
-    if n_steps and n:
-        for i in _topological_order(scenario):
-            idx = np.flatnonzero(where == i)
-            if idx.size == 0:
-                continue
-            st = plans[i]
-            entered[i] = idx.size
-            irr[idx] = irr[idx] + st["entry"] * sens[idx]
-            out = irr[idx] >= tol[idx]
-            gone_f = idx[out]
-            idx = idx[~out]
-            if st["exit"] > 0:
-                left = st["exit_u"][idx] < st["exit"]
-                gone_x = idx[left]
-                idx = idx[~left]
-                outcome[gone_x] = EXIT
-                where[gone_x] = -2
-                ab_exit[i] = gone_x.size
-            gone_f = [gone_f]
-            attempts = st["attempts"]
-            for a in range(attempts):
-                if st["dur_const"] is not None:
-                    if st["dur_const"] > 0:
-                        now[idx] = now[idx] + st["dur_const"]
-                else:
-                    d = st["dur"][a][idx]
-                    now[idx] = np.where(d > 0, now[idx] + d, now[idx])
-                if st["err_p"] <= 0:
-                    break
-                fail = st["err_u"][a][idx] < st["err_p"]
-                bad = idx[fail]
-                _advance(st, where, idx[~fail])
-                failed[i] += bad.size
-                irr[bad] = irr[bad] + st["err_irr"] * sens[bad]
-                if a == attempts - 1:
-                    gone_f.append(bad)
-                    idx = bad[:0]
-                    break
-                give_up = irr[bad] >= tol[bad]
-                gone_f.append(bad[give_up])
-                idx = bad[~give_up]  # they try again
-            _advance(st, where, idx)
-            gone = np.concatenate(gone_f)
-            outcome[gone] = FRICTION
-            where[gone] = -2
-            ab_friction[i] = gone.size
-    ordered = outcome == -1  # walked to END
-    outcome[ordered] = ORDER
+    for c0 in range(0, n, CHUNK):
+        m = min(CHUNK, n - c0)
+        blocks = -(-m // BLOCK)
+        c_seg, tol, c_value = customers.draw(blocks)
+        for st in steps:
+            st.draw(blocks)
+        rows = slice(c0, c0 + m)
+        seg[rows], value[rows] = c_seg[:m], c_value[:m]
+        now = clock[rows].copy()
+        out = _walk(steps, order, c_seg[:m], customers.sens, tol[:m], now)
+        outcome[rows], finished_at[rows] = out[0], now
+        entered += out[1]
+        ab_friction += out[2]
+        ab_exit += out[3]
+        failed += out[4]
 
     # -- totals, summed in the order customers finish (time, then arrival) -----------------
-    finish = np.argsort(now, kind="stable")
+    finish = np.argsort(finished_at, kind="stable")
     o_sorted = outcome[finish]
     v_sorted = value[finish]
     money = [_sequential_sum(v_sorted[o_sorted == k]) for k in (ORDER, FRICTION, EXIT)]
     order_rows = finish[o_sorted == ORDER]
-    checkout_time = _sequential_sum(now[order_rows] - clock[order_rows])
+    checkout_time = _sequential_sum(finished_at[order_rows] - clock[order_rows])
     seg_sorted = seg[finish]
     seg_revenue = [
         _sequential_sum(v_sorted[(o_sorted == ORDER) & (seg_sorted == k)]) for k in range(n_segs)
     ]
-    if n:
-        end_time = max(end_time, float(now.max()))
+    end_time = max(float(clock[-1]), float(finished_at.max())) if n else 0.0
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(seg[mask], minlength=n_segs).astype(np.int64)
@@ -277,7 +312,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     zeros_i = np.zeros(n_steps, dtype=np.int64)
     return RunResult(
         visitors=n,
-        orders=int(ordered.sum()),
+        orders=int((outcome == ORDER).sum()),
         revenue=money[ORDER],
         abandoned_friction=int((outcome == FRICTION).sum()),
         abandoned_exit=int((outcome == EXIT).sum()),
@@ -303,59 +338,71 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     )
 
 
-def _advance(st: dict[str, Any], where: np.ndarray, idx: np.ndarray) -> None:
-    """Send the customers ``idx`` who completed the step of ``st`` to its successor."""
-    if idx.size == 0:
-        return
-    if st["next_single"] is not None:
-        where[idx] = st["next_single"]
-    else:
-        k = np.searchsorted(st["next_cum"], st["branch_u"][idx], side="right")
-        where[idx] = st["next_to"][k]
+def _walk(
+    steps: list[_Step],
+    order: list[int],
+    seg: np.ndarray,
+    sens_of: np.ndarray,
+    tol: np.ndarray,
+    now: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Walk a chunk of customers through the steps (``now`` is updated in place).
 
-
-def _step_draws(
-    scenario: Scenario, i: int, seq: np.random.SeedSequence, blocks: int, n: int
-) -> dict[str, Any]:
-    """A step's constants and its customers' random numbers (one row per customer)."""
-    step = scenario.steps[i]
-    name = step.name
-    attempts = step.errors.max_attempts if step.errors else 1
-    err_p = step.errors.p if step.errors else 0.0
-    succ = scenario.successors(i)
-    next_cum = np.cumsum([p for _, p in succ])
-    next_cum[-1] = np.inf
-    plan: dict[str, Any] = {
-        "entry": scenario.entry_irritation(step),
-        "exit": step.exit,
-        "attempts": attempts,
-        "err_p": err_p,
-        "err_irr": step.errors.irritation if step.errors else 0.0,
-        "dur_const": step.duration.expectation if step.duration.is_constant else None,
-        "next_single": succ[0][0] if len(succ) == 1 else None,
-        "next_to": np.asarray([s for s, _ in succ], dtype=np.int64),
-        "next_cum": next_cum,
-    }
-
-    def per_block(rngs: list[np.random.Generator], draw: Any) -> list[np.ndarray]:
-        # block b holds attempt a of customer j at a * BLOCK + j, drawn attempt by attempt
-        out = [np.empty(blocks * BLOCK) for _ in rngs]
-        for b in range(blocks):
-            for a, rng in enumerate(rngs):
-                out[a][b * BLOCK : (b + 1) * BLOCK] = draw(rng)
-        return [x[:n] for x in out]
-
-    if step.exit > 0:
-        plan["exit_u"] = per_block([substream(seq, "step", name, "exit")], _uniform)[0]
-    if plan["next_single"] is None:
-        plan["branch_u"] = per_block([substream(seq, "step", name, "branch")], _uniform)[0]
-    if plan["dur_const"] is None:
-        rngs = [substream(seq, "step", name, "duration", a) for a in range(attempts)]
-        plan["dur"] = per_block(rngs, lambda r: step.duration.sample(r, BLOCK))
-    if err_p > 0:
-        rngs = [substream(seq, "step", name, "errors", a) for a in range(attempts)]
-        plan["err_u"] = per_block(rngs, _uniform)
-    return plan
+    Returns each customer's outcome and the chunk's per-step entered, friction,
+    exit and failed-attempt counts.
+    """
+    n, n_steps = seg.size, len(steps)
+    sens = sens_of[seg]
+    where = np.zeros(n, dtype=np.int64)  # current step; END (-1) once the order is complete
+    irr = np.zeros(n)
+    outcome = np.full(n, ORDER, dtype=np.int8)
+    entered = np.zeros(n_steps, dtype=np.int64)
+    ab_friction = np.zeros(n_steps, dtype=np.int64)
+    ab_exit = np.zeros(n_steps, dtype=np.int64)
+    failed = np.zeros(n_steps, dtype=np.int64)
+    for i in order:
+        idx = np.flatnonzero(where == i)
+        if idx.size == 0:
+            continue
+        st = steps[i]
+        entered[i] = idx.size
+        irr[idx] = irr[idx] + st.entry * sens[idx]
+        too_much = irr[idx] >= tol[idx]
+        gone = [idx[too_much]]
+        idx = idx[~too_much]
+        if st.exit > 0:
+            left = st.exit_u[idx] < st.exit
+            outcome[idx[left]] = EXIT
+            where[idx[left]] = -2
+            ab_exit[i] = np.count_nonzero(left)
+            idx = idx[~left]
+        for a in range(st.attempts):
+            if st.dur_const is not None:
+                if st.dur_const > 0:
+                    now[idx] = now[idx] + st.dur_const
+            else:
+                d = st.dur[a][idx]
+                now[idx] = np.where(d > 0, now[idx] + d, now[idx])
+            if st.err_p <= 0:
+                break
+            fail = st.err_u[a][idx] < st.err_p
+            bad = idx[fail]
+            st.advance(where, idx[~fail])
+            failed[i] += bad.size
+            irr[bad] = irr[bad] + st.err_irr * sens[bad]
+            if a == st.attempts - 1:
+                gone.append(bad)  # max_attempts failures: they give up
+                idx = bad[:0]
+                break
+            give_up = irr[bad] >= tol[bad]
+            gone.append(bad[give_up])
+            idx = bad[~give_up]  # they try again
+        st.advance(where, idx)
+        lost = np.concatenate(gone)
+        outcome[lost] = FRICTION
+        where[lost] = -2
+        ab_friction[i] = lost.size
+    return outcome, entered, ab_friction, ab_exit, failed
 
 
 def _uniform(rng: np.random.Generator) -> np.ndarray:

@@ -117,8 +117,11 @@ def test_fast_path_equals_simpy_exactly(name, seed):
     assert_same(slow, fast)
 
 
-def test_fast_path_equals_simpy_across_blocks():
-    """More customers than one random-number block (4096), so block boundaries are crossed."""
+@pytest.mark.parametrize("chunk", [engine.BLOCK, fastpath.CHUNK])
+def test_fast_path_equals_simpy_across_blocks_and_chunks(chunk, monkeypatch):
+    """More customers than two random-number blocks (4096 each), walked in chunks of one
+    block or all at once, so block and chunk boundaries are crossed."""
+    monkeypatch.setattr(fastpath, "CHUNK", chunk)
     scenario = make_scenario(
         **{**SCENARIOS["branches-errors-exits"], "horizon": 3000, "arrivals": {"rate": 4}}
     )
