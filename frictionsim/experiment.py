@@ -37,6 +37,8 @@ FAST_PATH_SPEEDUP = 10
 ENGINES = ("auto", "simpy", "fast")
 #: Environment variable naming a Dask scheduler (``tcp://host:port``).
 SCHEDULER_ENV = "FRICTIONSIM_SCHEDULER"
+#: Seconds to wait for a Dask scheduler before giving up.
+DASK_CONNECT_TIMEOUT = 10.0
 
 Progress = Callable[[int, int], None]
 
@@ -158,9 +160,9 @@ class DaskExecutor(Executor):
     seed sequence, so results are identical to a local run.
     """
 
-    def __init__(self, address: str, timeout: float = 10.0) -> None:
+    def __init__(self, address: str, timeout: float | None = None) -> None:
         self.address = address
-        self.timeout = timeout
+        self.timeout = DASK_CONNECT_TIMEOUT if timeout is None else timeout
 
     def map(self, tasks, progress=None, on_result=None):
         try:

@@ -80,3 +80,33 @@ def test_run_on_dask_gives_the_same_summary(cluster):
     local = run(scenario, seed=9, replications=3, jobs=1)
     assert remote.summary == local.summary
     assert np.isfinite(remote.summary["metrics"]["conversion_rate"]["mean"])
+
+
+def test_cli_engine_and_scheduler_errors_are_clean_lines(tmp_cwd, monkeypatch):
+    import yaml
+    from click.testing import CliRunner
+
+    from frictionsim.cli import cli
+
+    from .conftest import scenario_dict
+
+    path = tmp_cwd / "queue.yaml"
+    steps = [{"name": "desk", "capacity": 1, "duration": 1}]
+    path.write_text(yaml.safe_dump(scenario_dict(steps=steps), sort_keys=False))
+    result = CliRunner().invoke(cli, ["run", str(path), "--engine", "fast"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: --engine fast cannot run 'micro': "
+        "steps.desk has capacity (customers queue for each other)"
+    )
+    fine = CliRunner().invoke(cli, ["run", str(path), "--engine", "simpy", "-q", "--no-charts"])
+    assert fine.exit_code == 0, fine.output
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(experiment, "DASK_CONNECT_TIMEOUT", 1.0)
+    result = CliRunner().invoke(
+        cli, ["run", str(path), "--out", "x"], env={"FRICTIONSIM_SCHEDULER": "tcp://127.0.0.1:9"}
+    )
+    assert result.exit_code == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_cwd / "x").exists()
