@@ -229,6 +229,7 @@ class Run:
     summary: dict[str, Any]
     runtime_seconds: float
     jobs: int
+    engine: str = "simpy"  # the engine that ran: "fast" or "simpy"
 
 
 def run(
@@ -254,7 +255,8 @@ def run(
     executor = make_executor(jobs, scheduler)
     results = run_replications(scenario, seed, replications, jobs, progress, engine, executor)
     summary = summarize(scenario, results, seed, __version__)
-    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs)
+    used = "fast" if uses_fast_path(scenario, engine) else "simpy"
+    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, used)
 
 
 __all__ = [

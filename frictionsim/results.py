@@ -144,6 +144,7 @@ def write_run(run: Any, out: Path, scenario_file: str | None = None, charts: boo
                 seed=run.seed,
                 replications=len(run.results),
                 jobs=run.jobs,
+                engine=getattr(run, "engine", None),
                 runtime_seconds=round(run.runtime_seconds, 3),
             )
         ),

@@ -200,3 +200,33 @@ def test_cli_sweep_bad_input_is_one_clean_line(shop, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd, monkeypatch):
+    import frictionsim.sweeps as sweeps_module
+
+    real = sweeps_module.sweep
+
+    def stopped(*args, **kwargs):
+        def boom(done, total):
+            if done == 4:
+                raise KeyboardInterrupt
+
+        args = list(args)
+        args[7] = boom  # progress
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweeps_module, "sweep", stopped)
+    out = tmp_cwd / "results" / "sweep-shop"
+    result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5")
+    assert result.exit_code == 130
+    assert "add --resume to go on" in result.output
+    assert not out.exists()
+    assert partial_path(out).is_file()
+    monkeypatch.setattr(sweeps_module, "sweep", real)
+    result = invoke(
+        "sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5", "--resume"
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 resumed" in result.output
+    assert not partial_path(out).exists()
