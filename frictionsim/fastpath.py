@@ -26,6 +26,7 @@ to the SimPy engine.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,39 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+#: The RunResult fields this engine fills in. A field added to the SimPy engine's
+#: result later (say, referrals) means the fast path does not know how to compute it.
+KNOWN_RESULT_FIELDS = frozenset(
+    {
+        "visitors",
+        "orders",
+        "revenue",
+        "abandoned_friction",
+        "abandoned_exit",
+        "lost_revenue_friction",
+        "lost_revenue_exit",
+        "checkout_time_total",
+        "end_time",
+        "step_entered",
+        "step_abandoned_friction",
+        "step_abandoned_exit",
+        "step_reneged",
+        "step_failed_attempts",
+        "step_wait_total",
+        "step_waited",
+        "step_busy_time",
+        "step_max_in_service",
+        "step_in_service_at_end",
+        "segment_visitors",
+        "segment_orders",
+        "segment_revenue",
+        "segment_abandoned_friction",
+        "segment_abandoned_exit",
+        "customers",
+    }
+)
+
+
 def _unknown_fields(model: BaseModel, where: str) -> str | None:
     known = KNOWN_FIELDS.get(type(model).__name__)
     if known is None:
@@ -90,6 +124,9 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
     """Why the fast path cannot run ``scenario`` exactly like SimPy, or ``None`` if it can."""
     if record_customers:
         return "a per-customer table was asked for"
+    unknown = sorted({f.name for f in dataclasses.fields(RunResult)} - KNOWN_RESULT_FIELDS)
+    if unknown:
+        return f"the engine's results have fields the fast path does not compute: {unknown}"
     for model, where in [
         (scenario, "scenario"),
         (scenario.arrivals, "arrivals"),
@@ -409,4 +446,4 @@ def _uniform(rng: np.random.Generator) -> np.ndarray:
     return rng.random(BLOCK)
 
 
-__all__ = ["KNOWN_FIELDS", "simulate", "supports", "unsupported_reason"]
+__all__ = ["KNOWN_FIELDS", "KNOWN_RESULT_FIELDS", "simulate", "supports", "unsupported_reason"]

@@ -192,6 +192,15 @@ def test_unknown_scenario_features_are_refused(monkeypatch):
     assert not fastpath.supports(scenario, record_customers=True)
 
 
+def test_new_result_fields_are_refused(monkeypatch):
+    """A counter added to the SimPy engine's RunResult that the fast path does not compute."""
+    monkeypatch.setattr(
+        fastpath, "KNOWN_RESULT_FIELDS", fastpath.KNOWN_RESULT_FIELDS - {"step_waited"}
+    )
+    reason = fastpath.unsupported_reason(make_scenario())
+    assert "does not compute: ['step_waited']" in reason
+
+
 def test_unknown_engine_is_refused():
     with pytest.raises(SimulationError, match="unknown engine"):
         uses_fast_path(make_scenario(), "turbo")
