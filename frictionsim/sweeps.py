@@ -27,7 +27,6 @@ import difflib
 import hashlib
 import itertools
 import json
-import math
 import os
 import time
 from collections.abc import Sequence
@@ -313,19 +312,9 @@ def sweep_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def as_number(text: str) -> float | None:
-    """A sweep value as a number for a chart axis, or ``None`` (``120/h``)."""
-    try:
-        x = float(text)
-    except ValueError:
-        return None
-    return x if math.isfinite(x) else None
-
-
 __all__ = [
     "METRICS",
     "Sweep",
-    "as_number",
     "check_metric",
     "parse_values",
     "partial_path",
