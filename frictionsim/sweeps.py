@@ -356,7 +356,7 @@ class Parameter:
             return max(x, 1 if key == "capacity" else 0)
         if key in _PROBABILITY:
             x = min(x, 1.0)
-        return x
+        return float(f"{x:.12g}")  # 33.3, not 33.300000000000004
 
 
 def numeric_parameters(scenario: Scenario) -> list[Parameter]:

@@ -60,6 +60,7 @@ def test_numeric_parameters_skip_zeros_shares_and_branches():
         ("steps.a.capacity", 1, -0.1, 1),  # at least one server
         ("steps.a.exit", 0.95, 0.1, 1.0),  # a probability stays at most 1
         ("arrivals.rate", 2.0, -0.25, 1.5),
+        ("segments.a.tolerance.mean", 37.0, -0.1, 33.3),  # no float noise in the files
     ],
 )
 def test_parameter_moves(path, value, delta, moved):
