@@ -3,7 +3,9 @@
 Each command parses its options, calls the API and prints. Errors meant for
 users (:class:`~frictionsim.errors.FrictionsimError`) are printed without a
 traceback by :func:`main`: scenario problems as ``FILE:LINE:COL: path:
-message`` lines with exit code 2, other problems as one line with exit code 1.
+message`` lines with exit code 2, bad options (an unknown metric, bad
+``--values``) as one line with exit code 2, other problems as one line with
+exit code 1.
 An interrupted run (Ctrl-C, SIGTERM) exits with 130 and writes nothing.
 """
 
@@ -19,7 +21,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import FrictionsimError, ScenarioError
+from .errors import FrictionsimError, OptionError, ScenarioError
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -39,6 +41,9 @@ class _Group(click.Group):
         except ScenarioError as exc:
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
+            ctx.exit(2)
+        except OptionError as exc:
+            click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
         except FrictionsimError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -81,6 +86,36 @@ def schema() -> None:
     click.echo(json.dumps(scenario_json_schema(), indent=2))
 
 
+def execution_options(f: Any) -> Any:
+    """``--jobs``, ``--engine``, ``--scheduler`` and ``--quiet``: how work runs (every simulating
+    command)."""
+    f = click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        help="No progress and no table; print only the results folder.",
+    )(f)
+    f = click.option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        envvar="FRICTIONSIM_SCHEDULER",
+        help="Run on this Dask cluster (needs frictionsim[dask]); env FRICTIONSIM_SCHEDULER.",
+    )(f)
+    f = click.option(
+        "--engine",
+        type=click.Choice(["auto", "simpy", "fast"]),
+        default="auto",
+        show_default=True,
+        help="auto: vectorized fast path where it is exact (no capacity, no loops), else SimPy.",
+    )(f)
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(1, 1024),
+        help="Worker processes (default: all cores; small runs stay serial).",
+    )(f)
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
@@ -89,12 +124,6 @@ def schema() -> None:
     "-r",
     type=click.IntRange(1, 100_000),
     help="Independent runs (default: the scenario's).",
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(1, 1024),
-    help="Worker processes (default: all cores; small runs stay serial).",
 )
 @click.option(
     "--out",
@@ -111,23 +140,23 @@ def schema() -> None:
 )
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts and report.md/report.html.")
 @click.option(
-    "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
-)
-@click.option(
     "--event-log",
     type=click.Choice(["csv", "xes"]),
     help="Also write every customer's events (events.csv or events.xes) for process mining.",
 )
+@execution_options
 def run(
     file: Path,
     seed: int | None,
     replications: int | None,
-    jobs: int | None,
     out: Path | None,
     overrides: tuple[str, ...],
     no_charts: bool,
-    quiet: bool,
     event_log: str | None,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
     from .console import print_summary, progress_bar
@@ -149,10 +178,273 @@ def run(
             )
         with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
             result = run_scenario(
-                scenario, seed, replications, jobs, progress=advance, event_dir=event_dir
+                scenario,
+                seed,
+                replications,
+                jobs,
+                advance,
+                engine=engine,
+                scheduler=scheduler,
+                event_dir=event_dir,
             )
         write_run(result, out, scenario_file=str(file), charts=not no_charts, event_log=event_log)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the first's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(2, 100_000),
+    help="Replications per design (default: the first design's).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Results folder (default: results/compare-<names>/).",
+)
+@click.option(
+    "--independent",
+    is_flag=True,
+    help="Give each design its own seeds instead of common random numbers (Welch CIs).",
+)
+@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@execution_options
+def compare(
+    files: tuple[Path, ...],
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    independent: bool,
+    no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Compare designs FILES (the first is the reference) with the same seeds per replication."""
+    from .console import print_comparison, progress_bar
+    from .experiment import check_comparable
+    from .experiment import compare as compare_designs
+    from .results import check_writable, write_comparison
+    from .scenario import load_scenario
+
+    designs = [load_scenario(f) for f in files]
+    check_comparable(designs)
+    out = out or Path("results") / ("compare-" + "-".join(d.name for d in designs))
+    check_writable(out)
+    total = len(designs) * (replications or designs[0].replications)
+    with progress_bar("comparing designs", total, quiet) as advance:
+        result = compare_designs(
+            designs, seed, replications, jobs, advance, engine, scheduler, not independent
+        )
+    write_comparison(result, out, [str(f) for f in files], charts=not no_charts)
+    print_comparison(result.document, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="Scenario path to vary, e.g. steps.account.fields; give two for a grid.",
+)
+@click.option(
+    "--values",
+    "values",
+    multiple=True,
+    required=True,
+    metavar="LIST|RANGE",
+    help="Values of the matching --param: 5,10,15 or START:STOP:STEP (inclusive), e.g. 5:20:5.",
+)
+@click.option(
+    "--metric",
+    default="conversion_rate",
+    show_default=True,
+    help="Metric drawn in the chart (sweep.csv has them all).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(1, 100_000),
+    help="Replications per point (default: the scenario's).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Default: results/sweep-<name>/."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario value at every point (repeatable).",
+)
+@click.option("--resume", is_flag=True, help="Skip points an interrupted run already finished.")
+@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@execution_options
+def sweep(
+    file: Path,
+    params: tuple[str, ...],
+    values: tuple[str, ...],
+    metric: str,
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    resume: bool,
+    no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Run scenario FILE at every value of --param (two: a grid), with the same seeds."""
+    from .console import progress_bar
+    from .results import check_writable, write_sweep
+    from .scenario import load_scenario
+    from .sweeps import check_metric, parse_values, partial_path
+    from .sweeps import sweep as run_sweep
+
+    if len(params) != len(values):
+        raise OptionError("give one --values for each --param, in the same order")
+    check_metric(metric)
+    grid = [(p, parse_values(v)) for p, v in zip(params, values)]
+    scenario = load_scenario(file, overrides)
+    out = out or Path("results") / f"sweep-{scenario.name}"
+    check_writable(out)
+    partial = partial_path(out)
+    points = 1
+    for _, vals in grid:
+        points *= len(vals)
+    total = points * (replications or scenario.replications)
+    try:
+        with progress_bar(f"sweeping {scenario.name}", total, quiet) as advance:
+            result = run_sweep(
+                file,
+                grid,
+                overrides,
+                seed,
+                replications,
+                metric,
+                jobs,
+                advance,
+                engine,
+                scheduler,
+                partial,
+                resume,
+            )
+    except KeyboardInterrupt:
+        if partial.is_file():
+            click.echo(f"finished points are kept in {partial}; add --resume to go on", err=True)
+        raise
+    write_sweep(result, out, str(file), charts=not no_charts)
+    partial.unlink(missing_ok=True)
+    if quiet:
+        click.echo(str(out))
+    else:
+        resumed = f", {result.resumed_points} resumed" if result.resumed_points else ""
+        click.echo(
+            f"{len(result.points)} points{resumed}; results in {out}/ "
+            f"({result.runtime_seconds:.1f} s)"
+        )
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--metric", default="conversion_rate", show_default=True, help="Metric to rank by.")
+@click.option(
+    "--delta",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Move each parameter this many percent down and up (Sobol: its range).",
+)
+@click.option(
+    "--method",
+    type=click.Choice(["oat", "sobol"]),
+    default="oat",
+    show_default=True,
+    help="oat: one at a time, tornado chart; sobol: Sobol indices (needs frictionsim[sobol]).",
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(2, 1_000_000),
+    default=64,
+    show_default=True,
+    help="Sobol base samples (runs: samples × (parameters + 2)).",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
+@click.option(
+    "--replications",
+    "-r",
+    type=click.IntRange(2, 100_000),
+    help="Replications per run, oat only (default: the scenario's).",
+)
+@click.option(
+    "--out", "-o", type=click.Path(path_type=Path), help="Default: results/sensitivity-<name>/."
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Override a scenario value first (repeatable).",
+)
+@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@execution_options
+def sensitivity(
+    file: Path,
+    metric: str,
+    delta: float,
+    method: str,
+    samples: int,
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    no_charts: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Rank the numeric parameters of scenario FILE by their effect on --metric."""
+    from .console import print_sensitivity, progress_bar
+    from .results import check_writable, write_sensitivity
+    from .scenario import load_scenario
+    from .sweeps import check_metric, numeric_parameters
+    from .sweeps import sensitivity as rank_parameters
+
+    check_metric(metric)
+    scenario = load_scenario(file, overrides)
+    out = out or Path("results") / f"sensitivity-{scenario.name}"
+    check_writable(out)
+    n = len(numeric_parameters(scenario))
+    reps = replications or scenario.replications
+    total = (1 + 2 * n) * reps if method == "oat" else samples * (n + 2)
+    with progress_bar(f"ranking parameters of {scenario.name}", total, quiet, "runs") as advance:
+        result = rank_parameters(
+            scenario,
+            metric,
+            delta,
+            method,
+            samples,
+            seed,
+            replications,
+            jobs,
+            advance,
+            engine,
+            scheduler,
+        )
+    write_sensitivity(result, out, str(file), charts=not no_charts)
+    print_sensitivity(result.document, out, result.runtime_seconds, quiet)
 
 
 @cli.command()

@@ -152,3 +152,98 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
         gof += f" (p = {cal.p_value:.3g})"
     console.print(f"goodness of fit: {gof}")
     console.print(f"calibrated scenario in {out} ({runtime:.1f} s)")
+
+
+def _fmt_diff(d: dict[str, Any], kind: str) -> str:
+    if d["mean"] is None:
+        return "n/a"
+
+    def one(x: float) -> str:
+        if kind == "pct":
+            return f"{x * 100:+.2f} pp"
+        if kind == "money":
+            return f"{x:+,.0f}"
+        return f"{x:+,.1f}"
+
+    text = one(d["mean"])
+    if d["ci95"]:
+        text += f"  ({one(d['ci95'][0])} … {one(d['ci95'][1])})"
+    return text + ("" if d["significant"] else "  n.s.")
+
+
+def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
+    """Differences from the reference design, one column per design, then the verdicts."""
+    if quiet:
+        print(out)
+        return
+    ref = document["reference"]
+    how = "paired, common random numbers" if document["common_random_numbers"] else "independent"
+    table = Table(
+        title=f"difference from {ref}: {document['replications']} replications, "
+        f"seed {document['seed']} ({how})",
+        title_justify="left",
+    )
+    table.add_column("metric")
+    names = list(document["differences"])
+    for name in names:
+        table.add_column(f"{name}  (95% CI)", justify="right")
+    rows = [
+        ("conversion", "conversion_rate", "pct"),
+        ("orders", "orders", "count"),
+        ("revenue", "revenue", "money"),
+        ("lost revenue: friction", "lost_revenue_friction", "money"),
+        ("lost revenue: non-friction exits", "lost_revenue_exit", "money"),
+        ("abandoned: friction", "abandoned_friction", "count"),
+    ]
+    for label, key, kind in rows:
+        table.add_row(label, *(_fmt_diff(document["differences"][n][key], kind) for n in names))
+    console = Console()
+    console.print(table)
+    for name in names:
+        console.print(document["verdicts"][name], highlight=False)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def print_sensitivity(
+    document: dict[str, Any], out: Path, runtime: float, quiet: bool = False, top: int = 10
+) -> None:
+    """The parameters that matter most, in order."""
+    if quiet:
+        print(out)
+        return
+    table = Table(
+        title=f"{document['scenario']}: what moves {document['metric']} "
+        f"(±{document['delta_percent']:g}%, {document['method']})",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    if document["method"] == "sobol":
+        table.add_column("total index ST", justify="right")
+        table.add_column("first order S1", justify="right")
+        for r in document["parameters"][:top]:
+            table.add_row(
+                str(r["rank"]),
+                r["parameter"],
+                f"{r['value']:g}",
+                f"{r['ST']:.3f}",
+                f"{r['S1']:.3f}",
+            )
+    else:
+        table.add_column("effect, down → up  (95% CI)", justify="right")
+        pct = document["metric"] == "conversion_rate"
+        for r in document["parameters"][:top]:
+            eff = r["effect"] or 0.0
+            text = f"{eff * 100:+.2f} pp" if pct else f"{eff:+,.4g}"
+            if r["ci95"]:
+                lo, hi = r["ci95"]
+                text += (
+                    f"  ({lo * 100:+.2f} … {hi * 100:+.2f})"
+                    if pct
+                    else f"  ({lo:+,.4g} … {hi:+,.4g})"
+                )
+            table.add_row(str(r["rank"]), r["parameter"], f"{r['value']:g}", text)
+    console = Console()
+    console.print(table)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")

@@ -38,6 +38,7 @@ per-customer table only when asked for.
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 import zlib
@@ -76,6 +77,7 @@ IRRITATION_BINS = 100
 #: longer times. The same for every scenario, so runs can be compared.
 TIME_EDGES = np.concatenate([[0.0], 10.0 ** (np.arange(-40, 81) / 20)])
 TIME_BINS = TIME_EDGES.size - 1
+_TIME_EDGES = TIME_EDGES.tolist()
 
 
 @dataclass
@@ -138,9 +140,8 @@ def irritation_edges(scenario: Scenario) -> np.ndarray:
 
 
 def _time_bin(minutes: float) -> int:
-    if minutes < 0.01:
-        return 0
-    return min(int((math.log10(minutes) + 2) * 20) + 1, TIME_BINS - 1)
+    """The bin of ``TIME_EDGES`` holding ``minutes`` (the last also counts longer times)."""
+    return min(bisect.bisect_right(_TIME_EDGES, minutes) - 1, TIME_BINS - 1)
 
 
 class EventSink(Protocol):

@@ -52,3 +52,11 @@ class CalibrationError(FrictionsimError):
     cannot tell apart); the command line exits with code 2, like a bad scenario."""
 
     exit_code = 2
+
+
+class ComparisonError(FrictionsimError):
+    """Designs that cannot be compared (they do not model the same customers)."""
+
+
+class OptionError(FrictionsimError):
+    """An option or argument that cannot be used (an unknown metric, bad ``--values``)."""

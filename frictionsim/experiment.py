@@ -4,15 +4,18 @@ Seed spawning lives here only: replication ``k`` of a run with seed ``s``
 always uses ``SeedSequence(s).spawn(n)[k]``, whichever process simulates it,
 so the same scenario, seed and replication count give identical results
 whatever the number of worker processes (results are gathered in replication
-order). Replications run on a local process pool; small runs stay serial
-because starting workers would cost more than it saves.
+order). Every command runs its replications as :class:`Task` s through one
+:class:`Executor`: a local process pool (small batches stay serial, because
+starting workers would cost more than it saves) or an existing Dask cluster.
+Each task picks its engine: the vectorized fast path (:mod:`frictionsim.fastpath`)
+where it reproduces the SimPy engine exactly, the SimPy engine otherwise.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +23,23 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, fastpath
 from .engine import RunResult, simulate
+from .errors import ComparisonError, SimulationError
 from .scenario import Scenario
-from .stats import summarize
+from .stats import HEADLINE, describe, difference, run_metrics, summarize, verdict
 
-#: Below this many expected customers in all, replications run in this process.
+#: Below this many expected customers in all, work runs in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000
+#: How many times cheaper a fast-path customer is than a SimPy one (for that rule).
+FAST_PATH_SPEEDUP = 10
+#: Engines a caller may ask for: ``auto`` takes the fast path where it gives the
+#: SimPy engine's exact results, ``simpy`` always uses SimPy, ``fast`` insists.
+ENGINES = ("auto", "simpy", "fast")
+#: Environment variable naming a Dask scheduler (``tcp://host:port``).
+SCHEDULER_ENV = "FRICTIONSIM_SCHEDULER"
+#: Seconds to wait for a Dask scheduler before giving up.
+DASK_CONNECT_TIMEOUT = 10.0
 
 Progress = Callable[[int, int], None]
 
@@ -44,21 +57,166 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _simulate_one(
-    args: tuple[Scenario, np.random.SeedSequence, int, Path | None],
-) -> RunResult:
-    scenario, seq, replication, event_dir = args
-    if event_dir is None:
-        return simulate(scenario, seq)
-    from .eventlog import PartWriter
+def uses_fast_path(scenario: Scenario, engine: str = "auto") -> bool:
+    """Whether ``engine`` runs ``scenario`` on the vectorized fast path.
 
-    writer = PartWriter(
-        event_part(event_dir, replication), replication, [g.name for g in scenario.segments]
-    )
-    try:
-        return simulate(scenario, seq, events=writer)
-    finally:
-        writer.close()
+    Raises :class:`SimulationError` for an unknown engine, or for ``fast`` on
+    a scenario the fast path cannot reproduce exactly.
+    """
+    if engine not in ENGINES:
+        raise SimulationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "simpy":
+        return False
+    reason = fastpath.unsupported_reason(scenario)
+    if engine == "fast" and reason:
+        raise SimulationError(f"--engine fast cannot run '{scenario.name}': {reason}")
+    return reason is None
+
+
+@dataclass(frozen=True)
+class Task:
+    """One replication of one scenario: the unit of work every executor runs."""
+
+    scenario: Scenario
+    seq: np.random.SeedSequence
+    engine: str = "auto"
+    replication: int = 0
+    event_dir: Path | None = None  # write the event log here (SimPy engine only)
+
+    @property
+    def fast(self) -> bool:
+        return self.event_dir is None and uses_fast_path(self.scenario, self.engine)
+
+    @property
+    def cost(self) -> float:
+        """Expected work, in SimPy customers."""
+        return self.scenario.expected_visitors / (FAST_PATH_SPEEDUP if self.fast else 1)
+
+
+def run_task(task: Task) -> RunResult:
+    """Simulate one replication with the engine the task asks for."""
+    if task.event_dir is not None:
+        from .eventlog import PartWriter
+
+        names = [g.name for g in task.scenario.segments]
+        writer = PartWriter(event_part(task.event_dir, task.replication), task.replication, names)
+        try:
+            return simulate(task.scenario, task.seq, events=writer)
+        finally:
+            writer.close()
+    if task.fast:
+        return fastpath.simulate(task.scenario, task.seq)
+    return simulate(task.scenario, task.seq)
+
+
+OnResult = Callable[[int, RunResult], None]
+
+
+class Executor:
+    """Runs tasks and returns their results in task order, whatever order they finish in.
+
+    ``progress(done, total)`` is called as tasks finish; ``on_result(i, result)``
+    too, in this process, so a caller can record finished work as it goes.
+    """
+
+    def map(
+        self,
+        tasks: Sequence[Task],
+        progress: Progress | None = None,
+        on_result: OnResult | None = None,
+    ) -> list[RunResult]:
+        raise NotImplementedError
+
+
+def _serial(tasks: Sequence[Task], progress: Progress | None, on_result: OnResult | None):
+    results = []
+    for k, task in enumerate(tasks):
+        result = run_task(task)
+        results.append(result)
+        if on_result:
+            on_result(k, result)
+        if progress:
+            progress(k + 1, len(tasks))
+    return results
+
+
+class LocalExecutor(Executor):
+    """A pool of local worker processes; small batches of work stay in this process."""
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self.jobs = default_jobs() if jobs is None else jobs
+
+    def map(self, tasks, progress=None, on_result=None):
+        jobs = min(self.jobs, len(tasks))
+        if jobs <= 1 or sum(t.cost for t in tasks) < SERIAL_BELOW_CUSTOMERS:
+            return _serial(tasks, progress, on_result)
+        results: list[RunResult | None] = [None] * len(tasks)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(run_task, task): k for k, task in enumerate(tasks)}
+            try:
+                for done, future in enumerate(as_completed(futures), start=1):
+                    k = futures[future]
+                    results[k] = future.result()
+                    if on_result:
+                        on_result(k, results[k])
+                    if progress:
+                        progress(done, len(tasks))
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return results  # type: ignore[return-value]
+
+
+class DaskExecutor(Executor):
+    """The same tasks on an existing Dask distributed cluster (``tcp://host:port``).
+
+    Needs the optional extra ``frictionsim[dask]``. Every task carries its own
+    seed sequence, so results are identical to a local run.
+    """
+
+    def __init__(self, address: str, timeout: float | None = None) -> None:
+        self.address = address
+        self.timeout = DASK_CONNECT_TIMEOUT if timeout is None else timeout
+
+    def map(self, tasks, progress=None, on_result=None):
+        try:
+            from distributed import Client
+            from distributed import as_completed as dask_completed
+        except ImportError:
+            raise SimulationError(
+                "--scheduler needs Dask: pip install 'frictionsim[dask]'"
+            ) from None
+        try:
+            client = Client(self.address, timeout=self.timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise SimulationError(
+                f"cannot reach the Dask scheduler at {self.address}: {exc}"
+            ) from None
+        results: list[RunResult | None] = [None] * len(tasks)
+        try:
+            with client.as_current():
+                futures = client.map(run_task, list(tasks), pure=False)
+                index = {f.key: k for k, f in enumerate(futures)}
+                for done, future in enumerate(dask_completed(futures), start=1):
+                    k = index[future.key]
+                    results[k] = future.result()
+                    if on_result:
+                        on_result(k, results[k])
+                    if progress:
+                        progress(done, len(tasks))
+        finally:
+            client.close()
+        return results  # type: ignore[return-value]
+
+
+def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Executor:
+    """A Dask executor when a scheduler is given (or in ``$FRICTIONSIM_SCHEDULER``),
+    else a local process pool of ``jobs`` workers."""
+    scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
+    if scheduler:
+        return DaskExecutor(scheduler)
+    return LocalExecutor(jobs)
 
 
 def event_part(event_dir: Path, replication: int) -> Path:
@@ -72,36 +230,19 @@ def run_replications(
     replications: int,
     jobs: int | None = None,
     progress: Progress | None = None,
+    engine: str = "auto",
+    executor: Executor | None = None,
     event_dir: Path | None = None,
 ) -> list[RunResult]:
     """Simulate ``replications`` independent runs; results in replication order.
 
     With ``event_dir``, each replication also writes its event log there
-    (see :func:`event_part`).
+    (see :func:`event_part`), on the SimPy engine.
     """
+    executor = executor or LocalExecutor(jobs)
     seeds = replication_seeds(seed, replications)
-    jobs = default_jobs() if jobs is None else jobs
-    jobs = min(jobs, replications)
-    work = [(scenario, s, k, event_dir) for k, s in enumerate(seeds)]
-    results: list[RunResult | None] = [None] * replications
-    if jobs <= 1 or scenario.expected_visitors * replications < SERIAL_BELOW_CUSTOMERS:
-        for k, item in enumerate(work):
-            results[k] = _simulate_one(item)
-            if progress:
-                progress(k + 1, replications)
-    else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = {pool.submit(_simulate_one, item): k for k, item in enumerate(work)}
-            try:
-                for done, future in enumerate(as_completed(futures), start=1):
-                    results[futures[future]] = future.result()
-                    if progress:
-                        progress(done, replications)
-            except BaseException:
-                for f in futures:
-                    f.cancel()
-                raise
-    return results  # type: ignore[return-value]
+    tasks = [Task(scenario, s, engine, k, event_dir) for k, s in enumerate(seeds)]
+    return executor.map(tasks, progress)
 
 
 @dataclass
@@ -114,6 +255,7 @@ class Run:
     summary: dict[str, Any]
     runtime_seconds: float
     jobs: int
+    engine: str = "simpy"  # the engine that ran: "fast" or "simpy"
     event_dir: Path | None = None
 
 
@@ -123,16 +265,190 @@ def run(
     replications: int | None = None,
     jobs: int | None = None,
     progress: Progress | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
     event_dir: Path | None = None,
 ) -> Run:
-    """Run ``scenario`` (its own seed and replications unless given) and summarize it."""
+    """Run ``scenario`` (its own seed and replications unless given) and summarize it.
+
+    ``engine``: ``auto`` (fast path where exact, else SimPy), ``simpy`` or ``fast``.
+    ``scheduler``: a Dask scheduler address; default ``$FRICTIONSIM_SCHEDULER``,
+    else local processes.
+    """
     seed = scenario.seed if seed is None else seed
     replications = scenario.replications if replications is None else replications
     jobs = default_jobs() if jobs is None else jobs
+    uses_fast_path(scenario, engine)  # refuse a bad engine before any work
     start = time.perf_counter()
-    results = run_replications(scenario, seed, replications, jobs, progress, event_dir)
+    if event_dir is not None and (scheduler or os.environ.get(SCHEDULER_ENV)):
+        raise SimulationError(
+            "--event-log writes files on this machine; run it without a Dask scheduler"
+        )
+    executor = make_executor(jobs, scheduler)
+    results = run_replications(
+        scenario, seed, replications, jobs, progress, engine, executor, event_dir
+    )
     summary = summarize(scenario, results, seed, __version__)
-    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, event_dir)
+    used = "fast" if event_dir is None and uses_fast_path(scenario, engine) else "simpy"
+    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, used, event_dir)
 
 
-__all__ = ["Run", "default_jobs", "replication_seeds", "run", "run_replications"]
+__all__ = [
+    "ENGINES",
+    "DaskExecutor",
+    "Executor",
+    "LocalExecutor",
+    "Run",
+    "Task",
+    "default_jobs",
+    "make_executor",
+    "replication_seeds",
+    "run",
+    "run_replications",
+    "run_task",
+    "uses_fast_path",
+]
+
+
+# ------------------------------------------------------------------ comparisons
+
+#: What two designs must share to be compared: the same customers arriving the
+#: same way over the same time. Everything else (the steps) is the design.
+COMPARABLE = ("horizon", "arrivals", "segments")
+
+
+def check_comparable(designs: Sequence[Scenario]) -> None:
+    """Refuse designs that do not model the same customers (or share a name)."""
+    if len(designs) < 2:
+        raise ComparisonError("compare needs at least two designs")
+    names = [d.name for d in designs]
+    for name in names:
+        if names.count(name) > 1:
+            raise ComparisonError(
+                f"two designs are named '{name}'; give each design its own `name:`"
+            )
+    ref = designs[0]
+    for design in designs[1:]:
+        for key in COMPARABLE:
+            if getattr(design, key) != getattr(ref, key):
+                raise ComparisonError(
+                    f"'{design.name}' and '{ref.name}' are not comparable: their `{key}` "
+                    f"differ ({_describe_difference(getattr(ref, key), getattr(design, key))}); "
+                    "compared designs must share horizon, arrivals and segments "
+                    "(the same customers), only their steps may differ"
+                )
+
+
+def _describe_difference(a: Any, b: Any) -> str:
+    if isinstance(a, float):
+        return f"{a:g} min vs {b:g} min"
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if len(a) != len(b):
+            return f"{len(a)} vs {len(b)} entries"
+        for x, y in zip(a, b):
+            if x != y:
+                return f"{getattr(x, 'name', '?')} differs"
+    return "see the files"
+
+
+@dataclass
+class Comparison:
+    """Designs run with the same seeds per replication, and their paired differences."""
+
+    designs: list[Scenario]
+    seed: int
+    replications: int
+    common_random_numbers: bool
+    results: list[list[RunResult]]  # per design, per replication
+    document: dict[str, Any]  # comparison.json
+    runtime_seconds: float
+    jobs: int
+
+
+def compare(
+    designs: Sequence[Scenario],
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    common_random_numbers: bool = True,
+) -> Comparison:
+    """Run every design with the same seeds (those of the first design unless given) and
+    describe each one's differences from the first.
+
+    With ``common_random_numbers`` (default) replication *k* of every design
+    uses the same seed, so the same customers arrive and draw the same numbers
+    at the steps the designs share; differences are then paired. Without it
+    each design gets its own seeds (for measuring what pairing gains).
+    """
+    designs = list(designs)
+    check_comparable(designs)
+    ref = designs[0]
+    seed = ref.seed if seed is None else seed
+    replications = ref.replications if replications is None else replications
+    jobs = default_jobs() if jobs is None else jobs
+    for design in designs:
+        uses_fast_path(design, engine)
+    start = time.perf_counter()
+    tasks = []
+    for k, design in enumerate(designs):
+        base = seed if common_random_numbers or k == 0 else [seed, k]
+        seeds = np.random.SeedSequence(base).spawn(replications)
+        tasks += [Task(design, s, engine) for s in seeds]
+    flat = make_executor(jobs, scheduler).map(tasks, progress)
+    results = [flat[k * replications : (k + 1) * replications] for k in range(len(designs))]
+    document = comparison_document(designs, results, seed, common_random_numbers)
+    return Comparison(
+        designs,
+        seed,
+        replications,
+        common_random_numbers,
+        results,
+        document,
+        time.perf_counter() - start,
+        jobs,
+    )
+
+
+def comparison_document(
+    designs: Sequence[Scenario],
+    results: Sequence[Sequence[RunResult]],
+    seed: int,
+    common_random_numbers: bool = True,
+) -> dict[str, Any]:
+    """The ``comparison.json`` document: each design's metrics, differences and verdict."""
+    per_design = [[run_metrics(r) for r in rs] for rs in results]
+    ref = designs[0]
+    metrics = {
+        d.name: {m: describe([row[m] for row in rows]) for m in HEADLINE}
+        for d, rows in zip(designs, per_design)
+    }
+    differences, verdicts = {}, {}
+    for d, rows in zip(designs[1:], per_design[1:]):
+        diffs = {
+            m: difference(
+                [row[m] for row in per_design[0]],
+                [row[m] for row in rows],
+                paired=common_random_numbers,
+            )
+            for m in HEADLINE
+        }
+        differences[d.name] = diffs
+        verdicts[d.name] = verdict(d.name, ref.name, diffs, ref.horizon)
+    return {
+        "reference": ref.name,
+        "designs": [d.name for d in designs],
+        "seed": seed,
+        "replications": len(results[0]),
+        "common_random_numbers": common_random_numbers,
+        "frictionsim_version": __version__,
+        "horizon_minutes": ref.horizon,
+        "metrics": metrics,
+        "differences": differences,
+        "verdicts": verdicts,
+    }
+
+
+__all__ += ["COMPARABLE", "Comparison", "check_comparable", "compare", "comparison_document"]

@@ -174,6 +174,7 @@ def write_run(
                 seed=run.seed,
                 replications=len(run.results),
                 jobs=run.jobs,
+                engine=getattr(run, "engine", None),
                 runtime_seconds=round(run.runtime_seconds, 3),
             )
         ),
@@ -281,3 +282,155 @@ def write_report(folder: Path) -> list[Path]:
         if name not in files:
             (folder / name).unlink(missing_ok=True)
     return written
+
+
+COMPARISON_COLUMNS = (
+    "design",
+    "reference",
+    "metric",
+    "design_mean",
+    "reference_mean",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "relative",
+    "significant",
+    "method",
+)
+
+
+def comparison_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per design (other than the reference) and headline metric."""
+    ref = document["reference"]
+    rows = []
+    for name, diffs in document["differences"].items():
+        for metric, d in diffs.items():
+            ci = d["ci95"] or ["", ""]
+            rows.append(
+                {
+                    "design": name,
+                    "reference": ref,
+                    "metric": metric,
+                    "design_mean": _blank(document["metrics"][name][metric]["mean"]),
+                    "reference_mean": _blank(document["metrics"][ref][metric]["mean"]),
+                    "difference": _blank(d["mean"]),
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
+                    "relative": _blank(d["relative"]),
+                    "significant": d["significant"],
+                    "method": d["method"],
+                }
+            )
+    return rows
+
+
+def _blank(x: Any) -> Any:
+    return "" if x is None or (isinstance(x, float) and x != x) else x
+
+
+def write_comparison(comparison: Any, out: Path, files: Sequence[str] = (), charts: bool = True):
+    """Write the results folder of a :class:`~frictionsim.experiment.Comparison` atomically."""
+    from .report import write_comparison_chart
+    from .scenario import scenario_to_yaml
+
+    doc = comparison.document
+    written = {
+        "comparison.json": json_text(doc),
+        "comparison.csv": csv_text(comparison_rows(doc), COMPARISON_COLUMNS),
+    }
+    hashes = {}
+    for design in comparison.designs:
+        resolved = scenario_to_yaml(design)
+        written[f"{design.name}.resolved.yaml"] = resolved
+        hashes[design.name] = sha256(resolved)
+    written[MARKER] = json_text(
+        provenance(
+            kind="compare",
+            designs=[d.name for d in comparison.designs],
+            scenario_files=list(files),
+            scenario_sha256=hashes,
+            seed=comparison.seed,
+            replications=comparison.replications,
+            common_random_numbers=comparison.common_random_numbers,
+            jobs=comparison.jobs,
+            runtime_seconds=round(comparison.runtime_seconds, 3),
+        )
+    )
+    return write_folder(
+        out, written, (lambda d: write_comparison_chart(doc, d)) if charts else None
+    )
+
+
+def write_sweep(sweep: Any, out: Path, file: str | None = None, charts: bool = True) -> Path:
+    """Write the results folder of a :class:`~frictionsim.sweeps.Sweep` atomically."""
+    from .report import write_sweep_chart
+    from .sweeps import SWEEP_METRIC_COLUMNS, sweep_rows
+
+    doc = sweep.document
+    written = {
+        "sweep.json": json_text(doc),
+        "sweep.csv": csv_text(sweep_rows(doc), [*sweep.params, *SWEEP_METRIC_COLUMNS]),
+        MARKER: json_text(
+            provenance(
+                kind="sweep",
+                scenario_file=file,
+                params=sweep.params,
+                points=len(sweep.points),
+                seed=sweep.seed,
+                replications=sweep.replications,
+                jobs=sweep.jobs,
+            )
+        ),
+    }
+    return write_folder(out, written, (lambda d: write_sweep_chart(doc, d)) if charts else None)
+
+
+SENSITIVITY_COLUMNS = {
+    "oat": (
+        "rank",
+        "parameter",
+        "value",
+        "low",
+        "high",
+        "low_mean",
+        "high_mean",
+        "effect",
+        "ci_low",
+        "ci_high",
+        "significant",
+    ),
+    "sobol": ("rank", "parameter", "value", "low", "high", "S1", "S1_conf", "ST", "ST_conf"),
+}
+
+
+def write_sensitivity(result: Any, out: Path, file: str | None = None, charts: bool = True):
+    """Write the results folder of a :class:`~frictionsim.sweeps.Sensitivity` atomically."""
+    from .report import write_sensitivity_chart
+
+    doc = result.document
+    columns = SENSITIVITY_COLUMNS[doc["method"]]
+    rows = []
+    for r in doc["parameters"]:
+        row = {k: r[k] for k in columns if k in r}
+        if "ci95" in r:
+            row["ci_low"], row["ci_high"] = r["ci95"] or ["", ""]
+        rows.append(row)
+    written = {
+        "sensitivity.json": json_text(doc),
+        "sensitivity.csv": csv_text(rows, columns),
+        MARKER: json_text(
+            provenance(
+                kind="sensitivity",
+                scenario=result.scenario.name,
+                scenario_file=file,
+                method=result.method,
+                metric=result.metric,
+                seed=result.seed,
+                jobs=result.jobs,
+                runtime_seconds=round(result.runtime_seconds, 3),
+            )
+        ),
+    }
+    return write_folder(
+        out, written, (lambda d: write_sensitivity_chart(doc, d)) if charts else None
+    )

@@ -330,3 +330,108 @@ def worst_step(summary: dict[str, Any]) -> str | None:
         if value > best:
             best, worst = value, name
     return worst if best > 0 else None
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0.95):
+    """Welch's interval for mean(b) − mean(a) of two independent samples (None if too small)."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+    if x.size < 2 or y.size < 2:
+        return None
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    diff = float(y.mean() - x.mean())
+    se = math.sqrt(vx + vy)
+    if se == 0:
+        return [diff, diff]
+    df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
+    half = float(st.t.ppf(0.5 + confidence / 2, df)) * se
+    return [diff - half, diff + half]
+
+
+def difference(
+    reference: Sequence[float], design: Sequence[float], paired: bool = True
+) -> dict[str, Any]:
+    """``design − reference`` across replications, with its 95 % CI.
+
+    ``paired`` (common random numbers: replication k of both used the same
+    seed): Student t on the per-replication differences, and also Welch's
+    interval on the same values (``unpaired_ci95``: roughly what independent
+    seeds would give). Otherwise Welch's interval. ``significant`` when the
+    interval excludes 0; ``relative`` is the difference over the reference mean.
+    """
+    ref = np.asarray(reference, dtype=float)
+    des = np.asarray(design, dtype=float)
+    unpaired = welch_interval(ref, des)
+    if paired:
+        keep = np.isfinite(ref) & np.isfinite(des)
+        out = describe(des[keep] - ref[keep])
+        out["method"] = "paired-t"
+        out["unpaired_ci95"] = unpaired
+    else:
+        ref_f, des_f = ref[np.isfinite(ref)], des[np.isfinite(des)]
+        mean = float(des_f.mean() - ref_f.mean()) if ref_f.size and des_f.size else None
+        out = {"mean": mean, "sd": None, "ci95": unpaired, "method": "welch"}
+    ref_mean = float(ref[np.isfinite(ref)].mean()) if np.isfinite(ref).any() else math.nan
+    mean, ci = out["mean"], out["ci95"]
+    out["relative"] = mean / ref_mean if mean is not None and ref_mean else None
+    out["significant"] = bool(ci is not None and (ci[0] > 0 or ci[1] < 0))
+    return out
+
+
+def _money(x: float, currency: str) -> str:
+    sign = "+" if x >= 0 else "−"
+    x = abs(x)
+    if x >= 1e6:
+        return f"{sign}{currency}{x / 1e6:.2f}M"
+    if x >= 1e3:
+        return f"{sign}{currency}{x / 1e3:.1f}k"
+    return f"{sign}{currency}{x:.0f}"
+
+
+def _money_range(ci: Sequence[float], currency: str) -> str:
+    return f"{_money(ci[0], currency)} to {_money(ci[1], currency)}"
+
+
+def horizon_words(minutes: float) -> str:
+    """``per simulated week`` for 7 days, ``per simulated 3 days`` for 3, ..."""
+    named = {60.0: "hour", 1440.0: "day", 10080.0: "week"}
+    if minutes in named:
+        return f"per simulated {named[minutes]}"
+    if minutes % 1440 == 0:
+        return f"per simulated {minutes / 1440:g} days"
+    if minutes % 60 == 0:
+        return f"per simulated {minutes / 60:g} hours"
+    return f"per simulated {minutes:g} minutes"
+
+
+def verdict(
+    design: str,
+    reference: str,
+    differences: dict[str, dict[str, Any]],
+    horizon_minutes: float,
+    currency: str = "€",
+) -> str:
+    """One line a strategist can paste into a slide, from conversion and revenue differences."""
+    conv, rev = differences["conversion_rate"], differences["revenue"]
+    if conv["mean"] is None:
+        return f"{design}: no visitors, nothing to compare with {reference}"
+    pp = conv["mean"] * 100
+    more = "more" if pp >= 0 else "less"
+    text = f"{design} converts {pp:+.1f} pp"
+    if conv["ci95"]:
+        lo, hi = (x * 100 for x in conv["ci95"])
+        dash = "–" if lo >= 0 else " to "
+        text += f" (95% CI {lo:.1f}{dash}{hi:.1f})"
+    text += f" {more} than {reference}"
+    if rev["mean"] is not None:
+        text += f"; revenue {_money(rev['mean'], currency)} {horizon_words(horizon_minutes)}"
+        if rev["ci95"]:
+            text += f" (95% CI {_money_range(rev['ci95'], currency)})"
+    if conv["significant"]:
+        text += "; significant"
+    else:
+        text += "; not significant (the interval includes 0)"
+    return text

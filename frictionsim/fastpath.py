@@ -1,0 +1,565 @@
+"""A vectorized engine for checkouts where customers never meet.
+
+Without ``capacity`` nobody waits for anybody, and without loops a customer
+visits each step at most once; a customer's path then depends only on their
+own random numbers. This module draws exactly the random numbers the SimPy
+engine (:mod:`frictionsim.engine`) draws — the same substreams, keyed by
+purpose and name, in the same blocks of ``BLOCK`` customers, row *i* for
+customer *i* — and walks every customer through the steps at once with numpy
+array operations, one step at a time in topological order. The result is the
+same :class:`~frictionsim.engine.RunResult`, field for field: counters are
+identical, times are the same float sums (``now + duration`` in the order
+SimPy adds them), and money and checkout-time totals are summed in the order
+the customers finish, as SimPy's event loop does.
+
+The one ordering SimPy decides that this module imitates rather than
+reproduces is between customers who finish at exactly the same float time
+(ties are broken by arrival order); with continuous arrivals that does not
+happen in practice, and only the last bits of the float totals could differ.
+
+:func:`unsupported_reason` is the explicit predicate of what this engine
+handles. Anything else — a step with capacity, a loop, a per-customer table,
+or any scenario key it does not know about (features added to the SimPy
+engine later) — makes it return a reason, and the experiment layer falls back
+to the SimPy engine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .engine import (
+    BLOCK,
+    EXIT,
+    FRICTION,
+    IRRITATION_BINS,
+    ORDER,
+    SOURCES,
+    TIME_BINS,
+    TIME_EDGES,
+    RunResult,
+    _has_cycle,
+    arrival_bin_width,
+    arrival_bins,
+    arrival_times,
+    irritation_edges,
+    substream,
+)
+from .scenario import END, Scenario
+
+#: Fields of the scenario models whose meaning this engine implements. A field
+#: outside these lists (a feature added later) is only accepted at its default.
+KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    "Scenario": frozenset(
+        {
+            "name",
+            "description",
+            "seed",
+            "replications",
+            "horizon",
+            "arrivals",
+            "segments",
+            "steps",
+            "friction",
+            "start",  # timestamps of event logs only
+            "experience",
+            "economics",  # applied by stats, not by the engine
+        }
+    ),
+    "Arrivals": frozenset({"rate", "profile"}),
+    "Segment": frozenset({"name", "share", "tolerance", "order_value", "sensitivity"}),
+    "Step": frozenset(
+        {
+            "name",
+            "description",
+            "duration",
+            "irritation",
+            "fields",
+            "per_field",
+            "exit",
+            "errors",
+            "capacity",
+            "wait_irritation",
+            "next",
+            "cost",  # applied by stats, not by the engine
+        }
+    ),
+    "Errors": frozenset({"p", "irritation", "max_attempts"}),
+    "Branch": frozenset({"to", "p"}),
+    "Friction": frozenset({"per_field", "wait_irritation"}),
+}
+
+
+#: The RunResult fields this engine fills in. A field added to the SimPy engine's
+#: result later (say, referrals) means the fast path does not know how to compute it.
+KNOWN_RESULT_FIELDS = frozenset(
+    {
+        "visitors",
+        "orders",
+        "revenue",
+        "abandoned_friction",
+        "abandoned_exit",
+        "lost_revenue_friction",
+        "lost_revenue_exit",
+        "checkout_time_total",
+        "end_time",
+        "step_entered",
+        "step_abandoned_friction",
+        "step_abandoned_exit",
+        "step_reneged",
+        "step_failed_attempts",
+        "step_wait_total",
+        "step_waited",
+        "step_busy_time",
+        "step_max_in_service",
+        "step_in_service_at_end",
+        "segment_visitors",
+        "segment_orders",
+        "segment_revenue",
+        "segment_abandoned_friction",
+        "segment_abandoned_exit",
+        "step_lost_revenue_friction",
+        "step_lost_revenue_exit",
+        "segment_scores",
+        "source_visitors",
+        "source_orders",
+        "source_revenue",
+        "prospects_lost",
+        "deterrals_unused",
+        "defects",
+        "arrival_bin_minutes",
+        "arrivals_by_source",
+        "customers",
+        "step_irritation_hist",
+        "segment_tolerance_hist",
+        "step_wait_hist",
+        "checkout_time_hist",
+    }
+)
+
+
+def _unknown_fields(model: BaseModel, where: str) -> str | None:
+    known = KNOWN_FIELDS.get(type(model).__name__)
+    if known is None:
+        return f"{where}: unknown model {type(model).__name__}"
+    for name, info in type(model).model_fields.items():
+        if name in known:
+            continue
+        default = info.get_default(call_default_factory=True)
+        if getattr(model, name) != default:
+            return f"{where}.{name} is not supported by the fast path"
+    return None
+
+
+def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> str | None:
+    """Why the fast path cannot run ``scenario`` exactly like SimPy, or ``None`` if it can."""
+    if record_customers:
+        return "a per-customer table was asked for"
+    unknown = sorted({f.name for f in dataclasses.fields(RunResult)} - KNOWN_RESULT_FIELDS)
+    if unknown:
+        return f"the engine's results have fields the fast path does not compute: {unknown}"
+    for model, where in [
+        (scenario, "scenario"),
+        (scenario.arrivals, "arrivals"),
+        (scenario.friction, "friction"),
+        *[(s, f"segments.{s.name}") for s in scenario.segments],
+        *[(s, f"steps.{s.name}") for s in scenario.steps],
+        *[(s.errors, f"steps.{s.name}.errors") for s in scenario.steps if s.errors],
+        *[(b, f"steps.{s.name}.next") for s in scenario.steps for b in s.next or ()],
+    ]:
+        reason = _unknown_fields(model, where)
+        if reason:
+            return reason
+    for step in scenario.steps:
+        if step.capacity:
+            return f"steps.{step.name} has capacity (customers queue for each other)"
+    if _has_cycle(scenario):
+        return "the flow has a loop"
+    return None
+
+
+def supports(scenario: Scenario, record_customers: bool = False) -> bool:
+    """True when :func:`simulate` gives exactly the SimPy engine's result for ``scenario``."""
+    return unsupported_reason(scenario, record_customers) is None
+
+
+def _topological_order(scenario: Scenario) -> list[int]:
+    n = len(scenario.steps)
+    indegree = [0] * n
+    for i in range(n):
+        for j, p in scenario.successors(i):
+            if j != END and p > 0:
+                indegree[j] += 1
+    ready = [i for i in range(n) if indegree[i] == 0]
+    order = []
+    while ready:
+        i = ready.pop(0)
+        order.append(i)
+        for j, p in scenario.successors(i):
+            if j != END and p > 0:
+                indegree[j] -= 1
+                if indegree[j] == 0:
+                    ready.append(j)
+    # steps reachable only through p = 0 branches are never entered; keep them last
+    return order + [i for i in range(n) if i not in order]
+
+
+def _arrival_clock(times: np.ndarray) -> np.ndarray:
+    """SimPy's clock at each arrival: ``now + (t - now)``, skipped when ``t <= now``.
+
+    Usually this is ``t`` exactly, but float rounding can leave it an ulp off
+    (after a long gap); the fixed point reproduces that chain of additions.
+    """
+    clock = times.copy()
+    while True:
+        prev = np.concatenate(([0.0], clock[:-1]))
+        delay = times - prev
+        new = np.where(delay > 0, prev + delay, prev)
+        if np.array_equal(new, clock):
+            return clock
+        clock = new
+
+
+def _sequential_sum(x: np.ndarray) -> float:
+    """``0.0 + x[0] + x[1] + ...`` in this order (like a Python loop of ``+=``)."""
+    return float(np.cumsum(x)[-1]) if x.size else 0.0
+
+
+#: Customers walked through the steps together (a whole number of blocks): large
+#: enough for numpy to pay off, small enough to stay in cache and bound memory.
+CHUNK = 16 * BLOCK
+
+
+class _Customers:
+    """Segment, tolerance and order value of customers, drawn block by block."""
+
+    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence) -> None:
+        self.segments = scenario.segments
+        self.customer_rng = substream(seq, "customers")
+        self.segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
+        self.seg_cum = np.cumsum([s.share for s in scenario.segments])
+        self.sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)
+
+    def draw(self, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        size = blocks * BLOCK
+        seg = np.empty(size, dtype=np.int64)
+        tol = np.empty(size)
+        value = np.empty(size)
+        last = len(self.segments) - 1
+        for b in range(blocks):
+            rows = slice(b * BLOCK, (b + 1) * BLOCK)
+            s = np.searchsorted(self.seg_cum, self.customer_rng.random(BLOCK), side="right")
+            s = np.minimum(s, last)
+            t_blk = np.empty(BLOCK)
+            v_blk = np.empty(BLOCK)
+            # tolerance then order value, segment by segment, as the SimPy engine draws them
+            for k, segment in enumerate(self.segments):
+                at = np.flatnonzero(s == k)
+                t_blk[at] = segment.tolerance.sample(self.segment_rngs[k], at.size)
+                v_blk[at] = segment.order_value.sample(self.segment_rngs[k], at.size)
+            seg[rows], tol[rows], value[rows] = s, t_blk, v_blk
+        return seg, tol, value
+
+
+class _Step:
+    """A step's constants and random streams; :meth:`draw` gives the next blocks' numbers."""
+
+    def __init__(self, scenario: Scenario, i: int, seq: np.random.SeedSequence) -> None:
+        step = scenario.steps[i]
+        name = step.name
+        self.entry = scenario.entry_irritation(step)
+        self.exit = step.exit
+        self.attempts = step.errors.max_attempts if step.errors else 1
+        self.err_p = step.errors.p if step.errors else 0.0
+        self.err_irr = step.errors.irritation if step.errors else 0.0
+        self.duration = step.duration
+        self.dur_const = step.duration.expectation if step.duration.is_constant else None
+        succ = scenario.successors(i)
+        self.next_single = succ[0][0] if len(succ) == 1 else None
+        self.next_to = np.asarray([s for s, _ in succ], dtype=np.int64)
+        self.next_cum = np.cumsum([p for _, p in succ])
+        self.next_cum[-1] = np.inf  # rounding never sends a customer nowhere
+        self.rng_exit = substream(seq, "step", name, "exit")
+        self.rng_branch = substream(seq, "step", name, "branch")
+        self.rng_dur = [substream(seq, "step", name, "duration", a) for a in range(self.attempts)]
+        self.rng_err = [substream(seq, "step", name, "errors", a) for a in range(self.attempts)]
+
+    def draw(self, blocks: int) -> None:
+        """Random numbers of the next ``blocks`` blocks of customers, one row per customer."""
+
+        def per_block(rngs: list[np.random.Generator], sample: Any) -> list[np.ndarray]:
+            out = [np.empty(blocks * BLOCK) for _ in rngs]
+            for b in range(blocks):
+                for a, rng in enumerate(rngs):  # attempt a of customer j: a * BLOCK + j
+                    out[a][b * BLOCK : (b + 1) * BLOCK] = sample(rng)
+            return out
+
+        self.exit_u = per_block([self.rng_exit], _uniform)[0] if self.exit > 0 else None
+        self.branch_u = (
+            per_block([self.rng_branch], _uniform)[0] if self.next_single is None else None
+        )
+        self.dur = (
+            per_block(self.rng_dur, lambda r: self.duration.sample(r, BLOCK))
+            if self.dur_const is None
+            else None
+        )
+        self.err_u = per_block(self.rng_err, _uniform) if self.err_p > 0 else None
+
+    def advance(self, where: np.ndarray, idx: np.ndarray) -> None:
+        """Send the customers ``idx``, who completed this step, to its successor."""
+        if idx.size == 0:
+            return
+        if self.next_single is not None:
+            where[idx] = self.next_single
+        else:
+            k = np.searchsorted(self.next_cum, self.branch_u[idx], side="right")
+            where[idx] = self.next_to[k]
+
+
+def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any = None) -> RunResult:
+    """One replication, identical to :func:`frictionsim.engine.simulate` where supported."""
+    reason = unsupported_reason(scenario)
+    if reason:
+        raise ValueError(f"fast path cannot run this scenario: {reason}")
+    if arrivals is None:
+        arrival_rng = substream(seq, "arrivals")
+        chunks = [np.asarray(c, dtype=float) for c in arrival_times(scenario, arrival_rng)]
+        times = np.concatenate(chunks) if chunks else np.empty(0)
+    else:
+        times = np.asarray(arrivals, dtype=float)
+    n = times.size
+    n_steps, n_segs = len(scenario.steps), len(scenario.segments)
+    clock = _arrival_clock(times)
+    del times
+
+    customers = _Customers(scenario, seq)
+    steps = [_Step(scenario, i, seq) for i in range(n_steps)]
+    order = _topological_order(scenario)
+    # per customer, for the totals that SimPy sums in the order customers finish
+    finished_at = np.empty(n)
+    outcome = np.empty(n, dtype=np.int8)
+    value = np.empty(n)
+    seg = np.empty(n, dtype=np.int64)
+    entered = np.zeros(n_steps, dtype=np.int64)
+    ab_friction = np.zeros(n_steps, dtype=np.int64)
+    ab_exit = np.zeros(n_steps, dtype=np.int64)
+    failed = np.zeros(n_steps, dtype=np.int64)
+    lost_at = np.empty(n, dtype=np.int64)  # the step where a customer left (-1: ordered)
+    score = np.empty(n, dtype=np.int64)  # 0-10 for those who ordered
+    irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+    irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
+    tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
+    experience = scenario.experience
+    for c0 in range(0, n, CHUNK):
+        m = min(CHUNK, n - c0)
+        blocks = -(-m // BLOCK)
+        c_seg, tol, c_value = customers.draw(blocks)
+        for st in steps:
+            st.draw(blocks)
+        rows = slice(c0, c0 + m)
+        seg[rows], value[rows] = c_seg[:m], c_value[:m]
+        now = clock[rows].copy()
+        out = _walk(steps, order, c_seg[:m], customers.sens, tol[:m], now, irr_scale, irr_hist)
+        outcome[rows], finished_at[rows] = out[0], now
+        entered += out[1]
+        ab_friction += out[2]
+        ab_exit += out[3]
+        failed += out[4]
+        lost_at[rows] = out[5]
+        score[rows] = _scores(out[6], out[7], tol[:m], experience.best, experience.scale)
+        tb = (tol[:m] * irr_scale).astype(np.int64)
+        np.add.at(tol_hist, (c_seg[:m], np.minimum(tb, IRRITATION_BINS - 1)), 1)
+
+    # -- totals, summed in the order customers finish (time, then arrival) -----------------
+    finish = np.argsort(finished_at, kind="stable")
+    o_sorted = outcome[finish]
+    v_sorted = value[finish]
+    money = [_sequential_sum(v_sorted[o_sorted == k]) for k in (ORDER, FRICTION, EXIT)]
+    order_rows = finish[o_sorted == ORDER]
+    checkout_time = _sequential_sum(finished_at[order_rows] - clock[order_rows])
+    seg_sorted = seg[finish]
+    seg_revenue = [
+        _sequential_sum(v_sorted[(o_sorted == ORDER) & (seg_sorted == k)]) for k in range(n_segs)
+    ]
+    end_time = max(float(clock[-1]), float(finished_at.max())) if n else 0.0
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(seg[mask], minlength=n_segs).astype(np.int64)
+
+    # money lost at each step, summed in finishing order like SimPy
+    at_sorted = lost_at[finish]
+    step_lost = [
+        np.asarray(
+            [_sequential_sum(v_sorted[(o_sorted == k) & (at_sorted == s)]) for s in range(n_steps)],
+            dtype=float,
+        )
+        for k in (FRICTION, EXIT)
+    ]
+    ordered = outcome == ORDER
+    scores = np.bincount(seg[ordered] * 11 + score[ordered], minlength=n_segs * 11)
+    width = arrival_bin_width(scenario)
+    n_bins = arrival_bins(scenario)
+    by_source = np.zeros((len(SOURCES), n_bins), dtype=np.int64)
+    b = (clock // width).astype(np.int64)
+    by_source[0] = np.bincount(b[b < n_bins], minlength=n_bins)
+    waited = finished_at[ordered] - clock[ordered]
+    checkout_bins = np.minimum(np.searchsorted(TIME_EDGES, waited, side="right") - 1, TIME_BINS - 1)
+    n_orders = int(ordered.sum())
+
+    zeros_f = np.zeros(n_steps, dtype=float)
+    zeros_i = np.zeros(n_steps, dtype=np.int64)
+    return RunResult(
+        visitors=n,
+        orders=int((outcome == ORDER).sum()),
+        revenue=money[ORDER],
+        abandoned_friction=int((outcome == FRICTION).sum()),
+        abandoned_exit=int((outcome == EXIT).sum()),
+        lost_revenue_friction=money[FRICTION],
+        lost_revenue_exit=money[EXIT],
+        checkout_time_total=checkout_time,
+        end_time=end_time,
+        step_entered=entered,
+        step_abandoned_friction=ab_friction,
+        step_abandoned_exit=ab_exit,
+        step_reneged=zeros_i.copy(),
+        step_failed_attempts=failed,
+        step_wait_total=zeros_f.copy(),
+        step_waited=zeros_i.copy(),
+        step_busy_time=zeros_f.copy(),
+        step_max_in_service=zeros_i.copy(),
+        step_in_service_at_end=zeros_i.copy(),
+        segment_visitors=np.bincount(seg, minlength=n_segs).astype(np.int64),
+        segment_orders=count(outcome == ORDER),
+        segment_revenue=np.asarray(seg_revenue, dtype=float),
+        segment_abandoned_friction=count(outcome == FRICTION),
+        segment_abandoned_exit=count(outcome == EXIT),
+        step_lost_revenue_friction=step_lost[0],
+        step_lost_revenue_exit=step_lost[1],
+        segment_scores=scores.reshape(n_segs, 11).astype(np.int64),
+        source_visitors=np.asarray([n, 0, 0], dtype=np.int64),
+        source_orders=np.asarray([n_orders, 0, 0], dtype=np.int64),
+        source_revenue=np.asarray([money[ORDER], 0.0, 0.0], dtype=float),
+        prospects_lost=0,
+        deterrals_unused=0,
+        defects=0,
+        arrival_bin_minutes=width,
+        arrivals_by_source=by_source,
+        step_irritation_hist=irr_hist,
+        segment_tolerance_hist=tol_hist,
+        step_wait_hist=np.zeros((n_steps, TIME_BINS), dtype=np.int64),
+        checkout_time_hist=np.bincount(checkout_bins, minlength=TIME_BINS).astype(np.int64),
+    )
+
+
+def _scores(
+    peak: np.ndarray, last: np.ndarray, tol: np.ndarray, best: float, scale: float
+) -> np.ndarray:
+    """:func:`frictionsim.engine.recommend_score`, element by element (same float operations)."""
+    remembered = (peak + last) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = best * (1.0 - remembered / (scale * tol))
+    raw = np.where(tol > 0, raw, 0.0)
+    return np.clip(np.floor(raw + 0.5), 0, 10).astype(np.int64)
+
+
+def _walk(
+    steps: list[_Step],
+    order: list[int],
+    seg: np.ndarray,
+    sens_of: np.ndarray,
+    tol: np.ndarray,
+    now: np.ndarray,
+    irr_scale: float,
+    irr_hist: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Walk a chunk of customers through the steps (``now`` and ``irr_hist`` are updated
+    in place).
+
+    Returns each customer's outcome, the chunk's per-step entered, friction, exit
+    and failed-attempt counts, the step where each customer left (-1 for an
+    order), and each customer's worst and last step irritation (peak-end).
+    """
+    n, n_steps = seg.size, len(steps)
+    sens = sens_of[seg]
+    where = np.zeros(n, dtype=np.int64)  # current step; END (-1) once the order is complete
+    irr = np.zeros(n)
+    outcome = np.full(n, ORDER, dtype=np.int8)
+    entered = np.zeros(n_steps, dtype=np.int64)
+    ab_friction = np.zeros(n_steps, dtype=np.int64)
+    ab_exit = np.zeros(n_steps, dtype=np.int64)
+    failed = np.zeros(n_steps, dtype=np.int64)
+    lost_at = np.full(n, -1, dtype=np.int64)
+    start = np.zeros(n)  # irritation on arriving at the current step
+    peak = np.zeros(n)
+    last = np.zeros(n)
+    top = IRRITATION_BINS - 1
+    for i in order:
+        idx = np.flatnonzero(where == i)
+        if idx.size == 0:
+            continue
+        st = steps[i]
+        entered[i] = idx.size
+        start[idx] = irr[idx]
+        irr[idx] = irr[idx] + st.entry * sens[idx]
+        b = (irr[idx] * irr_scale).astype(np.int64)
+        np.add.at(irr_hist[i], (seg[idx], np.minimum(b, top)), 1)
+        too_much = irr[idx] >= tol[idx]
+        gone = [idx[too_much]]
+        idx = idx[~too_much]
+        if st.exit > 0:
+            left = st.exit_u[idx] < st.exit
+            outcome[idx[left]] = EXIT
+            where[idx[left]] = -2
+            ab_exit[i] = np.count_nonzero(left)
+            lost_at[idx[left]] = i
+            idx = idx[~left]
+        for a in range(st.attempts):
+            if st.dur_const is not None:
+                if st.dur_const > 0:
+                    now[idx] = now[idx] + st.dur_const
+            else:
+                d = st.dur[a][idx]
+                now[idx] = np.where(d > 0, now[idx] + d, now[idx])
+            if st.err_p <= 0:
+                break
+            fail = st.err_u[a][idx] < st.err_p
+            bad = idx[fail]
+            _remember(idx[~fail], irr, start, peak, last)
+            st.advance(where, idx[~fail])
+            failed[i] += bad.size
+            irr[bad] = irr[bad] + st.err_irr * sens[bad]
+            if a == st.attempts - 1:
+                gone.append(bad)  # max_attempts failures: they give up
+                idx = bad[:0]
+                break
+            give_up = irr[bad] >= tol[bad]
+            gone.append(bad[give_up])
+            idx = bad[~give_up]  # they try again
+        _remember(idx, irr, start, peak, last)
+        st.advance(where, idx)
+        lost = np.concatenate(gone)
+        outcome[lost] = FRICTION
+        where[lost] = -2
+        lost_at[lost] = i
+        ab_friction[i] = lost.size
+    return outcome, entered, ab_friction, ab_exit, failed, lost_at, peak, last
+
+
+def _remember(
+    done: np.ndarray, irr: np.ndarray, start: np.ndarray, peak: np.ndarray, last: np.ndarray
+) -> None:
+    """Customers ``done`` completed the current step: its irritation is their latest moment."""
+    felt = irr[done] - start[done]
+    peak[done] = np.where(felt > peak[done], felt, peak[done])
+    last[done] = felt
+
+
+def _uniform(rng: np.random.Generator) -> np.ndarray:
+    return rng.random(BLOCK)
+
+
+__all__ = ["KNOWN_FIELDS", "KNOWN_RESULT_FIELDS", "simulate", "supports", "unsupported_reason"]

@@ -1,0 +1,617 @@
+"""Sweeps and sensitivity: one scenario, many parameter values, the same seeds.
+
+A **sweep** runs a scenario file at every value of one parameter (or every
+combination of two: a grid). Values are applied through the same ``--set``
+override machinery as ``frictionsim run --set``, so a bad path or value is
+reported as a located ``--set:N:COL: path: message`` line before anything
+runs. Every point uses the same replication seeds (common random numbers), so
+the curve moves only because the parameter does, and is smooth.
+
+A long sweep records each finished point in a hidden *partial file* next to
+its output folder (one JSON line per point, after a fingerprint of the whole
+sweep). Interrupted, it leaves that file and no results folder; run again
+with ``resume=True`` and finished points are read back instead of simulated.
+Per-replication metrics round-trip exactly through JSON, so a resumed sweep
+writes the same bytes as an uninterrupted one.
+
+**Sensitivity** ranks a scenario's numeric parameters by their effect on one
+metric: one at a time, each is moved ``delta`` percent down and up (with the
+same seeds as the base run), and the difference between the two is its
+effect (a tornado chart). Variance-based Sobol indices through SALib are the
+optional alternative (``method="sobol"``, extra ``frictionsim[sobol]``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import OptionError, ScenarioError
+from .experiment import (
+    Progress,
+    Task,
+    default_jobs,
+    make_executor,
+    replication_seeds,
+    uses_fast_path,
+)
+from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml
+from .stats import HEADLINE, describe, run_metrics
+
+#: Metrics a sweep or a sensitivity analysis can chart and rank by.
+METRICS = (*HEADLINE, "mean_order_value", "mean_checkout_time")
+#: More points than this in one sweep is almost certainly a typo in ``--values``.
+MAX_POINTS = 10_000
+
+
+def check_metric(metric: str) -> str:
+    """``metric`` if it is one of :data:`METRICS`, else an :class:`OptionError`."""
+    if metric not in METRICS:
+        close = difflib.get_close_matches(metric, METRICS, 1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise OptionError(f"unknown metric '{metric}'{hint}; choose one of {', '.join(METRICS)}")
+    return metric
+
+
+def parse_values(text: str) -> list[str]:
+    """``--values``: a list ``5,10,15`` or an inclusive range ``START:STOP:STEP``.
+
+    List items are kept as text (``120/h`` and ``2min`` are fine: the scenario
+    validates them). A range is computed in decimal, so ``0:0.3:0.1`` gives
+    ``0, 0.1, 0.2, 0.3`` exactly.
+    """
+    text = text.strip()
+    if ":" in text and "," not in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise OptionError(f"--values '{text}': a range is START:STOP:STEP, e.g. 5:20:5")
+        try:
+            start, stop, step = (Decimal(p.strip()) for p in parts)
+        except InvalidOperation:
+            raise OptionError(
+                f"--values '{text}': START, STOP and STEP of a range must be numbers"
+            ) from None
+        if not all(x.is_finite() for x in (start, stop, step)) or step <= 0:
+            raise OptionError(f"--values '{text}': STEP must be a positive number")
+        if stop < start:
+            raise OptionError(f"--values '{text}': STOP is below START")
+        count = int((stop - start) / step) + 1
+        if count > MAX_POINTS:
+            raise OptionError(f"--values '{text}': {count} values, at most {MAX_POINTS}")
+        return [_decimal_text(start + k * step) for k in range(count)]
+    values = [v.strip() for v in text.split(",")]
+    if not text or any(not v for v in values):
+        raise OptionError(f"--values '{text}': expected values like 5,10,15 or a range 5:20:5")
+    return values
+
+
+def _decimal_text(x: Decimal) -> str:
+    text = format(x.normalize(), "f")
+    return "0" if text in ("-0", "") else text
+
+
+@dataclass
+class Sweep:
+    """Every point of a sweep, described across its replications."""
+
+    params: list[str]
+    points: list[tuple[str, ...]]  # one value per parameter
+    seed: int
+    replications: int
+    metric: str  # the one charted
+    rows: list[list[dict[str, float]]]  # per point, per replication: run_metrics
+    document: dict[str, Any]  # sweep.json
+    runtime_seconds: float
+    jobs: int
+    resumed_points: int
+
+
+def sweep_points(
+    file: str | Path,
+    params: Sequence[tuple[str, Sequence[str]]],
+    overrides: Sequence[str] = (),
+) -> tuple[list[tuple[str, ...]], list[Scenario]]:
+    """Every combination of the values, and its validated scenario.
+
+    Raises one :class:`ScenarioError` with the problems of every point.
+    """
+    if not 1 <= len(params) <= 2:
+        raise OptionError("a sweep takes one --param (a curve) or two (a grid)")
+    names = [p for p, _ in params]
+    if len(set(names)) != len(names):
+        raise OptionError(f"--param {names[0]} is given twice")
+    points = list(itertools.product(*(list(v) for _, v in params)))
+    if not points:
+        raise OptionError("--values is empty")
+    if len(points) > MAX_POINTS:
+        raise OptionError(f"{len(points)} points; a sweep has at most {MAX_POINTS}")
+    text = read_scenario_text(file)
+    scenarios, problems = [], []
+    for point in points:
+        sets = [*overrides, *(f"{name}={value}" for name, value in zip(names, point))]
+        try:
+            scenarios.append(parse_scenario(text, str(file), sets))
+        except ScenarioError as exc:
+            problems.extend(p for p in exc.problems if p not in problems)
+    if problems:
+        raise ScenarioError(problems)
+    return points, scenarios
+
+
+def partial_path(out: Path) -> Path:
+    """The hidden file next to ``out`` where a sweep records its finished points."""
+    out = Path(out)
+    return out.parent / f".{out.name}.partial.jsonl"
+
+
+def _fingerprint(
+    params: Sequence[str], points: Sequence[tuple[str, ...]], scenarios, seed, replications
+) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([list(params), [list(p) for p in points], seed, replications]).encode())
+    for scenario in scenarios:
+        h.update(scenario_to_yaml(scenario).encode())
+    return h.hexdigest()
+
+
+def _read_partial(path: Path, fingerprint: str, n_points: int, replications: int):
+    """Finished points recorded in ``path`` (a truncated last line is ignored)."""
+    done: dict[int, list[dict[str, float]]] = {}
+    if not path.is_file():
+        return done
+    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        head = json.loads(lines[0]) if lines else {}
+    except json.JSONDecodeError:
+        head = {}
+    if head.get("sweep") != fingerprint:
+        raise OptionError(
+            f"{path} records a different sweep (another scenario, --param, --values, seed or "
+            "replications); delete it or run without --resume"
+        )
+    for line in lines[1:]:
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # the line being written when the sweep was stopped
+        k, rows = entry.get("point"), entry.get("metrics")
+        if isinstance(k, int) and 0 <= k < n_points and len(rows) == replications:
+            done[k] = rows
+    return done
+
+
+def _append(path: Path, entry: dict[str, Any]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(entry) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def sweep(
+    file: str | Path,
+    params: Sequence[tuple[str, Sequence[str]]],
+    overrides: Sequence[str] = (),
+    seed: int | None = None,
+    replications: int | None = None,
+    metric: str = "conversion_rate",
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    partial: Path | None = None,
+    resume: bool = False,
+) -> Sweep:
+    """Run the scenario ``file`` at every point of ``params`` (``[(path, values)]``).
+
+    Seed and replications default to those of the scenario as loaded (first
+    point). ``partial``: where finished points are recorded as they complete;
+    with ``resume`` the points already there are not simulated again.
+    """
+    check_metric(metric)
+    points, scenarios = sweep_points(file, params, overrides)
+    names = [p for p, _ in params]
+    seed = scenarios[0].seed if seed is None else seed
+    replications = scenarios[0].replications if replications is None else replications
+    jobs = default_jobs() if jobs is None else jobs
+    for scenario in scenarios:
+        uses_fast_path(scenario, engine)
+    start = time.perf_counter()
+    fingerprint = _fingerprint(names, points, scenarios, seed, replications)
+    done: dict[int, list[dict[str, float]]] = {}
+    if partial is not None:
+        if resume:
+            done = _read_partial(partial, fingerprint, len(points), replications)
+        if not resume or not partial.is_file():
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps({"sweep": fingerprint}) + "\n", encoding="utf-8")
+    resumed = len(done)
+    seeds = replication_seeds(seed, replications)
+    todo = [k for k in range(len(points)) if k not in done]
+    tasks = [Task(scenarios[k], s, engine) for k in todo for s in seeds]
+    pending: dict[int, dict[int, dict[str, float]]] = {}
+
+    def on_result(i: int, result: Any) -> None:
+        k, rep = todo[i // replications], i % replications
+        pending.setdefault(k, {})[rep] = run_metrics(result)
+        if len(pending[k]) == replications:
+            finished = pending.pop(k)
+            done[k] = [finished[r] for r in range(replications)]
+            if partial is not None:
+                _append(partial, {"point": k, "metrics": done[k]})
+
+    make_executor(jobs, scheduler).map(tasks, progress, on_result)
+    rows = [done[k] for k in range(len(points))]
+    document = sweep_document(names, points, rows, seed, metric)
+    return Sweep(
+        names,
+        points,
+        seed,
+        replications,
+        metric,
+        rows,
+        document,
+        time.perf_counter() - start,
+        jobs,
+        resumed,
+    )
+
+
+def sweep_document(
+    params: Sequence[str],
+    points: Sequence[tuple[str, ...]],
+    rows: Sequence[Sequence[dict[str, float]]],
+    seed: int,
+    metric: str,
+) -> dict[str, Any]:
+    """The ``sweep.json`` document: every point's metrics across replications."""
+    return {
+        "params": list(params),
+        "seed": seed,
+        "replications": len(rows[0]),
+        "metric": metric,
+        "frictionsim_version": __version__,
+        "points": [
+            {
+                "values": dict(zip(params, point)),
+                "metrics": {m: describe([r[m] for r in reps]) for m in METRICS},
+            }
+            for point, reps in zip(points, rows)
+        ],
+    }
+
+
+SWEEP_METRIC_COLUMNS = ("metric", "mean", "sd", "ci_low", "ci_high")
+
+
+def sweep_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """``sweep.csv``: one row per point and metric."""
+    rows = []
+    for point in document["points"]:
+        for metric, d in point["metrics"].items():
+            ci = d["ci95"] or ["", ""]
+            rows.append(
+                {
+                    **point["values"],
+                    "metric": metric,
+                    "mean": "" if d["mean"] is None else d["mean"],
+                    "sd": "" if d["sd"] is None else d["sd"],
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
+                }
+            )
+    return rows
+
+
+__all__ = [
+    "METRICS",
+    "Sweep",
+    "check_metric",
+    "parse_values",
+    "partial_path",
+    "sweep",
+    "sweep_document",
+    "sweep_points",
+    "sweep_rows",
+]
+
+
+# ------------------------------------------------------------------ sensitivity
+
+#: Numeric keys a sensitivity analysis moves, where they appear in a scenario.
+_STEP_KEYS = ("irritation", "fields", "per_field", "exit", "capacity", "wait_irritation")
+_DIST_KEYS = ("mean", "value")  # a distribution's mean (or its fixed value)
+_INTEGER = ("fields", "capacity")
+_PROBABILITY = ("exit", "p")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A numeric scenario value that a sensitivity analysis moves (``path`` as for ``--set``)."""
+
+    path: str
+    value: float
+
+    @property
+    def integer(self) -> bool:
+        return self.path.rsplit(".", 1)[-1] in _INTEGER
+
+    def moved(self, delta: float) -> float | int:
+        """The value ``delta`` (a fraction, ±) away: whole numbers move by at least 1,
+        probabilities stay at most 1, capacities at least 1."""
+        x = self.value * (1 + delta)
+        key = self.path.rsplit(".", 1)[-1]
+        if self.integer:
+            step = max(1, round(abs(self.value * delta)))
+            x = int(self.value) + (step if delta > 0 else -step)
+            return max(x, 1 if key == "capacity" else 0)
+        if key in _PROBABILITY:
+            x = min(x, 1.0)
+        return float(f"{x:.12g}")  # 33.3, not 33.300000000000004
+
+
+def numeric_parameters(scenario: Scenario) -> list[Parameter]:
+    """Every non-zero numeric parameter with a meaning to vary: the arrival rate, each
+    segment's sensitivity and the means of its tolerance and order value, each step's
+    irritation, fields, exit, capacity, waiting irritation, error probability and
+    irritation and mean duration, and the global friction defaults. Shares (they must
+    sum to 1), branch probabilities and the horizon are left alone."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    found: list[Parameter] = []
+
+    def add(path: str, value: Any) -> None:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
+            found.append(Parameter(path, float(value)))
+
+    def dist(path: str, spec: Any) -> None:
+        if isinstance(spec, dict):
+            for key in _DIST_KEYS:
+                if key in spec:
+                    add(f"{path}.{key}", spec[key])
+
+    add("arrivals.rate", data["arrivals"]["rate"])
+    for seg in data["segments"]:
+        base = f"segments.{seg['name']}"
+        add(f"{base}.sensitivity", seg.get("sensitivity"))
+        dist(f"{base}.tolerance", seg["tolerance"])
+        dist(f"{base}.order_value", seg["order_value"])
+    for step in data["steps"]:
+        base = f"steps.{step['name']}"
+        for key in _STEP_KEYS:
+            add(f"{base}.{key}", step.get(key))
+        dist(f"{base}.duration", step.get("duration"))
+        if "errors" in step:
+            add(f"{base}.errors.p", step["errors"]["p"])
+            add(f"{base}.errors.irritation", step["errors"]["irritation"])
+    for key in ("per_field", "wait_irritation"):
+        add(f"friction.{key}", data["friction"][key])
+    return found
+
+
+def _number_text(x: float | int) -> str:
+    return str(x) if isinstance(x, int) else repr(float(x))
+
+
+@dataclass
+class Sensitivity:
+    """Parameters ranked by their effect on one metric."""
+
+    scenario: Scenario
+    metric: str
+    method: str
+    seed: int
+    replications: int
+    document: dict[str, Any]  # sensitivity.json
+    runtime_seconds: float
+    jobs: int
+
+
+def sensitivity(
+    scenario: Scenario,
+    metric: str = "conversion_rate",
+    delta: float = 10.0,
+    method: str = "oat",
+    samples: int = 64,
+    seed: int | None = None,
+    replications: int | None = None,
+    jobs: int | None = None,
+    progress: Progress | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+) -> Sensitivity:
+    """Rank ``scenario``'s numeric parameters by their effect on ``metric``.
+
+    ``oat`` (one at a time): every parameter moved ``delta`` percent down and
+    up from its value with everything else fixed, all runs with the same seeds;
+    the effect is mean(up) − mean(down) with a paired 95 % CI. ``sobol``:
+    first-order and total Sobol indices (SALib, Saltelli sampling of ``samples``
+    base points) with every parameter uniform within ±``delta`` percent, one
+    replication per sample point, all with the same seed.
+    """
+    check_metric(metric)
+    if method not in ("oat", "sobol"):
+        raise OptionError(f"unknown method '{method}'; choose oat or sobol")
+    if not 0 < delta < 100:
+        raise OptionError(f"--delta {delta:g}: a percentage between 0 and 100, e.g. 10")
+    seed = scenario.seed if seed is None else seed
+    replications = scenario.replications if replications is None else replications
+    jobs = default_jobs() if jobs is None else jobs
+    params = numeric_parameters(scenario)
+    if not params:
+        raise OptionError(f"'{scenario.name}' has no non-zero numeric parameter to vary")
+    start = time.perf_counter()
+    executor = make_executor(jobs, scheduler)
+    resolved = scenario_to_yaml(scenario)
+    where = f"{scenario.name} (resolved)"
+
+    def variant(sets: list[str]) -> Scenario | None:
+        try:
+            return parse_scenario(resolved, where, sets)
+        except ScenarioError:
+            return None  # a move the scenario cannot take (e.g. a distribution's bounds)
+
+    if method == "sobol":
+        document = _sobol(
+            scenario, params, variant, metric, delta, samples, seed, engine, executor, progress
+        )
+    else:
+        document = _one_at_a_time(
+            scenario,
+            params,
+            variant,
+            metric,
+            delta,
+            seed,
+            replications,
+            engine,
+            executor,
+            progress,
+        )
+    return Sensitivity(
+        scenario,
+        metric,
+        method,
+        seed,
+        replications if method == "oat" else 1,
+        document,
+        time.perf_counter() - start,
+        jobs,
+    )
+
+
+def _one_at_a_time(
+    scenario, params, variant, metric, delta, seed, replications, engine, executor, progress
+) -> dict[str, Any]:
+    from .stats import difference
+
+    d = delta / 100
+    moves, skipped = [], []
+    for p in params:
+        low, high = p.moved(-d), p.moved(d)
+        lo_s = variant([f"{p.path}={_number_text(low)}"])
+        hi_s = variant([f"{p.path}={_number_text(high)}"])
+        if lo_s is None or hi_s is None:
+            skipped.append(p.path)
+        else:
+            moves.append((p, low, high, lo_s, hi_s))
+    for _, _, _, lo_s, hi_s in moves:
+        uses_fast_path(lo_s, engine)
+        uses_fast_path(hi_s, engine)
+    seeds = replication_seeds(seed, replications)
+    runs = [scenario] + [s for m in moves for s in m[3:]]
+    tasks = [Task(s, q, engine) for s in runs for q in seeds]
+    flat = executor.map(tasks, progress)
+    values = [
+        [run_metrics(r)[metric] for r in flat[k * replications : (k + 1) * replications]]
+        for k in range(len(runs))
+    ]
+    base = describe(values[0])
+    rows = []
+    for k, (p, low, high, _, _) in enumerate(moves):
+        lo_v, hi_v = values[1 + 2 * k], values[2 + 2 * k]
+        effect = difference(lo_v, hi_v)
+        rows.append(
+            {
+                "parameter": p.path,
+                "value": p.value,
+                "low": low,
+                "high": high,
+                "low_mean": describe(lo_v)["mean"],
+                "high_mean": describe(hi_v)["mean"],
+                "effect": effect["mean"],
+                "ci95": effect["ci95"],
+                "significant": effect["significant"],
+            }
+        )
+    rows.sort(key=lambda r: (-abs(r["effect"] or 0.0), r["parameter"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return {
+        "scenario": scenario.name,
+        "method": "oat",
+        "metric": metric,
+        "delta_percent": delta,
+        "seed": seed,
+        "replications": replications,
+        "frictionsim_version": __version__,
+        "base": base,
+        "parameters": rows,
+        "skipped": skipped,
+    }
+
+
+def _sobol(
+    scenario, params, variant, metric, delta, samples, seed, engine, executor, progress
+) -> dict[str, Any]:
+    try:
+        from SALib.analyze import sobol as sobol_analyze
+        from SALib.sample import sobol as sobol_sample
+    except ImportError:
+        raise OptionError("--method sobol needs SALib: pip install 'frictionsim[sobol]'") from None
+    import numpy as np
+
+    d = delta / 100
+    bounds = [sorted([p.value * (1 - d), p.value * (1 + d)]) for p in params]
+    for p, b in zip(params, bounds):
+        if p.integer:
+            b[0], b[1] = float(p.moved(-d)) - 0.5, float(p.moved(d)) + 0.5
+        elif p.path.rsplit(".", 1)[-1] in _PROBABILITY:
+            b[1] = min(b[1], 1.0)
+    problem = {"num_vars": len(params), "names": [p.path for p in params], "bounds": bounds}
+    points = sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
+    seq = replication_seeds(seed, 1)[0]
+    tasks = []
+    for row in points:
+        sets = []
+        for p, x in zip(params, row):
+            value = max(round(x), 1 if p.path.endswith("capacity") else 0) if p.integer else x
+            sets.append(f"{p.path}={_number_text(value)}")
+        s = variant(sets)
+        if s is None:
+            raise OptionError(f"a Sobol sample point is not a valid scenario: {', '.join(sets)}")
+        tasks.append(Task(s, seq, engine))
+    flat = executor.map(tasks, progress)
+    y = np.array([run_metrics(r)[metric] for r in flat], dtype=float)
+    result = sobol_analyze.analyze(
+        problem, y, calc_second_order=False, print_to_console=False, seed=seed % 2**32
+    )
+    rows = [
+        {
+            "parameter": p.path,
+            "value": p.value,
+            "low": b[0],
+            "high": b[1],
+            "S1": float(result["S1"][k]),
+            "S1_conf": float(result["S1_conf"][k]),
+            "ST": float(result["ST"][k]),
+            "ST_conf": float(result["ST_conf"][k]),
+        }
+        for k, (p, b) in enumerate(zip(params, bounds))
+    ]
+    rows.sort(key=lambda r: (-r["ST"], r["parameter"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return {
+        "scenario": scenario.name,
+        "method": "sobol",
+        "metric": metric,
+        "delta_percent": delta,
+        "seed": seed,
+        "samples": samples,
+        "evaluations": len(tasks),
+        "frictionsim_version": __version__,
+        "parameters": rows,
+        "skipped": [],
+    }
+
+
+__all__ += ["Parameter", "Sensitivity", "numeric_parameters", "sensitivity"]

@@ -1,0 +1,190 @@
+"""compare: common random numbers, paired differences, verdicts, refusals, files."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from frictionsim.cli import cli
+from frictionsim.errors import ComparisonError
+from frictionsim.experiment import compare
+from frictionsim.stats import difference, horizon_words, verdict
+
+from .conftest import make_scenario, scenario_dict
+
+SEGMENTS = [
+    {
+        "name": "all",
+        "share": 1,
+        "tolerance": {"dist": "lognormal", "mean": 10, "sd": 5},
+        "order_value": {"dist": "lognormal", "mean": 60, "sd": 30},
+    }
+]
+
+
+def design(name, fields, **changes):
+    data = {
+        "name": name,
+        "horizon": 600,
+        "replications": 8,
+        "arrivals": {"rate": 2},
+        "segments": SEGMENTS,
+        "steps": [
+            {"name": "cart", "irritation": 1, "exit": 0.2, "duration": 1},
+            {"name": "form", "fields": fields, "duration": {"dist": "exponential", "mean": 2}},
+            {"name": "pay", "errors": {"p": 0.1, "irritation": 2}},
+        ],
+        **changes,
+    }
+    return make_scenario(**data)
+
+
+def test_identical_designs_differ_by_exactly_zero():
+    result = compare([design("a", 8), design("b", 8)], seed=3)
+    for metric, d in result.document["differences"]["b"].items():
+        assert d["mean"] == 0.0, metric
+        assert d["significant"] is False
+
+
+def test_fewer_fields_convert_more_and_pairing_narrows_the_interval():
+    result = compare([design("long", 12), design("short", 4)], seed=5)
+    conv = result.document["differences"]["short"]["conversion_rate"]
+    assert conv["mean"] > 0
+    assert conv["significant"]
+    assert conv["method"] == "paired-t"
+    paired = conv["ci95"][1] - conv["ci95"][0]
+    unpaired = conv["unpaired_ci95"][1] - conv["unpaired_ci95"][0]
+    assert paired < 0.85 * unpaired  # the same customers meet both designs
+    # the paired mean difference is the difference of the designs' means
+    m = result.document["metrics"]
+    assert conv["mean"] == pytest.approx(
+        m["short"]["conversion_rate"]["mean"] - m["long"]["conversion_rate"]["mean"], abs=1e-12
+    )
+    assert result.document["verdicts"]["short"].startswith("short converts +")
+    assert "significant" in result.document["verdicts"]["short"]
+
+
+def test_independent_seeds_use_welch_and_other_customers():
+    result = compare([design("long", 12), design("short", 4)], seed=5, common_random_numbers=False)
+    conv = result.document["differences"]["short"]["conversion_rate"]
+    assert conv["method"] == "welch"
+    visitors = result.document["differences"]["short"]["visitors"]
+    assert visitors["mean"] != 0.0  # different arrivals
+
+
+def test_paired_difference_matches_a_hand_computed_t_interval():
+    ref = [1.0, 2.0, 3.0, 4.0]
+    des = [1.5, 2.0, 4.0, 4.5]
+    d = difference(ref, des)
+    diffs = np.array([0.5, 0.0, 1.0, 0.5])
+    half = 3.182446305284263 * diffs.std(ddof=1) / 2  # t(0.975, 3) * sd / sqrt(4)
+    assert d["mean"] == pytest.approx(0.5)
+    assert d["ci95"] == pytest.approx([0.5 - half, 0.5 + half])
+    assert d["relative"] == pytest.approx(0.2)
+    assert d["significant"] is False
+
+
+def test_verdict_wording():
+    diffs = {
+        "conversion_rate": {"mean": -0.021, "ci95": [-0.025, -0.017], "significant": True},
+        "revenue": {"mean": -5210.0, "ci95": [-6000.0, -4420.0], "significant": True},
+    }
+    text = verdict("b", "a", diffs, 10080)
+    assert text == (
+        "b converts -2.1 pp (95% CI -2.5 to -1.7) less than a; revenue −€5.2k per simulated"
+        " week (95% CI −€6.0k to −€4.4k); significant"
+    )
+    assert horizon_words(3 * 1440) == "per simulated 3 days"
+
+
+@pytest.mark.parametrize(
+    ("changes", "key"),
+    [
+        ({"horizon": 300}, "horizon"),
+        ({"arrivals": {"rate": 3}}, "arrivals"),
+        ({"segments": [{**SEGMENTS[0], "sensitivity": 1.2}]}, "segments"),
+    ],
+)
+def test_designs_for_other_customers_are_refused(changes, key):
+    with pytest.raises(ComparisonError, match=f"`{key}` differ"):
+        compare([design("a", 8), design("b", 8, **changes)])
+
+
+def test_same_name_is_refused():
+    with pytest.raises(ComparisonError, match="two designs are named 'a'"):
+        compare([design("a", 8), design("a", 4)])
+
+
+# ------------------------------------------------------------------ command line
+
+
+def write(path, name, fields, **changes):
+    fields_ = {
+        "name": name,
+        "horizon": 600,
+        "replications": 4,
+        "arrivals": {"rate": 2},
+        "segments": SEGMENTS,
+        "steps": [
+            {"name": "cart", "irritation": 1, "exit": 0.2},
+            {"name": "form", "fields": fields},
+        ],
+    }
+    data = scenario_dict(**{**fields_, **changes})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_cli_compare_writes_identical_files_twice(tmp_cwd):
+    a = write(tmp_cwd / "a.yaml", "long", 12)
+    b = write(tmp_cwd / "b.yaml", "short", 4)
+    first = invoke("compare", a, b)
+    assert first.exit_code == 0, first.output
+    out = tmp_cwd / "results" / "compare-long-short"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "comparison.csv",
+        "comparison.json",
+        "differences.png",
+        "long.resolved.yaml",
+        "run.json",
+        "short.resolved.yaml",
+    ]
+    assert "short converts +" in first.output
+    doc = json.loads((out / "comparison.json").read_text())
+    assert doc["reference"] == "long"
+    assert doc["replications"] == 4
+    rows = list(csv.DictReader((out / "comparison.csv").open()))
+    assert len(rows) == 9
+    assert {r["metric"] for r in rows} >= {"conversion_rate", "lost_revenue_friction"}
+    again = invoke("compare", a, b, "--out", "again")
+    assert again.exit_code == 0, again.output
+    for name in ("comparison.json", "comparison.csv", "differences.png"):
+        assert (out / name).read_bytes() == (tmp_cwd / "again" / name).read_bytes(), name
+
+
+def test_cli_compare_refuses_mismatched_designs_and_bad_out(tmp_cwd):
+    a = write(tmp_cwd / "a.yaml", "long", 12)
+    other = write(tmp_cwd / "c.yaml", "short", 4, horizon=60)
+    result = invoke("compare", a, other)
+    assert result.exit_code == 1
+    assert "not comparable" in result.output
+    assert "horizon" in result.output
+    assert "Traceback" not in result.output
+    (tmp_cwd / "file").write_text("x")
+    b = write(tmp_cwd / "b.yaml", "short", 4)
+    result = invoke("compare", a, b, "--out", "file")
+    assert result.exit_code == 1
+    assert "is a file" in result.output
+    result = invoke("compare", a)
+    assert result.exit_code == 1
+    assert "at least two designs" in result.output
+    assert not (tmp_cwd / "results").exists()

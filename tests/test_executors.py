@@ -1,0 +1,112 @@
+"""One executor abstraction: local processes and a Dask cluster give the same results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from frictionsim import experiment
+from frictionsim.errors import SimulationError
+from frictionsim.experiment import (
+    DaskExecutor,
+    LocalExecutor,
+    Task,
+    make_executor,
+    replication_seeds,
+    run,
+)
+
+from .conftest import make_scenario
+from .test_fastpath import SCENARIOS, assert_same
+
+
+def tasks():
+    fast = make_scenario(**SCENARIOS["branches-errors-exits"])
+    queue = make_scenario(
+        steps=[{"name": "desk", "capacity": 1, "wait_irritation": 1, "duration": 1}]
+    )
+    seeds = replication_seeds(3, 3)
+    return [Task(fast, s) for s in seeds] + [Task(queue, s) for s in seeds]
+
+
+def test_local_pool_equals_serial_and_reports_every_result(monkeypatch):
+    monkeypatch.setattr(experiment, "SERIAL_BELOW_CUSTOMERS", 0)  # really use the pool
+    seen, progress = [], []
+    pooled = LocalExecutor(2).map(
+        tasks(),
+        progress=lambda d, t: progress.append((d, t)),
+        on_result=lambda k, r: seen.append(k),
+    )
+    serial = LocalExecutor(1).map(tasks())
+    for a, b in zip(pooled, serial):
+        assert_same(a, b)
+    assert sorted(seen) == list(range(6))
+    assert progress[-1] == (6, 6)
+
+
+def test_scheduler_from_environment(monkeypatch):
+    monkeypatch.setenv("FRICTIONSIM_SCHEDULER", "tcp://example:8786")
+    assert isinstance(make_executor(2), DaskExecutor)
+    monkeypatch.delenv("FRICTIONSIM_SCHEDULER")
+    assert isinstance(make_executor(2), LocalExecutor)
+
+
+def test_unreachable_scheduler_is_a_clean_error():
+    pytest.importorskip("distributed")
+    with pytest.raises(SimulationError, match="cannot reach the Dask scheduler"):
+        DaskExecutor("tcp://127.0.0.1:9", timeout=1).map(tasks()[:1])
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None
+    ) as local:
+        yield local.scheduler_address
+
+
+def test_dask_cluster_gives_the_local_results(cluster):
+    work = tasks()
+    remote = DaskExecutor(cluster).map(work)
+    local = LocalExecutor(1).map(work)
+    for a, b in zip(remote, local):
+        assert_same(a, b)
+
+
+def test_run_on_dask_gives_the_same_summary(cluster):
+    scenario = make_scenario(**SCENARIOS["branches-errors-exits"])
+    remote = run(scenario, seed=9, replications=3, scheduler=cluster)
+    local = run(scenario, seed=9, replications=3, jobs=1)
+    assert remote.summary == local.summary
+    assert np.isfinite(remote.summary["metrics"]["conversion_rate"]["mean"])
+
+
+def test_cli_engine_and_scheduler_errors_are_clean_lines(tmp_cwd, monkeypatch):
+    import yaml
+    from click.testing import CliRunner
+
+    from frictionsim.cli import cli
+
+    from .conftest import scenario_dict
+
+    path = tmp_cwd / "queue.yaml"
+    steps = [{"name": "desk", "capacity": 1, "duration": 1}]
+    path.write_text(yaml.safe_dump(scenario_dict(steps=steps), sort_keys=False))
+    result = CliRunner().invoke(cli, ["run", str(path), "--engine", "fast"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: --engine fast cannot run 'micro': "
+        "steps.desk has capacity (customers queue for each other)"
+    )
+    fine = CliRunner().invoke(cli, ["run", str(path), "--engine", "simpy", "-q", "--no-charts"])
+    assert fine.exit_code == 0, fine.output
+    pytest.importorskip("distributed")
+    monkeypatch.setattr(experiment, "DASK_CONNECT_TIMEOUT", 1.0)
+    result = CliRunner().invoke(
+        cli, ["run", str(path), "--out", "x"], env={"FRICTIONSIM_SCHEDULER": "tcp://127.0.0.1:9"}
+    )
+    assert result.exit_code == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_cwd / "x").exists()

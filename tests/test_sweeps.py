@@ -1,0 +1,232 @@
+"""sweep: values and ranges, common random numbers across points, resume, CLI messages."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from frictionsim.cli import cli
+from frictionsim.errors import OptionError, ScenarioError
+from frictionsim.results import write_sweep
+from frictionsim.sweeps import parse_values, partial_path, sweep
+
+from .conftest import scenario_dict
+
+SCENARIO = scenario_dict(
+    name="shop",
+    replications=3,
+    horizon=300,
+    arrivals={"rate": 2},
+    segments=[
+        {
+            "name": "all",
+            "share": 1,
+            "tolerance": {"dist": "lognormal", "mean": 8, "sd": 4},
+            "order_value": {"dist": "lognormal", "mean": 60, "sd": 30},
+        }
+    ],
+    steps=[
+        {
+            "name": "cart",
+            "irritation": 1,
+            "exit": 0.2,
+            "duration": {"dist": "exponential", "mean": 1},
+        },
+        {"name": "account", "fields": 5},
+        {"name": "pay", "errors": {"p": 0.1, "irritation": 2}},
+    ],
+)
+
+
+@pytest.fixture
+def shop(tmp_cwd):
+    path = tmp_cwd / "shop.yaml"
+    path.write_text(yaml.safe_dump(SCENARIO, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("5,10,15", ["5", "10", "15"]),
+        ("5:20:5", ["5", "10", "15", "20"]),
+        ("5:19:5", ["5", "10", "15"]),
+        ("0:0.3:0.1", ["0", "0.1", "0.2", "0.3"]),
+        ("60/h, 2/min", ["60/h", "2/min"]),
+        ("7", ["7"]),
+    ],
+)
+def test_parse_values(text, values):
+    assert parse_values(text) == values
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("5:x:5", "must be numbers"),
+        ("5:20:0", "STEP must be a positive"),
+        ("20:5:5", "STOP is below START"),
+        ("5:20", "START:STOP:STEP"),
+        ("5,,6", "expected values like"),
+        ("", "expected values like"),
+        ("0:1e9:1", "at most"),
+    ],
+)
+def test_bad_values_are_refused(text, message):
+    with pytest.raises(OptionError, match=message):
+        parse_values(text)
+
+
+def test_points_share_seeds_so_more_fields_never_convert_more(shop):
+    result = sweep(shop, [("steps.account.fields", ["0", "5", "10", "20"])], seed=4)
+    visitors = [[r["visitors"] for r in point] for point in result.rows]
+    assert all(v == visitors[0] for v in visitors)  # the same customers at every point
+    for rep in range(3):
+        orders = [point[rep]["orders"] for point in result.rows]
+        assert orders == sorted(orders, reverse=True)  # same customers, more irritation
+        assert orders[0] > orders[-1]
+
+
+def test_grid_has_every_combination(shop, tmp_cwd):
+    result = sweep(
+        shop,
+        [("steps.account.fields", ["0", "10"]), ("arrivals.rate", ["1", "120/h", "3"])],
+        replications=2,
+    )
+    assert len(result.points) == 6
+    write_sweep(result, tmp_cwd / "grid")
+    rows = list(csv.DictReader((tmp_cwd / "grid" / "sweep.csv").open()))
+    assert {(r["steps.account.fields"], r["arrivals.rate"]) for r in rows} == {
+        (f, r) for f in ("0", "10") for r in ("1", "120/h", "3")
+    }
+    assert (tmp_cwd / "grid" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_path_is_located_like_set(shop):
+    with pytest.raises(ScenarioError) as err:
+        sweep(shop, [("steps.acount.fields", ["1", "2"])])
+    assert [str(p) for p in err.value.problems] == [
+        "--set:1:7: steps.acount: no step named 'acount' (did you mean 'account'?)"
+    ]
+    with pytest.raises(ScenarioError, match=r"steps\.account\.fields"):
+        sweep(shop, [("steps.account.fields", ["1", "-2"])])
+
+
+class Stop(KeyboardInterrupt):
+    pass
+
+
+def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
+    grid = [("steps.account.fields", ["0", "4", "8", "12"])]
+    whole = sweep(shop, grid, seed=2)
+    write_sweep(whole, tmp_cwd / "whole")
+
+    out = tmp_cwd / "resumed"
+    partial = partial_path(out)
+
+    def interrupt_after_seven(done, total):
+        if done == 7:  # points 0 and 1 finished (3 replications each), point 2 started
+            raise Stop
+
+    with pytest.raises(Stop):
+        sweep(shop, grid, seed=2, progress=interrupt_after_seven, partial=partial)
+    assert not out.exists()
+    recorded = partial.read_text().splitlines()
+    assert len(recorded) == 1 + 2
+    with partial.open("a") as f:
+        f.write('{"point": 2, "metr')  # a line cut short by the interruption
+    calls = []
+    resumed = sweep(
+        shop, grid, seed=2, partial=partial, resume=True, progress=lambda d, t: calls.append(t)
+    )
+    assert resumed.resumed_points == 2
+    assert calls[-1] == 2 * 3  # only the two missing points were simulated
+    write_sweep(resumed, out)
+    for name in ("sweep.json", "sweep.csv", "sweep.png"):
+        assert (out / name).read_bytes() == (tmp_cwd / "whole" / name).read_bytes(), name
+
+
+def test_resume_refuses_a_partial_file_of_another_sweep(shop, tmp_cwd):
+    partial = tmp_cwd / ".x.partial.jsonl"
+    sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial)
+    with pytest.raises(OptionError, match="records a different sweep"):
+        sweep(shop, [("steps.account.fields", ["0", "5"])], partial=partial, resume=True)
+
+
+# ------------------------------------------------------------------ command line
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_cli_sweep_writes_folder_and_removes_partial(shop, tmp_cwd):
+    result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5", "-q")
+    assert result.exit_code == 0, result.output
+    out = tmp_cwd / "results" / "sweep-shop"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "run.json",
+        "sweep.csv",
+        "sweep.json",
+        "sweep.png",
+    ]
+    doc = json.loads((out / "sweep.json").read_text())
+    assert [p["values"]["steps.account.fields"] for p in doc["points"]] == ["0", "5", "10"]
+    assert not partial_path(out).exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "steps.account.fields", "--values", "1:x"], "a range is START:STOP:STEP"),
+        (
+            ["--param", "steps.account.fields", "--values", "1,2", "--metric", "conversion"],
+            "unknown metric 'conversion' (did you mean 'conversion_rate'?)",
+        ),
+        (["--param", "a", "--param", "b", "--values", "1"], "one --values for each --param"),
+        (
+            ["--param", "steps.nope.fields", "--values", "1,2"],
+            "--set:1:7: steps.nope: no step named 'nope'",
+        ),
+    ],
+)
+def test_cli_sweep_bad_input_is_one_clean_line(shop, args, message):
+    result = invoke("sweep", shop, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd, monkeypatch):
+    import frictionsim.sweeps as sweeps_module
+
+    real = sweeps_module.sweep
+
+    def stopped(*args, **kwargs):
+        def boom(done, total):
+            if done == 4:
+                raise KeyboardInterrupt
+
+        args = list(args)
+        args[7] = boom  # progress
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweeps_module, "sweep", stopped)
+    out = tmp_cwd / "results" / "sweep-shop"
+    result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5")
+    assert result.exit_code == 130
+    assert "add --resume to go on" in result.output
+    assert not out.exists()
+    assert partial_path(out).is_file()
+    monkeypatch.setattr(sweeps_module, "sweep", real)
+    result = invoke(
+        "sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5", "--resume"
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 resumed" in result.output
+    assert not partial_path(out).exists()
