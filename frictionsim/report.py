@@ -1040,6 +1040,31 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
                 f"{fmt_minutes(_mean(s['mean_wait']))} over all entrants, capacity "
                 f"{fmt_pct(_mean(s['utilisation']))} busy."
             )
+    nps = m.get("nps")
+    if nps and nps.get("mean") is not None:
+        signed = lambda x: f"{x:+.1f}"  # noqa: E731
+        lines.append(
+            f"**NPS of buyers**: {signed(nps['mean'])}{ci_words(nps, lambda x: f'{x:.1f}')}: "
+            f"{fmt_count(_mean(m['promoters']))} promoters, {fmt_count(_mean(m['passives']))} "
+            f"passives, {fmt_count(_mean(m['detractors']))} detractors (peak–end memory)."
+        )
+    loop = [
+        ("referral_visitors", "referral_revenue", "referral visitors", "revenue"),
+        ("returning_visitors", "repeat_revenue", "returning visitors", "revenue"),
+        ("prospects_lost", "lost_revenue_word_of_mouth", "prospects deterred", "revenue lost"),
+    ]
+    parts = [
+        f"{fmt_count(_mean(m[count]))} {label} ({what} {fmt_money(_mean(m[money]))})"
+        for count, money, label, what in loop
+        if count in m and _mean(m[count]) > 0
+    ]
+    if parts:
+        lines.append(f"**Word of mouth and returns**: {'; '.join(parts)}.")
+    if "profit" in m and _mean(m["profit"]) != revenue:
+        lines.append(
+            f"**Profit**: {fmt_money(_mean(m['profit']))}{ci_words(m['profit'], fmt_money)} "
+            f"after margin and step costs ({fmt_money(_mean(m['step_costs']))})."
+        )
     return lines
 
 

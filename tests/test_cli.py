@@ -257,6 +257,10 @@ def test_word_of_mouth_outputs_and_a_smoother_flow_earns_more_referrals(tmp_cwd)
     assert loop["bin_minutes"] == 1440
     assert len(loop["sources"]["referral"]["mean"]) == len(loop["time"]) == 14
     assert (tmp_cwd / "smooth" / "word_of_mouth.png").is_file()
+    report = (tmp_cwd / "smooth" / "report.md").read_text()
+    nps = smooth["metrics"]["nps"]["mean"]
+    assert f"**NPS of buyers**: {nps:+.1f}" in report
+    assert "referral visitors (revenue" in report
     # the harsh account step: fewer promoters, fewer referrals (CIs do not overlap)
     for key in ("nps", "referral_visitors"):
         assert smooth["metrics"][key]["ci95"][0] > rough["metrics"][key]["ci95"][1], key
