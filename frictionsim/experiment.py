@@ -27,7 +27,15 @@ from . import __version__, fastpath
 from .engine import RunResult, simulate
 from .errors import ComparisonError, SimulationError
 from .scenario import Scenario
-from .stats import HEADLINE, describe, difference, run_metrics, summarize, verdict
+from .stats import (
+    HEADLINE,
+    currency_symbol,
+    describe,
+    difference,
+    run_metrics,
+    summarize,
+    verdict,
+)
 
 #: Below this many expected customers in all, work runs in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000
@@ -436,7 +444,9 @@ def comparison_document(
             for m in HEADLINE
         }
         differences[d.name] = diffs
-        verdicts[d.name] = verdict(d.name, ref.name, diffs, ref.horizon)
+        verdicts[d.name] = verdict(
+            d.name, ref.name, diffs, ref.horizon, currency_symbol(ref.economics.currency)
+        )
     return {
         "reference": ref.name,
         "designs": [d.name for d in designs],

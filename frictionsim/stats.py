@@ -391,6 +391,15 @@ def _money(x: float, currency: str) -> str:
     return f"{sign}{currency}{x:.0f}"
 
 
+#: Symbols of common currency codes; other codes are written before the amount.
+CURRENCY_SYMBOLS = {"": "€", "EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+
+def currency_symbol(code: str) -> str:
+    """How ``economics.currency`` is written before an amount (``€`` when not given)."""
+    return CURRENCY_SYMBOLS.get(code.upper(), f"{code} ")
+
+
 def _money_range(ci: Sequence[float], currency: str) -> str:
     return f"{_money(ci[0], currency)} to {_money(ci[1], currency)}"
 

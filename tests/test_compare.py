@@ -188,3 +188,11 @@ def test_cli_compare_refuses_mismatched_designs_and_bad_out(tmp_cwd):
     assert result.exit_code == 1
     assert "at least two designs" in result.output
     assert not (tmp_cwd / "results").exists()
+
+
+def test_verdict_money_uses_the_scenario_currency():
+    usd = {"economics": {"currency": "USD"}}
+    result = compare([design("long", 12, **usd), design("short", 4, **usd)], seed=5)
+    assert "revenue +$" in result.document["verdicts"]["short"]
+    plain = compare([design("long", 12), design("short", 4)], seed=5)
+    assert "revenue +€" in plain.document["verdicts"]["short"]
