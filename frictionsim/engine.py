@@ -139,11 +139,6 @@ def irritation_edges(scenario: Scenario) -> np.ndarray:
     return np.linspace(0.0, cap, IRRITATION_BINS + 1)
 
 
-def _time_bin(minutes: float) -> int:
-    """The bin of ``TIME_EDGES`` holding ``minutes`` (the last also counts longer times)."""
-    return min(bisect.bisect_right(_TIME_EDGES, minutes) - 1, TIME_BINS - 1)
-
-
 class EventSink(Protocol):
     """Receives a customer's events as they happen (see :mod:`frictionsim.eventlog`)."""
 
@@ -344,6 +339,7 @@ class _Simulation:
         self.horizon = scenario.horizon
         self.wom = scenario.word_of_mouth
         self.repeat = scenario.repeat
+        self.talks = self.wom is not None or self.repeat is not None
         self.sources = [_Source(_Streams(scenario, seq, ORGANIC))]
         if self.wom or self.repeat:
             self.sources += [_Source(_Streams(scenario, seq, k)) for k in (REFERRAL, RETURNING)]
@@ -364,7 +360,8 @@ class _Simulation:
         self.deterred_ready = 0
         self.prospects_lost = 0
         self.bin_width = arrival_bin_width(scenario)
-        self.arrival_bins = np.zeros((len(SOURCES), arrival_bins(scenario)), dtype=np.int64)
+        self.n_bins = arrival_bins(scenario)
+        self.arrival_bins = [[0] * self.n_bins for _ in SOURCES]
         # counters (plain Python lists in the hot loop, arrays at the end)
         self.totals = [0, 0, 0]  # orders, friction, exit
         self.money = [0.0, 0.0, 0.0]
@@ -430,11 +427,16 @@ class _Simulation:
         return source.blk, j, i  # type: ignore[return-value]
 
     def spawn(self, src: int, seg: int = -1, tol: float = 0.0) -> None:
-        blk, j, i = self.take_row(self.sources[src])
+        source = self.sources[src]
+        if source.j == BLOCK:
+            source.blk, source.j = _Block(self, source.streams), 0
+        blk, j, i = source.blk, source.j, source.count
+        source.j += 1
+        source.count += 1
         self.src_visitors[src] += 1
         b = int(self.env.now // self.bin_width)
-        if b < self.arrival_bins.shape[1]:
-            self.arrival_bins[src, b] += 1
+        if b < self.n_bins:
+            self.arrival_bins[src][b] += 1
         if seg < 0:  # a new person; a returning customer keeps who they are
             seg, tol = blk.seg[j], blk.tol[j]
         self.env.process(self.customer(i, blk, j, src, seg, tol))
@@ -456,7 +458,8 @@ class _Simulation:
         if ev is not None:
             ev.event(src, i, seg, ARRIVAL_ACTIVITY[src], "complete", arrival, "", 0.0)
         hist, scale, top = self.irr_hist[seg], self.irr_scale, IRRITATION_BINS - 1
-        self.tol_hist[seg][min(int(tol * scale), top)] += 1
+        b = int(tol * scale)
+        self.tol_hist[seg][b if b < top else top] += 1
         while s != END:
             st = plan[s]
             first = True
@@ -496,7 +499,8 @@ class _Simulation:
                     waited = env.now - joined
                     self.wait_total[s] += waited
                     self.waited[s] += 1
-                    self.wait_hist[s][_time_bin(waited)] += 1
+                    k = bisect.bisect_right(_TIME_EDGES, waited) - 1  # its bin of TIME_EDGES
+                    self.wait_hist[s][k if k < TIME_BINS else TIME_BINS - 1] += 1
                     irr += waited * rate
                     if ev is not None:
                         ev.event(
@@ -564,7 +568,8 @@ class _Simulation:
                     k += 1
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival
-        self.checkout_hist[_time_bin(env.now - arrival)] += 1
+        k = bisect.bisect_right(_TIME_EDGES, env.now - arrival) - 1  # its bin of TIME_EDGES
+        self.checkout_hist[k if k < TIME_BINS else TIME_BINS - 1] += 1
         self.finish(i, src, seg, tol, value, ORDER, -1, irr)
         if ev is not None:
             ev.event(src, i, seg, "order", "complete", env.now, "", irr)
@@ -598,7 +603,8 @@ class _Simulation:
         if outcome == FRICTION:
             self.ab_friction[s] += 1
             self.lost_friction[s] += value
-            self.after(ABANDONER, seg, tol)
+            if self.talks:
+                self.after(ABANDONER, seg, tol)
         else:
             self.ab_exit[s] += 1
             self.lost_exit[s] += value
@@ -630,9 +636,13 @@ class _Simulation:
             last = defect_irr
             if ev is not None:
                 ev.event(src, i, seg, "defect", "complete", self.env.now, "", irr + defect_irr)
-        score = recommend_score(peak, last, tol, self.best, self.scale)
+        # recommend_score(), inlined: this runs for every order
+        raw = self.best * (1.0 - (peak + last) / 2 / (self.scale * tol)) if tol > 0 else 0.0
+        score = math.floor(raw + 0.5)
+        score = 0 if score < 0 else 10 if score > 10 else score
         self.scores[seg][score] += 1
-        self.after(PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR, seg, tol)
+        if self.talks:
+            self.after(PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR, seg, tol)
         if self.log is not None:
             self.log.append((src, i, seg, ORDER, -1, self.env.now, value, irr, tol, score))
         if ev is not None:
@@ -733,7 +743,7 @@ class _Simulation:
             deterrals_unused=self.deterred_ready + len(self.deterrals),
             defects=self.defects,
             arrival_bin_minutes=self.bin_width,
-            arrivals_by_source=self.arrival_bins,
+            arrivals_by_source=arr(self.arrival_bins, dtype=np.int64),
             customers=customers,
             step_irritation_hist=arr(self.irr_hist, dtype=np.int64).transpose(1, 0, 2).copy(),
             segment_tolerance_hist=arr(self.tol_hist, dtype=np.int64),
