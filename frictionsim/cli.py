@@ -109,6 +109,11 @@ def schema() -> None:
 )
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts.")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Run even if the run is estimated beyond 30 min or 2e8 customers.",
+)
+@click.option(
     "--quiet", "-q", is_flag=True, help="No progress and no table; print only the results folder."
 )
 def run(
@@ -119,15 +124,19 @@ def run(
     out: Path | None,
     overrides: tuple[str, ...],
     no_charts: bool,
+    force: bool,
     quiet: bool,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
     from .console import print_summary, progress_bar
+    from .experiment import check_run_size, estimate_run
     from .experiment import run as run_scenario
     from .results import check_writable, write_run
     from .scenario import load_scenario
 
     scenario = load_scenario(file, overrides)
+    if not force:
+        check_run_size(estimate_run(scenario, replications, jobs))
     out = out or Path("results") / scenario.name
     check_writable(out)
     reps = replications or scenario.replications

@@ -45,3 +45,7 @@ class ResultsError(FrictionsimError):
 
 class SimulationError(FrictionsimError):
     """A simulation that could not be completed."""
+
+
+class RunTooLargeError(FrictionsimError):
+    """A run estimated to take too long or too many customers; ``--force`` runs it anyway."""

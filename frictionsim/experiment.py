@@ -21,11 +21,21 @@ import numpy as np
 
 from . import __version__
 from .engine import RunResult, simulate
+from .errors import RunTooLargeError
 from .scenario import Scenario
 from .stats import summarize
 
 #: Below this many expected customers in all, replications run in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000
+
+#: Customers one core simulates per second, for run-time estimates. Measured
+#: with ``benchmarks/bench_engine.py`` on the project's 2-core machines: 75-86k/s
+#: for the 7-step checkout, about 160k/s for a single queueing step. 50k leaves
+#: room for longer checkouts and busy machines, so estimates err on the long side.
+THROUGHPUT_PER_CORE = 50_000
+#: Runs estimated beyond either limit are refused unless forced (``--force``).
+MAX_ESTIMATED_SECONDS = 30 * 60
+MAX_CUSTOMERS = 2e8
 
 Progress = Callable[[int, int], None]
 
@@ -41,6 +51,66 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """Expected size of a run, known before it starts."""
+
+    customers: float  # expected visitors per replication x replications
+    replications: int
+    workers: int  # processes that will simulate
+    seconds: float  # customers / (THROUGHPUT_PER_CORE x workers)
+
+    @property
+    def too_large(self) -> bool:
+        return not (self.customers <= MAX_CUSTOMERS and self.seconds <= MAX_ESTIMATED_SECONDS)
+
+    def describe(self) -> str:
+        return (
+            f"about {_count_text(self.customers)} customers ({self.replications} replications) "
+            f"and {_duration_text(self.seconds)} on {self.workers} "
+            f"worker{'s' if self.workers > 1 else ''}"
+        )
+
+
+def _count_text(count: float) -> str:
+    return f"{count:,.0f}" if count < 1e12 else f"{count:.2g}"
+
+
+def _duration_text(seconds: float) -> str:
+    if not seconds < 1e9:
+        return "longer than 30 years"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
+
+
+def estimate_run(
+    scenario: Scenario, replications: int | None = None, jobs: int | None = None
+) -> RunEstimate:
+    """How many customers a run will simulate and roughly how long it will take."""
+    replications = scenario.replications if replications is None else replications
+    customers = scenario.expected_visitors * replications
+    workers = min(default_jobs() if jobs is None else jobs, replications)
+    if customers < SERIAL_BELOW_CUSTOMERS:
+        workers = 1
+    seconds = customers / (THROUGHPUT_PER_CORE * max(workers, 1))
+    return RunEstimate(customers, replications, max(workers, 1), seconds)
+
+
+def check_run_size(estimate: RunEstimate) -> None:
+    """Refuse a run beyond :data:`MAX_CUSTOMERS` or :data:`MAX_ESTIMATED_SECONDS`."""
+    if estimate.too_large:
+        raise RunTooLargeError(
+            f"this run would simulate {estimate.describe()}, beyond the limits of "
+            f"{_count_text(MAX_CUSTOMERS)} customers and {MAX_ESTIMATED_SECONDS // 60} min; "
+            "shorten the horizon or use fewer replications, or add --force to run it anyway"
+        )
 
 
 def _simulate_one(args: tuple[Scenario, np.random.SeedSequence]) -> RunResult:
@@ -75,8 +145,11 @@ def run_replications(
                     if progress:
                         progress(done, replications)
             except BaseException:
-                for f in futures:
-                    f.cancel()
+                # Interrupted (Ctrl-C, SIGTERM) or failed: stop at once rather than
+                # wait for the replications in flight; workers hold no files.
+                pool.shutdown(wait=False, cancel_futures=True)
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.kill()
                 raise
     return results  # type: ignore[return-value]
 
@@ -110,4 +183,13 @@ def run(
     return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs)
 
 
-__all__ = ["Run", "default_jobs", "replication_seeds", "run", "run_replications"]
+__all__ = [
+    "Run",
+    "RunEstimate",
+    "check_run_size",
+    "default_jobs",
+    "estimate_run",
+    "replication_seeds",
+    "run",
+    "run_replications",
+]

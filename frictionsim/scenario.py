@@ -231,7 +231,8 @@ class Scenario(_Model):
         hours = self.horizon / 60
         full, part = int(hours // 1), hours % 1
         prof = self.profile
-        total = sum(prof[h % 24] for h in range(full)) + part * prof[full % 24]
+        days, rest = divmod(full, 24)  # whole days at once: a horizon may be huge
+        total = days * sum(prof) + sum(prof[:rest]) + part * prof[rest]
         return self.arrivals.rate * 60 * total
 
 
