@@ -147,9 +147,10 @@ def run_replications(
             except BaseException:
                 # Interrupted (Ctrl-C, SIGTERM) or failed: stop at once rather than
                 # wait for the replications in flight; workers hold no files.
-                pool.shutdown(wait=False, cancel_futures=True)
+                # (shutdown forgets the worker processes, so they are killed first)
                 for process in list((getattr(pool, "_processes", None) or {}).values()):
                     process.kill()
+                pool.shutdown(wait=False, cancel_futures=True)
                 raise
     return results  # type: ignore[return-value]
 
