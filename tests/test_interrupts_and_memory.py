@@ -78,6 +78,7 @@ def processes_running(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
 @pytest.mark.parametrize("jobs", ["1", "2"], ids=["serial", "two-workers"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -130,6 +131,7 @@ def test_an_interrupted_run_leaves_the_previous_folder(tmp_path, signum, jobs):
     assert processes_running(scenario.name) == []
 
 
+@pytest.mark.slow
 def test_an_interrupted_first_run_writes_nothing(tmp_path):
     scenario = tmp_path / "long.yaml"
     scenario.write_text(yaml.safe_dump(LONG, sort_keys=False))
