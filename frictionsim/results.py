@@ -113,6 +113,7 @@ def write_folder(
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    swapped = False
     try:
         tmp.mkdir()
         for name, text in files.items():
@@ -123,7 +124,16 @@ def write_folder(
             if out.exists():
                 out.rename(old)
             tmp.rename(out)
+            swapped = True
             shutil.rmtree(old, ignore_errors=True)
+    except KeyboardInterrupt:
+        if swapped:  # held back during the swap: the new folder is complete, so it stands
+            shutil.rmtree(old, ignore_errors=True)
+            return out
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out.exists():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -206,3 +207,23 @@ def test_a_running_writer_s_folders_are_left_alone(tmp_path):
     (tmp_path / f".o.tmp-{parent}").mkdir()
     results.recover_stale(tmp_path / "o")
     assert (tmp_path / f".o.tmp-{parent}").is_dir()
+
+
+def test_an_interrupt_held_back_during_the_swap_keeps_the_complete_new_folder(
+    tmp_path, monkeypatch
+):
+    """Ctrl-C during the swap is delivered when signals are unblocked: too late to undo."""
+    out = tmp_path / "o"
+    _ours(out, "previous")
+    real = results._signals_held
+
+    @contextlib.contextmanager
+    def delivered_on_exit():
+        with real():
+            yield
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(results, "_signals_held", delivered_on_exit)
+    assert write_folder(out, {MARKER: json.dumps({"frictionsim_results": 1, "tag": "new"})}) == out
+    assert json.loads((out / MARKER).read_text())["tag"] == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
