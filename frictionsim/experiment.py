@@ -33,6 +33,10 @@ SERIAL_BELOW_CUSTOMERS = 50_000
 #: for the 7-step checkout, about 160k/s for a single queueing step. 50k leaves
 #: room for longer checkouts and busy machines, so estimates err on the long side.
 THROUGHPUT_PER_CORE = 50_000
+#: Step attempts per customer in the benchmark checkout that throughput is measured on
+#: (7 steps, at most; abandonment only shortens a walk). Scenarios whose customers make
+#: more (loops, retries) are estimated proportionally slower.
+REFERENCE_STEP_ATTEMPTS = 7.0
 #: Runs estimated beyond either limit are refused unless forced (``--force``).
 MAX_ESTIMATED_SECONDS = 30 * 60
 MAX_CUSTOMERS = 2e8
@@ -60,7 +64,8 @@ class RunEstimate:
     customers: float  # expected visitors per replication x replications
     replications: int
     workers: int  # processes that will simulate
-    seconds: float  # customers / (THROUGHPUT_PER_CORE x workers)
+    seconds: float  # customers x slowdown / (THROUGHPUT_PER_CORE x workers)
+    step_attempts: float = 1.0  # per customer at most (loops and retries included)
 
     @property
     def too_large(self) -> bool:
@@ -68,7 +73,13 @@ class RunEstimate:
 
     def describe(self) -> str:
         return (
-            f"about {_count_text(self.customers)} customers ({self.replications} replications) "
+            f"about {_count_text(self.customers)} customers ({self.replications} replications"
+            + (
+                f", {self.step_attempts:,.0f} step attempts each"
+                if self.step_attempts > 2 * REFERENCE_STEP_ATTEMPTS
+                else ""
+            )
+            + ") "
             f"and {_duration_text(self.seconds)} on {self.workers} "
             f"worker{'s' if self.workers > 1 else ''}"
         )
@@ -99,8 +110,37 @@ def estimate_run(
     workers = min(default_jobs() if jobs is None else jobs, replications)
     if customers < SERIAL_BELOW_CUSTOMERS:
         workers = 1
-    seconds = customers / (THROUGHPUT_PER_CORE * max(workers, 1))
-    return RunEstimate(customers, replications, max(workers, 1), seconds)
+    attempts = step_attempts_per_customer(scenario)
+    slowdown = max(1.0, attempts / REFERENCE_STEP_ATTEMPTS)
+    seconds = customers * slowdown / (THROUGHPUT_PER_CORE * max(workers, 1))
+    return RunEstimate(customers, replications, max(workers, 1), seconds, attempts)
+
+
+def step_attempts_per_customer(scenario: Scenario) -> float:
+    """Expected step attempts of a customer who never abandons (an upper bound).
+
+    Visits follow the flow as a Markov chain: ``v = e_first + Q^T v`` with
+    ``Q[i, j]`` the chance of going from step ``i`` to step ``j``; each visit
+    makes ``(1 - p^m) / (1 - p)`` attempts for error chance ``p`` and at most
+    ``m`` attempts. A loop that customers rarely leave makes this large.
+    """
+    n = len(scenario.steps)
+    q = np.zeros((n, n))
+    for i in range(n):
+        for j, p in scenario.successors(i):
+            if j >= 0:
+                q[i, j] += p
+    first = np.zeros(n)
+    first[0] = 1.0
+    try:
+        visits = np.linalg.solve(np.eye(n) - q.T, first)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    attempts = 0.0
+    for step, v in zip(scenario.steps, visits):
+        p, m = (step.errors.p, step.errors.max_attempts) if step.errors else (0.0, 1)
+        attempts += v * (m if p >= 1 else (1 - p**m) / (1 - p))
+    return attempts if np.isfinite(attempts) and attempts >= 0 else float("inf")
 
 
 def check_run_size(estimate: RunEstimate) -> None:

@@ -227,3 +227,25 @@ def test_an_interrupt_held_back_during_the_swap_keeps_the_complete_new_folder(
     assert write_folder(out, {MARKER: json.dumps({"frictionsim_results": 1, "tag": "new"})}) == out
     assert json.loads((out / MARKER).read_text())["tag"] == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
+
+
+def test_loops_and_retries_count_in_the_estimate():
+    loop = [
+        {"name": "a"},
+        {"name": "b", "next": [{"to": "a", "p": 0.99}, {"to": "c", "p": 0.01}]},
+        {"name": "c", "errors": {"p": 0.5, "max_attempts": 3}},
+    ]
+    s = make_scenario(steps=loop)
+    # a and b are visited 1 / (1 - 0.99) = 100 times each; c once, 1 + 0.5 + 0.25 attempts
+    assert experiment.step_attempts_per_customer(s) == pytest.approx(200 + 1.75)
+    est = estimate_run(s, jobs=1)
+    assert est.seconds == pytest.approx(180 * 201.75 / 7 / THROUGHPUT_PER_CORE)
+    assert "(3 replications, 202 step attempts each)" in est.describe()
+
+
+def test_a_loop_customers_rarely_leave_is_refused_even_with_few_customers(scenario_file):
+    loop = "[{name: a}, {name: b, next: [{to: a, p: 0.9999999}, {to: c, p: 0.0000001}]}, {name: c}]"
+    result = invoke("run", scenario_file, "--set", f"steps={loop}")
+    assert result.exit_code == 1
+    assert "about 120 customers (2 replications, 20,000,001 step attempts each)" in result.output
+    assert "add --force" in result.output
