@@ -144,6 +144,11 @@ def execution_options(f: Any) -> Any:
     type=click.Choice(["csv", "xes"]),
     help="Also write every customer's events (events.csv or events.xes) for process mining.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even if the run is estimated beyond 30 min or 2e8 customers.",
+)
 @execution_options
 def run(
     file: Path,
@@ -153,6 +158,7 @@ def run(
     overrides: tuple[str, ...],
     no_charts: bool,
     event_log: str | None,
+    force: bool,
     jobs: int | None,
     engine: str,
     scheduler: str | None,
@@ -160,11 +166,14 @@ def run(
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
     from .console import print_summary, progress_bar
+    from .experiment import check_run_size, estimate_run
     from .experiment import run as run_scenario
     from .results import check_writable, write_run
     from .scenario import load_scenario
 
     scenario = load_scenario(file, overrides)
+    if not force:
+        check_run_size(estimate_run(scenario, replications, jobs))
     out = out or Path("results") / scenario.name
     check_writable(out)
     reps = replications or scenario.replications

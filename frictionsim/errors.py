@@ -60,3 +60,7 @@ class ComparisonError(FrictionsimError):
 
 class OptionError(FrictionsimError):
     """An option or argument that cannot be used (an unknown metric, bad ``--values``)."""
+
+
+class RunTooLargeError(FrictionsimError):
+    """A run estimated to take too long or too many customers; ``--force`` runs it anyway."""

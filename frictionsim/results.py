@@ -7,8 +7,12 @@ irritation, waiting and checkout-time charts), ``scenario.resolved.yaml``
 scenario hash), the PNG charts and ``report.md``/``report.html``. It is
 assembled in a hidden sibling folder and renamed into place only when
 complete, so an interrupted or failed run leaves either the previous folder or
-the new one, never a half-written one. A folder that exists but is not a
-frictionsim results folder is never overwritten.
+the new one, never a half-written one. Ctrl-C and SIGTERM are held back for
+the moment the previous folder is swapped for the new one, and hidden folders
+left by a process that was killed outright (SIGKILL, power loss) are cleaned
+up, or put back, by the next write. A folder that exists but is not a
+frictionsim results folder (no ``run.json`` written by frictionsim) is never
+overwritten.
 
 :func:`write_report` redraws the charts and the report of an existing folder
 from its stored documents, without simulating; each file it writes replaces
@@ -25,8 +29,10 @@ import os
 import platform
 import re
 import shutil
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +47,21 @@ OPTIONAL_DOCUMENTS = {
 }
 
 
+def is_results_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``run.json`` written by frictionsim."""
+    try:
+        data = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "frictionsim_results" in data
+
+
 def check_writable(out: Path) -> None:
     """Refuse, before any work, an output path that must not be replaced."""
+    out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"{out}: exists and is a file, not a results folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+    if out.is_dir() and any(out.iterdir()) and not is_results_folder(out):
         raise ResultsError(
             f"{out}: exists and is not a frictionsim results folder (no {MARKER}); "
             "refusing to overwrite it, choose another --out"
@@ -112,27 +128,92 @@ def write_folder(
 ) -> Path:
     """Write ``files`` (name → text) and ``extra(folder)`` output into ``out`` atomically."""
     out = Path(out)
-    check_writable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    recover_stale(out)
+    check_writable(out)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     old = out.parent / f".{out.name}.old-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
+    swapped = False
     try:
         tmp.mkdir()
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8")
         if extra is not None:
             extra(tmp)
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
+        with _signals_held():
+            if out.exists():
+                out.rename(old)
+            tmp.rename(out)
+            swapped = True
+            shutil.rmtree(old, ignore_errors=True)
+    except KeyboardInterrupt:
+        if swapped:  # held back during the swap: the new folder is complete, so it stands
+            shutil.rmtree(old, ignore_errors=True)
+            return out
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out.exists():
             old.rename(out)  # put the previous results back
         raise
-    shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def _stale_folders(out: Path) -> Iterator[tuple[Path, str, int]]:
+    """Hidden ``.NAME.tmp-PID`` / ``.NAME.old-PID`` siblings of ``out``."""
+    prefix = f".{out.name}."
+    for path in out.parent.iterdir():
+        kind, _, pid = path.name.removeprefix(prefix).partition("-")
+        if path.name.startswith(prefix) and kind in ("tmp", "old") and pid.isdigit():
+            yield path, kind, int(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+def recover_stale(out: Path) -> None:
+    """Clean up after a write that was killed outright (no chance to tidy up).
+
+    A ``.old`` folder with no ``out`` beside it is the previous results, moved
+    aside just before the kill: it is put back. Everything else of a process
+    that no longer runs is a half-written folder and is removed.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        return
+    for path, kind, pid in sorted(_stale_folders(out), key=lambda t: t[1]):
+        if pid == os.getpid() or _alive(pid):
+            continue  # another run writing the same folder right now
+        if kind == "old" and not out.exists() and is_results_folder(path):
+            path.rename(out)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back while the old folder is swapped for the new one."""
+    signals = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    except (AttributeError, ValueError, OSError):  # not POSIX, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def provenance(**fields: Any) -> dict[str, Any]:

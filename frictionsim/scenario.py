@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import re
 import types
 import typing
 from collections import deque
@@ -60,6 +61,8 @@ from .errors import ScenarioError, ScenarioProblem
 MAX_FILE_BYTES = 1_000_000
 #: Nodes visited while expanding a document; bounds YAML alias bombs.
 MAX_NODES = 200_000
+#: Nesting depth of mappings and lists; bounds the parser's recursion.
+MAX_DEPTH = 100
 #: Where the last listed step leads: the order is complete.
 END = -1
 
@@ -114,8 +117,8 @@ class Errors(_Model):
 
     p: Probability = Field(description="Chance that one attempt fails.")
     irritation: NonNegative = Field(0.0, description="Irritation felt per failed attempt.")
-    max_attempts: Annotated[Count, Field(ge=1)] = Field(
-        3, description="Failed attempts after which the customer gives up (friction)."
+    max_attempts: Annotated[Count, Field(ge=1, le=100)] = Field(
+        3, description="Failed attempts after which the customer gives up (friction); 1–100."
     )
 
 
@@ -402,7 +405,8 @@ class Scenario(_Model):
         hours = self.horizon / 60
         full, part = int(hours // 1), hours % 1
         prof = self.profile
-        total = sum(prof[h % 24] for h in range(full)) + part * prof[full % 24]
+        days, rest = divmod(full, 24)  # whole days at once: a horizon may be huge
+        total = days * sum(prof) + sum(prof[:rest]) + part * prof[rest]
         return self.arrivals.rate * 60 * total
 
 
@@ -425,6 +429,7 @@ class _Document:
         self.pending: list[tuple[Mark, Path_, str]] = []  # located before the data is complete
         self.data: Any = None
         self._nodes = 0
+        self._seen: set[int] = set()  # nodes already converted (reached again by an alias)
 
     def problem(self, mark: Mark, path: str, message: str) -> None:
         self.problems.append(ScenarioProblem(mark[0], mark[1], mark[2], path, message))
@@ -442,8 +447,10 @@ class _Document:
 
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + t
-    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge", "binary")
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
 }
+#: YAML 1.2 numbers that YAML 1.1 (PyYAML) reads as text: ``1e6``, ``2.5E-3``.
+_EXPONENT_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$")
 
 
 def _yaml_mark(doc: _Document, node: yaml.Node) -> Mark:
@@ -454,7 +461,12 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
     doc._nodes += 1
     if doc._nodes > MAX_NODES:
         raise _TooLarge
-    doc.value_marks[path] = _yaml_mark(doc, node)
+    if len(path) > MAX_DEPTH:
+        raise _TooDeep
+    # A node reached again through an alias (*name) is located at its key, not its anchor.
+    again = id(node) in doc._seen and path in doc.key_marks
+    doc._seen.add(id(node))
+    doc.value_marks[path] = doc.key_marks[path] if again else _yaml_mark(doc, node)
     if node.tag not in _STANDARD_TAGS:
         doc.pending.append(
             (
@@ -467,6 +479,7 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
         return None
     if isinstance(node, yaml.MappingNode):
         own = [k for k, _ in node.value]
+        _check_merge_size(node, {})
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
         seen_own: set[Any] = set()
@@ -475,8 +488,15 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
                 doc.pending.append((_yaml_mark(doc, key_node), path, "keys must be plain names"))
                 continue
             key = loader.construct_object(key_node)
-            if not isinstance(key, (str, int)) or isinstance(key, bool):
-                key = str(key)
+            if not isinstance(key, str):
+                doc.pending.append(
+                    (
+                        _yaml_mark(doc, key_node),
+                        path,
+                        f"keys must be names (text), got {key!r}",
+                    )
+                )
+                continue
             if key_node in own:
                 if key in seen_own:
                     doc.pending.append(
@@ -494,20 +514,55 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(doc, loader, item, (*path, i)) for i, item in enumerate(node.value)]
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return node.value  # a date is text here (a description, a name), never a datetime
+    plain = node.tag == "tag:yaml.org,2002:str" and node.style is None
+    if plain and _EXPONENT_NUMBER.match(node.value):
+        return float(node.value)  # 1e6 is a number, as in YAML 1.2 (inf is refused later)
     value = loader.construct_object(node)
     if isinstance(value, float) and not math.isfinite(value):
         return value  # the schema refuses it with the field's name
     return value
 
 
+def _check_merge_size(node: yaml.MappingNode, sizes: dict[int, int]) -> int:
+    """Entries of ``node`` once its ``<<`` merges are expanded; refuses merge bombs.
+
+    PyYAML's ``flatten_mapping`` copies merged entries, so nested merges of the
+    same anchor grow exponentially before any node is visited. This counts them
+    first (each node once), without copying anything.
+    """
+    if id(node) in sizes:
+        return sizes[id(node)]
+    sizes[id(node)] = 0  # a merge cycle counts as empty here; the loader refuses it
+    total = 0
+    for key, value in node.value:
+        if key.tag == "tag:yaml.org,2002:merge":
+            subs = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            total += sum(
+                _check_merge_size(s, sizes) for s in subs if isinstance(s, yaml.MappingNode)
+            )
+        else:
+            total += 1
+        if total > MAX_NODES:
+            raise _TooLarge
+    sizes[id(node)] = total
+    return total
+
+
 class _TooLarge(Exception):
+    pass
+
+
+class _TooDeep(Exception):
     pass
 
 
 def _parse_yaml(text: str, file: str) -> _Document:
     doc = _Document(file)
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             doc.problem(
@@ -527,23 +582,49 @@ def _parse_yaml(text: str, file: str) -> _Document:
             "(yaml)",
             f"the document expands to more than {MAX_NODES} nodes (aliases?); refused",
         )
+    except (_TooDeep, RecursionError):
+        doc.problems.clear()
+        doc.problem(
+            (file, 1, 1),
+            "(yaml)",
+            f"lists and mappings are nested more than {MAX_DEPTH} levels deep; refused",
+        )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        message = " ".join(str(part) for part in (exc.context, exc.problem) if part)
+        message = str(exc.problem or exc.context)
+        where = exc.context_mark
+        if exc.context and exc.problem and str(exc.context).startswith("expected"):
+            message = f"{exc.context}, {exc.problem}"
+        elif exc.context and exc.problem:
+            message += f" ({exc.context}"
+            if where and (where.line, where.column) != (line - 1, col - 1):
+                message += f" that starts at line {where.line + 1}, column {where.column + 1}"
+            message += ")"
         if "\\t" in message or "\t" in message:
             message = "tab characters cannot indent YAML; use spaces"
+        elif "<block end>" in message:
+            message += "; check the indentation of this line"
         doc.problem((file, line, col), "(yaml)", f"YAML syntax error: {message}")
-    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
-        doc.problem((file, 1, 1), "(yaml)", f"YAML error: {exc}")
+    except yaml.reader.ReaderError as exc:  # control characters, NUL bytes
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        char = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+        doc.problem(
+            (file, line, col),
+            "(yaml)",
+            f"control character {char} is not allowed in a scenario file (is this a text file?)",
+        )
     finally:
-        loader.dispose()
-    if doc.data is not None and not isinstance(doc.data, dict):
+        if loader is not None:
+            loader.dispose()
+    if not doc.problems and not isinstance(doc.data, dict):
+        kind = "null" if doc.data is None else f"a {type(doc.data).__name__}"
         doc.problem(
             (file, 1, 1),
             "(file)",
-            f"the top level must be a mapping of keys (name, steps, ...), "
-            f"not a {type(doc.data).__name__}",
+            f"the top level must be a mapping of keys (name, steps, ...), not {kind}",
         )
     return doc
 
@@ -571,11 +652,34 @@ def _display(data: Any, path: Sequence[Any]) -> str:
 # ------------------------------------------------------------------ overrides
 
 
-def _parse_override_value(text: str) -> Any:
+class _Refused:
+    """An override value refused with a located problem."""
+
+
+def _parse_override_value(doc: _Document, text: str, at: Mark, path_text: str) -> Any:
+    """The value of an override, read with the same limits as a file (tags, aliases, depth)."""
+    if not text.strip():
+        return ""
+    sub = _Document("--set")
+    loader = None
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        loader = yaml.SafeLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        value = _convert(sub, loader, node, ())
+    except (_TooLarge, _TooDeep, RecursionError):
+        doc.problem(at, path_text, "the value is too large or too deeply nested; refused")
+        return _Refused
     except yaml.YAMLError:
-        return text
+        return text  # not YAML (e.g. 'a: b: c'): taken as text, as a shell user would expect
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if sub.pending:
+        doc.problem(at, path_text, sub.pending[0][2])
+        return _Refused
+    return value
 
 
 def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
@@ -623,11 +727,12 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                     )
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
                     kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
-                    doc.problem(
-                        at,
-                        _display(doc.data, path) + "." + segment,
-                        f"no {kind} named '{segment}'{hint}",
-                    )
+                    message = f"no {kind} named '{segment}'{hint}"
+                    if segment.lstrip("-").isdigit():
+                        message = (
+                            f"no {kind} at index {segment} (indexes run from 0 to {len(node) - 1})"
+                        )
+                    doc.problem(at, _display(doc.data, path) + "." + segment, message)
                     ok = False
                     break
                 path = (*path, index)
@@ -645,7 +750,10 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
             continue
         if not isinstance(doc.data, dict):
             continue
-        _set_path(doc.data, path, _parse_override_value(value_text))
+        value = _parse_override_value(doc, value_text, ("--set", n, len(path_text) + 2), path_text)
+        if value is _Refused:
+            continue
+        _set_path(doc.data, path, value)
         for table in (doc.value_marks, doc.key_marks):
             for key in [k for k in table if k[: len(path)] == path]:
                 del table[key]
@@ -738,6 +846,7 @@ _BOUNDS = {
     "string_pattern_mismatch": "must be letters, digits, '_', '.' or '-', starting with a "
     "letter or digit",
     "string_too_long": "must be at most {max_length} characters",
+    "finite_number": "must be a finite number",
 }
 
 
@@ -781,8 +890,14 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
                 f"a distribution needs 'dist:' (one of {', '.join(FAMILIES[:-1])}), "
                 "or write a plain number"
             )
-        elif kind == "model_attributes_type":
-            message = f"expected a mapping of keys, got {err['input']!r}"
+        elif kind in ("model_attributes_type", "model_type"):
+            message = f"expected a mapping of keys, got {_describe(err['input'])}"
+        elif kind == "string_type":
+            message = f"expected text, got {_describe(err['input'])}"
+            if isinstance(err["input"], (bool, int, float)):
+                message += " (put it in quotes to make it text)"
+        elif kind in ("float_type", "int_type", "float_parsing"):
+            message = f"expected a number, got {_describe(err['input'])}"
         elif kind in ("tuple_type", "list_type"):
             message = f"expected a list, got {err['input']!r}"
         elif kind in ("too_short", "too_long"):
@@ -790,7 +905,7 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             lo, hi = ctx.get("min_length"), ctx.get("max_length")
             count = len(err["input"]) if isinstance(err["input"], (list, tuple)) else "?"
             want = f"exactly {lo}" if lo == hi else f"at least {lo}" if lo else f"at most {hi}"
-            message = f"needs {want} items, got {count}"
+            message = f"needs {want} item{'' if want.endswith(' 1') else 's'}, got {count}"
         elif kind in _BOUNDS:
             message = f"{_BOUNDS[kind].format(**err.get('ctx', {}))} (got {err['input']!r})"
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
@@ -799,6 +914,16 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             continue
         seen.add((path, message))
         doc.problem(mark, shown, message)
+
+
+def _describe(value: Any) -> str:
+    """A value as a message shows it: short, and lists and mappings by kind."""
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _number(x: Any) -> bool:
