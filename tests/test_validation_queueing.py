@@ -93,9 +93,16 @@ def test_erlang_a(lam, mu, theta, n, horizon, reps):
 
 @pytest.mark.slow
 def test_erlang_a_large_overloaded_call_centre():
-    # REFERENCE table row: lam=110, mu=1, theta=0.1, n=100 (rho = 1.1)
+    # REFERENCE table row: lam=110, mu=1, theta=0.1, n=100 (rho = 1.1).
+    # The queue starts empty and needs about 10 minutes to fill (it holds ~100
+    # customers, growing by ~10 a minute), so the first customers wait less than
+    # in steady state: a bias of about 10 / horizon on waits. A long horizon
+    # (3000 min, bias ~0.3 %) keeps it well below the test's resolution (~1 %).
+    # P(W>0) is not checked here: its complement is 0.0007, and the few hundred
+    # customers who find a free server while the system fills (seed 11, 12
+    # replications: 0.99830 +- 0.00031 against 0.99926) dominate it.
     exact = erlang_a(110, 1, 0.1, 100)
-    results = run_replications(queue_scenario(110, 1, 0.1, 100, 1200), 5, 10, jobs=2)
+    results = run_replications(queue_scenario(110, 1, 0.1, 100, 3000), 5, 6, jobs=2)
     check(results, p_abandon, exact.p_abandon, max_rel_se=0.02)
     check(results, mean_wait, exact.mean_wait, max_rel_se=0.02)
 
