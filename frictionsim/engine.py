@@ -230,7 +230,9 @@ class _StepPlan:
         self.next_single = succ[0][0] if len(succ) == 1 else None
         self.next_to = [s for s, _ in succ]
         self.next_cum = np.cumsum([p for _, p in succ]).tolist()
-        self.next_cum[-1] = float("inf")  # rounding never sends a customer nowhere
+        # rounding never sends a customer nowhere, nor down a branch of p = 0
+        last = max(k for k, (_, p) in enumerate(succ) if p > 0)
+        self.next_cum[last:] = [float("inf")] * (len(succ) - last)
 
 
 class _Streams:
@@ -245,6 +247,7 @@ class _Streams:
 
     def __init__(self, scenario: Scenario, seq: np.random.SeedSequence, source: int) -> None:
         pre: tuple[str, ...] = () if source == ORGANIC else ("source", SOURCES[source])
+        self.returning = source == RETURNING
         self.customer = substream(seq, *pre, "customers")
         self.segment = [substream(seq, *pre, "segment", s.name) for s in scenario.segments]
         self.exit, self.branch, self.dur, self.err, self.defect, self.revisit = (
@@ -268,7 +271,18 @@ class _Streams:
 class _Block:
     """Random numbers of ``BLOCK`` consecutive customers, row ``j`` for customer ``j``."""
 
-    __slots__ = ("branch_u", "defect_u", "dur", "err_u", "exit_u", "revisit", "seg", "tol", "value")
+    __slots__ = (
+        "branch_u",
+        "defect_u",
+        "dur",
+        "err_u",
+        "exit_u",
+        "revisit",
+        "seg",
+        "tol",
+        "value",
+        "value_by_segment",
+    )
 
     def __init__(self, sim: _Simulation, streams: _Streams) -> None:
         n = BLOCK
@@ -285,6 +299,15 @@ class _Block:
         self.seg = seg.tolist()
         self.tol = tol.tolist()
         self.value = value.tolist()
+        # a returning customer keeps their segment: a new order value of that segment
+        self.value_by_segment = (
+            [
+                s.order_value.sample(streams.segment[k], n).tolist()
+                for k, s in enumerate(sim.scenario.segments)
+            ]
+            if streams.returning
+            else None
+        )
         self.revisit = streams.revisit
         self.exit_u, self.branch_u, self.dur, self.err_u, self.defect_u = [], [], [], [], []
         for s, st in enumerate(sim.plan):
@@ -366,6 +389,7 @@ class _Simulation:
         self.totals = [0, 0, 0]  # orders, friction, exit
         self.money = [0.0, 0.0, 0.0]
         self.checkout_time = 0.0
+        self.last_left = 0.0
         self.src_visitors = [0, 0, 0]
         self.src_orders = [0, 0, 0]
         self.src_revenue = [0.0, 0.0, 0.0]
@@ -445,9 +469,9 @@ class _Simulation:
         env = self.env
         plan = self.plan
         sens = self.sens[seg]
-        value = blk.value[j]
-        arrival = env.now
         returning = src == RETURNING
+        value = blk.value_by_segment[seg][j] if returning else blk.value[j]
+        arrival = env.now
         irr = 0.0
         peak = last = 0.0  # the worst and the latest step, for the remembered experience
         defect_irr = defect_delay = 0.0
@@ -458,8 +482,8 @@ class _Simulation:
         if ev is not None:
             ev.event(src, i, seg, ARRIVAL_ACTIVITY[src], "complete", arrival, "", 0.0)
         hist, scale, top = self.irr_hist[seg], self.irr_scale, IRRITATION_BINS - 1
-        b = int(tol * scale)
-        self.tol_hist[seg][b if b < top else top] += 1
+        x = tol * scale
+        self.tol_hist[seg][int(x) if x < top else top] += 1
         while s != END:
             st = plan[s]
             first = True
@@ -469,8 +493,8 @@ class _Simulation:
             start_irr = irr
             self.entered[s] += 1
             irr += (st.entry_saved if returning else st.entry) * sens
-            b = int(irr * scale)
-            hist[s][b if b < top else top] += 1
+            x = irr * scale
+            hist[s][int(x) if x < top else top] += 1
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "start", env.now, self.names[s], irr)
             if irr >= tol:
@@ -592,6 +616,7 @@ class _Simulation:
     def finish(
         self, i: int, src: int, seg: int, tol: float, value: float, outcome: int, s: int, irr: float
     ) -> None:
+        self.last_left = self.env.now  # outcomes come in time order
         self.totals[outcome] += 1
         self.money[outcome] += value
         self.seg_outcomes[seg][outcome] += 1
@@ -715,7 +740,7 @@ class _Simulation:
             lost_revenue_friction=self.money[FRICTION],
             lost_revenue_exit=self.money[EXIT],
             checkout_time_total=self.checkout_time,
-            end_time=self.env.now,
+            end_time=self.last_left,
             step_entered=arr(self.entered, dtype=np.int64),
             step_abandoned_friction=arr(self.ab_friction, dtype=np.int64),
             step_abandoned_exit=arr(self.ab_exit, dtype=np.int64),

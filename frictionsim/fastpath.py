@@ -282,7 +282,8 @@ class _Step:
         self.next_single = succ[0][0] if len(succ) == 1 else None
         self.next_to = np.asarray([s for s, _ in succ], dtype=np.int64)
         self.next_cum = np.cumsum([p for _, p in succ])
-        self.next_cum[-1] = np.inf  # rounding never sends a customer nowhere
+        # rounding never sends a customer nowhere, nor down a branch of p = 0
+        self.next_cum[max(k for k, (_, p) in enumerate(succ) if p > 0) :] = np.inf
         self.rng_exit = substream(seq, "step", name, "exit")
         self.rng_branch = substream(seq, "step", name, "branch")
         self.rng_dur = [substream(seq, "step", name, "duration", a) for a in range(self.attempts)]
@@ -371,8 +372,8 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
         failed += out[4]
         lost_at[rows] = out[5]
         score[rows] = _scores(out[6], out[7], tol[:m], experience.best, experience.scale)
-        tb = (tol[:m] * irr_scale).astype(np.int64)
-        np.add.at(tol_hist, (c_seg[:m], np.minimum(tb, IRRITATION_BINS - 1)), 1)
+        tb = np.minimum(tol[:m] * irr_scale, IRRITATION_BINS - 1).astype(np.int64)
+        np.add.at(tol_hist, (c_seg[:m], tb), 1)
 
     # -- totals, summed in the order customers finish (time, then arrival) -----------------
     finish = np.argsort(finished_at, kind="stable")
@@ -385,7 +386,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     seg_revenue = [
         _sequential_sum(v_sorted[(o_sorted == ORDER) & (seg_sorted == k)]) for k in range(n_segs)
     ]
-    end_time = max(float(clock[-1]), float(finished_at.max())) if n else 0.0
+    end_time = float(finished_at.max()) if n else 0.0  # when the last customer left
 
     def count(mask: np.ndarray) -> np.ndarray:
         return np.bincount(seg[mask], minlength=n_segs).astype(np.int64)
@@ -505,8 +506,8 @@ def _walk(
         entered[i] = idx.size
         start[idx] = irr[idx]
         irr[idx] = irr[idx] + st.entry * sens[idx]
-        b = (irr[idx] * irr_scale).astype(np.int64)
-        np.add.at(irr_hist[i], (seg[idx], np.minimum(b, top)), 1)
+        b = np.minimum(irr[idx] * irr_scale, top).astype(np.int64)
+        np.add.at(irr_hist[i], (seg[idx], b), 1)
         too_much = irr[idx] >= tol[idx]
         gone = [idx[too_much]]
         idx = idx[~too_much]

@@ -27,7 +27,7 @@ Definitions (every figure is per replication, then averaged):
   reneged, or left before queueing, included: E[Lq]/λ by Little's law),
   ``p_wait`` = share of entrants who found all capacity busy, ``reneged``,
   ``failed_attempts``, and ``utilisation`` = capacity-minutes held /
-  (capacity × run length) for steps with capacity; ``lost_revenue_friction``
+  (capacity × run length, until the last customer left) for steps with capacity; ``lost_revenue_friction``
   and ``lost_revenue_exit``: order values of the customers lost at the step.
 
 A rate whose denominator is 0 in a replication (a step nobody entered) is left

@@ -155,3 +155,23 @@ def test_loops_with_an_exit_terminate():
     mean_visits = r.step_entered[0] / 2000
     se = np.sqrt(2 / 2000)  # variance of geometric(1/2) counts is (1-p)/p^2 = 2
     assert abs(mean_visits - 2) <= 4 * se
+
+
+def test_rounding_never_sends_a_customer_down_a_branch_of_p_zero():
+    from frictionsim import fastpath
+    from frictionsim.engine import _StepPlan
+
+    # probabilities may sum to 1 - 1e-6; a draw above that must not reach the p = 0 branch
+    steps = [
+        {"name": "a", "next": [{"to": "b", "p": 0.5}, {"to": "c", "p": 0.4999995},
+                               {"to": "b", "p": 0}]},
+        {"name": "b", "next": "c"},
+        {"name": "c"},
+    ]  # fmt: skip
+    scenario = make_scenario(steps=steps)
+    plan = _StepPlan(scenario, 0)
+    assert plan.next_cum[0] == 0.5
+    assert plan.next_cum[1:] == [float("inf")] * 2
+    fast = fastpath._Step(scenario, 0, np.random.SeedSequence(1))
+    assert fast.next_cum[0] == 0.5
+    assert np.all(np.isinf(fast.next_cum[1:]))

@@ -113,6 +113,10 @@ def test_infinite_tolerance_is_erlang_c():
     assert all(r.abandoned_friction == 0 for r in results)
     check(results, p_wait, exact.p_wait, max_rel_se=0.05)
     check(results, mean_wait, exact.mean_wait, max_rel_se=0.05)
+    # utilisation over the run (until the last customer left) is the offered load
+    # a / n = 0.8; the renege timers of patient customers (1e12 minutes away) must
+    # not stretch the run
+    check(results, lambda r: r.step_busy_time[0] / (10 * r.end_time), 0.8, max_rel_se=0.05)
 
 
 def binomial_check(successes, trials, p):
