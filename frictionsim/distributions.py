@@ -246,10 +246,16 @@ class _Poisson(Distribution):
         return float(self.mean)
 
 
+#: Largest value of a distribution's parameter.
+MAX_PARAMETER = 1e12
+
+
 def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
     """Concrete models of every family whose parameters are quantities ``q``."""
-    nonneg = Annotated[q, Field(ge=0)]
-    positive = Annotated[q, Field(gt=0)]
+    # at most 1e12 (minutes: ~2 million years; money, irritation, people): larger
+    # values can only be typos, and their squares overflow floating point
+    nonneg = Annotated[q, Field(ge=0, le=MAX_PARAMETER)]
+    positive = Annotated[q, Field(gt=0, le=MAX_PARAMETER)]
 
     def make(name: str, base: type[Distribution], doc: str, **fields: Any):
         literal = Literal[name.lower()]  # type: ignore[valid-type]

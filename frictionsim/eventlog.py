@@ -34,6 +34,7 @@ from typing import TextIO
 from xml.sax.saxutils import quoteattr
 
 from .engine import SOURCES
+from .errors import SimulationError
 from .scenario import Scenario
 
 FORMATS = ("csv", "xes")
@@ -103,7 +104,13 @@ def _rows(parts: Sequence[Path]) -> Iterator[list[str]]:
 
 
 def _timestamp(start: dt.datetime, minute: str) -> str:
-    moment = start + dt.timedelta(minutes=float(minute))
+    try:
+        moment = start + dt.timedelta(minutes=float(minute))
+    except OverflowError:
+        raise SimulationError(
+            f"an event at minute {float(minute):g} after {start.isoformat()} is beyond the "
+            "year 9999 and cannot be written; use an earlier start or a shorter horizon"
+        ) from None
     return moment.isoformat(timespec="milliseconds")
 
 

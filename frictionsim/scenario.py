@@ -36,6 +36,7 @@ from typing import Annotated, Any, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -88,7 +89,13 @@ Name = Annotated[
 
 
 def _utc(value: object) -> object:
-    """A date or a naive date-time is taken as UTC; an aware one is converted to UTC."""
+    """A date or a date-time, in UTC: without a zone it is taken as UTC. Numbers (which
+    YAML makes of ``12:00``) are refused, and years outside 1970-2200 too, so every
+    event-log timestamp can be written."""
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(
+            f"expected a date-time like 2026-01-05T00:00:00Z, got the number {value!r}"
+        )
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if isinstance(value, str):
@@ -100,9 +107,16 @@ def _utc(value: object) -> object:
             ) from None
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.timezone.utc)
+        if not MIN_START <= value <= MAX_START:
+            raise ValueError(f"must be between 1970 and 2200, got {value.isoformat()}")
         return value.astimezone(dt.timezone.utc)
     return value
+
+
+#: The range of ``start``: event-log timestamps stay writable whatever the horizon.
+MIN_START = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MAX_START = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
 
 
 StartTime = Annotated[dt.datetime, BeforeValidator(_utc)]
@@ -245,10 +259,29 @@ class Experience(_Model):
     )
 
 
+#: Most people one customer may tell, on average.
+MAX_TOLD = 10_000
+
+
+def _a_count(dist: Any) -> Any:
+    """``tell`` is a number of people: a whole-number family with a sane mean."""
+    family = dist.dist
+    if family not in ("poisson", "fixed", "empirical"):
+        raise ValueError(f"'{family}' is not a count of people; use poisson, fixed or empirical")
+    values = [dist.value] if family == "fixed" else getattr(dist, "values", None) or []
+    if any(v != int(v) for v in values):
+        raise ValueError("a number of people must be a whole number")
+    if dist.expectation > MAX_TOLD:
+        raise ValueError(f"tells {dist.expectation:g} people on average; at most {MAX_TOLD:,}")
+    return dist
+
+
 class Talk(_Model):
     """What one class of customers tells others."""
 
-    tell: CountDist = Field(description="People each customer of this class tells (a count).")
+    tell: Annotated[CountDist, AfterValidator(_a_count)] = Field(
+        description="People each customer of this class tells (poisson, fixed or empirical)."
+    )
     visit: Probability = Field(
         0.0, description="Chance that a person told comes to the shop (a referral visitor)."
     )
@@ -850,6 +883,13 @@ _BOUNDS = {
 }
 
 
+def _number_text(value: Any) -> Any:
+    """A bound as written by a person: 1e+12 rather than 1000000000000.0."""
+    if isinstance(value, float) and abs(value) >= 1e7:
+        return f"{value:g}"
+    return value
+
+
 def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
     errors = exc.errors()
     seen: set[tuple[Path_, str]] = set()
@@ -907,7 +947,8 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             want = f"exactly {lo}" if lo == hi else f"at least {lo}" if lo else f"at most {hi}"
             message = f"needs {want} item{'' if want.endswith(' 1') else 's'}, got {count}"
         elif kind in _BOUNDS:
-            message = f"{_BOUNDS[kind].format(**err.get('ctx', {}))} (got {err['input']!r})"
+            ctx = {k: _number_text(v) for k, v in err.get("ctx", {}).items()}
+            message = f"{_BOUNDS[kind].format(**ctx)} (got {err['input']!r})"
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
             message = f"{message} (got {err['input']!r})"
         if (path, message) in seen:

@@ -27,7 +27,8 @@ Definitions (every figure is per replication, then averaged):
   reneged, or left before queueing, included: E[Lq]/λ by Little's law),
   ``p_wait`` = share of entrants who found all capacity busy, ``reneged``,
   ``failed_attempts``, and ``utilisation`` = capacity-minutes held /
-  (capacity × run length, until the last customer left) for steps with capacity; ``lost_revenue_friction``
+  (capacity × run length, until the last customer left) for steps with
+  capacity; ``lost_revenue_friction``
   and ``lost_revenue_exit``: order values of the customers lost at the step.
 
 A rate whose denominator is 0 in a replication (a step nobody entered) is left
@@ -428,13 +429,15 @@ def verdict(
     if conv["mean"] is None:
         return f"{design}: no visitors, nothing to compare with {reference}"
     pp = conv["mean"] * 100
-    more = "more" if pp >= 0 else "less"
-    text = f"{design} converts {pp:+.1f} pp"
+    # "converts 12.6 pp less", never "-12.6 pp less"
+    text = f"{design} converts {'+' if pp >= 0 else ''}{abs(pp):.1f} pp"
     if conv["ci95"]:
         lo, hi = (x * 100 for x in conv["ci95"])
+        if pp < 0:  # the interval of the shortfall
+            lo, hi = -hi, -lo
         dash = "–" if lo >= 0 else " to "
         text += f" (95% CI {lo:.1f}{dash}{hi:.1f})"
-    text += f" {more} than {reference}"
+    text += f" {'more' if pp >= 0 else 'less'} than {reference}"
     if rev["mean"] is not None:
         text += f"; revenue {_money(rev['mean'], currency)} {horizon_words(horizon_minutes)}"
         if rev["ci95"]:

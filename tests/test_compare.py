@@ -96,7 +96,7 @@ def test_verdict_wording():
     }
     text = verdict("b", "a", diffs, 10080)
     assert text == (
-        "b converts -2.1 pp (95% CI -2.5 to -1.7) less than a; revenue −€5.2k per simulated"
+        "b converts 2.1 pp (95% CI 1.7–2.5) less than a; revenue −€5.2k per simulated"
         " week (95% CI −€6.0k to −€4.4k); significant"
     )
     assert horizon_words(3 * 1440) == "per simulated 3 days"

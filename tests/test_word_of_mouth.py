@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from frictionsim.engine import REFERRAL, RETURNING, recommend_score
-from frictionsim.errors import SimulationError
+from frictionsim.errors import ScenarioError, SimulationError
 from frictionsim.stats import nps_counts, run_metrics
 
 from .conftest import make_scenario, run_once
@@ -269,3 +269,25 @@ def test_returning_customers_order_from_their_own_segment():
     assert r.source_visitors[RETURNING] > 100
     # every order is worth its segment's value, whoever places it
     assert r.segment_revenue.tolist() == [1.0 * r.segment_orders[0], 1000.0 * r.segment_orders[1]]
+
+
+@pytest.mark.parametrize(
+    ("tell", "message"),
+    [
+        ({"dist": "exponential", "mean": 2}, "'exponential' is not a count of people"),
+        (2.5, "a number of people must be a whole number"),
+        ({"dist": "poisson", "mean": 1e300}, "at most 10,000"),
+    ],
+)
+def test_tell_is_a_count_of_people(tell, message):
+    with pytest.raises(ScenarioError, match=message):
+        make_scenario(word_of_mouth={"promoters": {"tell": tell}})
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [(720, "got the number 720"), ("9999-12-31T23:59:59Z", "between 1970 and 2200")],
+)
+def test_start_is_a_date_time_that_event_logs_can_write(start, message):
+    with pytest.raises(ScenarioError, match=message):
+        make_scenario(start=start)
