@@ -15,6 +15,7 @@ import contextlib
 import json
 import signal
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,15 +87,58 @@ def schema() -> None:
     click.echo(json.dumps(scenario_json_schema(), indent=2))
 
 
+# Options several commands share: the same name, type and range wherever they appear.
+Decorator = Callable[[Any], Any]
+
+
+def seed_option(default: str = "the scenario's") -> Decorator:
+    """``--seed``: the root seed of the replications."""
+    return click.option(
+        "--seed", type=click.IntRange(0, 2**63 - 1), help=f"Seed (default: {default})."
+    )
+
+
+def replications_option(minimum: int, help: str) -> Decorator:
+    """``--replications``/``-r``: at least ``minimum``, at most 100,000."""
+    return click.option("--replications", "-r", type=click.IntRange(minimum, 100_000), help=help)
+
+
+def out_option(default: str) -> Decorator:
+    """``--out``/``-o``: the results folder, ``default`` when not given."""
+    return click.option(
+        "--out",
+        "-o",
+        type=click.Path(path_type=Path),
+        help=f"Results folder (default: {default}).",
+    )
+
+
+def overrides_option(
+    help: str = "Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
+) -> Decorator:
+    """``--set PATH=VALUE`` (repeatable), passed as ``overrides``."""
+    return click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help=help)
+
+
+def no_charts_option(help: str = "Skip the PNG chart.") -> Decorator:
+    """``--no-charts``: write the results without drawing."""
+    return click.option("--no-charts", is_flag=True, help=help)
+
+
+def jobs_option(help: str) -> Decorator:
+    """``--jobs``/``-j``: worker processes, 1 to 1024."""
+    return click.option("--jobs", "-j", type=click.IntRange(1, 1024), help=help)
+
+
+def quiet_option(help: str) -> Decorator:
+    """``--quiet``/``-q``: no progress and less printed."""
+    return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
 def execution_options(f: Any) -> Any:
     """``--jobs``, ``--engine``, ``--scheduler`` and ``--quiet``: how work runs (every simulating
     command)."""
-    f = click.option(
-        "--quiet",
-        "-q",
-        is_flag=True,
-        help="No progress and no table; print only the results folder.",
-    )(f)
+    f = quiet_option("No progress and no table; print only the results folder.")(f)
     f = click.option(
         "--scheduler",
         metavar="tcp://HOST:PORT",
@@ -108,37 +152,16 @@ def execution_options(f: Any) -> Any:
         show_default=True,
         help="auto: vectorized fast path where it is exact (no capacity, no loops), else SimPy.",
     )(f)
-    return click.option(
-        "--jobs",
-        "-j",
-        type=click.IntRange(1, 1024),
-        help="Worker processes (default: all cores; small runs stay serial).",
-    )(f)
+    return jobs_option("Worker processes (default: all cores; small runs stay serial).")(f)
 
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(1, 100_000),
-    help="Independent runs (default: the scenario's).",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(path_type=Path),
-    help="Results folder (default: results/<name>/).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="PATH=VALUE",
-    help="Override a scenario value, e.g. steps.payment.capacity=8 (repeatable).",
-)
-@click.option("--no-charts", is_flag=True, help="Skip the PNG charts and report.md/report.html.")
+@seed_option()
+@replications_option(1, "Independent runs (default: the scenario's).")
+@out_option("results/<name>/")
+@overrides_option()
+@no_charts_option("Skip the PNG charts and report.md/report.html.")
 @click.option(
     "--event-log",
     type=click.Choice(["csv", "xes"]),
@@ -202,25 +225,15 @@ def run(
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the first's).")
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(2, 100_000),
-    help="Replications per design (default: the first design's).",
-)
-@click.option(
-    "--out",
-    "-o",
-    type=click.Path(path_type=Path),
-    help="Results folder (default: results/compare-<names>/).",
-)
+@seed_option("the first's")
+@replications_option(2, "Replications per design (default: the first design's).")
+@out_option("results/compare-<names>/")
 @click.option(
     "--independent",
     is_flag=True,
     help="Give each design its own seeds instead of common random numbers (Welch CIs).",
 )
-@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@no_charts_option()
 @execution_options
 def compare(
     files: tuple[Path, ...],
@@ -278,25 +291,12 @@ def compare(
     show_default=True,
     help="Metric drawn in the chart (sweep.csv has them all).",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(1, 100_000),
-    help="Replications per point (default: the scenario's).",
-)
-@click.option(
-    "--out", "-o", type=click.Path(path_type=Path), help="Default: results/sweep-<name>/."
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="PATH=VALUE",
-    help="Override a scenario value at every point (repeatable).",
-)
+@seed_option()
+@replications_option(1, "Replications per point (default: the scenario's).")
+@out_option("results/sweep-<name>/")
+@overrides_option("Override a scenario value at every point (repeatable).")
 @click.option("--resume", is_flag=True, help="Skip points an interrupted run already finished.")
-@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@no_charts_option()
 @execution_options
 def sweep(
     file: Path,
@@ -389,24 +389,11 @@ def sweep(
     show_default=True,
     help="Sobol base samples (runs: samples × (parameters + 2)).",
 )
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
-@click.option(
-    "--replications",
-    "-r",
-    type=click.IntRange(2, 100_000),
-    help="Replications per run, oat only (default: the scenario's).",
-)
-@click.option(
-    "--out", "-o", type=click.Path(path_type=Path), help="Default: results/sensitivity-<name>/."
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="PATH=VALUE",
-    help="Override a scenario value first (repeatable).",
-)
-@click.option("--no-charts", is_flag=True, help="Skip the PNG chart.")
+@seed_option()
+@replications_option(2, "Replications per run, oat only (default: the scenario's).")
+@out_option("results/sensitivity-<name>/")
+@overrides_option("Override a scenario value first (repeatable).")
+@no_charts_option()
 @execution_options
 def sensitivity(
     file: Path,
@@ -485,7 +472,7 @@ def report(folder: Path) -> None:
 @click.option(
     "--out", "-o", required=True, type=click.Path(path_type=Path), help="Calibrated scenario YAML."
 )
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Seed (default: the scenario's).")
+@seed_option()
 @click.option(
     "--sample",
     type=click.FloatRange(1, 1000),
@@ -500,9 +487,9 @@ def report(folder: Path) -> None:
     show_default=True,
     help="Optimiser evaluations at most.",
 )
-@click.option("--jobs", "-j", type=click.IntRange(1, 1024), help="Worker processes.")
-@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE", help="As for run.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress and no tables.")
+@jobs_option("Worker processes.")
+@overrides_option()
+@quiet_option("No progress and no tables.")
 def calibrate(
     file: Path,
     funnel: Path,

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .errors import ScenarioError, ScenarioProblem
 from .scenario import END, Scenario
+from .userfiles import read_user_file
 
 #: Columns an observed funnel may have.
 COLUMNS = ("segment", "step", "entered", "completed")
@@ -292,27 +293,16 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
 
 def load_funnel(path: str | Path, scenario: Scenario) -> ObservedFunnel:
     """Read and check the funnel CSV at ``path``."""
-    file = str(path)
-    p = Path(path)
-
-    def fail(message: str) -> ScenarioError:
-        return ScenarioError([ScenarioProblem(file, 1, 1, "(file)", message)])
-
-    if not p.exists():
-        raise fail("no such file")
-    if p.is_dir():
-        raise fail("is a directory, not a funnel CSV file")
-    try:
-        if p.stat().st_size > MAX_FUNNEL_BYTES:
-            raise fail(f"larger than {MAX_FUNNEL_BYTES} bytes; refused")
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise fail(f"cannot read the file: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise fail("not UTF-8 text (is this a CSV file?)") from None
-    funnel = parse_funnel(text, file, scenario)
+    raw, text = read_user_file(
+        path,
+        kind="a funnel CSV file",
+        max_bytes=MAX_FUNNEL_BYTES,
+        too_big="larger than {limit} bytes; refused",
+        encoding="utf-8-sig",
+        not_text="not UTF-8 text (is this a CSV file?)",
+        locate_bad_byte=False,
+    )
+    funnel = parse_funnel(text, str(path), scenario)
     return dataclasses.replace(funnel, sha256=hashlib.sha256(raw).hexdigest())
 
 

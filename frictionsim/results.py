@@ -409,36 +409,47 @@ def _blank(x: Any) -> Any:
     return "" if x is None or (isinstance(x, float) and x != x) else x
 
 
+def _write_study(
+    out: Path,
+    name: str,
+    document: dict[str, Any],
+    table: str,
+    chart: Callable[[dict[str, Any], Path], Any] | None,
+    more: dict[str, str] | None = None,
+    **run: Any,
+) -> Path:
+    """Write the results folder of a comparison, sweep or sensitivity study atomically:
+    ``NAME.json`` (the document), ``NAME.csv`` (its ``table``), the ``more`` files,
+    ``run.json`` (provenance with the ``run`` fields) and, given ``chart``, its
+    drawing of the document."""
+    files = {f"{name}.json": json_text(document), f"{name}.csv": table, **(more or {})}
+    files[MARKER] = json_text(provenance(**run))
+    return write_folder(out, files, (lambda d: chart(document, d)) if chart else None)
+
+
 def write_comparison(comparison: Any, out: Path, files: Sequence[str] = (), charts: bool = True):
     """Write the results folder of a :class:`~frictionsim.experiment.Comparison` atomically."""
     from .report import write_comparison_chart
     from .scenario import scenario_to_yaml
 
     doc = comparison.document
-    written = {
-        "comparison.json": json_text(doc),
-        "comparison.csv": csv_text(comparison_rows(doc), COMPARISON_COLUMNS),
-    }
-    hashes = {}
-    for design in comparison.designs:
-        resolved = scenario_to_yaml(design)
-        written[f"{design.name}.resolved.yaml"] = resolved
-        hashes[design.name] = sha256(resolved)
-    written[MARKER] = json_text(
-        provenance(
-            kind="compare",
-            designs=[d.name for d in comparison.designs],
-            scenario_files=list(files),
-            scenario_sha256=hashes,
-            seed=comparison.seed,
-            replications=comparison.replications,
-            common_random_numbers=comparison.common_random_numbers,
-            jobs=comparison.jobs,
-            runtime_seconds=round(comparison.runtime_seconds, 3),
-        )
-    )
-    return write_folder(
-        out, written, (lambda d: write_comparison_chart(doc, d)) if charts else None
+    resolved = {design.name: scenario_to_yaml(design) for design in comparison.designs}
+    return _write_study(
+        out,
+        "comparison",
+        doc,
+        csv_text(comparison_rows(doc), COMPARISON_COLUMNS),
+        write_comparison_chart if charts else None,
+        more={f"{name}.resolved.yaml": text for name, text in resolved.items()},
+        kind="compare",
+        designs=[d.name for d in comparison.designs],
+        scenario_files=list(files),
+        scenario_sha256={name: sha256(text) for name, text in resolved.items()},
+        seed=comparison.seed,
+        replications=comparison.replications,
+        common_random_numbers=comparison.common_random_numbers,
+        jobs=comparison.jobs,
+        runtime_seconds=round(comparison.runtime_seconds, 3),
     )
 
 
@@ -448,22 +459,20 @@ def write_sweep(sweep: Any, out: Path, file: str | None = None, charts: bool = T
     from .sweeps import SWEEP_METRIC_COLUMNS, sweep_rows
 
     doc = sweep.document
-    written = {
-        "sweep.json": json_text(doc),
-        "sweep.csv": csv_text(sweep_rows(doc), [*sweep.params, *SWEEP_METRIC_COLUMNS]),
-        MARKER: json_text(
-            provenance(
-                kind="sweep",
-                scenario_file=file,
-                params=sweep.params,
-                points=len(sweep.points),
-                seed=sweep.seed,
-                replications=sweep.replications,
-                jobs=sweep.jobs,
-            )
-        ),
-    }
-    return write_folder(out, written, (lambda d: write_sweep_chart(doc, d)) if charts else None)
+    return _write_study(
+        out,
+        "sweep",
+        doc,
+        csv_text(sweep_rows(doc), [*sweep.params, *SWEEP_METRIC_COLUMNS]),
+        write_sweep_chart if charts else None,
+        kind="sweep",
+        scenario_file=file,
+        params=sweep.params,
+        points=len(sweep.points),
+        seed=sweep.seed,
+        replications=sweep.replications,
+        jobs=sweep.jobs,
+    )
 
 
 SENSITIVITY_COLUMNS = {
@@ -496,22 +505,18 @@ def write_sensitivity(result: Any, out: Path, file: str | None = None, charts: b
         if "ci95" in r:
             row["ci_low"], row["ci_high"] = r["ci95"] or ["", ""]
         rows.append(row)
-    written = {
-        "sensitivity.json": json_text(doc),
-        "sensitivity.csv": csv_text(rows, columns),
-        MARKER: json_text(
-            provenance(
-                kind="sensitivity",
-                scenario=result.scenario.name,
-                scenario_file=file,
-                method=result.method,
-                metric=result.metric,
-                seed=result.seed,
-                jobs=result.jobs,
-                runtime_seconds=round(result.runtime_seconds, 3),
-            )
-        ),
-    }
-    return write_folder(
-        out, written, (lambda d: write_sensitivity_chart(doc, d)) if charts else None
+    return _write_study(
+        out,
+        "sensitivity",
+        doc,
+        csv_text(rows, columns),
+        write_sensitivity_chart if charts else None,
+        kind="sensitivity",
+        scenario=result.scenario.name,
+        scenario_file=file,
+        method=result.method,
+        metric=result.metric,
+        seed=result.seed,
+        jobs=result.jobs,
+        runtime_seconds=round(result.runtime_seconds, 3),
     )

@@ -57,6 +57,7 @@ from .distributions import (
     Rate,
 )
 from .errors import ScenarioError, ScenarioProblem
+from .userfiles import read_user_file
 
 #: Scenario files larger than this are refused before parsing.
 MAX_FILE_BYTES = 1_000_000
@@ -1100,35 +1101,16 @@ def parse_scenario(text: str, file: str = "<string>", overrides: Sequence[str] =
 
 def read_scenario_text(path: str | Path) -> str:
     """The text of a scenario file, or a located :class:`ScenarioError`."""
-    file = str(path)
-    p = Path(path)
-
-    def fail(message: str) -> ScenarioError:
-        return ScenarioError([ScenarioProblem(file, 1, 1, "(file)", message)])
-
-    if not p.exists():
-        raise fail("no such file")
-    if p.is_dir():
-        raise fail("is a directory, not a scenario file")
-    try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(f"file is {size} bytes; scenario files are limited to {MAX_FILE_BYTES}")
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise fail(f"cannot read the file: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ScenarioError(
-            [
-                ScenarioProblem(
-                    file, line, col, "(file)", "not UTF-8 text (is this a scenario file?)"
-                )
-            ]
-        ) from None
+    _, text = read_user_file(
+        path,
+        kind="a scenario file",
+        max_bytes=MAX_FILE_BYTES,
+        too_big="file is {size} bytes; scenario files are limited to {limit}",
+        encoding="utf-8",
+        not_text="not UTF-8 text (is this a scenario file?)",
+        locate_bad_byte=True,
+    )
+    return text
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
