@@ -385,6 +385,9 @@ def calibrate(
 ) -> Calibration:
     """Fit the parameters ``fit`` names to ``funnel``; see the module docstring."""
     parameters = free_parameters(scenario, funnel, fit, steps)
+    observed = sum(1 for r in funnel.rows if r.entered > 0)
+    if observed == 0:
+        raise CalibrationError(f"{funnel.file}: every step has 0 entries; nothing to fit")
     seed = scenario.seed if seed is None else seed
     by_segment = funnel.by_segment
     if by_segment and linear_path(scenario) is None:

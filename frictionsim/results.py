@@ -348,6 +348,10 @@ def write_report(folder: Path) -> list[Path]:
     from .report import CHART_FILES, render_report
 
     folder = Path(folder)
+    if (folder / MARKER).is_file():
+        for document, chart in STUDY_CHARTS.items():
+            if (folder / document).is_file():
+                return [_redraw_study(folder, document, chart)]
     found = read_results(folder)
     try:
         files = render_report(found["summary"], found["distributions"], found["word_of_mouth"])
@@ -363,6 +367,32 @@ def write_report(folder: Path) -> list[Path]:
         if name not in files:
             (folder / name).unlink(missing_ok=True)
     return written
+
+
+#: The document of a compare, sweep or sensitivity folder, and what draws its chart.
+STUDY_CHARTS = {
+    "comparison.json": "write_comparison_chart",
+    "sweep.json": "write_sweep_chart",
+    "sensitivity.json": "write_sensitivity_chart",
+}
+
+
+def _redraw_study(folder: Path, document: str, chart: str) -> Path:
+    """Redraw the chart of a compare, sweep or sensitivity folder from its document."""
+    import tempfile
+
+    from . import report
+
+    doc = _read_json(folder / document, folder)
+    with tempfile.TemporaryDirectory(prefix=".redraw-", dir=folder) as tmp:
+        try:
+            drawn = getattr(report, chart)(doc, Path(tmp))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ResultsError(
+                f"{folder / document}: damaged, cannot draw its chart ({type(exc).__name__}: {exc})"
+            ) from None
+        write_atomic(folder / drawn.name, drawn.read_bytes())
+    return folder / drawn.name
 
 
 COMPARISON_COLUMNS = (

@@ -359,6 +359,11 @@ class Parameter:
         return float(f"{x:.12g}")  # 33.3, not 33.300000000000004
 
 
+def _address(name: str, index: int) -> str:
+    """How ``--set`` reaches a list item: by name, or by index when the name has a dot."""
+    return str(index) if "." in name else name
+
+
 def numeric_parameters(scenario: Scenario) -> list[Parameter]:
     """Every non-zero numeric parameter with a meaning to vary: the arrival rate, each
     segment's sensitivity and the means of its tolerance and order value, each step's
@@ -379,13 +384,13 @@ def numeric_parameters(scenario: Scenario) -> list[Parameter]:
                     add(f"{path}.{key}", spec[key])
 
     add("arrivals.rate", data["arrivals"]["rate"])
-    for seg in data["segments"]:
-        base = f"segments.{seg['name']}"
+    for k, seg in enumerate(data["segments"]):
+        base = f"segments.{_address(seg['name'], k)}"
         add(f"{base}.sensitivity", seg.get("sensitivity"))
         dist(f"{base}.tolerance", seg["tolerance"])
         dist(f"{base}.order_value", seg["order_value"])
-    for step in data["steps"]:
-        base = f"steps.{step['name']}"
+    for k, step in enumerate(data["steps"]):
+        base = f"steps.{_address(step['name'], k)}"
         for key in _STEP_KEYS:
             add(f"{base}.{key}", step.get(key))
         dist(f"{base}.duration", step.get("duration"))

@@ -137,6 +137,13 @@ def test_exit_and_irritation_at_the_same_step_are_refused(truth_csv):
     assert [p.name for p in params] == ["steps.a.exit", "steps.b.exit", "steps.c.irritation"]
 
 
+def test_an_empty_funnel_is_refused():
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    empty = parse_funnel("step,entered,completed\na,0,0\nb,0,0\nc,0,0\n", "empty.csv", start)
+    with pytest.raises(CalibrationError, match="every step has 0 entries"):
+        cal.calibrate(start, empty, "exit")
+
+
 def test_near_singular_information_names_the_parameters_that_move_together():
     params = [
         cal.Parameter("tolerance", None, 1),

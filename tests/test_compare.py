@@ -171,6 +171,18 @@ def test_cli_compare_writes_identical_files_twice(tmp_cwd):
         assert (out / name).read_bytes() == (tmp_cwd / "again" / name).read_bytes(), name
 
 
+def test_report_redraws_a_compare_folder(tmp_cwd):
+    a = write(tmp_cwd / "a.yaml", "long", 12)
+    b = write(tmp_cwd / "b.yaml", "short", 4)
+    assert invoke("compare", a, b, "--out", "drawn").exit_code == 0
+    assert invoke("compare", a, b, "--out", "bare", "--no-charts").exit_code == 0
+    assert not (tmp_cwd / "bare" / "differences.png").exists()
+    redraw = invoke("report", "bare")
+    assert redraw.exit_code == 0, redraw.output
+    drawn = (tmp_cwd / "drawn" / "differences.png").read_bytes()
+    assert (tmp_cwd / "bare" / "differences.png").read_bytes() == drawn
+
+
 def test_cli_compare_refuses_mismatched_designs_and_bad_out(tmp_cwd):
     a = write(tmp_cwd / "a.yaml", "long", 12)
     other = write(tmp_cwd / "c.yaml", "short", 4, horizon=60)

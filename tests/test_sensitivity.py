@@ -147,3 +147,12 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
     assert bad.exit_code == 2
     assert "--delta 150" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_parameters_of_a_step_with_a_dot_in_its_name_are_reachable():
+    from frictionsim.sweeps import numeric_parameters
+
+    scenario = make_scenario(steps=[{"name": "cart"}, {"name": "de.tails", "fields": 8}])
+    paths = [p.path for p in numeric_parameters(scenario)]
+    assert "steps.1.fields" in paths
+    assert not any("de.tails" in p for p in paths)
