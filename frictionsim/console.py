@@ -131,7 +131,9 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
         err = f"{se:.3g}" if se == se else "unknown"
         params.add_row(p.name, f"{p.start:.4g}", f"{v:.4g} ± {err}")
     console.print(params)
-    fit = Table(title="pass rate per step (95% Wilson CI)", title_justify="left")
+    fit = Table(
+        title="pass rate per step, % (95% Wilson CI); fitted parameters in ()", title_justify="left"
+    )
     fit.add_column("step")
     fit.add_column("entered", justify="right")
     fit.add_column("observed", justify="right")
@@ -139,11 +141,11 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
     for r in cal.fit_rows:
         label = f"{r['segment']}: {r['step']}" if r["segment"] else r["step"]
         if r.get("fitted"):
-            label += f"  (fitted: {r['fitted']})"
+            label += f" ({r['fitted']})"
 
         def rate(kind: str, r: dict[str, Any] = r) -> str:
             m, lo, hi = r[f"{kind}_rate"], r[f"{kind}_ci_low"], r[f"{kind}_ci_high"]
-            return "n/a" if m != m else f"{m:.1%}  ({lo:.1%} – {hi:.1%})"
+            return "n/a" if m != m else f"{m:.1%} ({100 * lo:.1f}–{100 * hi:.1f})"
 
         fit.add_row(label, f"{r['observed_entered']:,}", rate("observed"), rate("simulated"))
     console.print(fit)
