@@ -13,6 +13,8 @@ Two kinds of functions:
   panels) from plain data: the ``summary.json`` and ``distributions.json``
   documents of a run, or lists of labels, means and CI bounds for the charts of
   comparisons, sweeps and sensitivity analyses. They never run a simulation.
+  ``draw_comparison``, ``draw_sweep`` and ``draw_sensitivity`` lay them out
+  from the JSON document of a study (``compare``, ``sweep``, ``sensitivity``).
 * :func:`render_report` turns a folder's documents into the bytes of every
   chart that has data (PNG) plus ``report.md`` and ``report.html``. It writes
   nothing: :mod:`frictionsim.results` writes the files atomically.
@@ -39,7 +41,6 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import (
-    EngFormatter,
     FixedLocator,
     FuncFormatter,
     MaxNLocator,
@@ -99,7 +100,8 @@ def fmt_money(x: float) -> str:
 
 
 def fmt_count(x: float) -> str:
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+    text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
+    return text.replace("-", "−")
 
 
 def fmt_pct(x: float) -> str:
@@ -598,12 +600,15 @@ def plot_comparison(
     title: str,
     kind: str = "pct",
     reference: float | None = None,
+    compact: bool = False,
 ) -> None:
     """One metric for several designs (or their paired differences), a bar per
     label with its 95 % CI. ``kind`` formats values (``pct``, ``pp`` for
     differences of rates in percentage points, ``money``, ``count``,
     ``minutes``, ``number``); ``reference`` (e.g. 0 for differences,
-    or the baseline's value) draws a vertical line."""
+    or the baseline's value) draws a vertical line. ``compact``, for a panel
+    among several: bars labelled with their mean only, no axis label (the
+    figure says what the error bars are)."""
     f = _formatter(kind)
     y = np.arange(len(labels))
     colours = [FRICTION if reference is not None and m < reference else PASSED for m in means]
@@ -615,9 +620,9 @@ def plot_comparison(
     for yi, m, lo, hi in zip(y, means, ci_low, ci_high):
         x = max(hi, m) if m >= 0 else min(lo, m)
         ax.text(
-            x + (0.02 if m >= 0 else -0.02) * span,
+            x + (0.03 if m >= 0 else -0.03) * span,
             yi,
-            f"{f(m)} ({f(lo)} – {f(hi)})",
+            f(m) if compact else f"{f(m)} ({f(lo)} – {f(hi)})",
             va="center",
             ha="left" if m >= 0 else "right",
             fontsize=9,
@@ -629,9 +634,15 @@ def plot_comparison(
     lo_x = min(0.0, *ci_low, *means)
     hi_x = max(0.0, *ci_high, *means)
     pad = 0.45 * (hi_x - lo_x or 1.0)
-    ax.set_xlim(lo_x - (pad if lo_x < 0 else 0), hi_x + pad)
+    if hi_x == lo_x:  # every value 0: centre the reference
+        ax.set_xlim(-1.0, 1.0)
+    else:
+        ax.set_xlim(lo_x - (pad if lo_x < 0 else 0), hi_x + pad)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
-    ax.set_xlabel(f"{metric} ({CI_NOTE})")
+    if compact:
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=kind == "count"))
+    else:
+        ax.set_xlabel(f"{metric} ({CI_NOTE})")
     ax.set_title(title, loc="left")
 
 
@@ -683,8 +694,10 @@ def plot_heatmap(
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             v = data[i, j]
+            if not math.isfinite(v):  # a point without a value: an empty cell
+                continue
             text = f(v)
-            if ci_half_width is not None:
+            if ci_half_width is not None and math.isfinite(ci_half_width[i][j]):
                 text += f"\n± {f(ci_half_width[i][j])}"
             bright = hi > lo and (v - lo) / (hi - lo) > 0.6
             ax.text(
@@ -762,8 +775,50 @@ def plot_tornado(
     span = (max(values) - min(values)) or abs(base) or 1.0
     ax.set_xlim(min(values) - 0.3 * span, max(values) + 0.3 * span)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
-    ax.set_xlabel(f"{metric} (base {f(base)}; {CI_NOTE})")
+    note = f"; {CI_NOTE}" if low_ci is not None or high_ci is not None else ""
+    ax.set_xlabel(f"{metric} (base {f(base)}{note})")
     ax.legend(loc="lower right", frameon=False, title="parameter at")
+    ax.set_title(title, loc="left")
+
+
+def plot_sobol_indices(
+    ax: Axes,
+    params: Sequence[str],
+    first: Sequence[float],
+    first_conf: Sequence[float],
+    total: Sequence[float],
+    total_conf: Sequence[float],
+    *,
+    metric: str,
+    title: str,
+) -> None:
+    """Global sensitivity: each parameter's Sobol indices of a metric, first order
+    (the parameter alone) and total (with its interactions), each with its 95 %
+    confidence half-width, in the order given (strongest first)."""
+    y = np.arange(len(params))
+    ax.barh(
+        y - 0.2,
+        total,
+        height=0.4,
+        xerr=total_conf,
+        color=SERIES[1],
+        error_kw={"capsize": 3, "lw": 1},
+        label="total (ST): with interactions",
+    )
+    ax.barh(
+        y + 0.2,
+        first,
+        height=0.4,
+        xerr=first_conf,
+        color=SERIES[0],
+        error_kw={"capsize": 3, "lw": 1},
+        label="first order (S1): alone",
+    )
+    ax.axvline(0, color="black", lw=1)
+    ax.set_yticks(y, params)
+    ax.invert_yaxis()
+    ax.set_xlabel(f"share of the variance of {metric} (error bars: 95% CI)")
+    ax.legend(loc="lower right", frameon=False)
     ax.set_title(title, loc="left")
 
 
@@ -1125,80 +1180,86 @@ def render_report(
 
 # -- comparisons, sweeps and sensitivity (documents of compare, sweep, sensitivity) ------
 
-
-def _save(fig: Figure, path: Path) -> None:
-    FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=STUDY_DPI, metadata={"Software": None})
-
-
-#: Resolution of the comparison, sweep and sensitivity charts.
-STUDY_DPI = 100
-
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-
-#: How each headline metric is shown in difference charts: (label, scale, unit).
-_DIFF_UNITS = {
-    "conversion_rate": ("conversion rate", 100.0, "pp"),
-    "visitors": ("visitors", 1.0, "customers"),
-    "orders": ("orders", 1.0, "orders"),
-    "abandoned_friction": ("abandoned: friction", 1.0, "customers"),
-    "abandoned_exit": ("left: non-friction exit", 1.0, "customers"),
-    "revenue": ("revenue", 1.0, "currency"),
-    "lost_revenue": ("lost revenue", 1.0, "currency"),
-    "lost_revenue_friction": ("lost revenue: friction", 1.0, "currency"),
-    "lost_revenue_exit": ("lost revenue: exit", 1.0, "currency"),
+#: How each metric of a study document is named and formatted on a chart: (label, kind).
+METRIC_STYLE = {
+    "conversion_rate": ("conversion rate", "pct"),
+    "visitors": ("visitors", "count"),
+    "orders": ("orders", "count"),
+    "abandoned_friction": ("abandoned: friction", "count"),
+    "abandoned_exit": ("left: non-friction exit", "count"),
+    "revenue": ("revenue", "money"),
+    "lost_revenue": ("lost revenue", "money"),
+    "lost_revenue_friction": ("lost revenue: friction", "money"),
+    "lost_revenue_exit": ("lost revenue: exit", "money"),
+    "mean_order_value": ("mean order value", "money"),
+    "mean_checkout_time": ("mean checkout time", "minutes"),
 }
 
 
-def plot_difference(ax: Axes, comparison: dict[str, Any], metric: str) -> None:
-    """Each design's difference from the reference in ``metric``, with its 95% CI."""
-    label, scale, unit = _DIFF_UNITS.get(metric, (metric, 1.0, ""))
-    names = list(comparison["differences"])
-    for y, name in enumerate(names):
-        d = comparison["differences"][name][metric]
-        if d["mean"] is None:
-            continue
-        mean = d["mean"] * scale
-        colour = PALETTE[(y + 1) % len(PALETTE)]
-        if d["ci95"] is not None:
-            lo, hi = (x * scale for x in d["ci95"])
-            ax.errorbar(mean, y, xerr=[[mean - lo], [hi - mean]], fmt="o", color=colour, capsize=4)
-        else:
-            ax.plot(mean, y, "o", color=colour)
-    ax.axvline(0, color=EXIT, lw=1)
-    ax.xaxis.set_major_locator(MaxNLocator(5))
-    if max(abs(x) for x in ax.get_xlim()) >= 1000:
-        ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 40k, not 40000
-    ax.set_yticks(range(len(names)), names)
-    ax.set_ylim(-0.6, len(names) - 0.4)
-    ax.invert_yaxis()
-    ax.set_title(f"{label} ({unit})", fontsize=10)
-    ax.tick_params(labelsize=8)
-    ax.spines[["top", "right"]].set_visible(False)
+def _metric_style(metric: str, difference: bool = False) -> tuple[str, str]:
+    """Label and format kind of ``metric``; a difference of a rate is in percentage points."""
+    label, kind = METRIC_STYLE.get(metric, (metric, "number"))
+    if difference and kind == "pct":
+        kind = "pp"
+    return label, kind
 
 
-def write_comparison_chart(comparison: dict[str, Any], folder: Path) -> Path:
-    """``differences.png``: every headline metric's paired difference from the reference."""
-    metrics = [m for m in _DIFF_UNITS if m in next(iter(comparison["differences"].values()))]
+def _ends(d: dict[str, Any]) -> tuple[float, float]:
+    """The 95 % CI of a described value, or its mean twice when there is none."""
+    ci = _ci(d)
+    return ci if ci is not None else (float(d["mean"]), float(d["mean"]))
+
+
+def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
+    """Every headline metric's difference from the reference (a panel each, three
+    to a row): a bar per design with its 95 % CI."""
+    first = next(iter(comparison["differences"].values()))
+    metrics = [m for m in METRIC_STYLE if m in first]
     rows = -(-len(metrics) // 3)
-    n = len(comparison["differences"])
-    fig = Figure(figsize=(13, rows * (1.0 + 0.45 * n) + 0.8), layout="constrained")
+    axes = fig.subplots(rows, 3, squeeze=False).ravel()
+    for k, (ax, metric) in enumerate(zip(axes, metrics)):
+        label, kind = _metric_style(metric, difference=True)
+        names = [
+            n for n, diffs in comparison["differences"].items() if diffs[metric]["mean"] is not None
+        ]
+        ds = [comparison["differences"][n][metric] for n in names]
+        plot_comparison(
+            ax,
+            names,
+            [float(d["mean"]) for d in ds],
+            [_ends(d)[0] for d in ds],
+            [_ends(d)[1] for d in ds],
+            metric=label,
+            title=label,
+            kind=kind,
+            reference=0.0,
+            compact=True,
+        )
+        if k % 3:
+            ax.set_yticklabels([])
+    for ax in axes[len(metrics) :]:
+        ax.set_visible(False)
     method = (
         "paired differences (common random numbers)"
         if comparison["common_random_numbers"]
         else "differences (independent seeds)"
     )
     fig.suptitle(
-        f"Difference from {comparison['reference']}: {method}, "
-        f"{comparison['replications']} replications, bars: 95% CI"
+        f"Difference from {comparison['reference']}: {method}\n"
+        f"{comparison['replications']} replications; bars: mean, error bars: 95% CI; "
+        "vermilion: below the reference",
+        x=0.01,
+        ha="left",
+        fontweight="bold",
+        fontsize=12,
     )
-    for k, metric in enumerate(metrics):
-        ax = fig.add_subplot(rows, 3, k + 1)
-        plot_difference(ax, comparison, metric)
-        if k % 3:
-            ax.set_yticklabels([])
+    return list(axes[: len(metrics)])
+
+
+def write_comparison_chart(comparison: dict[str, Any], folder: Path) -> Path:
+    """``differences.png``: every headline metric's difference from the reference."""
     path = folder / "differences.png"
-    _save(fig, path)
+    path.write_bytes(render_png(lambda fig: draw_comparison(fig, comparison)))
     return path
 
 
@@ -1218,136 +1279,123 @@ def _axis(values: list[str]) -> tuple[list[float], bool]:
     return [float(k) for k in range(len(values))], False
 
 
-def plot_sweep_curve(ax: Axes, document: dict[str, Any], metric: str) -> None:
-    """``metric`` across the values of one parameter: mean and its 95% CI band."""
-    param = document["params"][0]
-    values = [p["values"][param] for p in document["points"]]
-    x, numeric = _axis(values)
-    stats = [p["metrics"][metric] for p in document["points"]]
-    keep = [k for k, s in enumerate(stats) if s["mean"] is not None]
-    scale = 100.0 if metric == "conversion_rate" else 1.0
-    xs = [x[k] for k in keep]
-    mean = [stats[k]["mean"] * scale for k in keep]
-    lo = [(stats[k]["ci95"] or [stats[k]["mean"]] * 2)[0] * scale for k in keep]
-    hi = [(stats[k]["ci95"] or [stats[k]["mean"]] * 2)[1] * scale for k in keep]
-    ax.fill_between(xs, lo, hi, color=PALETTE[0], alpha=0.25, lw=0, label="95% CI")
-    ax.plot(xs, mean, "o-", color=PALETTE[0], label="mean over replications")
-    if not numeric:
-        ax.set_xticks(x, values)
-    ax.set_xlabel(param)
-    ax.set_ylabel(metric + (" (%)" if scale == 100.0 else ""))
-    ax.set_title(f"{metric} vs {param} ({document['replications']} replications each, same seeds)")
-    ax.legend(frameon=False, fontsize=9)
-    ax.spines[["top", "right"]].set_visible(False)
-
-
-def plot_sweep_heatmap(ax: Axes, document: dict[str, Any], metric: str) -> None:
-    """``metric`` over a grid of two parameters (mean over replications, in each cell)."""
+def draw_sweep(fig: Figure, document: dict[str, Any]) -> Axes:
+    """The document's metric across one parameter (a curve with its 95 % CI band),
+    or over a grid of two (a heatmap)."""
+    metric = document["metric"]
+    label, kind = _metric_style(metric)
+    name = document.get("scenario")
+    who = f"{name}: " if name else ""
+    runs = f"{document['replications']} replications per point, same seeds"
+    if len(document["params"]) == 1:
+        (param,) = document["params"]
+        values = [p["values"][param] for p in document["points"]]
+        x, numeric = _axis(values)
+        points = document["points"]
+        keep = [k for k, p in enumerate(points) if p["metrics"][metric]["mean"] is not None]
+        stats = [points[k]["metrics"][metric] for k in keep]
+        ax = fig.add_subplot()
+        plot_sweep(
+            ax,
+            [x[k] for k in keep],
+            [float(s["mean"]) for s in stats],
+            [_ends(s)[0] for s in stats],
+            [_ends(s)[1] for s in stats],
+            param=param,
+            metric=label,
+            title=f"{who}{label} vs {param}\n{runs}",
+            kind=kind,
+        )
+        if not numeric:
+            ax.set_xticks(x, values)
+        return ax
     p1, p2 = document["params"]
     rows = list(dict.fromkeys(p["values"][p1] for p in document["points"]))
     cols = list(dict.fromkeys(p["values"][p2] for p in document["points"]))
-    scale = 100.0 if metric == "conversion_rate" else 1.0
-    grid = [[float("nan")] * len(cols) for _ in rows]
+    means = np.full((len(rows), len(cols)), np.nan)
+    half = np.full((len(rows), len(cols)), np.nan)
     for p in document["points"]:
-        m = p["metrics"][metric]["mean"]
-        if m is not None:
-            grid[rows.index(p["values"][p1])][cols.index(p["values"][p2])] = m * scale
-    image = ax.imshow(grid, cmap="cividis", aspect="auto", origin="lower")
-    finite = [v for row in grid for v in row if v == v]
-    middle = (min(finite) + max(finite)) / 2 if finite else 0.0
-    for i, row in enumerate(grid):
-        for j, v in enumerate(row):
-            if v == v:
-                colour = "black" if v > middle else "white"
-                ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=8, color=colour)
-    ax.set_xticks(range(len(cols)), cols)
-    ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel(p2)
-    ax.set_ylabel(p1)
-    ax.set_title(f"{metric}{' (%)' if scale == 100.0 else ''}: mean of each point")
-    ax.figure.colorbar(image, ax=ax)
+        m = p["metrics"][metric]
+        if m["mean"] is not None:
+            i, j = rows.index(p["values"][p1]), cols.index(p["values"][p2])
+            means[i, j] = m["mean"]
+            ci = _ci(m)
+            if ci is not None:
+                half[i, j] = (ci[1] - ci[0]) / 2
+    return plot_heatmap(
+        fig,
+        cols,
+        rows,
+        means,
+        x_label=p2,
+        y_label=p1,
+        metric=label,
+        title=f"{who}{label} by {p1} and {p2}\n{runs}",
+        kind=kind,
+        ci_half_width=half,
+    )
 
 
 def write_sweep_chart(document: dict[str, Any], folder: Path) -> Path:
     """``sweep.png``: a curve with its CI band, or a heatmap for a grid."""
-    metric = document["metric"]
-    fig = Figure(figsize=(9, 5.5), layout="constrained")
-    ax = fig.add_subplot()
-    if len(document["params"]) == 1:
-        plot_sweep_curve(ax, document, metric)
-    else:
-        plot_sweep_heatmap(ax, document, metric)
     path = folder / "sweep.png"
-    _save(fig, path)
+    path.write_bytes(render_png(lambda fig: draw_sweep(fig, document)))
     return path
 
 
-def plot_sensitivity_tornado(ax: Axes, document: dict[str, Any], top: int = 20) -> None:
-    """One-at-a-time sensitivity: the metric with each parameter moved down and up."""
-    rows = [r for r in document["parameters"] if r["effect"] is not None][:top]
+#: At most this many parameters on a sensitivity chart (the strongest).
+SENSITIVITY_TOP = 15
+
+
+def draw_sensitivity(fig: Figure, document: dict[str, Any]) -> Axes:
+    """A tornado of the one-at-a-time runs, or the Sobol indices, of the strongest
+    parameters."""
     metric = document["metric"]
-    scale = 100.0 if metric == "conversion_rate" else 1.0
-    base = (document["base"]["mean"] or 0.0) * scale
-    for y, r in enumerate(rows):
-        lo, hi = r["low_mean"] * scale, r["high_mean"] * scale
-        ax.barh(y, lo - base, left=base, color=PALETTE[0], label="moved down" if y == 0 else None)
-        ax.barh(y, hi - base, left=base, color=PALETTE[1], label="moved up" if y == 0 else None)
-    ax.axvline(base, color="black", lw=1)
-    ax.set_yticks(range(len(rows)), [r["parameter"] for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    unit = " (%)" if scale == 100.0 else ""
-    ax.set_xlabel(f"{metric}{unit}; line: base {base:.4g}")
-    ax.set_title(
-        f"{document['scenario']}: {metric}, each parameter ±{document['delta_percent']:g}%\n"
-        f"({document['replications']} replications, same seeds; top {len(rows)})",
-        fontsize=11,
+    label, kind = _metric_style(metric)
+    delta = f"each parameter ±{document['delta_percent']:g}%"
+    ax = fig.add_subplot()
+    if document["method"] == "sobol":
+        rows = document["parameters"][:SENSITIVITY_TOP]
+        plot_sobol_indices(
+            ax,
+            [r["parameter"] for r in rows],
+            [r["S1"] for r in rows],
+            [r["S1_conf"] for r in rows],
+            [r["ST"] for r in rows],
+            [r["ST_conf"] for r in rows],
+            metric=label,
+            title=f"{document['scenario']}: Sobol indices of {label}, {delta}\n"
+            f"{document['evaluations']} runs; {_top(rows, document)}",
+        )
+        return ax
+    rows = [r for r in document["parameters"] if r["effect"] is not None][:SENSITIVITY_TOP]
+    plot_tornado(
+        ax,
+        [r["parameter"] for r in rows],
+        [float(r["low_mean"]) for r in rows],
+        [float(r["high_mean"]) for r in rows],
+        _mean(document["base"]),
+        metric=label,
+        title=f"{document['scenario']}: {label}, {delta}\n"
+        f"{document['replications']} replications, same seeds; {_top(rows, document)}",
+        kind=kind,
+        low_labels=[_number_text(r["low"]) for r in rows],
+        high_labels=[_number_text(r["high"]) for r in rows],
     )
-    ax.legend(frameon=False, fontsize=9, loc="lower right")
-    ax.spines[["top", "right"]].set_visible(False)
+    return ax
 
 
-def plot_sobol(ax: Axes, document: dict[str, Any], top: int = 20) -> None:
-    """Sobol indices: first order (alone) and total (with interactions), with their CIs."""
-    rows = document["parameters"][:top]
-    y = list(range(len(rows)))
-    ax.barh(
-        [v - 0.2 for v in y],
-        [r["ST"] for r in rows],
-        height=0.4,
-        xerr=[r["ST_conf"] for r in rows],
-        color=PALETTE[1],
-        label="total (ST)",
-    )
-    ax.barh(
-        [v + 0.2 for v in y],
-        [r["S1"] for r in rows],
-        height=0.4,
-        xerr=[r["S1_conf"] for r in rows],
-        color=PALETTE[0],
-        label="first order (S1)",
-    )
-    ax.set_yticks(y, [r["parameter"] for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("share of the variance of " + document["metric"])
-    ax.set_title(
-        f"{document['scenario']}: Sobol indices of {document['metric']}, "
-        f"parameters ±{document['delta_percent']:g}%\n({document['evaluations']} runs)",
-        fontsize=11,
-    )
-    ax.legend(frameon=False, fontsize=9, loc="lower right")
-    ax.spines[["top", "right"]].set_visible(False)
+def _top(rows: list[Any], document: dict[str, Any]) -> str:
+    n = len(document["parameters"])
+    return f"the {len(rows)} strongest of {n} parameters" if len(rows) < n else f"{n} parameters"
+
+
+def _number_text(x: Any) -> str:
+    return f"{x:.4g}" if isinstance(x, float) else str(x)
 
 
 def write_sensitivity_chart(document: dict[str, Any], folder: Path) -> Path:
     """``tornado.png`` (one at a time) or ``sobol.png``."""
-    n = min(len(document["parameters"]), 20)
-    fig = Figure(figsize=(10, 1.5 + 0.32 * max(n, 3)), layout="constrained")
-    ax = fig.add_subplot()
-    if document["method"] == "sobol":
-        plot_sobol(ax, document)
-        path = folder / "sobol.png"
-    else:
-        plot_sensitivity_tornado(ax, document)
-        path = folder / "tornado.png"
-    _save(fig, path)
+    path = folder / ("sobol.png" if document["method"] == "sobol" else "tornado.png")
+    path.write_bytes(render_png(lambda fig: draw_sensitivity(fig, document)))
     return path

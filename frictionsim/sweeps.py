@@ -251,7 +251,7 @@ def sweep(
 
     make_executor(jobs, scheduler).map(tasks, progress, on_result)
     rows = [done[k] for k in range(len(points))]
-    document = sweep_document(names, points, rows, seed, metric)
+    document = sweep_document(names, points, rows, seed, metric, scenarios[0].name)
     return Sweep(
         names,
         points,
@@ -272,9 +272,12 @@ def sweep_document(
     rows: Sequence[Sequence[dict[str, float]]],
     seed: int,
     metric: str,
+    scenario: str | None = None,
 ) -> dict[str, Any]:
-    """The ``sweep.json`` document: every point's metrics across replications."""
+    """The ``sweep.json`` document: every point's metrics across replications.
+    ``scenario``: the name of the swept scenario (for chart titles)."""
     return {
+        "scenario": scenario,
         "params": list(params),
         "seed": seed,
         "replications": len(rows[0]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import struct
 from typing import Any
 
 import numpy as np
@@ -45,3 +46,10 @@ def run_once(scenario: Scenario, seed: int = 1, **kwargs: Any) -> RunResult:
 def tmp_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of PNG bytes (checks the signature and header first)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])

@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
 
 from frictionsim.cli import cli
 from frictionsim.errors import ComparisonError
 from frictionsim.experiment import compare
+from frictionsim.report import METRIC_STYLE, draw_comparison
 from frictionsim.stats import difference, horizon_words, verdict
 
-from .conftest import make_scenario, scenario_dict
+from .conftest import make_scenario, png_size, scenario_dict
 
 SEGMENTS = [
     {
@@ -169,6 +172,22 @@ def test_cli_compare_writes_identical_files_twice(tmp_cwd):
     assert again.exit_code == 0, again.output
     for name in ("comparison.json", "comparison.csv", "differences.png"):
         assert (out / name).read_bytes() == (tmp_cwd / "again" / name).read_bytes(), name
+    assert png_size((out / "differences.png").read_bytes()) == (1600, 900)
+
+
+def test_difference_chart_draws_each_metric_of_the_document(tmp_cwd):
+    a = write(tmp_cwd / "a.yaml", "long", 12)
+    b = write(tmp_cwd / "b.yaml", "short", 4)
+    assert invoke("compare", a, b, "--out", "c").exit_code == 0
+    doc = json.loads((tmp_cwd / "c" / "comparison.json").read_text())
+    axes = draw_comparison(Figure(), doc)
+    assert len(axes) == len(doc["differences"]["short"]) == 9
+    assert "long" in axes[0].figure.get_suptitle()
+    for ax in axes:
+        metric = next(m for m, (label, _) in METRIC_STYLE.items() if label == ax.get_title("left"))
+        d = doc["differences"]["short"][metric]
+        (container,) = [c for c in ax.containers if isinstance(c, BarContainer)]
+        assert container.patches[0].get_width() == pytest.approx(d["mean"]), metric
 
 
 def test_report_redraws_a_compare_folder(tmp_cwd):

@@ -7,7 +7,6 @@ each render must be a 1600 × 900 PNG identical byte for byte to the next one.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +19,9 @@ import frictionsim
 from frictionsim import report as R
 from frictionsim.stats import distributions
 
+from .conftest import png_size
+
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
-PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    assert data[:8] == PNG
-    assert data[12:16] == b"IHDR"
-    return struct.unpack(">II", data[16:24])
 
 
 @pytest.fixture(scope="module", params=SCENARIOS, ids=lambda p: p.stem)
@@ -228,6 +222,53 @@ def test_tornado_widest_swing_on_top():
     widths = [c.patches[0].get_width() for c in bars(ax)]
     assert widths == pytest.approx([0.20 - 0.30, 0.40 - 0.30, 0.29 - 0.30, 0.31 - 0.30])
     assert all(c.patches[0].get_x() == pytest.approx(0.30) for c in bars(ax))
+
+
+def test_compact_comparison_panel_labels_means_only():
+    ax = Figure().add_subplot()
+    R.plot_comparison(
+        ax,
+        ["B"],
+        [-1500.0],
+        [-1600.0],
+        [-1400.0],
+        metric="m",
+        title="t",
+        kind="count",
+        reference=0.0,
+        compact=True,
+    )
+    (container,) = bars(ax)
+    assert container.patches[0].get_width() == pytest.approx(-1500.0)
+    assert [t.get_text() for t in ax.texts] == ["−1,500"]
+    assert ax.get_xlabel() == ""
+
+
+def test_heatmap_leaves_a_point_without_value_empty():
+    fig = Figure()
+    ax = R.plot_heatmap(
+        fig,
+        [1, 2],
+        [1],
+        [[0.1, float("nan")]],
+        x_label="x",
+        y_label="y",
+        metric="m",
+        title="t",
+        ci_half_width=[[float("nan"), float("nan")]],
+    )
+    assert [t.get_text() for t in ax.texts] == ["10.0%"]
+
+
+def test_sobol_indices_bars_are_the_indices():
+    ax = Figure().add_subplot()
+    R.plot_sobol_indices(
+        ax, ["a", "b"], [0.5, 0.1], [0.05, 0.02], [0.6, 0.2], [0.06, 0.03], metric="m", title="t"
+    )
+    total, first = bars(ax)
+    assert [p.get_width() for p in total.patches] == pytest.approx([0.6, 0.2])
+    assert [p.get_width() for p in first.patches] == pytest.approx([0.5, 0.1])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
 
 
 WORD_OF_MOUTH = {

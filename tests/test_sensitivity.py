@@ -8,12 +8,15 @@ import json
 import pytest
 import yaml
 from click.testing import CliRunner
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
 
 from frictionsim.cli import cli
 from frictionsim.errors import OptionError
+from frictionsim.report import draw_sensitivity
 from frictionsim.sweeps import Parameter, numeric_parameters, sensitivity
 
-from .conftest import make_scenario, scenario_dict
+from .conftest import make_scenario, png_size, scenario_dict
 
 SHOP = scenario_dict(
     name="shop",
@@ -102,6 +105,12 @@ def test_sobol_indices_single_out_the_parameter_that_matters():
     assert result.document["parameters"][0]["parameter"] == "steps.cart.exit"
     assert rows["steps.cart.exit"]["ST"] > 0.5
     assert rows["segments.all.order_value.value"]["ST"] == pytest.approx(0.0, abs=0.05)
+    ax = draw_sensitivity(Figure(), result.document)
+    total, first = [c for c in ax.containers if isinstance(c, BarContainer)]
+    ranked = result.document["parameters"]
+    assert [p.get_width() for p in total.patches] == pytest.approx([r["ST"] for r in ranked])
+    assert [p.get_width() for p in first.patches] == pytest.approx([r["S1"] for r in ranked])
+    assert ax.get_title("left").startswith(f"{scenario.name}: Sobol indices")
 
 
 def test_sobol_without_salib_is_a_clear_message(monkeypatch):
@@ -137,6 +146,17 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
     ]
     doc = json.loads((out / "sensitivity.json").read_text())
     assert doc["metric"] == "revenue"
+    assert png_size((out / "tornado.png").read_bytes()) == (1600, 900)
+    ax = draw_sensitivity(Figure(), doc)
+    assert ax.get_title("left").startswith("shop: revenue, each parameter ±10%")
+    drawn = [r for r in doc["parameters"] if r["effect"] is not None]
+    widest = sorted(drawn, key=lambda r: -abs(r["high_mean"] - r["low_mean"]))
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [r["parameter"] for r in widest]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    top = widest[0]
+    assert bars[0].patches[0].get_width() == pytest.approx(top["low_mean"] - doc["base"]["mean"])
+    assert bars[1].patches[0].get_width() == pytest.approx(top["high_mean"] - doc["base"]["mean"])
     rows = list(csv.DictReader((out / "sensitivity.csv").open()))
     assert rows[0]["rank"] == "1"
     assert len(rows) == 9

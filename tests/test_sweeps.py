@@ -5,16 +5,19 @@ from __future__ import annotations
 import csv
 import json
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from matplotlib.figure import Figure
 
 from frictionsim.cli import cli
 from frictionsim.errors import OptionError, ScenarioError
+from frictionsim.report import draw_sweep, write_sweep_chart
 from frictionsim.results import write_sweep
 from frictionsim.sweeps import parse_values, partial_path, sweep
 
-from .conftest import scenario_dict
+from .conftest import png_size, scenario_dict
 
 SCENARIO = scenario_dict(
     name="shop",
@@ -103,7 +106,32 @@ def test_grid_has_every_combination(shop, tmp_cwd):
     assert {(r["steps.account.fields"], r["arrivals.rate"]) for r in rows} == {
         (f, r) for f in ("0", "10") for r in ("1", "120/h", "3")
     }
-    assert (tmp_cwd / "grid" / "sweep.png").read_bytes()[:4] == b"\x89PNG"
+    assert png_size((tmp_cwd / "grid" / "sweep.png").read_bytes()) == (1600, 900)
+    doc = result.document
+    assert doc["scenario"] == "shop"
+    ax = draw_sweep(Figure(), doc)
+    cells = np.asarray(ax.images[0].get_array())  # rows: fields, columns: rate
+    expected = [
+        [p["metrics"]["conversion_rate"]["mean"] for p in doc["points"] if p["values"][f] == v]
+        for f, v in [("steps.account.fields", "0"), ("steps.account.fields", "10")]
+    ]
+    assert cells == pytest.approx(np.asarray(expected))
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "120/h", "3"]
+    assert ax.get_title("left").startswith("shop: conversion rate by steps.account.fields")
+
+
+def test_sweep_curve_is_the_mean_of_each_point(shop, tmp_cwd):
+    result = sweep(shop, [("steps.account.fields", ["0", "5", "10"])], replications=2)
+    ax = draw_sweep(Figure(), result.document)
+    (line,) = ax.get_lines()
+    assert list(line.get_xdata()) == [0.0, 5.0, 10.0]
+    stats = [p["metrics"]["conversion_rate"] for p in result.document["points"]]
+    assert line.get_ydata() == pytest.approx([s["mean"] for s in stats])
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == pytest.approx(min(s["ci95"][0] for s in stats))
+    assert ax.get_title("left").startswith("shop: conversion rate vs steps.account.fields")
+    path = write_sweep_chart(result.document, tmp_cwd)
+    assert png_size(path.read_bytes()) == (1600, 900)
 
 
 def test_bad_path_is_located_like_set(shop):
