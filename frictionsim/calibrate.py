@@ -42,7 +42,6 @@ or a shared executor can replace it without touching the rest.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import math
 import os
@@ -56,7 +55,7 @@ from scipy import optimize
 from scipy import stats as st
 
 from .engine import ORDER, simulate
-from .errors import CalibrationError, FrictionsimError
+from .errors import CalibrationError, FrictionsimError, did_you_mean
 from .experiment import replication_seeds, run_replications
 from .funnel_data import ObservedFunnel
 from .scenario import END, Scenario
@@ -153,18 +152,11 @@ def _step_list(text: str, scenario: Scenario, option: str) -> list[str]:
             continue
         if name not in names:
             raise CalibrationError(
-                f"{option}: no step named '{name}'{_did_you_mean(name, names)}; "
+                f"{option}: no step named '{name}'{did_you_mean(name, names)}; "
                 f"steps: {', '.join(names)}"
             )
         chosen.append(name)
     return chosen
-
-
-def _did_you_mean(word: str, options: Sequence[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def free_parameters(
@@ -193,7 +185,7 @@ def free_parameters(
         kind = kind.strip()
         if kind not in KINDS:
             raise CalibrationError(
-                f"--fit: unknown parameter kind '{kind}'{_did_you_mean(kind, KINDS)}; "
+                f"--fit: unknown parameter kind '{kind}'{did_you_mean(kind, KINDS)}; "
                 f"choose from {', '.join(KINDS)}"
             )
         if kind in seen_kinds:
@@ -244,8 +236,7 @@ def with_parameters(
     scenario: Scenario, parameters: Sequence[Parameter], values: Sequence[float]
 ) -> Scenario:
     """A copy of ``scenario`` with the parameters set (tolerance: scaled by its factor)."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    data = copy.deepcopy(data)
+    data = scenario.model_dump(mode="json", exclude_none=True)  # fresh containers
     steps = {s["name"]: s for s in data["steps"]}
     for p, v in zip(parameters, values):
         if p.kind == "tolerance":
@@ -277,10 +268,13 @@ def _simulate_funnel(
     replications: int,
     jobs: int | None = 1,
     by_segment: bool = False,
+    path: list[int] | None = None,
 ) -> SimulatedFunnel:
     """Entries and completions per step, pooled over ``replications`` runs of ``seed``.
 
-    The one place calibration simulates: swap in a faster engine here.
+    The one place calibration simulates: swap in a faster engine here. ``path``
+    (per segment) is :func:`linear_path` of the scenario, which calibrated
+    parameters never change; given, it is not worked out again.
     """
     n_steps = len(scenario.steps)
     if not by_segment:
@@ -290,7 +284,7 @@ def _simulate_funnel(
         visitors = sum(r.visitors for r in results)
         return SimulatedFunnel(np.asarray([entered]), np.asarray([entered - left]), int(visitors))
     # per segment: from the per-customer table, on a flow every customer walks in order
-    path = linear_path(scenario)
+    path = linear_path(scenario) if path is None else path
     if path is None:
         raise CalibrationError("per-segment rows need a checkout without branches or loops")
     position = np.empty(n_steps, dtype=np.int64)
@@ -390,7 +384,8 @@ def calibrate(
         raise CalibrationError(f"{funnel.file}: every step has 0 entries; nothing to fit")
     seed = scenario.seed if seed is None else seed
     by_segment = funnel.by_segment
-    if by_segment and linear_path(scenario) is None:
+    path = linear_path(scenario) if by_segment else None
+    if by_segment and path is None:
         raise CalibrationError(
             f"{funnel.file}: per-segment rows need a checkout every customer walks in one "
             f"order (no branches or loops); '{scenario.name}' has branches. Drop the segment "
@@ -418,9 +413,8 @@ def calibrate(
         key = tuple(float(x) for x in u)
         if key not in cache:
             values = [p.from_free(x) for p, x in zip(parameters, key)]
-            sim = _simulate_funnel(
-                with_parameters(scenario, parameters, values), seed, replications, jobs, by_segment
-            )
+            candidate = with_parameters(scenario, parameters, values)
+            sim = _simulate_funnel(candidate, seed, replications, jobs, by_segment, path)
             cache[key] = (-_log_likelihood(n, c, _pass_rates(sim, index)), sim)
             count[0] += 1
             if progress:
@@ -604,21 +598,12 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
     return "\n".join(lines) + "\n" + scenario_to_yaml(cal.scenario)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_calibration(
     cal: Calibration, out: Path, scenario_file: str | None = None, chart: bool = True
 ) -> list[Path]:
     """Write the calibrated scenario, ``*.fit.csv`` and ``*.fit.png`` (each atomically)."""
     from .report import fit_chart_png
-    from .results import csv_text
+    from .results import csv_text, write_atomic
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -631,7 +616,7 @@ def write_calibration(
     if chart:
         files[png_path] = fit_chart_png(cal.fit_rows, f"{cal.scenario.name}: observed vs simulated")
     for path, data in files.items():
-        _write_atomic(path, data)
+        write_atomic(path, data)
     return list(files)
 
 

@@ -43,12 +43,9 @@ class _Group(click.Group):
             for problem in exc.problems:
                 click.echo(str(problem), err=True)
             ctx.exit(2)
-        except OptionError as exc:
-            click.echo(f"error: {exc}", err=True)
-            ctx.exit(2)
         except FrictionsimError as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(getattr(exc, "exit_code", 1))
+            ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted; nothing was written", err=True)
             ctx.exit(130)

@@ -77,7 +77,8 @@ IRRITATION_BINS = 100
 #: longer times. The same for every scenario, so runs can be compared.
 TIME_EDGES = np.concatenate([[0.0], 10.0 ** (np.arange(-40, 81) / 20)])
 TIME_BINS = TIME_EDGES.size - 1
-_TIME_EDGES = TIME_EDGES.tolist()
+#: The inner edges: ``bisect_right(TIME_INNER_EDGES, m)`` is the bin of ``m`` minutes.
+TIME_INNER_EDGES = TIME_EDGES[1:-1].tolist()
 
 
 @dataclass
@@ -214,7 +215,7 @@ class _StepPlan:
         step = scenario.steps[i]
         self.entry = scenario.entry_irritation(step)
         saved = scenario.repeat.saved_fields if scenario.repeat else 0.0
-        self.entry_saved = self.entry - saved * (scenario.entry_irritation(step) - step.irritation)
+        self.entry_saved = self.entry - saved * (self.entry - step.irritation)  # fields' share
         self.exit = step.exit
         self.capacity = step.capacity or 0
         self.wait_irr = scenario.wait_irritation(step)
@@ -451,12 +452,7 @@ class _Simulation:
         return source.blk, j, i  # type: ignore[return-value]
 
     def spawn(self, src: int, seg: int = -1, tol: float = 0.0) -> None:
-        source = self.sources[src]
-        if source.j == BLOCK:
-            source.blk, source.j = _Block(self, source.streams), 0
-        blk, j, i = source.blk, source.j, source.count
-        source.j += 1
-        source.count += 1
+        blk, j, i = self.take_row(self.sources[src])
         self.src_visitors[src] += 1
         b = int(self.env.now // self.bin_width)
         if b < self.n_bins:
@@ -523,8 +519,7 @@ class _Simulation:
                     waited = env.now - joined
                     self.wait_total[s] += waited
                     self.waited[s] += 1
-                    k = bisect.bisect_right(_TIME_EDGES, waited) - 1  # its bin of TIME_EDGES
-                    self.wait_hist[s][k if k < TIME_BINS else TIME_BINS - 1] += 1
+                    self.wait_hist[s][bisect.bisect_right(TIME_INNER_EDGES, waited)] += 1
                     irr += waited * rate
                     if ev is not None:
                         ev.event(
@@ -592,8 +587,7 @@ class _Simulation:
                     k += 1
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival
-        k = bisect.bisect_right(_TIME_EDGES, env.now - arrival) - 1  # its bin of TIME_EDGES
-        self.checkout_hist[k if k < TIME_BINS else TIME_BINS - 1] += 1
+        self.checkout_hist[bisect.bisect_right(TIME_INNER_EDGES, env.now - arrival)] += 1
         self.finish(i, src, seg, tol, value, ORDER, -1, irr)
         if ev is not None:
             ev.event(src, i, seg, "order", "complete", env.now, "", irr)
@@ -661,10 +655,7 @@ class _Simulation:
             last = defect_irr
             if ev is not None:
                 ev.event(src, i, seg, "defect", "complete", self.env.now, "", irr + defect_irr)
-        # recommend_score(), inlined: this runs for every order
-        raw = self.best * (1.0 - (peak + last) / 2 / (self.scale * tol)) if tol > 0 else 0.0
-        score = math.floor(raw + 0.5)
-        score = 0 if score < 0 else 10 if score > 10 else score
+        score = recommend_score(peak, last, tol, self.best, self.scale)
         self.scores[seg][score] += 1
         if self.talks:
             self.after(PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR, seg, tol)

@@ -10,7 +10,16 @@ and exit code 2; nothing else in the package formats errors for users.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+
+def did_you_mean(word: Any, options: Iterable[Any]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options``, or nothing."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 @dataclass(frozen=True, order=True)
@@ -28,7 +37,10 @@ class ScenarioProblem:
 
 
 class FrictionsimError(Exception):
-    """Base class of the errors the command line reports without a traceback."""
+    """Base class of the errors the command line reports without a traceback, as one
+    line and with their ``exit_code``."""
+
+    exit_code = 1
 
 
 class ScenarioError(FrictionsimError):
@@ -60,6 +72,8 @@ class ComparisonError(FrictionsimError):
 
 class OptionError(FrictionsimError):
     """An option or argument that cannot be used (an unknown metric, bad ``--values``)."""
+
+    exit_code = 2
 
 
 class RunTooLargeError(FrictionsimError):

@@ -60,7 +60,8 @@ class PartWriter:
         self.file: TextIO = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         self.replication = replication
         self.segments = list(segments)
-        self.visits: dict[tuple[int, int], list[str]] = {}
+        # per visit in progress: the fields every row of it shares, and its rows
+        self.visits: dict[tuple[int, int], tuple[str, str, list[str]]] = {}
         self.most_open = 0  # the most visits held at once, for the memory bound
 
     def event(
@@ -75,19 +76,19 @@ class PartWriter:
         irritation: float,
     ) -> None:
         key = (source, customer)
-        rows = self.visits.get(key)
-        if rows is None:
-            rows = self.visits[key] = []
+        visit = self.visits.get(key)
+        if visit is None:
+            name = SOURCES[source]
+            case = f"r{self.replication}-{_CASE_PREFIX[name]}{customer}"
+            shared = f"\t{self.replication}\t{name}\t{self.segments[segment]}\t"
+            visit = self.visits[key] = (case, shared, [])
             if len(self.visits) > self.most_open:
                 self.most_open = len(self.visits)
-        case = f"r{self.replication}-{_CASE_PREFIX[SOURCES[source]]}{customer}"
-        rows.append(
-            f"{case}\t{activity}\t{lifecycle}\t{minute!r}\t{self.replication}\t"
-            f"{SOURCES[source]}\t{self.segments[segment]}\t{step}\t{irritation!r}\n"
-        )
+        case, shared, rows = visit
+        rows.append(f"{case}\t{activity}\t{lifecycle}\t{minute!r}{shared}{step}\t{irritation!r}\n")
 
     def done(self, source: int, customer: int) -> None:
-        self.file.writelines(self.visits.pop((source, customer)))
+        self.file.writelines(self.visits.pop((source, customer))[2])
 
     def close(self) -> None:
         for key in list(self.visits):  # nothing should be left; never lose events

@@ -17,7 +17,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ MAX_CUSTOMERS = 2e8
 Progress = Callable[[int, int], None]
 
 
-def replication_seeds(seed: int, replications: int) -> list[np.random.SeedSequence]:
+def replication_seeds(seed: int | Sequence[int], replications: int) -> list[np.random.SeedSequence]:
     """One independent seed sequence per replication."""
     return np.random.SeedSequence(seed).spawn(replications)
 
@@ -103,10 +103,11 @@ class Task:
     engine: str = "auto"
     replication: int = 0
     event_dir: Path | None = None  # write the event log here (SimPy engine only)
+    fast: bool = field(init=False)  # decided once, when the task is made
 
-    @property
-    def fast(self) -> bool:
-        return self.event_dir is None and uses_fast_path(self.scenario, self.engine)
+    def __post_init__(self) -> None:
+        fast = self.event_dir is None and uses_fast_path(self.scenario, self.engine)
+        object.__setattr__(self, "fast", fast)
 
     @property
     def cost(self) -> float:
@@ -399,18 +400,18 @@ def run(
     seed = scenario.seed if seed is None else seed
     replications = scenario.replications if replications is None else replications
     jobs = default_jobs() if jobs is None else jobs
-    uses_fast_path(scenario, engine)  # refuse a bad engine before any work
+    fast = uses_fast_path(scenario, engine) and event_dir is None  # refuses a bad engine
     start = time.perf_counter()
-    if event_dir is not None and (scheduler or os.environ.get(SCHEDULER_ENV)):
+    executor = make_executor(jobs, scheduler)
+    if event_dir is not None and isinstance(executor, DaskExecutor):
         raise SimulationError(
             "--event-log writes files on this machine; run it without a Dask scheduler"
         )
-    executor = make_executor(jobs, scheduler)
     results = run_replications(
         scenario, seed, replications, jobs, progress, engine, executor, event_dir
     )
     summary = summarize(scenario, results, seed, __version__)
-    used = "fast" if event_dir is None and uses_fast_path(scenario, engine) else "simpy"
+    used = "fast" if fast else "simpy"
     return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, used, event_dir)
 
 
@@ -516,7 +517,7 @@ def compare(
     tasks = []
     for k, design in enumerate(designs):
         base = seed if common_random_numbers or k == 0 else [seed, k]
-        seeds = np.random.SeedSequence(base).spawn(replications)
+        seeds = replication_seeds(base, replications)
         tasks += [Task(design, s, engine) for s in seeds]
     flat = make_executor(jobs, scheduler).map(tasks, progress)
     results = [flat[k * replications : (k + 1) * replications] for k in range(len(designs))]

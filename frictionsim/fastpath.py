@@ -38,11 +38,14 @@ from .engine import (
     FRICTION,
     IRRITATION_BINS,
     ORDER,
+    ORGANIC,
     SOURCES,
     TIME_BINS,
-    TIME_EDGES,
+    TIME_INNER_EDGES,
     RunResult,
     _has_cycle,
+    _StepPlan,
+    _Streams,
     arrival_bin_width,
     arrival_bins,
     arrival_times,
@@ -237,10 +240,10 @@ CHUNK = 16 * BLOCK
 class _Customers:
     """Segment, tolerance and order value of customers, drawn block by block."""
 
-    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence) -> None:
+    def __init__(self, scenario: Scenario, streams: _Streams) -> None:
         self.segments = scenario.segments
-        self.customer_rng = substream(seq, "customers")
-        self.segment_rngs = [substream(seq, "segment", s.name) for s in scenario.segments]
+        self.customer_rng = streams.customer
+        self.segment_rngs = streams.segment
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)
 
@@ -265,29 +268,19 @@ class _Customers:
         return seg, tol, value
 
 
-class _Step:
-    """A step's constants and random streams; :meth:`draw` gives the next blocks' numbers."""
+class _Step(_StepPlan):
+    """The SimPy engine's plan of a step, its branch table as arrays, and its random
+    streams; :meth:`draw` gives the next blocks' numbers."""
 
-    def __init__(self, scenario: Scenario, i: int, seq: np.random.SeedSequence) -> None:
-        step = scenario.steps[i]
-        name = step.name
-        self.entry = scenario.entry_irritation(step)
-        self.exit = step.exit
-        self.attempts = step.errors.max_attempts if step.errors else 1
-        self.err_p = step.errors.p if step.errors else 0.0
-        self.err_irr = step.errors.irritation if step.errors else 0.0
-        self.duration = step.duration
-        self.dur_const = step.duration.expectation if step.duration.is_constant else None
-        succ = scenario.successors(i)
-        self.next_single = succ[0][0] if len(succ) == 1 else None
-        self.next_to = np.asarray([s for s, _ in succ], dtype=np.int64)
-        self.next_cum = np.cumsum([p for _, p in succ])
-        # rounding never sends a customer nowhere, nor down a branch of p = 0
-        self.next_cum[max(k for k, (_, p) in enumerate(succ) if p > 0) :] = np.inf
-        self.rng_exit = substream(seq, "step", name, "exit")
-        self.rng_branch = substream(seq, "step", name, "branch")
-        self.rng_dur = [substream(seq, "step", name, "duration", a) for a in range(self.attempts)]
-        self.rng_err = [substream(seq, "step", name, "errors", a) for a in range(self.attempts)]
+    def __init__(self, scenario: Scenario, i: int, streams: _Streams) -> None:
+        super().__init__(scenario, i)
+        self.duration = self.dur_dist
+        self.next_to = np.asarray(self.next_to, dtype=np.int64)
+        self.next_cum = np.asarray(self.next_cum)
+        self.rng_exit = streams.exit[i]
+        self.rng_branch = streams.branch[i]
+        self.rng_dur = streams.dur[i]
+        self.rng_err = streams.err[i]
 
     def draw(self, blocks: int) -> None:
         """Random numbers of the next ``blocks`` blocks of customers, one row per customer."""
@@ -337,8 +330,9 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     clock = _arrival_clock(times)
     del times
 
-    customers = _Customers(scenario, seq)
-    steps = [_Step(scenario, i, seq) for i in range(n_steps)]
+    streams = _Streams(scenario, seq, ORGANIC)
+    customers = _Customers(scenario, streams)
+    steps = [_Step(scenario, i, streams) for i in range(n_steps)]
     order = _topological_order(scenario)
     # per customer, for the totals that SimPy sums in the order customers finish
     finished_at = np.empty(n)
@@ -408,14 +402,14 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     b = (clock // width).astype(np.int64)
     by_source[0] = np.bincount(b[b < n_bins], minlength=n_bins)
     waited = finished_at[ordered] - clock[ordered]
-    checkout_bins = np.minimum(np.searchsorted(TIME_EDGES, waited, side="right") - 1, TIME_BINS - 1)
+    checkout_bins = np.searchsorted(TIME_INNER_EDGES, waited, side="right")
     n_orders = int(ordered.sum())
 
     zeros_f = np.zeros(n_steps, dtype=float)
     zeros_i = np.zeros(n_steps, dtype=np.int64)
     return RunResult(
         visitors=n,
-        orders=int((outcome == ORDER).sum()),
+        orders=n_orders,
         revenue=money[ORDER],
         abandoned_friction=int((outcome == FRICTION).sum()),
         abandoned_exit=int((outcome == EXIT).sum()),
@@ -434,7 +428,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
         step_max_in_service=zeros_i.copy(),
         step_in_service_at_end=zeros_i.copy(),
         segment_visitors=np.bincount(seg, minlength=n_segs).astype(np.int64),
-        segment_orders=count(outcome == ORDER),
+        segment_orders=count(ordered),
         segment_revenue=np.asarray(seg_revenue, dtype=float),
         segment_abandoned_friction=count(outcome == FRICTION),
         segment_abandoned_exit=count(outcome == EXIT),

@@ -27,13 +27,11 @@ nothing here raises a traceback at users.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import difflib
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ScenarioError, ScenarioProblem
+from .errors import ScenarioError, ScenarioProblem, did_you_mean
 from .scenario import END, Scenario
 from .userfiles import read_user_file
 
@@ -80,11 +78,6 @@ class ObservedFunnel:
         return list(dict.fromkeys(r.step for r in self.rows))
 
 
-def _suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 def _columns_of(line: str) -> list[int]:
     """1-based start column of each comma-separated field (plain lines; 1s if quoted)."""
     if '"' in line:
@@ -111,8 +104,12 @@ def only_predecessor(scenario: Scenario) -> dict[int, int]:
     return result
 
 
-def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
-    """Check funnel CSV ``text`` against ``scenario``; raise :class:`ScenarioError`."""
+def parse_funnel(
+    text: str, file: str, scenario: Scenario, sha256: str | None = None
+) -> ObservedFunnel:
+    """Check funnel CSV ``text`` against ``scenario``; raise :class:`ScenarioError`.
+
+    ``sha256`` is the file's (its bytes); by default that of ``text``."""
     problems: list[ScenarioProblem] = []
     lines = text.splitlines()
 
@@ -147,7 +144,7 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
                 h + 1,
                 header_cols[k],
                 name or "(empty)",
-                f"unknown column '{name}'{_suggest(name, list(COLUMNS))}; "
+                f"unknown column '{name}'{did_you_mean(name, list(COLUMNS))}; "
                 f"allowed: {', '.join(COLUMNS)}",
             )
         else:
@@ -184,7 +181,8 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
                 n,
                 col("step"),
                 "step",
-                f"no step named '{step}' in scenario '{scenario.name}'{_suggest(step, step_names)}",
+                f"no step named '{step}' in scenario '{scenario.name}'"
+                f"{did_you_mean(step, step_names)}",
             )
             ok = False
         segment: str | None = None
@@ -201,7 +199,7 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
                     col("segment"),
                     "segment",
                     f"no segment named '{segment}' in scenario '{scenario.name}'"
-                    f"{_suggest(segment, segment_names)}",
+                    f"{did_you_mean(segment, segment_names)}",
                 )
                 ok = False
         counts: dict[str, int | None] = {}
@@ -287,7 +285,7 @@ def parse_funnel(text: str, file: str, scenario: Scenario) -> ObservedFunnel:
         rows.sort(key=lambda r: (order[r.segment or ""], step_names.index(r.step)))
     else:
         rows.sort(key=lambda r: step_names.index(r.step))
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    digest = sha256 or hashlib.sha256(text.encode()).hexdigest()
     return ObservedFunnel(file, digest, tuple(rows))
 
 
@@ -302,8 +300,7 @@ def load_funnel(path: str | Path, scenario: Scenario) -> ObservedFunnel:
         not_text="not UTF-8 text (is this a CSV file?)",
         locate_bad_byte=False,
     )
-    funnel = parse_funnel(text, str(path), scenario)
-    return dataclasses.replace(funnel, sha256=hashlib.sha256(raw).hexdigest())
+    return parse_funnel(text, str(path), scenario, hashlib.sha256(raw).hexdigest())
 
 
 __all__ = ["COLUMNS", "Observation", "ObservedFunnel", "load_funnel", "parse_funnel"]

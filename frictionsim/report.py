@@ -734,19 +734,17 @@ def plot_tornado(
     kind: str = "pct",
     low_labels: Sequence[str] | None = None,
     high_labels: Sequence[str] | None = None,
-    low_ci: Sequence[tuple[float, float]] | None = None,
-    high_ci: Sequence[tuple[float, float]] | None = None,
 ) -> None:
     """Sensitivity: the metric with each parameter at its low and high value (the
     others at base), widest swing on top. ``*_labels`` name the parameter values
-    at each end; ``*_ci`` are the 95 % CIs of those runs."""
+    at each end."""
     f = _formatter(kind)
     order = sorted(range(len(params)), key=lambda k: -abs(high[k] - low[k]))
     y = np.arange(len(order))
     for yi, k in zip(y, order):
-        for value, colour, ci, names, lab in (
-            (low[k], SERIES[0], low_ci, low_labels, "low"),
-            (high[k], SERIES[1], high_ci, high_labels, "high"),
+        for value, colour, names, lab in (
+            (low[k], SERIES[0], low_labels, "low"),
+            (high[k], SERIES[1], high_labels, "high"),
         ):
             ax.barh(
                 yi,
@@ -756,8 +754,6 @@ def plot_tornado(
                 height=0.6,
                 label=lab if yi == 0 else None,
             )
-            if ci is not None:
-                ax.errorbar(value, yi, xerr=_yerr(value, ci[k]), color="black", capsize=3, lw=1)
             name = f" ({names[k]})" if names is not None else ""
             right = value >= base
             ax.text(
@@ -775,8 +771,7 @@ def plot_tornado(
     span = (max(values) - min(values)) or abs(base) or 1.0
     ax.set_xlim(min(values) - 0.3 * span, max(values) + 0.3 * span)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
-    note = f"; {CI_NOTE}" if low_ci is not None or high_ci is not None else ""
-    ax.set_xlabel(f"{metric} (base {f(base)}{note})")
+    ax.set_xlabel(f"{metric} (base {f(base)})")
     ax.legend(loc="lower right", frameon=False, title="parameter at")
     ax.set_title(title, loc="left")
 
@@ -1055,15 +1050,14 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
             f"{fmt_count(_mean(m['visitors']))} visitors ordered "
             f"({fmt_count(_mean(m['orders']))} orders)."
         )
-    revenue = _mean(m["revenue"])
+    revenue, lost = _mean(m["revenue"]), _mean(m["lost_revenue"])
     friction, exits = _mean(m["lost_revenue_friction"]), _mean(m["lost_revenue_exit"])
-    potential = revenue + friction + exits
+    potential = revenue + lost
     lines.append(
         f"**Revenue**: {fmt_money(revenue)}{ci_words(m['revenue'], fmt_money)} realised, "
         f"out of {fmt_money(potential)} if every visitor had ordered."
     )
     if potential > 0:
-        lost = friction + exits
         lines.append(
             f"**Lost revenue**: {fmt_money(lost)}, of which {fmt_money(friction)}"
             f"{ci_words(m['lost_revenue_friction'], fmt_money, f'{friction / lost:.0%}')} "
@@ -1071,6 +1065,7 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
             f"{fmt_money(exits)}{ci_words(m['lost_revenue_exit'], fmt_money)} "
             "to non-friction exits (browsing, comparing prices)."
         )
+    # as stats.worst_step, which this module cannot import (stats pulls in the engine)
     worst, worst_value = None, 0.0
     for name, s in summary["steps"].items():
         if _mean(s["abandoned_friction"]) > worst_value:
@@ -1123,29 +1118,33 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _markdown(summary: dict[str, Any], charts: list[tuple[str, str, str]]) -> str:
-    head = (
-        f"# {summary['scenario']}: checkout report\n\n"
+def _about(summary: dict[str, Any]) -> str:
+    """The report's first sentence: what the figures are."""
+    return (
         f"{summary.get('replications')} replications, seed {summary.get('seed')}, "
         f"frictionsim {summary.get('frictionsim_version')}. Figures are means per "
         "replication (one simulated horizon) with 95% confidence intervals; money is in "
-        "the scenario's currency units.\n\n"
+        "the scenario's currency units."
     )
-    bullets = "".join(f"- {line}\n" for line in key_numbers(summary))
+
+
+def _markdown(summary: dict[str, Any], lines: list[str], charts: list[tuple[str, str, str]]) -> str:
+    head = f"# {summary['scenario']}: checkout report\n\n{_about(summary)}\n\n"
+    bullets = "".join(f"- {line}\n" for line in lines)
     body = "".join(
         f"\n## {title}\n\n{caption}\n\n![{title}]({file})\n" for file, title, caption in charts
     )
     return head + bullets + body
 
 
-def _html(summary: dict[str, Any], charts: list[tuple[str, str, str]]) -> str:
+def _html(summary: dict[str, Any], lines: list[str], charts: list[tuple[str, str, str]]) -> str:
     def inline(text: str) -> str:
         parts = html.escape(text).split("**")
         return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
 
     e = html.escape
     title = f"{summary['scenario']}: checkout report"
-    items = "".join(f"<li>{inline(line)}</li>\n" for line in key_numbers(summary))
+    items = "".join(f"<li>{inline(line)}</li>\n" for line in lines)
     figures = "".join(
         f'<h2>{e(t)}</h2>\n<p>{e(c)}</p>\n<img src="{e(f)}" alt="{e(t)}" '
         f'width="{PIXELS[0]}" height="{PIXELS[1]}">\n'
@@ -1156,10 +1155,7 @@ def _html(summary: dict[str, Any], charts: list[tuple[str, str, str]]) -> str:
         f"<title>{e(title)}</title>\n"
         "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
         "img{max-width:100%;height:auto}</style>\n</head>\n<body>\n"
-        f"<h1>{e(title)}</h1>\n<p>{e(str(summary.get('replications')))} replications, seed "
-        f"{e(str(summary.get('seed')))}, frictionsim {e(str(summary.get('frictionsim_version')))}. "
-        "Figures are means per replication (one simulated horizon) with 95% confidence "
-        "intervals; money is in the scenario's currency units.</p>\n"
+        f"<h1>{e(title)}</h1>\n<p>{e(_about(summary), quote=False)}</p>\n"
         f"<ul>\n{items}</ul>\n{figures}</body>\n</html>\n"
     )
 
@@ -1173,8 +1169,9 @@ def render_report(
     plan = chart_plan(summary, distributions, word_of_mouth)
     files = {name: render_png(draw) for name, _, _, draw in plan}
     listed = [(name, title, caption) for name, title, caption, _ in plan]
-    files["report.md"] = _markdown(summary, listed).encode()
-    files["report.html"] = _html(summary, listed).encode()
+    lines = key_numbers(summary)
+    files["report.md"] = _markdown(summary, lines, listed).encode()
+    files["report.html"] = _html(summary, lines, listed).encode()
     return files
 
 

@@ -146,7 +146,7 @@ def write_folder(
                 out.rename(old)
             tmp.rename(out)
             swapped = True
-            shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)  # interruptible: the new folder stands
     except KeyboardInterrupt:
         if swapped:  # held back during the swap: the new folder is complete, so it stands
             shutil.rmtree(old, ignore_errors=True)

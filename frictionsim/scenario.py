@@ -24,7 +24,6 @@ Loading goes in three passes, each reporting every problem it finds:
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 import types
@@ -56,7 +55,7 @@ from .distributions import (
     DurationDist,
     Rate,
 )
-from .errors import ScenarioError, ScenarioProblem
+from .errors import ScenarioError, ScenarioProblem, did_you_mean
 from .userfiles import read_user_file
 
 #: Scenario files larger than this are refused before parsing.
@@ -756,10 +755,7 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                 elif segment in names:
                     index = names.index(segment)
                 else:
-                    close = difflib.get_close_matches(
-                        segment, [x for x in names if isinstance(x, str)], 1
-                    )
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    hint = did_you_mean(segment, [x for x in names if isinstance(x, str)])
                     kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
                     message = f"no {kind} named '{segment}'{hint}"
                     if segment.lstrip("-").isdigit():
@@ -867,11 +863,6 @@ def _raw_path(data: Any, loc: Sequence[Any]) -> Path_:
     return path
 
 
-def _suggest(word: Any, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
 _BOUNDS = {
     "greater_than": "must be greater than {gt}",
     "greater_than_equal": "must be at least {ge}",
@@ -915,7 +906,7 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             mark = doc.mark_of(path, key=True)
             model = _model_at(loc[:-1])
             allowed = list(model.model_fields) if model else []
-            message = f"unknown key '{loc[-1]}'{_suggest(loc[-1], allowed)}"
+            message = f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], allowed)}"
             if allowed:
                 message += f"; allowed: {', '.join(allowed)}"
         elif kind == "union_tag_invalid":
@@ -923,7 +914,7 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             if tag in FAMILIES:
                 message = f"'{tag}' is only for counts (e.g. how many people a customer tells)"
             else:
-                message = f"unknown distribution '{tag}'{_suggest(tag, FAMILIES)}"
+                message = f"unknown distribution '{tag}'{did_you_mean(tag, FAMILIES)}"
             mark = doc.mark_of((*path, "dist"))
             shown = f"{shown}.dist"
         elif kind == "union_tag_not_found":
@@ -1031,7 +1022,7 @@ def _flow_problems(doc: _Document) -> None:
                 if not isinstance(to, str):
                     graph_ok = False
                 elif to not in index:
-                    problem(path, f"no step named '{to}'{_suggest(to, names)}")
+                    problem(path, f"no step named '{to}'{did_you_mean(to, names)}")
                     graph_ok = False
                 elif not _number(p) or p > 0:
                     out.add(index[to])

@@ -230,7 +230,7 @@ def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict
         "bin_minutes": width,
         "time": [b * width for b in range(bins.shape[2])],
         "sources": sources,
-        "nps": describe([run_metrics(r)["nps"] for r in results]),
+        "nps": describe([nps_counts(r.segment_scores.sum(axis=0))[3] for r in results]),
     }
 
 

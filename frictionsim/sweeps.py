@@ -23,7 +23,6 @@ optional alternative (``method="sobol"``, extra ``frictionsim[sobol]``).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import json
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import OptionError, ScenarioError
+from .errors import OptionError, ScenarioError, did_you_mean
 from .experiment import (
     Progress,
     Task,
@@ -57,8 +56,7 @@ MAX_POINTS = 10_000
 def check_metric(metric: str) -> str:
     """``metric`` if it is one of :data:`METRICS`, else an :class:`OptionError`."""
     if metric not in METRICS:
-        close = difflib.get_close_matches(metric, METRICS, 1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(metric, METRICS)
         raise OptionError(f"unknown metric '{metric}'{hint}; choose one of {', '.join(METRICS)}")
     return metric
 

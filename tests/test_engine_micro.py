@@ -159,7 +159,7 @@ def test_loops_with_an_exit_terminate():
 
 def test_rounding_never_sends_a_customer_down_a_branch_of_p_zero():
     from frictionsim import fastpath
-    from frictionsim.engine import _StepPlan
+    from frictionsim.engine import ORGANIC, _StepPlan, _Streams
 
     # probabilities may sum to 1 - 1e-6; a draw above that must not reach the p = 0 branch
     steps = [
@@ -172,6 +172,6 @@ def test_rounding_never_sends_a_customer_down_a_branch_of_p_zero():
     plan = _StepPlan(scenario, 0)
     assert plan.next_cum[0] == 0.5
     assert plan.next_cum[1:] == [float("inf")] * 2
-    fast = fastpath._Step(scenario, 0, np.random.SeedSequence(1))
+    fast = fastpath._Step(scenario, 0, _Streams(scenario, np.random.SeedSequence(1), ORGANIC))
     assert fast.next_cum[0] == 0.5
     assert np.all(np.isinf(fast.next_cum[1:]))
