@@ -34,6 +34,11 @@ def scenario_dict(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def one_segment(tolerance: Any, order_value: Any = 50) -> list[dict[str, Any]]:
+    """``segments`` of a scenario with one segment of every customer."""
+    return [{"name": "all", "share": 1, "tolerance": tolerance, "order_value": order_value}]
+
+
 def make_scenario(**changes: Any) -> Scenario:
     return parse_scenario(yaml.safe_dump(scenario_dict(**changes), sort_keys=False), "test.yaml")
 

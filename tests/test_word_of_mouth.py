@@ -17,13 +17,9 @@ from frictionsim.engine import REFERRAL, RETURNING, recommend_score
 from frictionsim.errors import ScenarioError, SimulationError
 from frictionsim.stats import nps_counts, run_metrics
 
-from .conftest import make_scenario, run_once
+from .conftest import make_scenario, one_segment, run_once
 
 SILENT = {"tell": 0}  # a class that tells nobody
-
-
-def one_segment(tolerance, order_value=50):
-    return [{"name": "all", "share": 1, "tolerance": tolerance, "order_value": order_value}]
 
 
 # ------------------------------------------------------------------ remembered experience
