@@ -478,29 +478,106 @@ class _Document:
         return (self.file, 1, 1)
 
 
+_TAG = "tag:yaml.org,2002:"
 _STANDARD_TAGS = {
-    "tag:yaml.org,2002:" + t
-    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
+    _TAG + t for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp", "merge")
 }
 #: YAML 1.2 numbers that YAML 1.1 (PyYAML) reads as text: ``1e6``, ``2.5E-3``.
 _EXPONENT_NUMBER = re.compile(r"^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$")
+#: Digits with a leading zero that YAML 1.1 leaves as text (``089``: not octal).
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
+#: Digits of the longest integer a scenario may hold (far above any count or seed).
+MAX_INTEGER_DIGITS = 100
+_TRUE = {"yes", "true", "on", "y"}
 
 
 def _yaml_mark(doc: _Document, node: yaml.Node) -> Mark:
     return (doc.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Path_) -> Any:
+class _BadScalar(Exception):
+    """A scalar that YAML 1.1 reads differently from what its writer most likely meant."""
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """The value of a scalar node from its resolved tag, built here rather than by PyYAML's
+    constructors, so the limits and YAML 1.1 pitfalls below do not depend on its release."""
+    text, tag = node.value, node.tag
+    if tag == _TAG + "null":
+        return None
+    if tag == _TAG + "bool":
+        return text.lower() in _TRUE
+    if tag == _TAG + "timestamp":
+        return text  # a date is text here (a description, a name), never a datetime
+    if tag == _TAG + "str":
+        if node.style is None and _EXPONENT_NUMBER.match(text):
+            return float(text)  # 1e6 is a number, as in YAML 1.2 (inf is refused later)
+        if node.style is None and _LEADING_ZERO.match(text):
+            raise _BadScalar(
+                f"'{text}' is read as an octal number by YAML 1.1; write "
+                f"{int(text)} without the leading zero, or quote it for text"
+            )
+        return text
+    plain = text.replace("_", "")
+    digits = plain.lstrip("+-")
+    if ":" in plain:
+        try:
+            value = sum(float(p) * 60**i for i, p in enumerate(reversed(digits.split(":"))))
+            read = f" {value:g}"
+        except ValueError:
+            read = ""
+        raise _BadScalar(
+            f"'{text}' is read as the base-60 number{read} by YAML 1.1; write a number, "
+            "a duration with its unit (90s, 1.5min), or quote it for text"
+        )
+    if tag == _TAG + "int":
+        if len(digits) > MAX_INTEGER_DIGITS:
+            raise _BadScalar(
+                f"an integer of {len(digits)} digits is too large (at most {MAX_INTEGER_DIGITS})"
+            )
+        sign = -1 if plain.startswith("-") else 1
+        if digits.startswith(("0x", "0X")):
+            return sign * int(digits[2:], 16)
+        if digits.startswith(("0b", "0B")):
+            return sign * int(digits[2:], 2)
+        if len(digits) > 1 and digits.startswith("0"):
+            octal = (
+                f"the octal number {sign * int(digits, 8)}"
+                if "8" not in digits and "9" not in digits
+                else "an octal number"
+            )
+            raise _BadScalar(
+                f"'{text}' is read as {octal} by YAML 1.1; write {sign * int(digits)} "
+                "without the leading zero, or quote it for text"
+            )
+        return sign * int(digits)
+    if tag == _TAG + "float":
+        low = plain.lower()
+        if low.endswith(".inf"):
+            return -math.inf if low.startswith("-") else math.inf
+        if low.endswith(".nan"):
+            return math.nan  # the schema refuses it with the field's name
+        return float(plain)
+    return text
+
+
+def _convert(
+    doc: _Document, node: yaml.Node, path: Path_, within: frozenset[int] = frozenset()
+) -> Any:
+    """Plain data from ``node``, counting every node built (aliases and merges included)."""
     doc._nodes += 1
     if doc._nodes > MAX_NODES:
         raise _TooLarge
+    if id(node) in within:
+        raise _SelfReference(_yaml_mark(doc, node))
     if len(path) > MAX_DEPTH:
         raise _TooDeep
     # A node reached again through an alias (*name) is located at its key, not its anchor.
     again = id(node) in doc._seen and path in doc.key_marks
     doc._seen.add(id(node))
-    doc.value_marks[path] = doc.key_marks[path] if again else _yaml_mark(doc, node)
-    if node.tag not in _STANDARD_TAGS:
+    mark = doc.key_marks[path] if again else _yaml_mark(doc, node)
+    doc.value_marks[path] = mark
+    if node.tag not in _STANDARD_TAGS or node.tag == _TAG + "merge":
         doc.pending.append(
             (
                 _yaml_mark(doc, node),
@@ -511,76 +588,68 @@ def _convert(doc: _Document, loader: yaml.SafeLoader, node: yaml.Node, path: Pat
         doc.refused.add(path)
         return None
     if isinstance(node, yaml.MappingNode):
-        own = [k for k, _ in node.value]
-        _check_merge_size(node, {})
-        loader.flatten_mapping(node)
+        inner = within | {id(node)}
         result: dict[Any, Any] = {}
+        merges = [v for k, v in node.value if _is_merge_key(k)]
+        # Merged entries first, the last source first, so that earlier sources and then
+        # the mapping's own keys win (the YAML merge-key rule).
+        sources = [
+            s for m in merges for s in (m.value if isinstance(m, yaml.SequenceNode) else [m])
+        ]
+        for source in reversed(sources):
+            if not isinstance(source, yaml.MappingNode):
+                doc.pending.append(
+                    (_yaml_mark(doc, source), path, "'<<' merges a mapping or a list of mappings")
+                )
+                continue
+            merged = _convert(doc, source, path, inner)
+            if isinstance(merged, dict):
+                result.update(merged)
+        doc.value_marks[path] = mark
         seen_own: set[Any] = set()
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode):
+            if _is_merge_key(key_node):
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _STANDARD_TAGS:
                 doc.pending.append((_yaml_mark(doc, key_node), path, "keys must be plain names"))
                 continue
-            key = loader.construct_object(key_node)
+            try:
+                key = _scalar(key_node)
+            except _BadScalar:
+                key = key_node.value
             if not isinstance(key, str):
+                doc.pending.append(
+                    (_yaml_mark(doc, key_node), path, f"keys must be names (text), got {key!r}")
+                )
+                continue
+            if key in seen_own:
                 doc.pending.append(
                     (
                         _yaml_mark(doc, key_node),
-                        path,
-                        f"keys must be names (text), got {key!r}",
+                        (*path, key),
+                        f"duplicate key '{key}' (first at line {doc.key_marks[(*path, key)][1]})",
                     )
                 )
                 continue
-            if key_node in own:
-                if key in seen_own:
-                    doc.pending.append(
-                        (
-                            _yaml_mark(doc, key_node),
-                            (*path, key),
-                            f"duplicate key '{key}' (first at line "
-                            f"{doc.key_marks[(*path, key)][1]})",
-                        )
-                    )
-                    continue
-                seen_own.add(key)
+            seen_own.add(key)
             doc.key_marks[(*path, key)] = _yaml_mark(doc, key_node)
-            result[key] = _convert(doc, loader, value_node, (*path, key))
+            result[key] = _convert(doc, value_node, (*path, key), inner)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(doc, loader, item, (*path, i)) for i, item in enumerate(node.value)]
-    if node.tag == "tag:yaml.org,2002:timestamp":
-        return node.value  # a date is text here (a description, a name), never a datetime
-    plain = node.tag == "tag:yaml.org,2002:str" and node.style is None
-    if plain and _EXPONENT_NUMBER.match(node.value):
-        return float(node.value)  # 1e6 is a number, as in YAML 1.2 (inf is refused later)
-    value = loader.construct_object(node)
-    if isinstance(value, float) and not math.isfinite(value):
-        return value  # the schema refuses it with the field's name
-    return value
+        inner = within | {id(node)}
+        return [_convert(doc, item, (*path, i), inner) for i, item in enumerate(node.value)]
+    try:
+        return _scalar(node)
+    except _BadScalar as exc:
+        doc.pending.append((_yaml_mark(doc, node), path, str(exc)))
+        doc.refused.add(path)
+        return None
 
 
-def _check_merge_size(node: yaml.MappingNode, sizes: dict[int, int]) -> int:
-    """Entries of ``node`` once its ``<<`` merges are expanded; refuses merge bombs.
-
-    PyYAML's ``flatten_mapping`` copies merged entries, so nested merges of the
-    same anchor grow exponentially before any node is visited. This counts them
-    first (each node once), without copying anything.
-    """
-    if id(node) in sizes:
-        return sizes[id(node)]
-    sizes[id(node)] = 0  # a merge cycle counts as empty here; the loader refuses it
-    total = 0
-    for key, value in node.value:
-        if key.tag == "tag:yaml.org,2002:merge":
-            subs = value.value if isinstance(value, yaml.SequenceNode) else [value]
-            total += sum(
-                _check_merge_size(s, sizes) for s in subs if isinstance(s, yaml.MappingNode)
-            )
-        else:
-            total += 1
-        if total > MAX_NODES:
-            raise _TooLarge
-    sizes[id(node)] = total
-    return total
+def _is_merge_key(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and (
+        node.tag == _TAG + "merge" or (node.value == "<<" and node.style is None)
+    )
 
 
 class _TooLarge(Exception):
@@ -591,12 +660,15 @@ class _TooDeep(Exception):
     pass
 
 
+class _SelfReference(Exception):
+    def __init__(self, mark: Mark) -> None:
+        self.mark = mark
+
+
 def _parse_yaml(text: str, file: str) -> _Document:
     doc = _Document(file)
-    loader = None
     try:
-        loader = yaml.SafeLoader(text)
-        node = loader.get_single_node()
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is None:
             doc.problem(
                 (file, 1, 1),
@@ -605,7 +677,7 @@ def _parse_yaml(text: str, file: str) -> _Document:
                 "name, horizon, arrivals, segments and steps",
             )
             return doc
-        doc.data = _convert(doc, loader, node, ())
+        doc.data = _convert(doc, node, ())
         for mark, path, message in doc.pending:
             doc.problem(mark, _display(doc.data, path), message)
     except _TooLarge:
@@ -621,6 +693,11 @@ def _parse_yaml(text: str, file: str) -> _Document:
             (file, 1, 1),
             "(yaml)",
             f"lists and mappings are nested more than {MAX_DEPTH} levels deep; refused",
+        )
+    except _SelfReference as exc:
+        doc.problems.clear()
+        doc.problem(
+            exc.mark, "(yaml)", "an alias refers to a mapping or list that contains it; refused"
         )
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -649,9 +726,6 @@ def _parse_yaml(text: str, file: str) -> _Document:
             "(yaml)",
             f"control character {char} is not allowed in a scenario file (is this a text file?)",
         )
-    finally:
-        if loader is not None:
-            loader.dispose()
     if not doc.problems and not isinstance(doc.data, dict):
         kind = "null" if doc.data is None else f"a {type(doc.data).__name__}"
         doc.problem(
@@ -694,21 +768,16 @@ def _parse_override_value(doc: _Document, text: str, at: Mark, path_text: str) -
     if not text.strip():
         return ""
     sub = _Document("--set")
-    loader = None
     try:
-        loader = yaml.SafeLoader(text)
-        node = loader.get_single_node()
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         if node is None:
             return None
-        value = _convert(sub, loader, node, ())
-    except (_TooLarge, _TooDeep, RecursionError):
+        value = _convert(sub, node, ())
+    except (_TooLarge, _TooDeep, _SelfReference, RecursionError):
         doc.problem(at, path_text, "the value is too large or too deeply nested; refused")
         return _Refused
     except yaml.YAMLError:
         return text  # not YAML (e.g. 'a: b: c'): taken as text, as a shell user would expect
-    finally:
-        if loader is not None:
-            loader.dispose()
     if sub.pending:
         doc.problem(at, path_text, sub.pending[0][2])
         return _Refused

@@ -248,3 +248,50 @@ def test_an_alias_is_located_where_it_is_used():
     assert [str(p) for p in info.value.problems] == [
         "s.yaml:15:5: steps.pay.fields: expected a whole number, got 0.2"
     ]
+
+
+def test_merge_keys_follow_the_yaml_rule_own_keys_then_earlier_sources_win():
+    """The loader expands ``<<`` itself, so the result does not depend on the PyYAML release."""
+    text = (
+        (BAD / "good.yaml")
+        .read_text()
+        .replace(
+            "    tolerance: {dist: lognormal, mean: 12, sd: 6}",
+            "    tolerance:\n"
+            "      <<: [{dist: lognormal, mean: 1, sd: 1}, &t {dist: gamma, mean: 2, sd: 3}]\n"
+            "      mean: 12\n"
+            "    order_value: {<<: *t, mean: 85}\n"
+            "    sensitivity: 1",
+        )
+        .replace("    order_value: 85\n", "")
+    )
+    segment = parse_scenario(text).segments[0]
+    assert segment.tolerance.dist == "lognormal"  # the first source wins over the second
+    assert (segment.tolerance.mean, segment.tolerance.sd) == (12, 1)  # own keys win
+    assert (segment.order_value.dist, segment.order_value.mean) == ("gamma", 85)
+    assert segment.order_value.sd == 3  # merged from the anchor
+    with pytest.raises(ScenarioError, match="order_value.mean: unknown key 'mean'"):
+        parse_scenario(text.replace("mean: 85}", "dist: fixed, value: 85}"))
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("'010'", "expected a whole number"),  # quoted: text, as its writer asked
+        ("0x10", None),  # unambiguous: 16
+        ("1_0", None),  # digits grouped: 10
+        ("-07", "is read as the octal number -7 by YAML 1.1; write -7"),
+        ("089", "is read as an octal number by YAML 1.1; write 89"),
+        ("1:00:00", "is read as the base-60 number 3600 by YAML 1.1"),
+    ],
+)
+def test_yaml_1_1_integer_forms_are_read_or_refused_with_a_located_message(value, message):
+    text = (BAD / "good.yaml").read_text().replace("fields: 6", f"fields: {value}")
+    if message is None:
+        assert parse_scenario(text).steps[1].fields in (16, 10)
+        return
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "s.yaml")
+    (problem,) = info.value.problems
+    assert str(problem).startswith("s.yaml:15:13: steps.pay.fields: ")
+    assert message in str(problem)
