@@ -56,7 +56,7 @@ from scipy import stats as st
 
 from .engine import ORDER, simulate
 from .errors import CalibrationError, FrictionsimError, did_you_mean
-from .experiment import replication_seeds, run_replications
+from .experiment import RunEstimate, estimate_runs, replication_seeds, run_replications
 from .funnel_data import ObservedFunnel
 from .scenario import END, Scenario
 
@@ -366,6 +366,36 @@ def _near_singular(
 # ----------------------------------------------------------------------- the fit
 
 
+def evaluation_replications(scenario: Scenario, visitors: float, sample: float) -> int:
+    """Replications per evaluation: enough that the simulated visitors, a Poisson count,
+    reach ``sample`` times the observed ``visitors`` but for a 3-sd shortfall."""
+    needed = sample * visitors
+    needed += 3 * math.sqrt(needed)
+    return max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
+
+
+def estimate_calibration(
+    scenario: Scenario,
+    funnel: ObservedFunnel,
+    n_parameters: int,
+    sample: float = DEFAULT_SAMPLE,
+    max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
+    jobs: int | None = None,
+) -> RunEstimate:
+    """The most a calibration can simulate: every evaluation the optimiser may make, and
+    the standard errors' ``2k + 1`` more, each ``evaluation_replications`` runs."""
+    runs = (max_evaluations + 2 * n_parameters + 1) * evaluation_replications(
+        scenario, funnel.visitors, sample
+    )
+    return estimate_runs(
+        [(scenario, runs)],
+        jobs,
+        what="runs at most",
+        study="calibration",
+        advice="use a smaller --sample or --max-evaluations",
+    )
+
+
 def calibrate(
     scenario: Scenario,
     funnel: ObservedFunnel,
@@ -391,11 +421,7 @@ def calibrate(
             f"order (no branches or loops); '{scenario.name}' has branches. Drop the segment "
             "column to fit the totals"
         )
-    # enough replications that the simulated visitors, a Poisson count, reach
-    # `sample` times the observed ones but for a 3-sd shortfall
-    needed = sample * funnel.visitors
-    needed += 3 * math.sqrt(needed)
-    replications = max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
+    replications = evaluation_replications(scenario, funnel.visitors, sample)
     seg_index = {s.name: k for k, s in enumerate(scenario.segments)}
     rows = funnel.rows
     index = np.asarray(

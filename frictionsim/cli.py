@@ -25,12 +25,16 @@ from . import __version__
 from .errors import FrictionsimError, OptionError, ScenarioError
 
 
-class _Interrupted(KeyboardInterrupt):
-    pass
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM, with what is left on disk when that is not "nothing"."""
+
+    def __init__(self, message: str = "interrupted; nothing was written") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Interrupted
+    raise Interrupted
 
 
 class _Group(click.Group):
@@ -46,8 +50,9 @@ class _Group(click.Group):
         except FrictionsimError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("interrupted; nothing was written", err=True)
+        except KeyboardInterrupt as exc:
+            message = exc.message if isinstance(exc, Interrupted) else Interrupted().message
+            click.echo(message, err=True)
             ctx.exit(130)
 
 
@@ -132,6 +137,15 @@ def quiet_option(help: str) -> Decorator:
     return click.option("--quiet", "-q", is_flag=True, help=help)
 
 
+def force_option(f: Any) -> Any:
+    """``--force``: run work estimated beyond the limits of :func:`check_run_size`."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Run even if the work is estimated beyond 30 min or 2e8 customers.",
+    )(f)
+
+
 def execution_options(f: Any) -> Any:
     """``--jobs``, ``--engine``, ``--scheduler`` and ``--quiet``: how work runs (every simulating
     command)."""
@@ -164,11 +178,7 @@ def execution_options(f: Any) -> Any:
     type=click.Choice(["csv", "xes"]),
     help="Also write every customer's events (events.csv or events.xes) for process mining.",
 )
-@click.option(
-    "--force",
-    is_flag=True,
-    help="Run even if the run is estimated beyond 30 min or 2e8 customers.",
-)
+@force_option
 @execution_options
 def run(
     file: Path,
@@ -231,6 +241,7 @@ def run(
     help="Give each design its own seeds instead of common random numbers (Welch CIs).",
 )
 @no_charts_option()
+@force_option
 @execution_options
 def compare(
     files: tuple[Path, ...],
@@ -239,6 +250,7 @@ def compare(
     out: Path | None,
     independent: bool,
     no_charts: bool,
+    force: bool,
     jobs: int | None,
     engine: str,
     scheduler: str | None,
@@ -246,16 +258,19 @@ def compare(
 ) -> None:
     """Compare designs FILES (the first is the reference) with the same seeds per replication."""
     from .console import print_comparison, progress_bar
-    from .experiment import check_comparable
+    from .experiment import check_comparable, check_run_size, estimate_runs
     from .experiment import compare as compare_designs
     from .results import check_writable, write_comparison
     from .scenario import load_scenario
 
     designs = [load_scenario(f) for f in files]
     check_comparable(designs)
+    reps = replications or designs[0].replications
+    if not force:
+        check_run_size(estimate_runs([(d, reps) for d in designs], jobs, study="comparison"))
     out = out or Path("results") / ("compare-" + "-".join(d.name for d in designs))
     check_writable(out)
-    total = len(designs) * (replications or designs[0].replications)
+    total = len(designs) * reps
     with progress_bar("comparing designs", total, quiet) as advance:
         result = compare_designs(
             designs, seed, replications, jobs, advance, engine, scheduler, not independent
@@ -294,6 +309,7 @@ def compare(
 @overrides_option("Override a scenario value at every point (repeatable).")
 @click.option("--resume", is_flag=True, help="Skip points an interrupted run already finished.")
 @no_charts_option()
+@force_option
 @execution_options
 def sweep(
     file: Path,
@@ -306,6 +322,7 @@ def sweep(
     overrides: tuple[str, ...],
     resume: bool,
     no_charts: bool,
+    force: bool,
     jobs: int | None,
     engine: str,
     scheduler: str | None,
@@ -345,13 +362,23 @@ def sweep(
                 scheduler,
                 partial,
                 resume,
+                force,
             )
     except KeyboardInterrupt:
         if partial.is_file():
-            click.echo(f"finished points are kept in {partial}; add --resume to go on", err=True)
+            raise Interrupted(
+                f"interrupted; no results folder was written, finished points are kept in "
+                f"{partial}: add --resume to go on"
+            ) from None
         raise
     write_sweep(result, out, str(file), charts=not no_charts)
     partial.unlink(missing_ok=True)
+    if result.damaged_lines:
+        click.echo(
+            f"warning: {result.damaged_lines} damaged line(s) of {partial.name} were not "
+            "used; their points were simulated again",
+            err=True,
+        )
     if quiet:
         click.echo(str(out))
     else:
@@ -391,6 +418,7 @@ def sweep(
 @out_option("results/sensitivity-<name>/")
 @overrides_option("Override a scenario value first (repeatable).")
 @no_charts_option()
+@force_option
 @execution_options
 def sensitivity(
     file: Path,
@@ -403,6 +431,7 @@ def sensitivity(
     out: Path | None,
     overrides: tuple[str, ...],
     no_charts: bool,
+    force: bool,
     jobs: int | None,
     engine: str,
     scheduler: str | None,
@@ -410,6 +439,7 @@ def sensitivity(
 ) -> None:
     """Rank the numeric parameters of scenario FILE by their effect on --metric."""
     from .console import print_sensitivity, progress_bar
+    from .experiment import check_run_size, estimate_runs
     from .results import check_writable, write_sensitivity
     from .scenario import load_scenario
     from .sweeps import check_metric, numeric_parameters
@@ -422,6 +452,16 @@ def sensitivity(
     n = len(numeric_parameters(scenario))
     reps = replications or scenario.replications
     total = (1 + 2 * n) * reps if method == "oat" else samples * (n + 2)
+    if not force:  # the variants move each parameter by --delta: the base scenario's size
+        check_run_size(
+            estimate_runs(
+                [(scenario, total)],
+                jobs,
+                what="runs",
+                study="sensitivity analysis",
+                advice="rank fewer parameters (--set), or use fewer replications or --samples",
+            )
+        )
     with progress_bar(f"ranking parameters of {scenario.name}", total, quiet, "runs") as advance:
         result = rank_parameters(
             scenario,
@@ -486,6 +526,7 @@ def report(folder: Path) -> None:
 )
 @jobs_option("Worker processes.")
 @overrides_option()
+@force_option
 @quiet_option("No progress and no tables.")
 def calibrate(
     file: Path,
@@ -498,6 +539,7 @@ def calibrate(
     max_evaluations: int,
     jobs: int | None,
     overrides: tuple[str, ...],
+    force: bool,
     quiet: bool,
 ) -> None:
     """Fit scenario FILE to an observed funnel; write the calibrated scenario to --out."""
@@ -505,13 +547,20 @@ def calibrate(
 
     from . import calibrate as cal_api
     from .console import print_calibration, progress_bar
+    from .experiment import check_run_size
     from .funnel_data import load_funnel
     from .scenario import load_scenario
 
     cal_api.check_output(out, [file, funnel])
     scenario = load_scenario(file, overrides)
     observed = load_funnel(funnel, scenario)
-    cal_api.free_parameters(scenario, observed, fit, steps)  # refuse bad options before work
+    parameters = cal_api.free_parameters(scenario, observed, fit, steps)  # bad options first
+    if not force:
+        check_run_size(
+            cal_api.estimate_calibration(
+                scenario, observed, len(parameters), sample, max_evaluations, jobs
+            )
+        )
     start = time.perf_counter()
     with progress_bar("calibrating", max_evaluations, quiet, unit="evaluations") as advance:
         result = cal_api.calibrate(

@@ -14,6 +14,7 @@ where it reproduces the SimPy engine exactly, the SimPy engine otherwise.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,7 +26,7 @@ import numpy as np
 
 from . import __version__, fastpath
 from .engine import RunResult, simulate
-from .errors import ComparisonError, RunTooLargeError, SimulationError
+from .errors import ComparisonError, OptionError, RunTooLargeError, SimulationError
 from .scenario import Scenario
 from .stats import (
     HEADLINE,
@@ -202,7 +203,7 @@ class DaskExecutor(Executor):
     """
 
     def __init__(self, address: str, timeout: float | None = None) -> None:
-        self.address = address
+        self.address = check_scheduler(address)
         self.timeout = DASK_CONNECT_TIMEOUT if timeout is None else timeout
 
     def map(self, tasks, progress=None, on_result=None):
@@ -236,6 +237,27 @@ class DaskExecutor(Executor):
         return results  # type: ignore[return-value]
 
 
+#: Address schemes of Dask's network protocols; anything else is refused before connecting.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+_SCHEDULER_ADDRESS = re.compile(
+    r"^(?:(?P<scheme>[a-z]+)://)?(?P<host>[^\s/:]+|\[[0-9a-fA-F:.]+\]):(?P<port>[0-9]{1,5})$"
+)
+
+
+def check_scheduler(address: str) -> str:
+    """``address`` if it reads as a Dask scheduler address (``tcp://HOST:PORT``), else an
+    :class:`OptionError` naming what is wrong."""
+    shown = address if len(address) <= 60 else address[:59] + "…"
+    match = _SCHEDULER_ADDRESS.match(address.strip())
+    scheme = match and (match["scheme"] or "tcp")
+    if not match or scheme not in SCHEDULER_SCHEMES or not 0 < int(match["port"]) < 65536:
+        raise OptionError(
+            f"--scheduler {shown!r}: expected a Dask scheduler address like tcp://HOST:PORT "
+            f"(schemes: {', '.join(SCHEDULER_SCHEMES)})"
+        )
+    return address.strip()
+
+
 def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Executor:
     """A Dask executor when a scheduler is given (or in ``$FRICTIONSIM_SCHEDULER``),
     else a local process pool of ``jobs`` workers."""
@@ -259,6 +281,9 @@ class RunEstimate:
     workers: int  # processes that will simulate
     seconds: float  # customers x slowdown / (THROUGHPUT_PER_CORE x workers)
     step_attempts: float = 1.0  # per customer at most (loops and retries included)
+    what: str = "replications"  # what `replications` counts: replications, runs, ...
+    study: str = "run"  # named in the refusal: "run", "sweep", "calibration", ...
+    advice: str = "shorten the horizon or use fewer replications"
 
     @property
     def too_large(self) -> bool:
@@ -266,7 +291,8 @@ class RunEstimate:
 
     def describe(self) -> str:
         return (
-            f"about {_count_text(self.customers)} customers ({self.replications} replications"
+            f"about {_count_text(self.customers)} customers "
+            f"({_count_text(self.replications)} {self.what}"
             + (
                 f", {self.step_attempts:,.0f} step attempts each"
                 if self.step_attempts > 2 * REFERENCE_STEP_ATTEMPTS
@@ -299,14 +325,38 @@ def estimate_run(
 ) -> RunEstimate:
     """How many customers a run will simulate and roughly how long it will take."""
     replications = scenario.replications if replications is None else replications
-    customers = scenario.expected_visitors * replications
+    return estimate_runs([(scenario, replications)], jobs)
+
+
+def estimate_runs(
+    runs: Sequence[tuple[Scenario, int]],
+    jobs: int | None = None,
+    what: str = "replications",
+    study: str = "run",
+    advice: str = "shorten the horizon or use fewer replications",
+) -> RunEstimate:
+    """The size of a study that runs each ``(scenario, replications)`` pair once: the
+    customers of all of them and the time they take on ``jobs`` workers."""
+    replications = sum(n for _, n in runs)
+    customers = 0.0
+    work = 0.0  # customers weighted by their step attempts
+    attempts = 0.0
+    seen: dict[int, float] = {}
+    for scenario, n in runs:
+        if id(scenario) not in seen:
+            seen[id(scenario)] = step_attempts_per_customer(scenario)
+        attempts = max(attempts, seen[id(scenario)])
+        customers += scenario.expected_visitors * n
+        work += (
+            scenario.expected_visitors * n * max(1.0, seen[id(scenario)] / REFERENCE_STEP_ATTEMPTS)
+        )
     workers = min(default_jobs() if jobs is None else jobs, replications)
     if customers < SERIAL_BELOW_CUSTOMERS:
         workers = 1
-    attempts = step_attempts_per_customer(scenario)
-    slowdown = max(1.0, attempts / REFERENCE_STEP_ATTEMPTS)
-    seconds = customers * slowdown / (THROUGHPUT_PER_CORE * max(workers, 1))
-    return RunEstimate(customers, replications, max(workers, 1), seconds, attempts)
+    seconds = work / (THROUGHPUT_PER_CORE * max(workers, 1))
+    return RunEstimate(
+        customers, replications, max(workers, 1), seconds, attempts, what, study, advice
+    )
 
 
 def step_attempts_per_customer(scenario: Scenario) -> float:
@@ -340,9 +390,9 @@ def check_run_size(estimate: RunEstimate) -> None:
     """Refuse a run beyond :data:`MAX_CUSTOMERS` or :data:`MAX_ESTIMATED_SECONDS`."""
     if estimate.too_large:
         raise RunTooLargeError(
-            f"this run would simulate {estimate.describe()}, beyond the limits of "
-            f"{_count_text(MAX_CUSTOMERS)} customers and {MAX_ESTIMATED_SECONDS // 60} min; "
-            "shorten the horizon or use fewer replications, or add --force to run it anyway"
+            f"this {estimate.study} would simulate {estimate.describe()}, beyond the limits "
+            f"of {_count_text(MAX_CUSTOMERS)} customers and {MAX_ESTIMATED_SECONDS // 60} min; "
+            f"{estimate.advice}, or add --force to run it anyway"
         )
 
 
@@ -436,7 +486,12 @@ __all__ = [
 
 #: What two designs must share to be compared: the same customers arriving the
 #: same way over the same time. Everything else (the steps) is the design.
-COMPARABLE = ("horizon", "arrivals", "segments")
+#: What compared designs may differ in: the checkout itself, and how it is run.
+#: Every other key (horizon, start, arrivals, segments, experience, word of mouth,
+#: repeat visits, economics) describes the customers or how they are valued, so it
+#: must be the same for the comparison to be about the design.
+MAY_DIFFER = ("name", "description", "seed", "replications", "steps", "friction")
+COMPARABLE = tuple(k for k in Scenario.model_fields if k not in MAY_DIFFER)
 
 
 def check_comparable(designs: Sequence[Scenario]) -> None:
@@ -455,22 +510,32 @@ def check_comparable(designs: Sequence[Scenario]) -> None:
             if getattr(design, key) != getattr(ref, key):
                 raise ComparisonError(
                     f"'{design.name}' and '{ref.name}' are not comparable: their `{key}` "
-                    f"differ ({_describe_difference(getattr(ref, key), getattr(design, key))}); "
-                    "compared designs must share horizon, arrivals and segments "
-                    "(the same customers), only their steps may differ"
+                    f"differ ({_describe_difference(getattr(ref, key), getattr(design, key))}"
+                    f"{' min' if key == 'horizon' else ''}); "
+                    "compared designs must model the same customers the same way; only "
+                    "their steps and friction may differ"
                 )
 
 
-def _describe_difference(a: Any, b: Any) -> str:
-    if isinstance(a, float):
-        return f"{a:g} min vs {b:g} min"
-    if isinstance(a, tuple) and isinstance(b, tuple):
-        if len(a) != len(b):
-            return f"{len(a)} vs {len(b)} entries"
-        for x, y in zip(a, b):
+def _describe_difference(a: Any, b: Any, path: str = "") -> str:
+    """The first place where ``a`` and ``b`` differ, e.g. ``segments[0].share: 0.6 vs 0.5``."""
+    a, b = (x.model_dump() if hasattr(x, "model_dump") else x for x in (a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            if a.get(key) != b.get(key):
+                return _describe_difference(a.get(key), b.get(key), f"{path}.{key}")
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b)):
             if x != y:
-                return f"{getattr(x, 'name', '?')} differs"
-    return "see the files"
+                return _describe_difference(x, y, f"{path}[{i}]")
+    where = f"{path.lstrip('.')}: " if path else ""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return f"{where}{len(a)} vs {len(b)} entries"
+    shown = [
+        "absent" if x is None else f"{x:g}" if isinstance(x, float) else repr(x) for x in (a, b)
+    ]
+    text = f"{where}{shown[0]} vs {shown[1]}"
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 @dataclass
@@ -577,4 +642,4 @@ def comparison_document(
 
 __all__ += ["COMPARABLE", "Comparison", "check_comparable", "compare", "comparison_document"]
 
-__all__ += ["RunEstimate", "check_run_size", "estimate_run"]
+__all__ += ["RunEstimate", "check_run_size", "estimate_run", "estimate_runs"]

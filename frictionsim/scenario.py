@@ -944,10 +944,27 @@ _BOUNDS = {
 }
 
 
+def _value_at(data: Any, path: Path_, default: Any) -> Any:
+    """The value at ``path`` of the document's data (before any validator), or ``default``."""
+    for elem in path:
+        try:
+            data = data[elem]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return data if isinstance(data, (str, int, float)) else default
+
+
+def _input_text(value: Any) -> str:
+    """A value as a message shows it: numbers as :func:`_number_text` writes them."""
+    return str(_number_text(value)) if isinstance(value, float) else repr(value)
+
+
 def _number_text(value: Any) -> Any:
     """A bound as written by a person: 1e+12 rather than 1000000000000.0."""
     if isinstance(value, float) and abs(value) >= 1e7:
         return f"{value:g}"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # pydantic releases differ in whether a bound of 0 is 0 or 0.0
     return value
 
 
@@ -1009,7 +1026,8 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             message = f"needs {want} item{'' if want.endswith(' 1') else 's'}, got {count}"
         elif kind in _BOUNDS:
             ctx = {k: _number_text(v) for k, v in err.get("ctx", {}).items()}
-            message = f"{_BOUNDS[kind].format(**ctx)} (got {err['input']!r})"
+            written = _value_at(doc.data, path, err["input"])  # as in the file, '-120/h'
+            message = f"{_BOUNDS[kind].format(**ctx)} (got {_input_text(written)})"
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
             message = f"{message} (got {err['input']!r})"
         if (path, message) in seen:

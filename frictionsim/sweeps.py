@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, Overflow, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,9 @@ from .errors import OptionError, ScenarioError, did_you_mean
 from .experiment import (
     Progress,
     Task,
+    check_run_size,
     default_jobs,
+    estimate_runs,
     make_executor,
     replication_seeds,
     uses_fast_path,
@@ -51,6 +53,10 @@ from .stats import HEADLINE, describe, run_metrics
 METRICS = (*HEADLINE, "mean_order_value", "mean_checkout_time")
 #: More points than this in one sweep is almost certainly a typo in ``--values``.
 MAX_POINTS = 10_000
+#: Scenario keys a sweep cannot vary: they say how the points are run, not what is run.
+NOT_SWEPT = ("seed", "replications")
+#: Bounds START, STOP and STEP of a ``--values`` range (any scenario value is far smaller).
+MAX_VALUE = Decimal("1e15")
 
 
 def check_metric(metric: str) -> str:
@@ -77,20 +83,45 @@ def parse_values(text: str) -> list[str]:
             start, stop, step = (Decimal(p.strip()) for p in parts)
         except InvalidOperation:
             raise OptionError(
-                f"--values '{text}': START, STOP and STEP of a range must be numbers"
+                f"--values '{_cut(text)}': START, STOP and STEP of a range must be numbers"
             ) from None
-        if not all(x.is_finite() for x in (start, stop, step)) or step <= 0:
-            raise OptionError(f"--values '{text}': STEP must be a positive number")
+        if not all(x.is_finite() and x.copy_abs() <= MAX_VALUE for x in (start, stop, step)):
+            raise OptionError(
+                f"--values '{_cut(text)}': START, STOP and STEP must be finite numbers "
+                f"of at most {MAX_VALUE:.0e} in size"
+            )
+        if step <= 0:
+            raise OptionError(f"--values '{_cut(text)}': STEP must be a positive number")
         if stop < start:
-            raise OptionError(f"--values '{text}': STOP is below START")
+            raise OptionError(f"--values '{_cut(text)}': STOP is below START")
+        if stop - start >= step * MAX_POINTS:
+            with localcontext() as ctx:
+                ctx.traps[Overflow] = False  # a tiny STEP: the count is only shown
+                many = (stop - start) / step + 1
+            raise OptionError(
+                f"--values '{_cut(text)}': {_count(many)} values, at most {MAX_POINTS}"
+            )
         count = int((stop - start) / step) + 1
-        if count > MAX_POINTS:
-            raise OptionError(f"--values '{text}': {count} values, at most {MAX_POINTS}")
         return [_decimal_text(start + k * step) for k in range(count)]
     values = [v.strip() for v in text.split(",")]
     if not text or any(not v for v in values):
-        raise OptionError(f"--values '{text}': expected values like 5,10,15 or a range 5:20:5")
+        raise OptionError(
+            f"--values '{_cut(text)}': expected values like 5,10,15 or a range 5:20:5"
+        )
+    if len(values) > MAX_POINTS:
+        raise OptionError(f"--values: {len(values)} values, at most {MAX_POINTS}")
     return values
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    """``text`` as shown in a message: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + f"… ({len(text)} characters)"
+
+
+def _count(x: Decimal) -> str:
+    return (
+        f"{int(x):,}" if x < 10**15 else "more than 1e+15" if x.is_infinite() else f"{float(x):.2g}"
+    )
 
 
 def _decimal_text(x: Decimal) -> str:
@@ -112,6 +143,7 @@ class Sweep:
     runtime_seconds: float
     jobs: int
     resumed_points: int
+    damaged_lines: int = 0  # partial-file lines that could not be used (simulated again)
 
 
 def sweep_points(
@@ -128,6 +160,13 @@ def sweep_points(
     names = [p for p, _ in params]
     if len(set(names)) != len(names):
         raise OptionError(f"--param {names[0]} is given twice")
+    for name in names:
+        if name.strip() in NOT_SWEPT:
+            raise OptionError(
+                f"--param {name.strip()}: every point of a sweep runs with the same seeds and "
+                f"replications (common random numbers); choose them with "
+                f"--{name.strip()}, or run one sweep per value"
+            )
     points = list(itertools.product(*(list(v) for _, v in params)))
     if not points:
         raise OptionError("--values is empty")
@@ -162,30 +201,67 @@ def _fingerprint(
     return h.hexdigest()
 
 
-def _read_partial(path: Path, fingerprint: str, n_points: int, replications: int):
-    """Finished points recorded in ``path`` (a truncated last line is ignored)."""
+def _read_partial(
+    path: Path, fingerprint: str, n_points: int, replications: int
+) -> tuple[dict[int, list[dict[str, float]]], int]:
+    """Finished points recorded in ``path``, and how many lines could not be used.
+
+    A line that is not a finished point of this sweep (the line being written when
+    the sweep was stopped, or a damaged one) is skipped: its point is simulated
+    again, with the same seeds, so the results are the same either way.
+    """
     done: dict[int, list[dict[str, float]]] = {}
-    if not path.is_file():
-        return done
-    lines = path.read_text(encoding="utf-8").splitlines()
+    if not path.exists():
+        return done, 0
+    try:
+        if not path.is_file():
+            raise OSError(0, "not a regular file")
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except OSError as exc:
+        raise OptionError(
+            f"{path}: cannot read the sweep's partial file ({exc.strerror}); "
+            "delete it or run without --resume"
+        ) from None
     try:
         head = json.loads(lines[0]) if lines else {}
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         head = {}
-    if head.get("sweep") != fingerprint:
+    if not isinstance(head, dict) or head.get("sweep") != fingerprint:
         raise OptionError(
             f"{path} records a different sweep (another scenario, --param, --values, seed or "
-            "replications); delete it or run without --resume"
+            "replications) or is damaged; delete it or run without --resume"
         )
+    skipped = 0
     for line in lines[1:]:
-        try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # the line being written when the sweep was stopped
-        k, rows = entry.get("point"), entry.get("metrics")
-        if isinstance(k, int) and 0 <= k < n_points and len(rows) == replications:
-            done[k] = rows
-    return done
+        rows = _finished_point(line, n_points, replications)
+        if rows is None:
+            skipped += 1
+        else:
+            done[rows[0]] = rows[1]
+    return done, skipped
+
+
+def _finished_point(
+    line: str, n_points: int, replications: int
+) -> tuple[int, list[dict[str, float]]] | None:
+    """``(point, metrics per replication)`` of one partial-file line, or None if damaged."""
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    k, rows = entry.get("point"), entry.get("metrics")
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n_points:
+        return None
+    if not isinstance(rows, list) or len(rows) != replications:
+        return None
+    for row in rows:
+        if not isinstance(row, dict) or not set(METRICS) <= set(row):
+            return None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row.values()):
+            return None
+    return k, rows
 
 
 def _append(path: Path, entry: dict[str, Any]) -> None:
@@ -208,6 +284,7 @@ def sweep(
     scheduler: str | None = None,
     partial: Path | None = None,
     resume: bool = False,
+    force: bool = False,
 ) -> Sweep:
     """Run the scenario ``file`` at every point of ``params`` (``[(path, values)]``).
 
@@ -223,12 +300,22 @@ def sweep(
     jobs = default_jobs() if jobs is None else jobs
     for scenario in scenarios:
         uses_fast_path(scenario, engine)
+    if not force:
+        check_run_size(
+            estimate_runs(
+                [(s, replications) for s in scenarios],
+                jobs,
+                study="sweep",
+                advice="use fewer --values or replications",
+            )
+        )
     start = time.perf_counter()
     fingerprint = _fingerprint(names, points, scenarios, seed, replications)
     done: dict[int, list[dict[str, float]]] = {}
+    damaged = 0
     if partial is not None:
         if resume:
-            done = _read_partial(partial, fingerprint, len(points), replications)
+            done, damaged = _read_partial(partial, fingerprint, len(points), replications)
         if not resume or not partial.is_file():
             partial.parent.mkdir(parents=True, exist_ok=True)
             partial.write_text(json.dumps({"sweep": fingerprint}) + "\n", encoding="utf-8")
@@ -261,6 +348,7 @@ def sweep(
         time.perf_counter() - start,
         jobs,
         resumed,
+        damaged,
     )
 
 

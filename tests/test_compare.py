@@ -111,11 +111,32 @@ def test_verdict_wording():
         ({"horizon": 300}, "horizon"),
         ({"arrivals": {"rate": 3}}, "arrivals"),
         ({"segments": [{**SEGMENTS[0], "sensitivity": 1.2}]}, "segments"),
+        ({"start": "2026-02-01"}, "start"),
+        ({"experience": {"best": 9}}, "experience"),
+        ({"word_of_mouth": {}}, "word_of_mouth"),
+        ({"repeat": {}}, "repeat"),
+        ({"economics": {"margin": 0.3}}, "economics"),
+        ({"economics": {"currency": "EUR"}}, "economics"),
     ],
 )
 def test_designs_for_other_customers_are_refused(changes, key):
     with pytest.raises(ComparisonError, match=f"`{key}` differ"):
         compare([design("a", 8), design("b", 8, **changes)])
+
+
+def test_the_refusal_names_the_first_value_that_differs():
+    a = design("a", 8, economics={"margin": 0.3})
+    b = design("b", 8, economics={"margin": 0.4})
+    with pytest.raises(ComparisonError, match=r"\(margin: 0.3 vs 0.4\)"):
+        compare([a, b])
+    with pytest.raises(ComparisonError, match=r"\(absent vs "):
+        compare([design("a", 8), design("b", 8, repeat={})])
+
+
+def test_designs_may_differ_in_steps_friction_description_seed_and_replications():
+    a = design("a", 8)
+    b = design("b", 4, friction={"per_field": 0.5}, description="x", seed=5, replications=3)
+    assert len(compare([a, b], replications=2).document["designs"]) == 2
 
 
 def test_same_name_is_refused():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from frictionsim import experiment
-from frictionsim.errors import SimulationError
+from frictionsim.errors import OptionError, SimulationError
 from frictionsim.experiment import (
     DaskExecutor,
     LocalExecutor,
@@ -49,6 +49,29 @@ def test_scheduler_from_environment(monkeypatch):
     assert isinstance(make_executor(2), DaskExecutor)
     monkeypatch.delenv("FRICTIONSIM_SCHEDULER")
     assert isinstance(make_executor(2), LocalExecutor)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "file:///etc/passwd",
+        "http://h:80",
+        "tcp://h",
+        "tcp://h:0",
+        "tcp://h:99999",
+        "h",
+        "",
+        "a b:1",
+    ],
+)
+def test_a_scheduler_address_that_is_not_one_is_refused_before_connecting(address):
+    with pytest.raises(OptionError, match="expected a Dask scheduler address like tcp://HOST"):
+        make_executor(2, address or " ")
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:8786", "localhost:8786", "tls://[::1]:1"])
+def test_scheduler_addresses_dask_accepts_pass(address):
+    assert isinstance(make_executor(2, address), DaskExecutor)
 
 
 def test_unreachable_scheduler_is_a_clean_error():

@@ -60,7 +60,12 @@ def scenarios(draw):
     return make_scenario(steps=steps, segments=segments, horizon=40, arrivals={"rate": rate})
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,  # the same examples every run: CI is never flaky
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(scenario=scenarios(), seed=st.integers(0, 2**32))
 def test_every_customer_has_exactly_one_outcome(scenario, seed):
     r = run_once(scenario, seed, record_customers=True)
@@ -99,7 +104,9 @@ def test_every_customer_has_exactly_one_outcome(scenario, seed):
     assert END not in c["step"][c["outcome"] > 0]
 
 
-@settings(max_examples=15, deadline=None)
+@settings(
+    max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(scenario=scenarios(), seed=st.integers(0, 2**32))
 def test_same_seed_same_results(scenario, seed):
     a, b = run_once(scenario, seed), run_once(scenario, seed)

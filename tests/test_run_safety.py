@@ -108,6 +108,48 @@ def test_force_runs_beyond_the_limits(scenario_file, monkeypatch):
     assert Path("o/summary.json").is_file()
 
 
+@pytest.mark.parametrize(
+    ("command", "study"),
+    [
+        (["compare", "{f}", "{g}"], "comparison"),
+        (["sweep", "{f}", "--param", "steps.only.exit", "--values", "0.1,0.2"], "sweep"),
+        (["sensitivity", "{f}"], "sensitivity analysis"),
+        (["calibrate", "{f}", "--funnel", "{funnel}", "--out", "cal.yaml"], "calibration"),
+    ],
+)
+def test_every_study_is_estimated_and_refused_like_run(tmp_cwd, monkeypatch, command, study):
+    data = scenario_dict(replications=2)
+    f, g = tmp_cwd / "f.yaml", tmp_cwd / "g.yaml"
+    f.write_text(yaml.safe_dump(data, sort_keys=False))
+    g.write_text(yaml.safe_dump({**data, "name": "other"}, sort_keys=False))
+    funnel = tmp_cwd / "funnel.csv"
+    funnel.write_text("step,entered,completed\nonly,100,80\n")
+    args = [a.format(f=f, g=g, funnel=funnel) for a in command]
+    monkeypatch.setattr(experiment, "MAX_CUSTOMERS", 10)  # the tiny scenario is "huge" now
+    refused = invoke(*args, "--jobs", "1")
+    assert refused.exit_code == 1, refused.output
+    assert refused.output.startswith(f"error: this {study} would simulate about ")
+    assert "add --force to run it anyway" in refused.output
+    assert sorted(p.name for p in tmp_cwd.iterdir()) == ["f.yaml", "funnel.csv", "g.yaml"]
+    monkeypatch.setattr(experiment, "MAX_CUSTOMERS", 1e12)
+    quiet = ["-q"] if study == "calibration" else ["--no-charts", "-q"]
+    result = invoke(*args, "--jobs", "1", *quiet)
+    assert result.exit_code == 0, result.output
+
+
+def test_a_calibration_to_a_huge_funnel_is_refused_at_once(tmp_cwd):
+    f = tmp_cwd / "f.yaml"
+    f.write_text(yaml.safe_dump(scenario_dict(replications=2), sort_keys=False))
+    funnel = tmp_cwd / "funnel.csv"
+    funnel.write_text(f"step,entered,completed\nonly,{10**12},{10**11}\n")
+    start = time.perf_counter()
+    result = invoke("calibrate", f, "--funnel", funnel, "--out", "c.yaml")
+    assert result.exit_code == 1
+    assert "this calibration would simulate about" in result.output
+    assert time.perf_counter() - start < 10
+    assert not (tmp_cwd / "c.yaml").exists()
+
+
 def test_check_run_size_accepts_ordinary_runs():
     check_run_size(estimate_run(make_scenario(horizon=7 * 1440, replications=20)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,6 +78,13 @@ def test_parse_values(text, values):
         ("5,,6", "expected values like"),
         ("", "expected values like"),
         ("0:1e9:1", "at most"),
+        ("0:1e999999999:1", "must be finite numbers of at most 1e\\+15"),
+        ("-1e16:0:1", "must be finite numbers"),
+        ("0:1:1e-999999999", "more than 1e\\+15 values, at most 10000"),
+        ("0:10:1e-20", "1e\\+21 values"),
+        ("0:1:0.0001", "10,001 values, at most 10000"),
+        (",".join(["1"] * 10_001), "10001 values, at most 10000"),
+        ("x" * 500 + ":1:1", "characters\\)': START, STOP and STEP"),
     ],
 )
 def test_bad_values_are_refused(text, message):
@@ -178,6 +186,55 @@ def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
         assert (out / name).read_bytes() == (tmp_cwd / "whole" / name).read_bytes(), name
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "[]",
+        '"x"',
+        "null",
+        '{"point": 1, "metrics": null}',
+        '{"point": true, "metrics": []}',
+        '{"point": 99, "metrics": []}',
+        '{"point": 1, "metrics": [1, 2, 3]}',
+        '{"point": 1, "metrics": [{}, {}, {}]}',
+        '{"point": 1, "metrics": "abc"}',
+        "[" * 100_000,
+        "\udcff binary \x00",
+    ],
+)
+def test_resume_simulates_again_the_points_of_damaged_lines(shop, tmp_cwd, damage):
+    grid = [("steps.account.fields", ["0", "4"])]
+    partial = tmp_cwd / ".x.partial.jsonl"
+    whole = sweep(shop, grid, seed=2, partial=partial)
+    head, first, second = partial.read_text().splitlines()
+    point_one = first if '"point": 1' in first else second
+    partial.write_text(f"{head}\n{damage}\n{point_one}\n", errors="surrogateescape")
+    resumed = sweep(shop, grid, seed=2, partial=partial, resume=True)
+    assert (resumed.resumed_points, resumed.damaged_lines) == (1, 1)
+    assert resumed.document == whole.document
+
+
+@pytest.mark.parametrize("head", ["[]", "null", '"x"', "{", ""])
+def test_resume_refuses_a_partial_file_with_a_damaged_head(shop, tmp_cwd, head):
+    partial = tmp_cwd / ".x.partial.jsonl"
+    partial.write_text(head + "\n")
+    with pytest.raises(OptionError, match=r"records a different sweep .* or is damaged"):
+        sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial, resume=True)
+
+
+def test_resume_from_a_folder_in_place_of_the_partial_file_is_one_line(shop, tmp_cwd):
+    partial = tmp_cwd / ".x.partial.jsonl"
+    partial.mkdir()
+    with pytest.raises(OptionError, match="cannot read the sweep's partial file"):
+        sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial, resume=True)
+
+
+@pytest.mark.parametrize("param", ["seed", "replications", " seed"])
+def test_seed_and_replications_cannot_be_swept(shop, param):
+    with pytest.raises(OptionError, match="same seeds and replications"):
+        sweep(shop, [(param, ["1", "2"])])
+
+
 def test_resume_refuses_a_partial_file_of_another_sweep(shop, tmp_cwd):
     partial = tmp_cwd / ".x.partial.jsonl"
     sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial)
@@ -248,7 +305,10 @@ def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd,
     out = tmp_cwd / "results" / "sweep-shop"
     result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5")
     assert result.exit_code == 130
-    assert "add --resume to go on" in result.output
+    assert result.output.splitlines() == [
+        f"interrupted; no results folder was written, finished points are kept in "
+        f"{partial_path(Path('results') / 'sweep-shop')}: add --resume to go on"
+    ]
     assert not out.exists()
     assert partial_path(out).is_file()
     monkeypatch.setattr(sweeps_module, "sweep", real)
