@@ -58,7 +58,7 @@ from .engine import ORDER, simulate
 from .errors import CalibrationError, FrictionsimError, did_you_mean
 from .experiment import RunEstimate, estimate_runs, replication_seeds, run_replications
 from .funnel_data import ObservedFunnel
-from .scenario import END, Scenario
+from .scenario import Scenario
 
 #: Kinds of free parameters, in the order they are listed.
 KINDS = ("exit", "irritation", "tolerance")
@@ -252,14 +252,8 @@ def with_parameters(
 
 def linear_path(scenario: Scenario) -> list[int] | None:
     """Step indices in the one order every customer meets them, or None (branches, loops)."""
-    path, s = [], 0
-    while s != END:
-        succ = [j for j, p in scenario.successors(s) if p > 0]
-        if len(succ) != 1 or s in path:
-            return None
-        path.append(s)
-        s = succ[0]
-    return path if len(path) == len(scenario.steps) else None
+    path = scenario.flow.linear_path
+    return None if path is None else list(path)
 
 
 def _simulate_funnel(

@@ -359,7 +359,7 @@ class _Simulation:
         self.plan = [_StepPlan(scenario, i) for i in range(n_steps)]
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = [s.sensitivity for s in scenario.segments]
-        self.cyclic = _has_cycle(scenario)
+        self.cyclic = scenario.flow.has_cycle
         self.horizon = scenario.horizon
         self.wom = scenario.word_of_mouth
         self.repeat = scenario.repeat
@@ -794,22 +794,6 @@ def _renege(timer: simpy.Event) -> None:
     ticket = timer.value
     if not ticket.triggered:  # still waiting: irritation has reached the tolerance
         ticket.succeed(False)
-
-
-def _has_cycle(scenario: Scenario) -> bool:
-    state = [0] * len(scenario.steps)  # 0 new, 1 on the path, 2 done
-
-    def visit(i: int) -> bool:
-        state[i] = 1
-        for j, p in scenario.successors(i):
-            if j == END or p <= 0:
-                continue
-            if state[j] == 1 or (state[j] == 0 and visit(j)):
-                return True
-        state[i] = 2
-        return False
-
-    return any(state[i] == 0 and visit(i) for i in range(len(scenario.steps)))
 
 
 def simulate(

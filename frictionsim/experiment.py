@@ -367,18 +367,7 @@ def step_attempts_per_customer(scenario: Scenario) -> float:
     makes ``(1 - p^m) / (1 - p)`` attempts for error chance ``p`` and at most
     ``m`` attempts. A loop that customers rarely leave makes this large.
     """
-    n = len(scenario.steps)
-    q = np.zeros((n, n))
-    for i in range(n):
-        for j, p in scenario.successors(i):
-            if j >= 0:
-                q[i, j] += p
-    first = np.zeros(n)
-    first[0] = 1.0
-    try:
-        visits = np.linalg.solve(np.eye(n) - q.T, first)
-    except np.linalg.LinAlgError:
-        return float("inf")
+    visits = scenario.flow.expected_visits()
     attempts = 0.0
     for step, v in zip(scenario.steps, visits):
         p, m = (step.errors.p, step.errors.max_attempts) if step.errors else (0.0, 1)

@@ -43,7 +43,6 @@ from .engine import (
     TIME_BINS,
     TIME_INNER_EDGES,
     RunResult,
-    _has_cycle,
     _StepPlan,
     _Streams,
     arrival_bin_width,
@@ -52,7 +51,7 @@ from .engine import (
     irritation_edges,
     substream,
 )
-from .scenario import END, Scenario
+from .scenario import Scenario
 
 #: Fields of the scenario models whose meaning this engine implements. A field
 #: outside these lists (a feature added later) is only accepted at its default.
@@ -180,7 +179,7 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
     for step in scenario.steps:
         if step.capacity:
             return f"steps.{step.name} has capacity (customers queue for each other)"
-    if _has_cycle(scenario):
+    if scenario.flow.has_cycle:
         return "the flow has a loop"
     return None
 
@@ -188,27 +187,6 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
 def supports(scenario: Scenario, record_customers: bool = False) -> bool:
     """True when :func:`simulate` gives exactly the SimPy engine's result for ``scenario``."""
     return unsupported_reason(scenario, record_customers) is None
-
-
-def _topological_order(scenario: Scenario) -> list[int]:
-    n = len(scenario.steps)
-    indegree = [0] * n
-    for i in range(n):
-        for j, p in scenario.successors(i):
-            if j != END and p > 0:
-                indegree[j] += 1
-    ready = [i for i in range(n) if indegree[i] == 0]
-    order = []
-    while ready:
-        i = ready.pop(0)
-        order.append(i)
-        for j, p in scenario.successors(i):
-            if j != END and p > 0:
-                indegree[j] -= 1
-                if indegree[j] == 0:
-                    ready.append(j)
-    # steps reachable only through p = 0 branches are never entered; keep them last
-    return order + [i for i in range(n) if i not in order]
 
 
 def _arrival_clock(times: np.ndarray) -> np.ndarray:
@@ -333,7 +311,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     streams = _Streams(scenario, seq, ORGANIC)
     customers = _Customers(scenario, streams)
     steps = [_Step(scenario, i, streams) for i in range(n_steps)]
-    order = _topological_order(scenario)
+    order = scenario.flow.topological_order
     # per customer, for the totals that SimPy sums in the order customers finish
     finished_at = np.empty(n)
     outcome = np.empty(n, dtype=np.int8)

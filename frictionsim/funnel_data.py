@@ -91,17 +91,7 @@ def _columns_of(line: str) -> list[int]:
 
 def only_predecessor(scenario: Scenario) -> dict[int, int]:
     """Steps that always lead to one step which nothing else leads to: ``{step: next}``."""
-    into: dict[int, list[int]] = {}
-    for i in range(len(scenario.steps)):
-        for j, p in scenario.successors(i):
-            if j != END and p > 0:
-                into.setdefault(j, []).append(i)
-    result = {}
-    for i in range(len(scenario.steps)):
-        succ = [(j, p) for j, p in scenario.successors(i) if p > 0]
-        if len(succ) == 1 and succ[0][0] != END and into.get(succ[0][0]) == [i]:
-            result[i] = succ[0][0]
-    return result
+    return scenario.flow.only_predecessor
 
 
 def parse_funnel(

@@ -28,8 +28,8 @@ import math
 import re
 import types
 import typing
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -56,6 +56,7 @@ from .distributions import (
     Rate,
 )
 from .errors import ScenarioError, ScenarioProblem, did_you_mean
+from .flow import END, Flow
 from .userfiles import read_user_file
 
 #: Scenario files larger than this are refused before parsing.
@@ -64,8 +65,6 @@ MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 200_000
 #: Nesting depth of mappings and lists; bounds the parser's recursion.
 MAX_DEPTH = 100
-#: Where the last listed step leads: the order is complete.
-END = -1
 
 
 def _integer_only(value: object) -> object:
@@ -421,12 +420,14 @@ class Scenario(_Model):
             self.friction.wait_irritation if step.wait_irritation is None else step.wait_irritation
         )
 
+    @cached_property
+    def flow(self) -> Flow:
+        """The step graph: successors, reachability, order, expected visits (computed once)."""
+        return Flow.of_steps(self.steps)
+
     def successors(self, i: int) -> list[tuple[int, float]]:
         """Where step ``i`` leads, as ``(step index or END, probability)``."""
-        step = self.steps[i]
-        if step.next is None:
-            return [(i + 1 if i + 1 < len(self.steps) else END, 1.0)]
-        return [(self.step_index(b.to), b.p) for b in step.next]
+        return list(self.flow.successors[i])
 
     @property
     def profile(self) -> tuple[float, ...]:
@@ -1123,7 +1124,8 @@ def _flow_problems(doc: _Document) -> None:
         edges[i] = out
     if not graph_ok:
         return
-    reached = _closure([0], lambda i: edges.get(i, ()))
+    flow = Flow(tuple(tuple((j, 1.0) for j in sorted(edges[i])) for i in range(len(steps))))
+    reached, can_end = flow.reachable, flow.can_end
     for i in range(len(steps)):
         if i not in reached:
             problem(
@@ -1131,11 +1133,6 @@ def _flow_problems(doc: _Document) -> None:
                 f"step '{names[i]}' is never reached from the first step '{names[0]}'",
                 key=False,
             )
-    reverse: dict[int, set[int]] = {}
-    for i, out in edges.items():
-        for j in out:
-            reverse.setdefault(j, set()).add(i)
-    can_end = _closure([END], lambda i: reverse.get(i, ()))
     for i in sorted(reached - {END}):
         if i not in can_end:
             problem(
@@ -1143,17 +1140,6 @@ def _flow_problems(doc: _Document) -> None:
                 f"from step '{names[i]}' no path leads to the end of the "
                 "checkout (a loop with no way out)",
             )
-
-
-def _closure(start: Iterable[int], neighbours: Any) -> set[int]:
-    seen = set(start)
-    queue = deque(seen)
-    while queue:
-        for j in neighbours(queue.popleft()):
-            if j not in seen:
-                seen.add(j)
-                queue.append(j)
-    return seen
 
 
 def _validate(doc: _Document) -> Scenario:
