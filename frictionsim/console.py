@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .metrics import TABLE
 from .stats import worst_step
 
 
@@ -48,18 +49,43 @@ def progress_bar(
 
 
 def _fmt(m: dict[str, Any], kind: str) -> str:
+    """A described metric of the table's ``kind``: mean and 95 % CI."""
     mean, ci = m["mean"], m["ci95"]
     if mean is None:
         return "n/a"
 
     def one(x: float) -> str:
-        if kind == "pct":
+        if kind == "rate":
             return f"{x:.1%}"
-        if kind == "money":
+        if kind in ("money", "signed_money"):
             return f"{x:,.0f}"
         return f"{x:,.1f}"
 
     return one(mean) + (f"  ({one(ci[0])} – {one(ci[1])})" if ci else "")
+
+
+def _row(table: Table, m: dict[str, Any], name: str, label: str | None = None) -> None:
+    metric = TABLE["run"][name]
+    table.add_row(label or metric.label, _fmt(m[name], metric.kind))
+
+
+#: The run metrics every summary table shows, and those it shows when they are not 0.
+SUMMARY_ROWS = (
+    "visitors",
+    "orders",
+    "conversion_rate",
+    "revenue",
+    "lost_revenue_friction",
+    "lost_revenue_exit",
+)
+SUMMARY_WHEN_SET = (
+    "referral_visitors",
+    "referral_revenue",
+    "returning_visitors",
+    "repeat_revenue",
+    "prospects_lost",
+    "lost_revenue_word_of_mouth",
+)
 
 
 def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: bool = False) -> None:
@@ -75,16 +101,8 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
     )
     table.add_column("metric")
     table.add_column("mean  (95% CI)", justify="right")
-    rows = [
-        ("visitors", "visitors", "count"),
-        ("orders", "orders", "count"),
-        ("conversion", "conversion_rate", "pct"),
-        ("revenue", "revenue", "money"),
-        ("lost revenue: friction", "lost_revenue_friction", "money"),
-        ("lost revenue: non-friction exits", "lost_revenue_exit", "money"),
-    ]
-    for label, key, kind in rows:
-        table.add_row(label, _fmt(m[key], kind))
+    for name in SUMMARY_ROWS:
+        _row(table, m, name)
     worst = worst_step(summary)
     if worst:
         step = summary["steps"][worst]
@@ -94,20 +112,12 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
         )
     # the loop after the checkout, when the scenario has one
     if m.get("nps", {}).get("mean") is not None:
-        table.add_row("NPS of buyers (-100 to 100)", _fmt(m["nps"], "count"))
-    extra = [
-        ("referral visitors", "referral_visitors", "count"),
-        ("revenue from referrals", "referral_revenue", "money"),
-        ("returning visitors", "returning_visitors", "count"),
-        ("revenue from repeat orders", "repeat_revenue", "money"),
-        ("prospects lost to word of mouth", "prospects_lost", "count"),
-        ("revenue they would have brought", "lost_revenue_word_of_mouth", "money"),
-    ]
-    for label, key, kind in extra:
-        if key in m and (m[key]["mean"] or 0) > 0:
-            table.add_row(label, _fmt(m[key], kind))
+        _row(table, m, "nps", "NPS of buyers (-100 to 100)")
+    for name in SUMMARY_WHEN_SET:
+        if name in m and (m[name]["mean"] or 0) > 0:
+            _row(table, m, name)
     if "profit" in m and m["profit"]["mean"] != m["revenue"]["mean"]:
-        table.add_row("profit (margin - step costs)", _fmt(m["profit"], "money"))
+        _row(table, m, "profit", "profit (margin - step costs)")
     console = Console()
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")
@@ -157,13 +167,14 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
 
 
 def _fmt_diff(d: dict[str, Any], kind: str) -> str:
+    """A described difference of a metric of the table's ``kind`` (rates in pp)."""
     if d["mean"] is None:
         return "n/a"
 
     def one(x: float) -> str:
-        if kind == "pct":
+        if kind == "rate":
             return f"{x * 100:+.2f} pp"
-        if kind == "money":
+        if kind in ("money", "signed_money"):
             return f"{x:+,.0f}"
         return f"{x:+,.1f}"
 
@@ -171,6 +182,17 @@ def _fmt_diff(d: dict[str, Any], kind: str) -> str:
     if d["ci95"]:
         text += f"  ({one(d['ci95'][0])} … {one(d['ci95'][1])})"
     return text + ("" if d["significant"] else "  n.s.")
+
+
+#: The run metrics a comparison table shows.
+COMPARISON_ROWS = (
+    "conversion_rate",
+    "orders",
+    "revenue",
+    "lost_revenue_friction",
+    "lost_revenue_exit",
+    "abandoned_friction",
+)
 
 
 def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
@@ -189,16 +211,10 @@ def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet:
     names = list(document["differences"])
     for name in names:
         table.add_column(f"{name}  (95% CI)", justify="right")
-    rows = [
-        ("conversion", "conversion_rate", "pct"),
-        ("orders", "orders", "count"),
-        ("revenue", "revenue", "money"),
-        ("lost revenue: friction", "lost_revenue_friction", "money"),
-        ("lost revenue: non-friction exits", "lost_revenue_exit", "money"),
-        ("abandoned: friction", "abandoned_friction", "count"),
-    ]
-    for label, key, kind in rows:
-        table.add_row(label, *(_fmt_diff(document["differences"][n][key], kind) for n in names))
+    for key in COMPARISON_ROWS:
+        metric = TABLE["run"][key]
+        diffs = (_fmt_diff(document["differences"][n][key], metric.kind) for n in names)
+        table.add_row(metric.label, *diffs)
     console = Console()
     console.print(table)
     for name in names:

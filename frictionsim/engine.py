@@ -49,6 +49,22 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
+from .codes import (  # noqa: F401 - the engine's codes are part of its interface
+    ABANDONER,
+    ARRIVAL_ACTIVITY,
+    DETRACTOR,
+    EXIT,
+    FRICTION,
+    ORDER,
+    ORGANIC,
+    OUTCOME_ACTIVITY,
+    OUTCOMES,
+    PASSIVE,
+    PROMOTER,
+    REFERRAL,
+    RETURNING,
+    SOURCES,
+)
 from .errors import SimulationError
 from .scenario import END, Scenario
 
@@ -57,16 +73,6 @@ BLOCK = 4096
 #: Arrival times drawn together.
 ARRIVAL_CHUNK = 8192
 
-ORDER, FRICTION, EXIT = 0, 1, 2
-OUTCOMES = ("order", "friction", "exit")
-#: Activity names of the event log.
-OUTCOME_ACTIVITY = ("order", "abandoned", "left")
-#: Where a visitor comes from.
-ORGANIC, REFERRAL, RETURNING = 0, 1, 2
-SOURCES = ("organic", "referral", "returning")
-ARRIVAL_ACTIVITY = ("arrival", "referral arrival", "return arrival")
-#: How a customer remembers the visit, for word of mouth and returns.
-PROMOTER, PASSIVE, DETRACTOR, ABANDONER = 0, 1, 2, 3
 
 #: Bins of the irritation histograms: equal widths from 0 to a cap taken from
 #: the tolerance distributions (:func:`irritation_edges`); the last bin also

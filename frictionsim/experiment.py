@@ -27,9 +27,9 @@ import numpy as np
 from . import __version__, fastpath
 from .engine import RunResult, simulate
 from .errors import ComparisonError, OptionError, RunTooLargeError, SimulationError
+from .metrics import HEADLINE
 from .scenario import Scenario
 from .stats import (
-    HEADLINE,
     currency_symbol,
     describe,
     difference,
@@ -595,7 +595,7 @@ def comparison_document(
     common_random_numbers: bool = True,
 ) -> dict[str, Any]:
     """The ``comparison.json`` document: each design's metrics, differences and verdict."""
-    per_design = [[run_metrics(r) for r in rs] for rs in results]
+    per_design = [[run_metrics(r, d) for r in rs] for d, rs in zip(designs, results)]
     ref = designs[0]
     metrics = {
         d.name: {m: describe([row[m] for row in rows]) for m in HEADLINE}

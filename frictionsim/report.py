@@ -48,6 +48,8 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
+from . import metrics
+
 #: Okabe–Ito colours (safe for the common colour-vision deficiencies).
 PASSED = "#0072B2"  # blue: customers who went on, revenue realised
 FRICTION = "#D55E00"  # vermilion: friction (recoverable by a redesign)
@@ -1178,24 +1180,35 @@ def render_report(
 # -- comparisons, sweeps and sensitivity (documents of compare, sweep, sensitivity) ------
 
 #: How each metric of a study document is named and formatted on a chart: (label, kind).
-METRIC_STYLE = {
-    "conversion_rate": ("conversion rate", "pct"),
-    "visitors": ("visitors", "count"),
-    "orders": ("orders", "count"),
-    "abandoned_friction": ("abandoned: friction", "count"),
-    "abandoned_exit": ("left: non-friction exit", "count"),
-    "revenue": ("revenue", "money"),
-    "lost_revenue": ("lost revenue", "money"),
-    "lost_revenue_friction": ("lost revenue: friction", "money"),
-    "lost_revenue_exit": ("lost revenue: exit", "money"),
-    "mean_order_value": ("mean order value", "money"),
-    "mean_checkout_time": ("mean checkout time", "minutes"),
+#: How the report writes each kind of the metric table.
+KIND_FORMAT = {
+    "count": "count",
+    "rate": "pct",
+    "money": "money",
+    "signed_money": "money",
+    "minutes": "minutes",
+    "score": "number",
 }
+#: The metrics drawn as panels of a comparison chart, in order.
+COMPARISON_PANELS = (
+    "conversion_rate",
+    "visitors",
+    "orders",
+    "abandoned_friction",
+    "abandoned_exit",
+    "revenue",
+    "lost_revenue",
+    "lost_revenue_friction",
+    "lost_revenue_exit",
+    "mean_order_value",
+    "mean_checkout_time",
+)
 
 
 def _metric_style(metric: str, difference: bool = False) -> tuple[str, str]:
     """Label and format kind of ``metric``; a difference of a rate is in percentage points."""
-    label, kind = METRIC_STYLE.get(metric, (metric, "number"))
+    known = metrics.lookup(metric)
+    label, kind = metrics.label(metric), KIND_FORMAT[known.kind] if known else "number"
     if difference and kind == "pct":
         kind = "pp"
     return label, kind
@@ -1211,10 +1224,10 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
     """Every headline metric's difference from the reference (a panel each, three
     to a row): a bar per design with its 95 % CI."""
     first = next(iter(comparison["differences"].values()))
-    metrics = [m for m in METRIC_STYLE if m in first]
-    rows = -(-len(metrics) // 3)
+    panels = [m for m in COMPARISON_PANELS if m in first]
+    rows = -(-len(panels) // 3)
     axes = fig.subplots(rows, 3, squeeze=False).ravel()
-    for k, (ax, metric) in enumerate(zip(axes, metrics)):
+    for k, (ax, metric) in enumerate(zip(axes, panels)):
         label, kind = _metric_style(metric, difference=True)
         names = [
             n for n, diffs in comparison["differences"].items() if diffs[metric]["mean"] is not None
@@ -1234,7 +1247,7 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
         )
         if k % 3:
             ax.set_yticklabels([])
-    for ax in axes[len(metrics) :]:
+    for ax in axes[len(panels) :]:
         ax.set_visible(False)
     method = (
         "paired differences (common random numbers)"
@@ -1250,7 +1263,7 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
         fontweight="bold",
         fontsize=12,
     )
-    return list(axes[: len(metrics)])
+    return list(axes[: len(panels)])
 
 
 def write_comparison_chart(comparison: dict[str, Any], folder: Path) -> Path:

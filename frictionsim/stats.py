@@ -6,30 +6,8 @@ confidence interval for the mean: ``mean ± t(0.975, n-1) · sd / sqrt(n)``.
 Replications are independent, so this interval is exact for normal metrics
 and accurate for the counts and rates here once there are ~10 replications.
 
-Definitions (every figure is per replication, then averaged):
-
-* ``visitors``: customers who arrived during the horizon (each has exactly
-  one outcome: order, friction abandonment or non-friction exit).
-* ``orders``, ``revenue``: completed checkouts and the sum of their order values.
-* ``conversion_rate``: orders / visitors.
-* ``abandoned_friction``: customers whose irritation reached their tolerance
-  (on entering a step, while waiting, after a failed attempt) or who failed
-  ``max_attempts`` times. ``abandoned_exit``: left through a step's ``exit``.
-* ``lost_revenue_friction`` / ``lost_revenue_exit``: order values of those
-  customers; ``lost_revenue`` is their sum.
-* ``potential_revenue``: ``revenue + lost_revenue``, the order values of all
-  visitors (what the shop would take if nobody left).
-* ``mean_checkout_time``: minutes from arrival to order, over orders.
-* Per step: ``entered`` (visits to the step), ``abandoned_friction``,
-  ``abandoned_exit``, ``abandon_rate`` = (friction + exit) / entered,
-  ``friction_rate`` = friction / entered, ``mean_wait`` = minutes in the
-  step's queue over **all** customers who entered the step (those who
-  reneged, or left before queueing, included: E[Lq]/λ by Little's law),
-  ``p_wait`` = share of entrants who found all capacity busy, ``reneged``,
-  ``failed_attempts``, and ``utilisation`` = capacity-minutes held /
-  (capacity × run length, until the last customer left) for steps with
-  capacity; ``lost_revenue_friction``
-  and ``lost_revenue_exit``: order values of the customers lost at the step.
+What each metric is and how it is computed from a replication's counters is
+the metric table, :mod:`frictionsim.metrics`; this module describes the values.
 
 A rate whose denominator is 0 in a replication (a step nobody entered) is left
 out of that metric's statistics; if no replication has it, it is ``null``.
@@ -44,129 +22,25 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .engine import ORGANIC, REFERRAL, RETURNING, SOURCES, RunResult
+from .engine import SOURCES, RunResult
+from .metrics import nps_counts, run_values, segment_values, step_values
+from .metrics import ratio as _ratio
 from .scenario import Scenario
 
-#: Headline metrics of ``summary.json`` (contract names, never renamed).
-HEADLINE = (
-    "visitors",
-    "orders",
-    "conversion_rate",
-    "revenue",
-    "lost_revenue",
-    "lost_revenue_friction",
-    "lost_revenue_exit",
-    "abandoned_friction",
-    "abandoned_exit",
-)
 
-
-def _ratio(num: float, den: float) -> float:
-    return num / den if den else math.nan
-
-
-def nps_counts(scores: np.ndarray) -> tuple[int, int, int, float]:
-    """Promoters (9-10), passives (7-8), detractors (0-6) and NPS of a score histogram."""
-    scores = np.asarray(scores)
-    promoters = int(scores[9:].sum())
-    passives = int(scores[7:9].sum())
-    detractors = int(scores[:7].sum())
-    total = promoters + passives + detractors
-    return promoters, passives, detractors, _ratio(100.0 * (promoters - detractors), total)
-
-
-def run_metrics(result: RunResult, scenario: Scenario | None = None) -> dict[str, float]:
-    """Headline metrics of one replication (step costs and profit need the scenario)."""
-    r = result
-    promoters, passives, detractors, nps = nps_counts(r.segment_scores.sum(axis=0))
-    organic = int(r.source_visitors[ORGANIC])
-    per_organic = _ratio(float(r.source_revenue[ORGANIC]), organic) if organic else 0.0
-    costs = (
-        float(sum(s.cost * int(n) for s, n in zip(scenario.steps, r.step_entered)))
-        if scenario
-        else 0.0
-    )
-    margin = scenario.economics.margin if scenario else 1.0
-    return {
-        "visitors": float(r.visitors),
-        "orders": float(r.orders),
-        "conversion_rate": _ratio(r.orders, r.visitors),
-        "revenue": r.revenue,
-        "lost_revenue": r.lost_revenue_friction + r.lost_revenue_exit,
-        "lost_revenue_friction": r.lost_revenue_friction,
-        "lost_revenue_exit": r.lost_revenue_exit,
-        "potential_revenue": r.revenue + r.lost_revenue_friction + r.lost_revenue_exit,
-        "abandoned_friction": float(r.abandoned_friction),
-        "abandoned_exit": float(r.abandoned_exit),
-        "mean_order_value": _ratio(r.revenue, r.orders),
-        "mean_checkout_time": _ratio(r.checkout_time_total, r.orders),
-        "nps": nps,
-        "promoters": float(promoters),
-        "passives": float(passives),
-        "detractors": float(detractors),
-        "defects": float(r.defects),
-        "organic_visitors": float(organic),
-        "referral_visitors": float(r.source_visitors[REFERRAL]),
-        "referral_orders": float(r.source_orders[REFERRAL]),
-        "referral_revenue": float(r.source_revenue[REFERRAL]),
-        "returning_visitors": float(r.source_visitors[RETURNING]),
-        "returning_orders": float(r.source_orders[RETURNING]),
-        "repeat_revenue": float(r.source_revenue[RETURNING]),
-        "prospects_lost": float(r.prospects_lost),
-        "lost_revenue_word_of_mouth": r.prospects_lost * per_organic,
-        "step_costs": costs,
-        "profit": margin * r.revenue - costs,
-    }
+def run_metrics(result: RunResult, scenario: Scenario) -> dict[str, float]:
+    """Every run-level metric of one replication (the table in :mod:`frictionsim.metrics`)."""
+    return run_values(result, scenario)
 
 
 def step_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, float]]:
     """Per-step metrics of one replication, keyed by step name."""
-    r = result
-    out: dict[str, dict[str, float]] = {}
-    for i, step in enumerate(scenario.steps):
-        entered = int(r.step_entered[i])
-        friction = int(r.step_abandoned_friction[i])
-        exits = int(r.step_abandoned_exit[i])
-        m = {
-            "entered": float(entered),
-            "abandoned_friction": float(friction),
-            "abandoned_exit": float(exits),
-            "abandon_rate": _ratio(friction + exits, entered),
-            "friction_rate": _ratio(friction, entered),
-            "exit_rate": _ratio(exits, entered),
-            "mean_wait": _ratio(float(r.step_wait_total[i]), entered),
-            "failed_attempts": float(r.step_failed_attempts[i]),
-            "lost_revenue_friction": float(r.step_lost_revenue_friction[i]),
-            "lost_revenue_exit": float(r.step_lost_revenue_exit[i]),
-            "cost": step.cost * entered,
-        }
-        if step.capacity:
-            m["p_wait"] = _ratio(int(r.step_waited[i]), entered)
-            m["reneged"] = float(r.step_reneged[i])
-            m["utilisation"] = _ratio(float(r.step_busy_time[i]), step.capacity * r.end_time)
-        out[step.name] = m
-    return out
+    return step_values(result, scenario)
 
 
 def segment_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, float]]:
     """Per-segment metrics of one replication, keyed by segment name."""
-    r = result
-    out = {}
-    for k, seg in enumerate(scenario.segments):
-        promoters, passives, detractors, nps = nps_counts(r.segment_scores[k])
-        out[seg.name] = {
-            "visitors": float(r.segment_visitors[k]),
-            "orders": float(r.segment_orders[k]),
-            "conversion_rate": _ratio(int(r.segment_orders[k]), int(r.segment_visitors[k])),
-            "revenue": float(r.segment_revenue[k]),
-            "abandoned_friction": float(r.segment_abandoned_friction[k]),
-            "abandoned_exit": float(r.segment_abandoned_exit[k]),
-            "nps": nps,
-            "promoters": float(promoters),
-            "passives": float(passives),
-            "detractors": float(detractors),
-        }
-    return out
+    return segment_values(result, scenario)
 
 
 def describe(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:

@@ -46,8 +46,9 @@ from .experiment import (
     replication_seeds,
     uses_fast_path,
 )
+from .metrics import HEADLINE
 from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml
-from .stats import HEADLINE, describe, run_metrics
+from .stats import describe, run_metrics
 
 #: Metrics a sweep or a sensitivity analysis can chart and rank by.
 METRICS = (*HEADLINE, "mean_order_value", "mean_checkout_time")
@@ -327,7 +328,7 @@ def sweep(
 
     def on_result(i: int, result: Any) -> None:
         k, rep = todo[i // replications], i % replications
-        pending.setdefault(k, {})[rep] = run_metrics(result)
+        pending.setdefault(k, {})[rep] = run_metrics(result, scenarios[k])
         if len(pending[k]) == replications:
             finished = pending.pop(k)
             done[k] = [finished[r] for r in range(replications)]
@@ -605,7 +606,7 @@ def _one_at_a_time(
     tasks = [Task(s, q, engine) for s in runs for q in seeds]
     flat = executor.map(tasks, progress)
     values = [
-        [run_metrics(r)[metric] for r in flat[k * replications : (k + 1) * replications]]
+        [run_metrics(r, runs[k])[metric] for r in flat[k * replications : (k + 1) * replications]]
         for k in range(len(runs))
     ]
     base = describe(values[0])
@@ -674,7 +675,7 @@ def _sobol(
             raise OptionError(f"a Sobol sample point is not a valid scenario: {', '.join(sets)}")
         tasks.append(Task(s, seq, engine))
     flat = executor.map(tasks, progress)
-    y = np.array([run_metrics(r)[metric] for r in flat], dtype=float)
+    y = np.array([run_metrics(r, t.scenario)[metric] for r, t in zip(flat, tasks)], dtype=float)
     result = sobol_analyze.analyze(
         problem, y, calc_second_order=False, print_to_console=False, seed=seed % 2**32
     )

@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from frictionsim.cli import cli
 from frictionsim.errors import ComparisonError
 from frictionsim.experiment import compare
-from frictionsim.report import METRIC_STYLE, draw_comparison
+from frictionsim.metrics import TABLE
+from frictionsim.report import draw_comparison
 from frictionsim.stats import difference, horizon_words, verdict
 
 from .conftest import make_scenario, png_size, scenario_dict
@@ -205,7 +206,7 @@ def test_difference_chart_draws_each_metric_of_the_document(tmp_cwd):
     assert len(axes) == len(doc["differences"]["short"]) == 9
     assert "long" in axes[0].figure.get_suptitle()
     for ax in axes:
-        metric = next(m for m, (label, _) in METRIC_STYLE.items() if label == ax.get_title("left"))
+        metric = next(m for m, d in TABLE["run"].items() if d.label == ax.get_title("left"))
         d = doc["differences"]["short"][metric]
         (container,) = [c for c in ax.containers if isinstance(c, BarContainer)]
         assert container.patches[0].get_width() == pytest.approx(d["mean"]), metric

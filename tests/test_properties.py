@@ -98,7 +98,7 @@ def test_every_customer_has_exactly_one_outcome(scenario, seed):
             assert r.step_reneged[i] <= r.step_waited[i]
         else:
             assert r.step_wait_total[i] == 0
-    m = run_metrics(r)
+    m = run_metrics(r, scenario)
     if r.visitors:
         assert 0 <= m["conversion_rate"] <= 1
     assert END not in c["step"][c["outcome"] > 0]

@@ -37,11 +37,10 @@ def test_peak_end_worked_examples():
 def test_a_mild_final_step_is_remembered_better_although_it_adds_irritation():
     steps = [{"name": "form", "irritation": 6}, {"name": "pay", "irritation": 4}]
     common = {"segments": one_segment(20), "experience": {"scale": 0.5}, "horizon": 30}
-    abrupt = run_once(make_scenario(steps=steps, **common), record_customers=True)
-    mild = run_once(
-        make_scenario(steps=[*steps, {"name": "thanks", "irritation": 0.5}], **common),
-        record_customers=True,
-    )
+    abrupt_scenario = make_scenario(steps=steps, **common)
+    mild_scenario = make_scenario(steps=[*steps, {"name": "thanks", "irritation": 0.5}], **common)
+    abrupt = run_once(abrupt_scenario, record_customers=True)
+    mild = run_once(mild_scenario, record_customers=True)
     a, b = abrupt.customers, mild.customers
     assert a["outcome"].tolist() == b["outcome"].tolist() == [0] * a["id"].size
     # total irritation rises by 0.5 ...
@@ -50,8 +49,8 @@ def test_a_mild_final_step_is_remembered_better_although_it_adds_irritation():
     # scores 10 * (1 - 5 / 10) = 5 (detractor) and 10 * (1 - 3.25 / 10) = 6.75 -> 7 (passive)
     assert set(a["score"].tolist()) == {5}
     assert set(b["score"].tolist()) == {7}
-    assert run_metrics(abrupt)["nps"] == -100
-    assert run_metrics(mild)["nps"] == 0
+    assert run_metrics(abrupt, abrupt_scenario)["nps"] == -100
+    assert run_metrics(mild, mild_scenario)["nps"] == 0
 
 
 def test_nps_classes():

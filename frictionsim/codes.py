@@ -1,0 +1,20 @@
+"""Codes shared by the engines and everything downstream of them.
+
+A visitor's outcome, where a visitor comes from, and how a customer remembers a
+visit are small integers in the engines' arrays; their names here are what
+results, metrics and event logs show. This module imports nothing, so the
+report and the metric table can use the codes without loading the engine.
+"""
+
+from __future__ import annotations
+
+ORDER, FRICTION, EXIT = 0, 1, 2
+OUTCOMES = ("order", "friction", "exit")
+#: Activity names of the event log.
+OUTCOME_ACTIVITY = ("order", "abandoned", "left")
+#: Where a visitor comes from.
+ORGANIC, REFERRAL, RETURNING = 0, 1, 2
+SOURCES = ("organic", "referral", "returning")
+ARRIVAL_ACTIVITY = ("arrival", "referral arrival", "return arrival")
+#: How a customer remembers the visit, for word of mouth and returns.
+PROMOTER, PASSIVE, DETRACTOR, ABANDONER = 0, 1, 2, 3

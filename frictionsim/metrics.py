@@ -1,0 +1,335 @@
+"""The metric table: every number frictionsim reports, defined once.
+
+A metric has a **name** (its key in ``summary.json``; the names of DESIGN.md
+never change), a **level** (``run``: the whole replication; ``step``: one step,
+``summary.json``'s ``steps.<step>.<name>``; ``segment``: one persona,
+``segments.<segment>.<name>``), a **kind** that says how it is read and
+written (a count, a rate in [0, 1], money, minutes, or the NPS score in
+[−100, 100]), a **label** for tables and charts, and how it is **computed**
+from one replication's counters (:class:`~frictionsim.engine.RunResult`).
+
+Statistics, the console, the report, the CSV columns and ``--metric`` all read
+this table, so a metric added here appears everywhere. The order of the table
+is the order of the keys in ``summary.json``.
+
+A rate whose denominator is zero in a replication (a step nobody entered) is
+``nan`` there, and left out of that metric's statistics.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .codes import ORGANIC, REFERRAL, RETURNING
+
+if TYPE_CHECKING:  # the table is read without loading the engine (the report does)
+    from .engine import RunResult
+    from .scenario import Scenario
+
+#: How a metric is read: its feasible range and how it is written.
+KINDS = {
+    "count": (0.0, math.inf),  # people, visits, attempts
+    "rate": (0.0, 1.0),  # a share of some count
+    "money": (0.0, math.inf),  # in the scenario's currency
+    "signed_money": (-math.inf, math.inf),  # profit can be negative
+    "minutes": (0.0, math.inf),
+    "score": (-100.0, 100.0),  # NPS
+}
+
+LEVELS = ("run", "step", "segment")
+
+Compute = Callable[["RunResult", "Scenario", int], float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One reported number: what it is called, where it lives, how it is computed."""
+
+    name: str
+    level: str  # one of LEVELS
+    kind: str  # one of KINDS
+    label: str  # for tables and charts, lower case
+    compute: Compute  # (replication's counters, scenario, step or segment index) -> value
+    description: str
+    headline: bool = False  # a contract metric of DESIGN.md's summary (run level)
+    capacity_only: bool = False  # a step metric that exists only for steps with capacity
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The values the metric can take (a confidence interval never goes beyond)."""
+        return KINDS[self.kind]
+
+    @property
+    def money(self) -> bool:
+        return self.kind in ("money", "signed_money")
+
+
+def ratio(num: float, den: float) -> float:
+    """``num / den``, or ``nan`` when the denominator is zero."""
+    return num / den if den else math.nan
+
+
+def nps_counts(scores: np.ndarray) -> tuple[int, int, int, float]:
+    """Promoters (9-10), passives (7-8), detractors (0-6) and NPS of a score histogram."""
+    scores = np.asarray(scores)
+    promoters = int(scores[9:].sum())
+    passives = int(scores[7:9].sum())
+    detractors = int(scores[:7].sum())
+    total = promoters + passives + detractors
+    return promoters, passives, detractors, ratio(100.0 * (promoters - detractors), total)
+
+
+def _scores(r: RunResult) -> tuple[int, int, int, float]:
+    return nps_counts(r.segment_scores.sum(axis=0))
+
+
+def _step_costs(r: RunResult, s: Scenario) -> float:
+    return float(sum(step.cost * int(n) for step, n in zip(s.steps, r.step_entered)))
+
+
+def _word_of_mouth_loss(r: RunResult) -> float:
+    organic = int(r.source_visitors[ORGANIC])
+    per_organic = ratio(float(r.source_revenue[ORGANIC]), organic) if organic else 0.0
+    return r.prospects_lost * per_organic
+
+
+def _run(name, kind, label, compute, description, headline=False) -> Metric:
+    return Metric(name, "run", kind, label, lambda r, s, i: compute(r, s), description, headline)
+
+
+def _step(name, kind, label, compute, description, capacity_only=False) -> Metric:
+    return Metric(name, "step", kind, label, compute, description, False, capacity_only)
+
+
+def _segment(name, kind, label, compute, description) -> Metric:
+    return Metric(name, "segment", kind, label, compute, description)
+
+
+#: Every metric, in the order of ``summary.json``.
+METRICS: tuple[Metric, ...] = (
+    # ----------------------------------------------------------------- run level
+    _run("visitors", "count", "visitors", lambda r, s: float(r.visitors),
+         "customers who arrived during the horizon", True),
+    _run("orders", "count", "orders", lambda r, s: float(r.orders),
+         "customers who finished the last step", True),
+    _run("conversion_rate", "rate", "conversion rate", lambda r, s: ratio(r.orders, r.visitors),
+         "orders / visitors", True),
+    _run("revenue", "money", "revenue", lambda r, s: r.revenue,
+         "sum of the order values of orders", True),
+    _run("lost_revenue", "money", "lost revenue",
+         lambda r, s: r.lost_revenue_friction + r.lost_revenue_exit,
+         "lost_revenue_friction + lost_revenue_exit", True),
+    _run("lost_revenue_friction", "money", "lost revenue: friction",
+         lambda r, s: r.lost_revenue_friction,
+         "order values of customers who abandoned for friction", True),
+    _run("lost_revenue_exit", "money", "lost revenue: non-friction exits",
+         lambda r, s: r.lost_revenue_exit,
+         "order values of customers who left through a step's exit", True),
+    _run("potential_revenue", "money", "potential revenue",
+         lambda r, s: r.revenue + r.lost_revenue_friction + r.lost_revenue_exit,
+         "revenue + lost_revenue: the order values of all visitors"),
+    _run("abandoned_friction", "count", "abandoned: friction",
+         lambda r, s: float(r.abandoned_friction), "customers who abandoned for friction", True),
+    _run("abandoned_exit", "count", "left: non-friction exits",
+         lambda r, s: float(r.abandoned_exit), "customers who left through a step's exit", True),
+    _run("mean_order_value", "money", "mean order value", lambda r, s: ratio(r.revenue, r.orders),
+         "revenue / orders"),
+    _run("mean_checkout_time", "minutes", "mean checkout time",
+         lambda r, s: ratio(r.checkout_time_total, r.orders),
+         "minutes from arrival to order, over orders (waiting included)"),
+    _run("nps", "score", "NPS of buyers", lambda r, s: _scores(r)[3],
+         "% promoters − % detractors of the buyers (−100..100)"),
+    _run("promoters", "count", "promoters", lambda r, s: float(_scores(r)[0]),
+         "buyers scoring 9–10"),
+    _run("passives", "count", "passives", lambda r, s: float(_scores(r)[1]),
+         "buyers scoring 7–8"),
+    _run("detractors", "count", "detractors", lambda r, s: float(_scores(r)[2]),
+         "buyers scoring 0–6"),
+    _run("defects", "count", "defects", lambda r, s: float(r.defects),
+         "post-purchase defects that surfaced"),
+    _run("organic_visitors", "count", "organic visitors",
+         lambda r, s: float(int(r.source_visitors[ORGANIC])),
+         "visitors from the Poisson arrivals (not referred, not returning)"),
+    _run("referral_visitors", "count", "referral visitors",
+         lambda r, s: float(r.source_visitors[REFERRAL]), "visitors brought by word of mouth"),
+    _run("referral_orders", "count", "referral orders",
+         lambda r, s: float(r.source_orders[REFERRAL]), "orders of referral visitors"),
+    _run("referral_revenue", "money", "revenue from referrals",
+         lambda r, s: float(r.source_revenue[REFERRAL]), "order values of referral orders"),
+    _run("returning_visitors", "count", "returning visitors",
+         lambda r, s: float(r.source_visitors[RETURNING]), "customers who came back"),
+    _run("returning_orders", "count", "returning orders",
+         lambda r, s: float(r.source_orders[RETURNING]), "orders of returning customers"),
+    _run("repeat_revenue", "money", "revenue from repeat orders",
+         lambda r, s: float(r.source_revenue[RETURNING]), "order values of returning orders"),
+    _run("prospects_lost", "count", "prospects lost to word of mouth",
+         lambda r, s: float(r.prospects_lost),
+         "organic arrivals that did not happen because word of mouth deterred them"),
+    _run("lost_revenue_word_of_mouth", "money", "revenue lost to word of mouth",
+         lambda r, s: _word_of_mouth_loss(r),
+         "prospects_lost × revenue per organic visitor of the same replication"),
+    _run("step_costs", "money", "step costs", _step_costs,
+         "Σ over steps of cost × customers who entered the step"),
+    _run("profit", "signed_money", "profit", lambda r, s: s.economics.margin * r.revenue
+         - _step_costs(r, s), "economics.margin × revenue − step_costs"),
+    # ---------------------------------------------------------------- step level
+    _step("entered", "count", "entered", lambda r, s, i: float(int(r.step_entered[i])),
+          "visits to the step (a customer looping back counts again)"),
+    _step("abandoned_friction", "count", "abandoned: friction",
+          lambda r, s, i: float(int(r.step_abandoned_friction[i])),
+          "customers lost to friction at this step"),
+    _step("abandoned_exit", "count", "left: non-friction exits",
+          lambda r, s, i: float(int(r.step_abandoned_exit[i])),
+          "customers who left through this step's exit"),
+    _step("abandon_rate", "rate", "abandon rate",
+          lambda r, s, i: ratio(
+              int(r.step_abandoned_friction[i]) + int(r.step_abandoned_exit[i]),
+              int(r.step_entered[i]),
+          ), "(abandoned_friction + abandoned_exit) / entered"),
+    _step("friction_rate", "rate", "friction rate",
+          lambda r, s, i: ratio(int(r.step_abandoned_friction[i]), int(r.step_entered[i])),
+          "abandoned_friction / entered"),
+    _step("exit_rate", "rate", "exit rate",
+          lambda r, s, i: ratio(int(r.step_abandoned_exit[i]), int(r.step_entered[i])),
+          "abandoned_exit / entered"),
+    _step("mean_wait", "minutes", "mean wait",
+          lambda r, s, i: ratio(float(r.step_wait_total[i]), int(r.step_entered[i])),
+          "minutes in the step's queue over all customers who entered the step"),
+    _step("failed_attempts", "count", "failed attempts",
+          lambda r, s, i: float(r.step_failed_attempts[i]), "failed attempts at the step"),
+    _step("lost_revenue_friction", "money", "lost revenue: friction",
+          lambda r, s, i: float(r.step_lost_revenue_friction[i]),
+          "order values of the customers lost to friction at this step"),
+    _step("lost_revenue_exit", "money", "lost revenue: non-friction exits",
+          lambda r, s, i: float(r.step_lost_revenue_exit[i]),
+          "order values of the customers who left through this step's exit"),
+    _step("cost", "money", "cost", lambda r, s, i: s.steps[i].cost * int(r.step_entered[i]),
+          "cost × entered"),
+    _step("p_wait", "rate", "share who waited",
+          lambda r, s, i: ratio(int(r.step_waited[i]), int(r.step_entered[i])),
+          "share of entrants who found all capacity busy", True),
+    _step("reneged", "count", "reneged", lambda r, s, i: float(r.step_reneged[i]),
+          "customers whose irritation reached their tolerance while waiting", True),
+    _step("utilisation", "rate", "utilisation",
+          lambda r, s, i: ratio(float(r.step_busy_time[i]), s.steps[i].capacity * r.end_time),
+          "capacity-minutes held / (capacity × run length)", True),
+    # ------------------------------------------------------------- segment level
+    _segment("visitors", "count", "visitors", lambda r, s, k: float(r.segment_visitors[k]),
+             "visitors of the segment"),
+    _segment("orders", "count", "orders", lambda r, s, k: float(r.segment_orders[k]),
+             "orders of the segment"),
+    _segment("conversion_rate", "rate", "conversion rate",
+             lambda r, s, k: ratio(int(r.segment_orders[k]), int(r.segment_visitors[k])),
+             "orders / visitors of the segment"),
+    _segment("revenue", "money", "revenue", lambda r, s, k: float(r.segment_revenue[k]),
+             "order values of the segment's orders"),
+    _segment("abandoned_friction", "count", "abandoned: friction",
+             lambda r, s, k: float(r.segment_abandoned_friction[k]),
+             "the segment's customers lost to friction"),
+    _segment("abandoned_exit", "count", "left: non-friction exits",
+             lambda r, s, k: float(r.segment_abandoned_exit[k]),
+             "the segment's customers who left through an exit"),
+    _segment("nps", "score", "NPS of buyers",
+             lambda r, s, k: nps_counts(r.segment_scores[k])[3], "NPS of the segment's buyers"),
+    _segment("promoters", "count", "promoters",
+             lambda r, s, k: float(nps_counts(r.segment_scores[k])[0]), "buyers scoring 9–10"),
+    _segment("passives", "count", "passives",
+             lambda r, s, k: float(nps_counts(r.segment_scores[k])[1]), "buyers scoring 7–8"),
+    _segment("detractors", "count", "detractors",
+             lambda r, s, k: float(nps_counts(r.segment_scores[k])[2]), "buyers scoring 0–6"),
+)  # fmt: skip
+
+#: Metrics by level and name.
+TABLE: dict[str, dict[str, Metric]] = {
+    level: {m.name: m for m in METRICS if m.level == level} for level in LEVELS
+}
+
+#: Headline metrics of ``summary.json`` (contract names, never renamed).
+HEADLINE: tuple[str, ...] = tuple(m.name for m in METRICS if m.headline)
+
+
+def step_metrics_of(scenario: Scenario, i: int) -> Iterator[Metric]:
+    """The step metrics step ``i`` has (capacity metrics only for a step with capacity)."""
+    has_capacity = bool(scenario.steps[i].capacity)
+    return (m for m in TABLE["step"].values() if has_capacity or not m.capacity_only)
+
+
+def run_values(result: RunResult, scenario: Scenario) -> dict[str, float]:
+    """Every run-level metric of one replication."""
+    return {name: m.compute(result, scenario, 0) for name, m in TABLE["run"].items()}
+
+
+def step_values(result: RunResult, scenario: Scenario) -> dict[str, dict[str, float]]:
+    """Every step metric of one replication, keyed by step name."""
+    return {
+        step.name: {m.name: m.compute(result, scenario, i) for m in step_metrics_of(scenario, i)}
+        for i, step in enumerate(scenario.steps)
+    }
+
+
+def segment_values(result: RunResult, scenario: Scenario) -> dict[str, dict[str, float]]:
+    """Every segment metric of one replication, keyed by segment name."""
+    return {
+        seg.name: {name: m.compute(result, scenario, k) for name, m in TABLE["segment"].items()}
+        for k, seg in enumerate(scenario.segments)
+    }
+
+
+def lookup(path: str) -> Metric | None:
+    """The metric at ``path`` as in ``summary.json`` (``nps``, ``steps.pay.p_wait``,
+    ``segments.mobile.nps``), whatever the step or segment is called; None if unknown."""
+    if path in TABLE["run"]:
+        return TABLE["run"][path]
+    for prefix, level in (("steps.", "step"), ("segments.", "segment")):
+        if path.startswith(prefix) and "." in path[len(prefix) :]:
+            return TABLE[level].get(path.rsplit(".", 1)[1])
+    return None
+
+
+def label(path: str) -> str:
+    """The label of the metric at ``path``, with its step or segment: ``pay: mean wait``."""
+    metric = lookup(path)
+    if metric is None:
+        return path
+    if metric.level == "run":
+        return metric.label
+    owner = path.split(".", 1)[1].rsplit(".", 1)[0]
+    return f"{owner}: {metric.label}"
+
+
+def kind(path: str) -> str:
+    """The kind of the metric at ``path`` (``count`` when unknown)."""
+    metric = lookup(path)
+    return metric.kind if metric else "count"
+
+
+def clip(values: Any, path: str) -> Any:
+    """``values`` (a number or a pair) held to the feasible range of the metric at ``path``."""
+    lo, hi = KINDS[kind(path)]
+    if isinstance(values, (list, tuple)):
+        return [min(max(v, lo), hi) for v in values]
+    return min(max(values, lo), hi)
+
+
+__all__ = [
+    "HEADLINE",
+    "KINDS",
+    "LEVELS",
+    "METRICS",
+    "TABLE",
+    "Metric",
+    "kind",
+    "label",
+    "lookup",
+    "nps_counts",
+    "ratio",
+    "run_values",
+    "segment_values",
+    "step_metrics_of",
+    "step_values",
+]

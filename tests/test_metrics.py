@@ -1,0 +1,107 @@
+"""The metric table: one definition of every reported number, read everywhere."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from frictionsim import metrics
+from frictionsim.metrics import HEADLINE, KINDS, TABLE, lookup
+from frictionsim.stats import summarize
+
+from .conftest import make_scenario, one_segment, run_once
+
+CONTRACT = (  # DESIGN.md's summary contract: these names never change
+    "visitors",
+    "orders",
+    "conversion_rate",
+    "revenue",
+    "lost_revenue",
+    "lost_revenue_friction",
+    "lost_revenue_exit",
+    "abandoned_friction",
+    "abandoned_exit",
+)
+
+
+def test_the_contract_metrics_are_the_headline_and_every_metric_is_well_formed():
+    assert HEADLINE == CONTRACT
+    for m in metrics.METRICS:
+        assert m.level in metrics.LEVELS
+        assert m.kind in KINDS
+        assert m.label
+        assert m.label == m.label.strip()
+        assert m.description
+    names = [(m.level, m.name) for m in metrics.METRICS]
+    assert len(names) == len(set(names))
+
+
+def test_summary_holds_exactly_the_table_in_its_order():
+    scenario = make_scenario(steps=[{"name": "a"}, {"name": "pay", "capacity": 1, "duration": 0.5}])
+    summary = summarize(scenario, [run_once(scenario, 1), run_once(scenario, 2)], 1, "x")
+    assert list(summary["metrics"]) == list(TABLE["run"])
+    plain = [m for m, d in TABLE["step"].items() if not d.capacity_only]
+    assert list(summary["steps"]["a"]) == plain
+    assert list(summary["steps"]["pay"]) == list(TABLE["step"])
+    assert list(summary["segments"]["all"]) == list(TABLE["segment"])
+
+
+def test_a_micro_scenario_gives_the_hand_computed_values():
+    # one step, nobody leaves, every order worth 50; margin 0.3, the step costs 2 per entrant
+    scenario = make_scenario(
+        segments=one_segment(tolerance=1e9, order_value=50),
+        steps=[{"name": "only", "cost": 2}],
+        economics={"margin": 0.3},
+    )
+    r = run_once(scenario)
+    n = r.visitors
+    assert n > 0
+    v = metrics.run_values(r, scenario)
+    assert (v["orders"], v["conversion_rate"], v["revenue"]) == (n, 1.0, 50.0 * n)
+    assert (v["lost_revenue"], v["abandoned_friction"], v["abandoned_exit"]) == (0, 0, 0)
+    assert v["step_costs"] == 2 * n
+    assert v["profit"] == pytest.approx(0.3 * 50 * n - 2 * n)
+    s = metrics.step_values(r, scenario)["only"]
+    assert (s["entered"], s["abandon_rate"], s["cost"]) == (n, 0.0, 2 * n)
+
+
+def test_a_rate_of_a_step_nobody_entered_is_nan():
+    scenario = make_scenario(steps=[{"name": "a", "exit": 1}, {"name": "b"}])
+    s = metrics.step_values(run_once(scenario), scenario)["b"]
+    assert s["entered"] == 0
+    assert math.isnan(s["abandon_rate"])
+    assert math.isnan(s["mean_wait"])
+
+
+@pytest.mark.parametrize(
+    ("path", "level", "name", "label"),
+    [
+        ("nps", "run", "nps", "NPS of buyers"),
+        ("steps.pay.p_wait", "step", "p_wait", "pay: share who waited"),
+        ("steps.v1.2.mean_wait", "step", "mean_wait", "v1.2: mean wait"),
+        (
+            "segments.mobile.conversion_rate",
+            "segment",
+            "conversion_rate",
+            "mobile: conversion rate",
+        ),
+    ],
+)
+def test_a_metric_is_found_by_its_path_in_summary_json(path, level, name, label):
+    m = lookup(path)
+    assert (m.level, m.name) == (level, name)
+    assert metrics.label(path) == label
+
+
+@pytest.mark.parametrize("path", ["conversion", "steps.pay", "steps..", "segments.x.nope", ""])
+def test_an_unknown_path_is_not_a_metric(path):
+    assert lookup(path) is None
+
+
+def test_feasible_ranges_follow_the_kind():
+    assert lookup("conversion_rate").bounds == (0.0, 1.0)
+    assert lookup("nps").bounds == (-100.0, 100.0)
+    assert lookup("profit").bounds == (-math.inf, math.inf)
+    assert metrics.clip([-0.2, 1.3], "conversion_rate") == [0.0, 1.0]
+    assert metrics.clip(-5.0, "visitors") == 0.0
