@@ -301,7 +301,8 @@ def compare(
     "--metric",
     default="conversion_rate",
     show_default=True,
-    help="Metric drawn in the chart (sweep.csv has them all).",
+    help="Metric drawn in the chart, by its path in summary.json: conversion_rate, nps, "
+    "profit, steps.<step>.<metric>, segments.<segment>.<metric> (sweep.csv has them all).",
 )
 @seed_option()
 @replications_option(1, "Replications per point (default: the scenario's).")
@@ -337,9 +338,9 @@ def sweep(
 
     if len(params) != len(values):
         raise OptionError("give one --values for each --param, in the same order")
-    check_metric(metric)
     grid = [(p, parse_values(v)) for p, v in zip(params, values)]
     scenario = load_scenario(file, overrides)
+    check_metric(metric, scenario)
     out = out or Path("results") / f"sweep-{scenario.name}"
     check_writable(out)
     partial = partial_path(out)
@@ -391,7 +392,13 @@ def sweep(
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option("--metric", default="conversion_rate", show_default=True, help="Metric to rank by.")
+@click.option(
+    "--metric",
+    default="conversion_rate",
+    show_default=True,
+    help="Metric to rank by, by its path in summary.json: conversion_rate, nps, profit, "
+    "steps.<step>.<metric>, segments.<segment>.<metric>.",
+)
 @click.option(
     "--delta",
     type=float,
@@ -445,8 +452,8 @@ def sensitivity(
     from .sweeps import check_metric, numeric_parameters
     from .sweeps import sensitivity as rank_parameters
 
-    check_metric(metric)
     scenario = load_scenario(file, overrides)
+    check_metric(metric, scenario)
     out = out or Path("results") / f"sensitivity-{scenario.name}"
     check_writable(out)
     n = len(numeric_parameters(scenario))

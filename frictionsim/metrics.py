@@ -280,6 +280,51 @@ def segment_values(result: RunResult, scenario: Scenario) -> dict[str, dict[str,
     }
 
 
+def flat_values(result: RunResult, scenario: Scenario) -> dict[str, float]:
+    """Every metric of one replication by its path in ``summary.json``: ``nps``,
+    ``steps.<step>.<metric>``, ``segments.<segment>.<metric>``."""
+    values = run_values(result, scenario)
+    for step, ms in step_values(result, scenario).items():
+        values.update({f"steps.{step}.{m}": v for m, v in ms.items()})
+    for segment, ms in segment_values(result, scenario).items():
+        values.update({f"segments.{segment}.{m}": v for m, v in ms.items()})
+    return values
+
+
+def paths(scenario: Scenario) -> list[str]:
+    """The path of every metric ``scenario`` has, in the order of :func:`flat_values`."""
+    out = list(TABLE["run"])
+    for i, step in enumerate(scenario.steps):
+        out += [f"steps.{step.name}.{m.name}" for m in step_metrics_of(scenario, i)]
+    for seg in scenario.segments:
+        out += [f"segments.{seg.name}.{m}" for m in TABLE["segment"]]
+    return out
+
+
+def check_path(path: str, scenario: Scenario | None = None) -> str:
+    """``path`` if it names a metric (of ``scenario``, when given), else an
+    :class:`~frictionsim.errors.OptionError` with the closest names."""
+    from .errors import OptionError, did_you_mean
+
+    known = paths(scenario) if scenario is not None else None
+    if (known is not None and path in known) or (known is None and lookup(path)):
+        return path
+    shown = path if len(path) <= 60 else path[:59] + "…"
+    options = known if known is not None else list(TABLE["run"])
+    hint = did_you_mean(path, options)
+    where = f" of '{scenario.name}'" if scenario is not None else ""
+    metric = lookup(path)
+    if metric is not None and metric.capacity_only and scenario is not None:
+        reason = f"'{shown}' is a metric of steps with capacity only"
+    else:
+        reason = f"unknown metric '{shown}'{where}{hint}"
+    raise OptionError(
+        f"{reason}; a metric is named by its path in summary.json: "
+        f"{', '.join(list(TABLE['run'])[:3])}, nps, profit, ..., "
+        "steps.<step>.<metric> or segments.<segment>.<metric>"
+    )
+
+
 def lookup(path: str) -> Metric | None:
     """The metric at ``path`` as in ``summary.json`` (``nps``, ``steps.pay.p_wait``,
     ``segments.mobile.nps``), whatever the step or segment is called; None if unknown."""
@@ -323,10 +368,13 @@ __all__ = [
     "METRICS",
     "TABLE",
     "Metric",
+    "check_path",
+    "flat_values",
     "kind",
     "label",
     "lookup",
     "nps_counts",
+    "paths",
     "ratio",
     "run_values",
     "segment_values",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import OptionError, ScenarioError, did_you_mean
+from .errors import OptionError, ScenarioError
 from .experiment import (
     Progress,
     Task,
@@ -46,12 +47,10 @@ from .experiment import (
     replication_seeds,
     uses_fast_path,
 )
-from .metrics import HEADLINE
+from .metrics import check_path, flat_values, paths
 from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml
-from .stats import describe, run_metrics
+from .stats import describe
 
-#: Metrics a sweep or a sensitivity analysis can chart and rank by.
-METRICS = (*HEADLINE, "mean_order_value", "mean_checkout_time")
 #: More points than this in one sweep is almost certainly a typo in ``--values``.
 MAX_POINTS = 10_000
 #: Scenario keys a sweep cannot vary: they say how the points are run, not what is run.
@@ -60,12 +59,10 @@ NOT_SWEPT = ("seed", "replications")
 MAX_VALUE = Decimal("1e15")
 
 
-def check_metric(metric: str) -> str:
-    """``metric`` if it is one of :data:`METRICS`, else an :class:`OptionError`."""
-    if metric not in METRICS:
-        hint = did_you_mean(metric, METRICS)
-        raise OptionError(f"unknown metric '{metric}'{hint}; choose one of {', '.join(METRICS)}")
-    return metric
+def check_metric(metric: str, scenario: Scenario | None = None) -> str:
+    """``metric`` if it is the path of a metric in ``summary.json`` (of ``scenario``, when
+    given: its steps and segments), else an :class:`OptionError` with the closest names."""
+    return check_path(metric, scenario)
 
 
 def parse_values(text: str) -> list[str]:
@@ -139,7 +136,7 @@ class Sweep:
     seed: int
     replications: int
     metric: str  # the one charted
-    rows: list[list[dict[str, float]]]  # per point, per replication: run_metrics
+    rows: list[list[dict[str, float]]]  # per point, per replication: every metric by path
     document: dict[str, Any]  # sweep.json
     runtime_seconds: float
     jobs: int
@@ -203,7 +200,7 @@ def _fingerprint(
 
 
 def _read_partial(
-    path: Path, fingerprint: str, n_points: int, replications: int
+    path: Path, fingerprint: str, required: Sequence[set[str]], replications: int
 ) -> tuple[dict[int, list[dict[str, float]]], int]:
     """Finished points recorded in ``path``, and how many lines could not be used.
 
@@ -234,7 +231,7 @@ def _read_partial(
         )
     skipped = 0
     for line in lines[1:]:
-        rows = _finished_point(line, n_points, replications)
+        rows = _finished_point(line, required, replications)
         if rows is None:
             skipped += 1
         else:
@@ -243,7 +240,7 @@ def _read_partial(
 
 
 def _finished_point(
-    line: str, n_points: int, replications: int
+    line: str, required: Sequence[set[str]], replications: int
 ) -> tuple[int, list[dict[str, float]]] | None:
     """``(point, metrics per replication)`` of one partial-file line, or None if damaged."""
     try:
@@ -253,12 +250,12 @@ def _finished_point(
     if not isinstance(entry, dict):
         return None
     k, rows = entry.get("point"), entry.get("metrics")
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < n_points:
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(required):
         return None
     if not isinstance(rows, list) or len(rows) != replications:
         return None
     for row in rows:
-        if not isinstance(row, dict) or not set(METRICS) <= set(row):
+        if not isinstance(row, dict) or not required[k] <= set(row):
             return None
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row.values()):
             return None
@@ -293,8 +290,8 @@ def sweep(
     point). ``partial``: where finished points are recorded as they complete;
     with ``resume`` the points already there are not simulated again.
     """
-    check_metric(metric)
     points, scenarios = sweep_points(file, params, overrides)
+    check_metric(metric, scenarios[0])
     names = [p for p, _ in params]
     seed = scenarios[0].seed if seed is None else seed
     replications = scenarios[0].replications if replications is None else replications
@@ -316,7 +313,8 @@ def sweep(
     damaged = 0
     if partial is not None:
         if resume:
-            done, damaged = _read_partial(partial, fingerprint, len(points), replications)
+            required = [set(paths(s)) for s in scenarios]
+            done, damaged = _read_partial(partial, fingerprint, required, replications)
         if not resume or not partial.is_file():
             partial.parent.mkdir(parents=True, exist_ok=True)
             partial.write_text(json.dumps({"sweep": fingerprint}) + "\n", encoding="utf-8")
@@ -328,7 +326,7 @@ def sweep(
 
     def on_result(i: int, result: Any) -> None:
         k, rep = todo[i // replications], i % replications
-        pending.setdefault(k, {})[rep] = run_metrics(result, scenarios[k])
+        pending.setdefault(k, {})[rep] = flat_values(result, scenarios[k])
         if len(pending[k]) == replications:
             finished = pending.pop(k)
             done[k] = [finished[r] for r in range(replications)]
@@ -373,7 +371,7 @@ def sweep_document(
         "points": [
             {
                 "values": dict(zip(params, point)),
-                "metrics": {m: describe([r[m] for r in reps]) for m in METRICS},
+                "metrics": {m: describe([r.get(m, math.nan) for r in reps]) for m in reps[0]},
             }
             for point, reps in zip(points, rows)
         ],
@@ -403,7 +401,6 @@ def sweep_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 __all__ = [
-    "METRICS",
     "Sweep",
     "check_metric",
     "parse_values",
@@ -532,7 +529,7 @@ def sensitivity(
     base points) with every parameter uniform within ±``delta`` percent, one
     replication per sample point, all with the same seed.
     """
-    check_metric(metric)
+    check_metric(metric, scenario)
     if method not in ("oat", "sobol"):
         raise OptionError(f"unknown method '{method}'; choose oat or sobol")
     if not 0 < delta < 100:
@@ -606,7 +603,10 @@ def _one_at_a_time(
     tasks = [Task(s, q, engine) for s in runs for q in seeds]
     flat = executor.map(tasks, progress)
     values = [
-        [run_metrics(r, runs[k])[metric] for r in flat[k * replications : (k + 1) * replications]]
+        [
+            flat_values(r, runs[k]).get(metric, math.nan)
+            for r in flat[k * replications : (k + 1) * replications]
+        ]
         for k in range(len(runs))
     ]
     base = describe(values[0])
@@ -675,7 +675,10 @@ def _sobol(
             raise OptionError(f"a Sobol sample point is not a valid scenario: {', '.join(sets)}")
         tasks.append(Task(s, seq, engine))
     flat = executor.map(tasks, progress)
-    y = np.array([run_metrics(r, t.scenario)[metric] for r, t in zip(flat, tasks)], dtype=float)
+    y = np.array(
+        [flat_values(r, t.scenario).get(metric, math.nan) for r, t in zip(flat, tasks)],
+        dtype=float,
+    )
     result = sobol_analyze.analyze(
         problem, y, calc_second_order=False, print_to_console=False, seed=seed % 2**32
     )

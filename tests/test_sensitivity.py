@@ -149,7 +149,7 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
     assert len(rows) == 9
     bad = invoke("sensitivity", path, "--metric", "revenu")
     assert bad.exit_code == 2
-    assert "unknown metric 'revenu' (did you mean 'revenue'?)" in bad.output
+    assert "unknown metric 'revenu' of 'shop' (did you mean 'revenue'?)" in bad.output
     bad = invoke("sensitivity", path, "--delta", "150")
     assert bad.exit_code == 2
     assert "--delta 150" in bad.output
@@ -163,3 +163,17 @@ def test_parameters_of_a_step_with_a_dot_in_its_name_are_reachable():
     paths = [p.path for p in numeric_parameters(scenario)]
     assert "steps.1.fields" in paths
     assert not any("de.tails" in p for p in paths)
+
+
+@pytest.mark.parametrize(
+    "metric", ["nps", "profit", "steps.form.friction_rate", "segments.all.orders"]
+)
+def test_sensitivity_ranks_by_any_metric_of_summary_json(metric):
+    scenario = make_scenario(**{k: v for k, v in SHOP.items() if k != "name"})
+    result = sensitivity(scenario, metric=metric, delta=20, seed=3, replications=2)
+    rows = {r["parameter"]: r for r in result.document["parameters"]}
+    assert result.document["metric"] == metric
+    if metric in ("steps.form.friction_rate",):
+        assert rows["steps.form.fields"]["effect"] > 0  # more fields, more lost at the form
+    if metric == "segments.all.orders":
+        assert rows["steps.form.fields"]["effect"] < 0

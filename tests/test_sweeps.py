@@ -270,7 +270,7 @@ def test_cli_sweep_writes_folder_and_removes_partial(shop, tmp_cwd):
         (["--param", "steps.account.fields", "--values", "1:x"], "a range is START:STOP:STEP"),
         (
             ["--param", "steps.account.fields", "--values", "1,2", "--metric", "conversion"],
-            "unknown metric 'conversion' (did you mean 'conversion_rate'?)",
+            "unknown metric 'conversion' of 'shop' (did you mean 'conversion_rate'?)",
         ),
         (["--param", "a", "--param", "b", "--values", "1"], "one --values for each --param"),
         (
@@ -318,3 +318,36 @@ def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd,
     assert result.exit_code == 0, result.output
     assert "1 resumed" in result.output
     assert not partial_path(out).exists()
+
+
+def test_a_sweep_charts_any_metric_of_summary_json_by_its_path(shop):
+    grid = [("steps.account.fields", ["0", "10"])]
+    result = sweep(shop, grid, seed=3, metric="steps.account.friction_rate")
+    low, high = (
+        p["metrics"]["steps.account.friction_rate"]["mean"] for p in result.document["points"]
+    )
+    assert low < high  # more fields at the account step lose more customers there
+    first = result.document["points"][0]["metrics"]
+    assert {"nps", "profit", "steps.pay.failed_attempts", "segments.all.nps"} <= set(first)
+    # per replication, a step's figures add up to the run's: friction losses over the steps
+    for reps in result.rows:
+        for r in reps:
+            steps = sum(r[f"steps.{s}.abandoned_friction"] for s in ("cart", "account", "pay"))
+            assert steps == r["abandoned_friction"]
+
+
+@pytest.mark.parametrize(
+    ("metric", "message"),
+    [
+        ("steps.acount.friction_rate", "did you mean 'steps.account.friction_rate'"),
+        ("steps.pay.p_wait", "'steps.pay.p_wait' is a metric of steps with capacity only"),
+        ("segments.all.nope", "unknown metric 'segments.all.nope' of 'shop'"),
+        ("conversion", "did you mean 'conversion_rate'"),
+    ],
+)
+def test_a_metric_the_scenario_does_not_have_is_refused_before_work(shop, metric, message):
+    result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "1,2",
+                    "--metric", metric)  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
