@@ -240,6 +240,7 @@ def run(
     is_flag=True,
     help="Give each design its own seeds instead of common random numbers (Welch CIs).",
 )
+@overrides_option("Override a value in every design, e.g. arrivals.rate=200/h (repeatable).")
 @no_charts_option()
 @force_option
 @execution_options
@@ -249,6 +250,7 @@ def compare(
     replications: int | None,
     out: Path | None,
     independent: bool,
+    overrides: tuple[str, ...],
     no_charts: bool,
     force: bool,
     jobs: int | None,
@@ -263,7 +265,7 @@ def compare(
     from .results import check_writable, write_comparison
     from .scenario import load_scenario
 
-    designs = [load_scenario(f) for f in files]
+    designs = [load_scenario(f, overrides) for f in files]
     check_comparable(designs)
     reps = replications or designs[0].replications
     if not force:

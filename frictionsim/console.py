@@ -167,24 +167,27 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
 
 
 def _fmt_diff(d: dict[str, Any], kind: str) -> str:
-    """A described difference of a metric of the table's ``kind`` (rates in pp)."""
+    """A described difference of a metric of the table's ``kind``: ``+12.7 (11.7…13.7) pp``,
+    rates in percentage points; ``n.s.`` when the interval includes 0."""
     if d["mean"] is None:
         return "n/a"
+    scale, unit, digits = (100, " pp", 1) if kind == "rate" else (1, "", None)
 
-    def one(x: float) -> str:
-        if kind == "rate":
-            return f"{x * 100:+.2f} pp"
-        if kind in ("money", "signed_money"):
-            return f"{x:+,.0f}"
-        return f"{x:+,.1f}"
+    def one(x: float, sign: str = "+") -> str:
+        x *= scale
+        if digits is not None:
+            return f"{x:{sign}.{digits}f}"
+        if kind in ("money", "signed_money") or abs(x) >= 100:
+            return f"{x:{sign},.0f}"
+        return f"{x:{sign},.1f}"
 
     text = one(d["mean"])
     if d["ci95"]:
-        text += f"  ({one(d['ci95'][0])} … {one(d['ci95'][1])})"
-    return text + ("" if d["significant"] else "  n.s.")
+        text += f" ({one(d['ci95'][0], '')}…{one(d['ci95'][1], '')})"
+    return text + unit + ("" if d["significant"] else " n.s.")
 
 
-#: The run metrics a comparison table shows.
+#: The run metrics a comparison table shows (NPS and profit are added when modelled).
 COMPARISON_ROWS = (
     "conversion_rate",
     "orders",
@@ -195,31 +198,101 @@ COMPARISON_ROWS = (
 )
 
 
+def _level(d: dict[str, Any] | None, kind: str) -> str:
+    if d is None or d["mean"] is None:
+        return "n/a"
+    x = d["mean"]
+    if kind == "rate":
+        return f"{x:.1%}"
+    return f"{x:,.0f}" if kind in ("money", "signed_money") or abs(x) >= 100 else f"{x:,.1f}"
+
+
+def comparison_metrics(document: dict[str, Any]) -> list[str]:
+    """The run metrics the console shows for a comparison: the headline ones, NPS when some
+    design has buyers, profit when margin or step costs make it differ from revenue."""
+    rows = list(COMPARISON_ROWS)
+    levels = document["metrics"]
+    if any((m.get("nps") or {}).get("mean") is not None for m in levels.values()):
+        rows.append("nps")
+    if any(m["profit"]["mean"] != m["revenue"]["mean"] for m in levels.values()):
+        rows.append("profit")
+    return rows
+
+
 def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
-    """Differences from the reference design, one column per design, then the verdicts."""
+    """Each design's level beside its difference from the reference, where the difference
+    comes from (step by step), then the verdicts."""
     if quiet:
         print(out)
         return
     ref = document["reference"]
     how = "paired, common random numbers" if document["common_random_numbers"] else "independent"
     table = Table(
-        title=f"difference from {ref}: {document['replications']} replications, "
-        f"seed {document['seed']} ({how})",
+        title=f"{ref} vs {', '.join(document['differences'])}: {document['replications']} "
+        f"replications, seed {document['seed']} ({how}); difference (95% CI)",
         title_justify="left",
     )
     table.add_column("metric")
+    table.add_column(ref, justify="right")
     names = list(document["differences"])
     for name in names:
-        table.add_column(f"{name}  (95% CI)", justify="right")
-    for key in COMPARISON_ROWS:
+        table.add_column(name, justify="right")
+    levels = document["metrics"]
+    for key in comparison_metrics(document):
         metric = TABLE["run"][key]
-        diffs = (_fmt_diff(document["differences"][n][key], metric.kind) for n in names)
-        table.add_row(metric.label, *diffs)
+        cells = [
+            f"{_level(levels[n].get(key), metric.kind)}  "
+            f"{_fmt_diff(document['differences'][n][key], metric.kind)}"
+            for n in names
+        ]
+        table.add_row(metric.label, _level(levels[ref].get(key), metric.kind), *cells)
     console = Console()
     console.print(table)
+    console.print(_step_breakdown(document))
     for name in names:
         console.print(document["verdicts"][name], highlight=False)
     console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def _step_breakdown(document: dict[str, Any]) -> Table:
+    """Per step, the change in customers lost there (friction and exits) and in the order
+    value they take away: where a design gains or loses against the reference."""
+    names = list(document["differences"])
+    steps = list(
+        dict.fromkeys(
+            p.split(".", 1)[1].rsplit(".", 1)[0]
+            for n in names
+            for p in document["differences"][n]
+            if p.startswith("steps.") and p.endswith(".abandoned_friction")
+        )
+    )
+    table = Table(
+        title="where the difference comes from: change in customers lost at each step "
+        "(friction + exits) and in their order value",
+        title_justify="left",
+    )
+    table.add_column("step")
+    for name in names:
+        table.add_column(f"{name}: lost", justify="right")
+        table.add_column(f"{name}: order value", justify="right")
+    for step in steps:
+        cells = []
+        for name in names:
+            d = document["differences"][name]
+            lost = [d.get(f"steps.{step}.abandoned_{k}") for k in ("friction", "exit")]
+            money = [d.get(f"steps.{step}.lost_revenue_{k}") for k in ("friction", "exit")]
+            cells.append(_sum_means(lost, "count"))
+            cells.append(_sum_means(money, "money"))
+        table.add_row(step, *cells)
+    return table
+
+
+def _sum_means(diffs: list[dict[str, Any] | None], kind: str) -> str:
+    means = [d["mean"] for d in diffs if d is not None and d["mean"] is not None]
+    if not means:
+        return "n/a"
+    total = sum(means)
+    return f"{total:+,.0f}" if kind == "money" or abs(total) >= 100 else f"{total:+,.1f}"
 
 
 def print_sensitivity(

@@ -27,13 +27,12 @@ import numpy as np
 from . import __version__, fastpath
 from .engine import RunResult, simulate
 from .errors import ComparisonError, OptionError, RunTooLargeError, SimulationError
-from .metrics import HEADLINE
+from .metrics import flat_values, kind
 from .scenario import Scenario
 from .stats import (
     currency_symbol,
     describe,
     difference,
-    run_metrics,
     summarize,
     verdict,
 )
@@ -594,23 +593,32 @@ def comparison_document(
     seed: int,
     common_random_numbers: bool = True,
 ) -> dict[str, Any]:
-    """The ``comparison.json`` document: each design's metrics, differences and verdict."""
-    per_design = [[run_metrics(r, d) for r in rs] for d, rs in zip(designs, results)]
+    """The ``comparison.json`` document: each design's metrics (every metric of
+    ``summary.json`` by its path), their differences from the first design and a verdict.
+
+    A step (or segment) that only one of two designs has loses nobody and takes nothing
+    in the other: its counts and money count as 0 there, so removing a step shows as
+    the losses it no longer causes. Its rates and waits have no difference.
+    """
+    per_design = [[flat_values(r, d) for r in rs] for d, rs in zip(designs, results)]
     ref = designs[0]
+    order = list(dict.fromkeys(p for rows in per_design for p in rows[0]))
     metrics = {
-        d.name: {m: describe([row[m] for row in rows]) for m in HEADLINE}
+        d.name: {p: describe([row[p] for row in rows]) for p in rows[0]}
         for d, rows in zip(designs, per_design)
     }
     differences, verdicts = {}, {}
     for d, rows in zip(designs[1:], per_design[1:]):
-        diffs = {
-            m: difference(
-                [row[m] for row in per_design[0]],
-                [row[m] for row in rows],
+        diffs = {}
+        for path in order:
+            in_both = path in rows[0] and path in per_design[0][0]
+            if not in_both and kind(path) not in ("count", "money", "signed_money"):
+                continue
+            diffs[path] = difference(
+                [row.get(path, 0.0) for row in per_design[0]],
+                [row.get(path, 0.0) for row in rows],
                 paired=common_random_numbers,
             )
-            for m in HEADLINE
-        }
         differences[d.name] = diffs
         verdicts[d.name] = verdict(
             d.name, ref.name, diffs, ref.horizon, currency_symbol(ref.economics.currency)

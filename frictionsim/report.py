@@ -1200,8 +1200,6 @@ COMPARISON_PANELS = (
     "lost_revenue",
     "lost_revenue_friction",
     "lost_revenue_exit",
-    "mean_order_value",
-    "mean_checkout_time",
 )
 
 

@@ -411,7 +411,8 @@ COMPARISON_COLUMNS = (
 
 
 def comparison_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per design (other than the reference) and headline metric."""
+    """One row per design (other than the reference) and metric: every metric of
+    ``summary.json`` by its path, step and segment metrics included."""
     ref = document["reference"]
     rows = []
     for name, diffs in document["differences"].items():
@@ -422,8 +423,8 @@ def comparison_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
                     "design": name,
                     "reference": ref,
                     "metric": metric,
-                    "design_mean": _blank(document["metrics"][name][metric]["mean"]),
-                    "reference_mean": _blank(document["metrics"][ref][metric]["mean"]),
+                    "design_mean": _level(document, name, metric),
+                    "reference_mean": _level(document, ref, metric),
                     "difference": _blank(d["mean"]),
                     "ci_low": ci[0],
                     "ci_high": ci[1],
@@ -433,6 +434,13 @@ def comparison_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def _level(document: dict[str, Any], design: str, metric: str) -> Any:
+    """A design's mean of ``metric`` in a comparison; 0 for a count or money of a step
+    the design does not have (nobody is lost there), blank otherwise."""
+    described = document["metrics"][design].get(metric)
+    return _blank(described["mean"]) if described else 0.0
 
 
 def _blank(x: Any) -> Any:

@@ -188,8 +188,16 @@ def test_cli_compare_writes_identical_files_twice(tmp_cwd):
     assert doc["reference"] == "long"
     assert doc["replications"] == 4
     rows = list(csv.DictReader((out / "comparison.csv").open()))
-    assert len(rows) == 9
-    assert {r["metric"] for r in rows} >= {"conversion_rate", "lost_revenue_friction"}
+    # every metric of summary.json, by its path: run, step and segment level
+    assert [r["metric"] for r in rows] == list(doc["differences"]["short"])
+    assert {
+        "conversion_rate",
+        "nps",
+        "profit",
+        "steps.form.friction_rate",
+        "steps.cart.exit_rate",
+        "segments.all.conversion_rate",
+    } <= {r["metric"] for r in rows}
     again = invoke("compare", a, b, "--out", "again")
     assert again.exit_code == 0, again.output
     for name in ("comparison.json", "comparison.csv", "differences.png"):
@@ -203,13 +211,32 @@ def test_difference_chart_draws_each_metric_of_the_document(tmp_cwd):
     assert invoke("compare", a, b, "--out", "c").exit_code == 0
     doc = json.loads((tmp_cwd / "c" / "comparison.json").read_text())
     axes = draw_comparison(Figure(), doc)
-    assert len(axes) == len(doc["differences"]["short"]) == 9
+    assert len(axes) == 9  # the headline metrics; the document has every metric
     assert "long" in axes[0].figure.get_suptitle()
     for ax in axes:
         metric = next(m for m, d in TABLE["run"].items() if d.label == ax.get_title("left"))
         d = doc["differences"]["short"][metric]
         (container,) = [c for c in ax.containers if isinstance(c, BarContainer)]
         assert container.patches[0].get_width() == pytest.approx(d["mean"]), metric
+
+
+def test_a_step_only_one_design_has_counts_as_losing_nobody_in_the_other():
+    a = design("a", 8)
+    b = design(
+        "b",
+        8,
+        steps=[
+            {"name": "cart", "irritation": 1, "exit": 0.2, "duration": 1},
+            {"name": "pay", "errors": {"p": 0.1, "irritation": 2}},
+        ],
+    )
+    doc = compare([a, b], replications=3).document
+    diffs = doc["differences"]["b"]
+    lost = doc["metrics"]["a"]["steps.form.abandoned_friction"]["mean"]
+    assert lost > 0
+    assert diffs["steps.form.abandoned_friction"]["mean"] == pytest.approx(-lost)
+    assert "steps.form.friction_rate" not in diffs  # a rate of a step b lacks: no difference
+    assert "steps.form.friction_rate" in doc["metrics"]["a"]
 
 
 def test_report_redraws_a_compare_folder(tmp_cwd):
@@ -249,3 +276,23 @@ def test_verdict_money_uses_the_scenario_currency():
     assert "revenue +$" in result.document["verdicts"]["short"]
     plain = compare([design("long", 12), design("short", 4)], seed=5)
     assert "revenue +€" in plain.document["verdicts"]["short"]
+
+
+def test_cli_compare_applies_set_to_every_design_and_shows_levels_and_steps(tmp_cwd):
+    a = write(tmp_cwd / "a.yaml", "long", 12)
+    b = write(tmp_cwd / "b.yaml", "short", 4)
+    result = invoke("compare", a, b, "--set", "horizon=300", "--set", "steps.form.exit=0.5",
+                    "--out", "c", "--no-charts", "-r", "3")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for name in ("long", "short"):
+        resolved = yaml.safe_load((tmp_cwd / "c" / f"{name}.resolved.yaml").read_text())
+        assert resolved["horizon"] == 300
+        assert resolved["steps"][1]["exit"] == 0.5
+    doc = json.loads((tmp_cwd / "c" / "comparison.json").read_text())
+    level = doc["metrics"]["long"]["conversion_rate"]["mean"]
+    assert f"{level:.1%}" in result.output  # the reference's level beside the differences
+    assert "where the difference comes from" in result.output
+    assert "NPS of buyers" in result.output
+    bad = invoke("compare", a, b, "--set", "steps.nope.exit=0.5", "--out", "d")
+    assert bad.exit_code == 2
+    assert "--set:1:7: steps.nope: no step named 'nope'" in bad.output
