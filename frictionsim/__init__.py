@@ -33,6 +33,10 @@ _EXPORTS = {
     "Sweep": "sweeps",
     "sweep": "sweeps",
     "sensitivity": "sweeps",
+    "Optimum": "studies",
+    "optimize": "studies",
+    "write_optimum": "results",
+    "vary": "scenario",
     "write_comparison": "results",
     "write_sweep": "results",
     "write_sensitivity": "results",
@@ -52,3 +56,7 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
     raise AttributeError(f"module 'frictionsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -490,6 +490,99 @@ def sensitivity(
 
 
 @cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    required=True,
+    metavar="PATH",
+    help="Scenario path to choose, e.g. steps.desk.capacity; give two for a grid.",
+)
+@click.option(
+    "--values",
+    "values",
+    multiple=True,
+    required=True,
+    metavar="LIST|RANGE",
+    help="Candidate values of the matching --param: 5,10,15 or START:STOP:STEP (inclusive).",
+)
+@click.option(
+    "--objective",
+    required=True,
+    metavar="max:METRIC|min:METRIC",
+    help="What to maximise or minimise: a metric of summary.json by its path (max:profit) "
+    "or one of the --param paths (min:steps.desk.capacity: the fewest).",
+)
+@click.option(
+    "--constraint",
+    "constraints",
+    multiple=True,
+    metavar="'METRIC<=VALUE'",
+    help="A bound every chosen point must meet (<=, >=, <, >), e.g. "
+    "'steps.desk.abandon_rate<=0.02' (repeatable).",
+)
+@click.option(
+    "--exhaustive", is_flag=True, help="Evaluate every point instead of searching (bisection)."
+)
+@seed_option()
+@replications_option(2, "Replications per point (default: the scenario's).")
+@out_option("results/optimize-<name>/")
+@overrides_option("Override a scenario value at every point (repeatable).")
+@no_charts_option()
+@force_option
+@execution_options
+def optimize(
+    file: Path,
+    params: tuple[str, ...],
+    values: tuple[str, ...],
+    objective: str,
+    constraints: tuple[str, ...],
+    exhaustive: bool,
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    no_charts: bool,
+    force: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Find the best --param values of scenario FILE for --objective, within --constraint."""
+    from .console import print_optimum, progress_bar
+    from .results import check_writable, write_optimum
+    from .scenario import load_scenario
+    from .studies import optimize as find_optimum
+    from .sweeps import parse_values
+
+    if len(params) != len(values):
+        raise OptionError("give one --values for each --param, in the same order")
+    grid = [(p, parse_values(v)) for p, v in zip(params, values)]
+    scenario = load_scenario(file, overrides)
+    out = out or Path("results") / f"optimize-{scenario.name}"
+    check_writable(out)
+    with progress_bar(f"optimizing {scenario.name}", 1, quiet) as advance:
+        result = find_optimum(
+            scenario,
+            grid,
+            objective,
+            constraints,
+            seed,
+            replications,
+            jobs,
+            advance,
+            engine,
+            scheduler,
+            exhaustive,
+            force,
+        )
+    write_optimum(result, out, str(file), charts=not no_charts)
+    print_optimum(result.document, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 def report(folder: Path) -> None:
     """Redraw the charts, report.md and report.html of results FOLDER (no simulation)."""

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from .metrics import TABLE
+from .metrics import TABLE, label, lookup
 from .stats import worst_step
 
 
@@ -336,5 +336,61 @@ def print_sensitivity(
                 )
             table.add_row(str(r["rank"]), r["parameter"], f"{r['value']:g}", text)
     console = Console()
+    console.print(table)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def print_optimum(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
+    """The optimum, its objective and how sure each constraint is; one line when ``quiet``."""
+    if quiet:
+        print(out)
+        return
+    console = Console()
+    objective = document["objective"]
+    how = (
+        f"{document['evaluated_points']} of {document['grid_points']} points evaluated "
+        f"({document['search']}), {document['replications']} replications each"
+    )
+    if document["best"] is None:
+        console.print(f"{document['scenario']}: no evaluated point meets every constraint ({how})")
+        console.print(f"results in {out}/ ({runtime:.1f} s)")
+        return
+    table = Table(
+        title=f"{document['scenario']}: {objective['sense']}imise {objective['metric']}; {how}",
+        title_justify="left",
+    )
+    table.add_column("")
+    table.add_column("value  (95% CI)", justify="right")
+    for path, value in document["best"].items():
+        table.add_row(f"best {path}", str(value))
+    optimum = document["optimum"]
+    if objective["metric"] not in document["best"]:
+        metric = lookup(objective["metric"])
+        table.add_row(
+            f"objective: {label(objective['metric'])}",
+            _fmt(optimum["objective"], metric.kind if metric else "count"),
+        )
+    for c in optimum["constraints"]:
+        metric = lookup(c["metric"])
+        sure = c["probability_holds"]
+        shown = "n/a" if sure is None else f"{sure:.1%}"
+        table.add_row(
+            f"{label(c['metric'])} {c['op']} {c['value']:g}",
+            f"{_fmt(c, metric.kind if metric else 'count')}  P(holds) {shown}",
+        )
+    points = {tuple(p["values"].items()): p for p in document["evaluated"]}
+    for n in optimum["neighbours"]:
+        where = ", ".join(f"{p} = {v}" for p, v in n["values"].items())
+        state = "" if n["feasible"] else " (infeasible)"
+        cells = []
+        if objective["metric"] not in document["best"]:
+            metric = lookup(objective["metric"])
+            diff = _fmt_diff(n["objective_difference"], metric.kind if metric else "count")
+            cells.append(f"objective {diff}")
+        for c in optimum["constraints"]:
+            metric = lookup(c["metric"])
+            level = points[tuple(n["values"].items())]["metrics"][c["metric"]]
+            cells.append(_level(level, metric.kind if metric else "count"))
+        table.add_row(f"neighbour {where}{state}", "; ".join(cells))
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")

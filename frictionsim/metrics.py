@@ -92,6 +92,10 @@ def _step_costs(r: RunResult, s: Scenario) -> float:
     return float(sum(step.cost * int(n) for step, n in zip(s.steps, r.step_entered)))
 
 
+def _capacity_costs(s: Scenario) -> float:
+    return sum(step.capacity or 0 for step in s.steps) * s.economics.capacity_cost * s.horizon
+
+
 def _word_of_mouth_loss(r: RunResult) -> float:
     organic = int(r.source_visitors[ORGANIC])
     per_organic = ratio(float(r.source_revenue[ORGANIC]), organic) if organic else 0.0
@@ -175,8 +179,11 @@ METRICS: tuple[Metric, ...] = (
          "prospects_lost × revenue per organic visitor of the same replication"),
     _run("step_costs", "money", "step costs", _step_costs,
          "Σ over steps of cost × customers who entered the step"),
+    _run("capacity_costs", "money", "capacity costs", lambda r, s: _capacity_costs(s),
+         "Σ over steps with capacity of capacity × economics.capacity_cost × horizon"),
     _run("profit", "signed_money", "profit", lambda r, s: s.economics.margin * r.revenue
-         - _step_costs(r, s), "economics.margin × revenue − step_costs"),
+         - _step_costs(r, s) - _capacity_costs(s),
+         "economics.margin × revenue − step_costs − capacity_costs"),
     # ---------------------------------------------------------------- step level
     _step("entered", "count", "entered", lambda r, s, i: float(int(r.step_entered[i])),
           "visits to the step (a customer looping back counts again)"),

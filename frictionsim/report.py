@@ -1407,3 +1407,76 @@ def write_sensitivity_chart(document: dict[str, Any], folder: Path) -> Path:
     path = folder / ("sobol.png" if document["method"] == "sobol" else "tornado.png")
     path.write_bytes(render_png(lambda fig: draw_sensitivity(fig, document)))
     return path
+
+
+def draw_optimum(fig: Figure, document: dict[str, Any]) -> list[Axes]:
+    """An optimisation: the objective (unless it is a parameter) and each constrained
+    metric across the evaluated points of one parameter, mean and 95 % CI, the bound as
+    a line, the optimum marked; for a grid of two, the objective as a heatmap."""
+    objective, params = document["objective"], document["params"]
+    best = document["best"]
+    name = document["scenario"]
+    goal = f"{objective['sense']}imise {metrics.label(objective['metric'])}"
+    found = (
+        "optimum " + ", ".join(f"{p} = {v}" for p, v in best.items())
+        if best
+        else "no evaluated point meets every constraint"
+    )
+    how = (
+        f"{document['evaluated_points']} of {document['grid_points']} points evaluated "
+        f"({document['search']}), {document['replications']} replications each, same seeds"
+    )
+    points = document["evaluated"]
+    if len(params) == 2:
+        p1, p2 = params
+        rows = list(dict.fromkeys(p["values"][p1] for p in points))
+        cols = list(dict.fromkeys(p["values"][p2] for p in points))
+        means = np.full((len(rows), len(cols)), np.nan)
+        for p in points:
+            m = p["metrics"][objective["metric"]]["mean"]
+            if m is not None and p["feasible"]:
+                means[rows.index(p["values"][p1]), cols.index(p["values"][p2])] = m
+        label, kind = _metric_style(objective["metric"])
+        ax = plot_heatmap(
+            fig, cols, rows, means, x_label=p2, y_label=p1, metric=label, kind=kind,
+            title=f"{name}: {goal} (feasible points)\n{found}; {how}",
+        )  # fmt: skip
+        return [ax]
+    (param,) = params
+    panels = [objective["metric"]] if objective["metric"] not in params else []
+    panels += [c["metric"] for c in document["constraints"] if c["metric"] not in panels]
+    axes = fig.subplots(1, max(len(panels), 1), squeeze=False).ravel()
+    x, numeric = _axis([p["values"][param] for p in points])
+    best_x = [x[k] for k, p in enumerate(points) if best and p["values"] == best]
+    for ax, metric in zip(axes, panels):
+        label, kind = _metric_style(metric)
+        keep = [k for k, p in enumerate(points) if p["metrics"][metric]["mean"] is not None]
+        stats = [points[k]["metrics"][metric] for k in keep]
+        f = _formatter(kind)
+        xs, means = [x[k] for k in keep], [float(s["mean"]) for s in stats]
+        lo, hi = [_ends(s)[0] for s in stats], [_ends(s)[1] for s in stats]
+        ax.errorbar(xs, means, yerr=_ci_err(means, lo, hi), fmt="o", color=PASSED, capsize=4,
+                    label="mean, 95% CI")  # fmt: skip
+        ax.plot(xs, means, color=PASSED, lw=1, alpha=0.5)
+        for c in document["constraints"]:
+            if c["metric"] == metric:
+                ax.axhline(c["value"], color=FRICTION, lw=1.5, ls="--",
+                           label=f"bound {c['op']} {f(c['value'])}")  # fmt: skip
+        for bx in best_x:
+            ax.axvline(bx, color="black", lw=1, ls=":", label="optimum")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, f=f: f(v)))
+        ax.set_xlabel(param)
+        ax.set_title(label, loc="left")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(loc="best", frameon=False, fontsize=9)
+        if not numeric:
+            ax.set_xticks(x, [str(p["values"][param]) for p in points])
+    fig.suptitle(f"{name}: {goal}\n{found}; {how}", x=0.01, ha="left", fontsize=12)
+    return list(axes[: len(panels)])
+
+
+def write_optimum_chart(document: dict[str, Any], folder: Path) -> Path:
+    """``optimum.png``: the objective and constraints across the evaluated points."""
+    path = folder / "optimum.png"
+    path.write_bytes(render_png(lambda fig: draw_optimum(fig, document)))
+    return path

@@ -374,6 +374,7 @@ STUDY_CHARTS = {
     "comparison.json": "write_comparison_chart",
     "sweep.json": "write_sweep_chart",
     "sensitivity.json": "write_sensitivity_chart",
+    "optimum.json": "write_optimum_chart",
 }
 
 
@@ -555,6 +556,56 @@ def write_sensitivity(result: Any, out: Path, file: str | None = None, charts: b
         method=result.method,
         metric=result.metric,
         seed=result.seed,
+        jobs=result.jobs,
+        runtime_seconds=round(result.runtime_seconds, 3),
+    )
+
+
+OPTIMUM_COLUMNS = ("point", "feasible", "metric", "mean", "sd", "ci_low", "ci_high")
+
+
+def optimum_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """``optimum.csv``: one row per evaluated point and metric (objective, constraints)."""
+    rows = []
+    for point in document["evaluated"]:
+        label = ";".join(f"{p}={v}" for p, v in point["values"].items())
+        for metric, d in point["metrics"].items():
+            ci = d["ci95"] or ["", ""]
+            rows.append(
+                {
+                    "point": label,
+                    "feasible": point["feasible"],
+                    "metric": metric,
+                    "mean": _blank(d["mean"]),
+                    "sd": _blank(d["sd"]),
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
+                }
+            )
+    return rows
+
+
+def write_optimum(result: Any, out: Path, file: str | None = None, charts: bool = True) -> Path:
+    """Write the results folder of an :class:`~frictionsim.studies.optimize.Optimum`."""
+    from .report import write_optimum_chart
+    from .scenario import scenario_to_yaml
+
+    doc = result.document
+    resolved = scenario_to_yaml(result.scenario)
+    return _write_study(
+        out,
+        "optimum",
+        doc,
+        csv_text(optimum_rows(doc), OPTIMUM_COLUMNS),
+        write_optimum_chart if charts else None,
+        more={"scenario.resolved.yaml": resolved},
+        kind="optimize",
+        scenario=result.scenario.name,
+        scenario_file=file,
+        scenario_sha256=sha256(resolved),
+        params=result.params,
+        seed=result.seed,
+        replications=result.replications,
         jobs=result.jobs,
         runtime_seconds=round(result.runtime_seconds, 3),
     )

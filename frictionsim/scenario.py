@@ -369,6 +369,12 @@ class Economics(_Model):
         1.0, description="Share of an order's value that is profit (1 = count revenue)."
     )
     currency: str = Field("", max_length=8, description="Shown in reports, e.g. EUR.")
+    capacity_cost: Annotated[Rate, Field(ge=0, le=1e12)] = Field(
+        0.0,
+        description="Cost of one unit of capacity (an agent, a gateway slot) per unit of "
+        "time, e.g. '30/h', for every step with capacity over the whole horizon; "
+        "subtracted in `profit` (metric `capacity_costs`). Default 0.",
+    )
 
 
 class Scenario(_Model):
@@ -1163,6 +1169,17 @@ def parse_scenario(text: str, file: str = "<string>", overrides: Sequence[str] =
     return _validate(doc)
 
 
+def vary(scenario: Scenario, overrides: Sequence[str], where: str | None = None) -> Scenario:
+    """``scenario`` with ``path=value`` overrides applied and validated again, without a
+    file: a study's variant of a scenario (problems are located as ``--set:N:COL``)."""
+    if not overrides:
+        return scenario
+    doc = _Document(where or f"{scenario.name} (resolved)")
+    doc.data = scenario.model_dump(mode="json", exclude_none=True)
+    _apply_overrides(doc, overrides)
+    return _validate(doc)
+
+
 def read_scenario_text(path: str | Path) -> str:
     """The text of a scenario file, or a located :class:`ScenarioError`."""
     _, text = read_user_file(
@@ -1214,4 +1231,5 @@ __all__ = [
     "read_scenario_text",
     "scenario_json_schema",
     "scenario_to_yaml",
+    "vary",
 ]
