@@ -583,6 +583,56 @@ def optimize(
 
 
 @cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--change",
+    "changes",
+    type=click.Choice(["remove", "halve"]),
+    multiple=True,
+    help="What happens to a step's friction (default: both): removed (0) or halved.",
+)
+@seed_option()
+@replications_option(2, "Replications of every variant (default: the scenario's).")
+@out_option("results/improve-<name>/")
+@overrides_option("Override a scenario value first (repeatable).")
+@no_charts_option()
+@force_option
+@execution_options
+def improve(
+    file: Path,
+    changes: tuple[str, ...],
+    seed: int | None,
+    replications: int | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    no_charts: bool,
+    force: bool,
+    jobs: int | None,
+    engine: str,
+    scheduler: str | None,
+    quiet: bool,
+) -> None:
+    """Rank the steps of FILE by the revenue a year recovered if their friction went."""
+    from .console import print_improvements, progress_bar
+    from .results import check_writable, write_improvements
+    from .scenario import load_scenario
+    from .studies import improve as rank_steps
+
+    scenario = load_scenario(file, overrides)
+    out = out or Path("results") / f"improve-{scenario.name}"
+    check_writable(out)
+    changes = changes or ("remove", "halve")
+    reps = replications or scenario.replications
+    total = (1 + len(changes) * len(scenario.steps)) * reps
+    with progress_bar(f"ranking steps of {scenario.name}", total, quiet) as advance:
+        result = rank_steps(
+            scenario, changes, seed, replications, jobs, advance, engine, scheduler, force
+        )
+    write_improvements(result, out, str(file), charts=not no_charts)
+    print_improvements(result.document, out, result.runtime_seconds, quiet)
+
+
+@cli.command()
 @click.argument("folder", type=click.Path(path_type=Path))
 def report(folder: Path) -> None:
     """Redraw the charts, report.md and report.html of results FOLDER (no simulation)."""

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .formats import currency_symbol, money, money_range
 from .metrics import TABLE, label, lookup
 from .stats import worst_step
 
@@ -394,3 +395,44 @@ def print_optimum(document: dict[str, Any], out: Path, runtime: float, quiet: bo
         table.add_row(f"neighbour {where}{state}", "; ".join(cells))
     console.print(table)
     console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def print_improvements(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
+    """Steps ranked by the revenue a year their friction costs; one line when ``quiet``."""
+    if quiet:
+        print(out)
+        return
+    symbol = currency_symbol(document.get("currency") or "")
+    unit = document.get("currency") or "currency units"
+    table = Table(
+        title=f"{document['scenario']}: fix this first — revenue recovered per year "
+        f"({unit}; 95% CI, paired with the unchanged design), "
+        f"{document['replications']} replications",
+        title_justify="left",
+    )
+    table.add_column("#", justify="right")
+    table.add_column("step")
+    table.add_column("friction", justify="left")
+    table.add_column("revenue / year", justify="right")
+    if document["profit_differs"]:
+        table.add_column("profit / year", justify="right")
+    table.add_column("conversion", justify="right")
+    for r in document["improvements"]:
+        cells = [str(r["rank"]), r["step"], "removed" if r["change"] == "remove" else "halved"]
+        cells.append(_fmt_yearly(r["revenue_per_year"], symbol))
+        if document["profit_differs"]:
+            cells.append(_fmt_yearly(r["profit_per_year"], symbol))
+        cells.append(_fmt_diff(r["differences"]["conversion_rate"], "rate"))
+        table.add_row(*cells)
+    console = Console()
+    console.print(table)
+    console.print(f"results in {out}/ ({runtime:.1f} s)")
+
+
+def _fmt_yearly(d: dict[str, Any], symbol: str) -> str:
+    if d["mean"] is None:
+        return "n/a"
+    text = money(d["mean"], symbol, signed=True)
+    if d["ci95"]:
+        text += f" ({money_range(*d['ci95'], symbol)})"
+    return text

@@ -1480,3 +1480,53 @@ def write_optimum_chart(document: dict[str, Any], folder: Path) -> Path:
     path = folder / "optimum.png"
     path.write_bytes(render_png(lambda fig: draw_optimum(fig, document)))
     return path
+
+
+def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
+    """Fix this first: per step, the revenue a year recovered by removing (and halving)
+    its friction, with the 95 % CI of the paired difference, best first."""
+    changes = document["changes"]
+    axes = fig.subplots(1, len(changes), squeeze=False).ravel()
+    order = [r["step"] for r in document["improvements"] if r["change"] == changes[0]]
+    currency = document.get("currency") or ""
+    for ax, change in zip(axes, changes):
+        rows = {r["step"]: r for r in document["improvements"] if r["change"] == change}
+        shown = [s for s in order if rows[s]["revenue_per_year"]["mean"] is not None]
+        means = [float(rows[s]["revenue_per_year"]["mean"]) for s in shown]
+        cis = [rows[s]["revenue_per_year"]["ci95"] or [m, m] for s, m in zip(shown, means)]
+        plot_comparison(
+            ax,
+            shown,
+            means,
+            [c[0] for c in cis],
+            [c[1] for c in cis],
+            metric=f"revenue recovered per year{f' ({currency})' if currency else ''}",
+            title=f"friction {'removed' if change == 'remove' else 'halved'}",
+            kind="money",
+            reference=0.0,
+            compact=True,
+        )
+        if ax is not axes[0]:
+            ax.set_yticklabels([])
+    right = max(ax.get_xlim()[1] for ax in axes)  # one scale: halving is read against removing
+    left = min(ax.get_xlim()[0] for ax in axes)
+    for ax in axes:
+        ax.set_xlim(left, right)
+    per = document["horizon_minutes"]
+    fig.suptitle(
+        f"{document['scenario']}: which step to fix first — revenue recovered per year"
+        f"{f' ({currency})' if currency else ''}\n"
+        f"simulated {per / 1440:g} days, annualised; {document['replications']} replications "
+        f"paired with the unchanged design; {CI_NOTE}",
+        x=0.01,
+        ha="left",
+        fontsize=12,
+    )
+    return list(axes)
+
+
+def write_improvements_chart(document: dict[str, Any], folder: Path) -> Path:
+    """``improvements.png``: the steps ranked by the revenue their friction costs."""
+    path = folder / "improvements.png"
+    path.write_bytes(render_png(lambda fig: draw_improvements(fig, document)))
+    return path

@@ -375,6 +375,7 @@ STUDY_CHARTS = {
     "sweep.json": "write_sweep_chart",
     "sensitivity.json": "write_sensitivity_chart",
     "optimum.json": "write_optimum_chart",
+    "improvements.json": "write_improvements_chart",
 }
 
 
@@ -604,6 +605,75 @@ def write_optimum(result: Any, out: Path, file: str | None = None, charts: bool 
         scenario_file=file,
         scenario_sha256=sha256(resolved),
         params=result.params,
+        seed=result.seed,
+        replications=result.replications,
+        jobs=result.jobs,
+        runtime_seconds=round(result.runtime_seconds, 3),
+    )
+
+
+IMPROVEMENT_COLUMNS = (
+    "rank",
+    "step",
+    "change",
+    "metric",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "per_year",
+    "per_year_ci_low",
+    "per_year_ci_high",
+    "significant",
+)
+
+
+def improvement_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """``improvements.csv``: one row per step, change and metric (differences from the
+    unchanged design; money also per year)."""
+    factor = document["per_year_factor"]
+    rows = []
+    for r in document["improvements"]:
+        for metric, d in r["differences"].items():
+            ci = d["ci95"] or ["", ""]
+            money = metric in ("revenue", "profit")
+            rows.append(
+                {
+                    "rank": r["rank"],
+                    "step": r["step"],
+                    "change": r["change"],
+                    "metric": metric,
+                    "difference": _blank(d["mean"]),
+                    "ci_low": ci[0],
+                    "ci_high": ci[1],
+                    "per_year": _blank(d["mean"] * factor) if money and d["mean"] else "",
+                    "per_year_ci_low": ci[0] * factor if money and d["ci95"] else "",
+                    "per_year_ci_high": ci[1] * factor if money and d["ci95"] else "",
+                    "significant": d["significant"],
+                }
+            )
+    return rows
+
+
+def write_improvements(
+    result: Any, out: Path, file: str | None = None, charts: bool = True
+) -> Path:
+    """Write the results folder of an :class:`~frictionsim.studies.improve.Improvements`."""
+    from .report import write_improvements_chart
+    from .scenario import scenario_to_yaml
+
+    doc = result.document
+    resolved = scenario_to_yaml(result.scenario)
+    return _write_study(
+        out,
+        "improvements",
+        doc,
+        csv_text(improvement_rows(doc), IMPROVEMENT_COLUMNS),
+        write_improvements_chart if charts else None,
+        more={"scenario.resolved.yaml": resolved},
+        kind="improve",
+        scenario=result.scenario.name,
+        scenario_file=file,
+        scenario_sha256=sha256(resolved),
         seed=result.seed,
         replications=result.replications,
         jobs=result.jobs,
