@@ -27,14 +27,13 @@ import numpy as np
 from . import __version__, fastpath
 from .engine import RunResult, simulate
 from .errors import ComparisonError, OptionError, RunTooLargeError, SimulationError
+from .formats import currency_symbol, verdict
 from .metrics import flat_values, kind
 from .scenario import Scenario
 from .stats import (
-    currency_symbol,
     describe,
     difference,
     summarize,
-    verdict,
 )
 
 #: Below this many expected customers in all, work runs in this process.

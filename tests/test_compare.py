@@ -15,9 +15,10 @@ from matplotlib.figure import Figure
 from frictionsim.cli import cli
 from frictionsim.errors import ComparisonError
 from frictionsim.experiment import compare
+from frictionsim.formats import horizon_words, verdict
 from frictionsim.metrics import TABLE
 from frictionsim.report import draw_comparison
-from frictionsim.stats import difference, horizon_words, verdict
+from frictionsim.stats import difference
 
 from .conftest import make_scenario, png_size, scenario_dict
 
@@ -98,11 +99,12 @@ def test_verdict_wording():
         "conversion_rate": {"mean": -0.021, "ci95": [-0.025, -0.017], "significant": True},
         "revenue": {"mean": -5210.0, "ci95": [-6000.0, -4420.0], "significant": True},
     }
-    text = verdict("b", "a", diffs, 10080)
+    text = verdict("b", "a", diffs, 10080, "€")
     assert text == (
         "b converts 2.1 pp (95% CI 1.7–2.5) less than a; revenue −€5.2k per simulated"
-        " week (95% CI −€6.0k to −€4.4k); significant"
+        " week (95% CI −€6.0k to −€4.4k), −€272k a year; significant"  # 5210 × 52.14
     )
+    assert "revenue −5.2k per simulated week" in verdict("b", "a", diffs, 10080)
     assert horizon_words(3 * 1440) == "per simulated 3 days"
 
 
@@ -275,7 +277,8 @@ def test_verdict_money_uses_the_scenario_currency():
     result = compare([design("long", 12, **usd), design("short", 4, **usd)], seed=5)
     assert "revenue +$" in result.document["verdicts"]["short"]
     plain = compare([design("long", 12), design("short", 4)], seed=5)
-    assert "revenue +€" in plain.document["verdicts"]["short"]
+    assert "revenue +" in plain.document["verdicts"]["short"]
+    assert "€" not in plain.document["verdicts"]["short"]  # no currency: no symbol invented
 
 
 def test_cli_compare_applies_set_to_every_design_and_shows_levels_and_steps(tmp_cwd):

@@ -37,12 +37,11 @@ from ..experiment import (
     replication_seeds,
     uses_fast_path,
 )
+from ..formats import MINUTES_PER_YEAR
 from ..metrics import flat_values
 from ..scenario import Scenario, vary
 from ..stats import describe, difference
 
-#: Minutes in a year of 365 days: money per horizon times this over the horizon.
-MINUTES_PER_YEAR = 365 * 24 * 60
 #: The changes a step's friction can get, and the factor each applies.
 CHANGES = {"remove": 0.0, "halve": 0.5}
 #: Metrics whose paired differences the ranking reports (money and people).
