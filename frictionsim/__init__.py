@@ -50,6 +50,7 @@ _EXPORTS = {
     "Scenario": "scenario",
     "load_scenario": "scenario",
     "parse_scenario": "scenario",
+    "to_frame": "frames",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -62,4 +63,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return sorted(__all__)

@@ -28,6 +28,7 @@ from . import __version__, fastpath
 from .engine import RunResult, simulate
 from .errors import ComparisonError, OptionError, RunTooLargeError, SimulationError
 from .formats import currency_symbol, verdict
+from .frames import FrameMixin
 from .metrics import flat_values, kind
 from .scenario import Scenario
 from .stats import (
@@ -405,7 +406,7 @@ def run_replications(
 
 
 @dataclass
-class Run:
+class Run(FrameMixin):
     """A completed run: its scenario, seed, raw results and summary."""
 
     scenario: Scenario
@@ -416,6 +417,12 @@ class Run:
     jobs: int
     engine: str = "simpy"  # the engine that ran: "fast" or "simpy"
     event_dir: Path | None = None
+
+    def replication_values(self) -> list[dict[str, Any]]:
+        """Every metric of every replication, by its path in ``summary.json``."""
+        return [
+            {"replication": k, **flat_values(r, self.scenario)} for k, r in enumerate(self.results)
+        ]
 
 
 def run(
@@ -526,7 +533,7 @@ def _describe_difference(a: Any, b: Any, path: str = "") -> str:
 
 
 @dataclass
-class Comparison:
+class Comparison(FrameMixin):
     """Designs run with the same seeds per replication, and their paired differences."""
 
     designs: list[Scenario]
@@ -537,6 +544,14 @@ class Comparison:
     document: dict[str, Any]  # comparison.json
     runtime_seconds: float
     jobs: int
+
+    def replication_values(self) -> list[dict[str, Any]]:
+        """Every metric of every design and replication, by its path in ``summary.json``."""
+        return [
+            {"design": d.name, "replication": k, **flat_values(r, d)}
+            for d, rs in zip(self.designs, self.results)
+            for k, r in enumerate(rs)
+        ]
 
 
 def compare(

@@ -47,6 +47,7 @@ from .experiment import (
     replication_seeds,
     uses_fast_path,
 )
+from .frames import FrameMixin
 from .metrics import check_path, flat_values, paths
 from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml
 from .stats import describe
@@ -128,7 +129,7 @@ def _decimal_text(x: Decimal) -> str:
 
 
 @dataclass
-class Sweep:
+class Sweep(FrameMixin):
     """Every point of a sweep, described across its replications."""
 
     params: list[str]
@@ -142,6 +143,14 @@ class Sweep:
     jobs: int
     resumed_points: int
     damaged_lines: int = 0  # partial-file lines that could not be used (simulated again)
+
+    def replication_values(self) -> list[dict[str, Any]]:
+        """Every metric of every point and replication, with the point's parameter values."""
+        return [
+            {**dict(zip(self.params, point)), "replication": k, **row}
+            for point, reps in zip(self.points, self.rows)
+            for k, row in enumerate(reps)
+        ]
 
 
 def sweep_points(

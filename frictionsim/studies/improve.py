@@ -22,7 +22,7 @@ representative of the year).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import __version__
@@ -38,6 +38,7 @@ from ..experiment import (
     uses_fast_path,
 )
 from ..formats import MINUTES_PER_YEAR
+from ..frames import FrameMixin
 from ..metrics import flat_values
 from ..scenario import Scenario, vary
 from ..stats import describe, difference
@@ -75,7 +76,7 @@ def has_friction(scenario: Scenario, i: int) -> bool:
 
 
 @dataclass
-class Improvements:
+class Improvements(FrameMixin):
     """Steps ranked by the revenue their friction costs."""
 
     scenario: Scenario
@@ -84,6 +85,16 @@ class Improvements:
     replications: int
     runtime_seconds: float
     jobs: int
+    values: dict[tuple[str, str], list[dict[str, float]]] = field(default_factory=dict)
+
+    def replication_values(self) -> list[dict[str, Any]]:
+        """Every metric of every variant (``step``, ``change``; the unchanged design has
+        neither) and replication."""
+        return [
+            {"step": step, "change": change, "replication": k, **row}
+            for (step, change), rows in self.values.items()
+            for k, row in enumerate(rows)
+        ]
 
 
 def improve(
@@ -169,7 +180,16 @@ def improve(
         "base": {m: describe([row[m] for row in base]) for m in VALUES},
         "improvements": rows,
     }
-    return Improvements(scenario, document, seed, replications, time.perf_counter() - start, jobs)
+    labels = [("", ""), *((scenario.steps[i].name, c) for i, c, _ in variants)]
+    return Improvements(
+        scenario,
+        document,
+        seed,
+        replications,
+        time.perf_counter() - start,
+        jobs,
+        dict(zip(labels, values)),
+    )
 
 
 def _scaled(d: dict[str, Any], factor: float) -> dict[str, Any]:

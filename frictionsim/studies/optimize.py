@@ -36,7 +36,7 @@ import operator
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,7 @@ from ..experiment import (
     replication_seeds,
     uses_fast_path,
 )
+from ..frames import FrameMixin
 from ..metrics import check_path, flat_values
 from ..scenario import Scenario, vary
 from ..stats import describe, difference
@@ -125,7 +126,7 @@ def parse_constraint(text: str, scenario: Scenario) -> Constraint:
 
 
 @dataclass
-class Optimum:
+class Optimum(FrameMixin):
     """The best point found and how it was found."""
 
     scenario: Scenario
@@ -135,6 +136,15 @@ class Optimum:
     replications: int
     runtime_seconds: float
     jobs: int
+    values: dict[tuple[str, ...], list[dict[str, float]]] = field(default_factory=dict)
+
+    def replication_values(self) -> list[dict[str, Any]]:
+        """Every metric of every evaluated point and replication."""
+        return [
+            {**dict(zip(self.params, point)), "replication": k, **row}
+            for point, rows in self.values.items()
+            for k, row in enumerate(rows)
+        ]
 
 
 def _numeric(values: Sequence[str]) -> list[float] | None:
@@ -263,6 +273,7 @@ def optimize(
         replications,
         time.perf_counter() - start,
         jobs,
+        {points[k]: rows for k, rows in sorted(values.items())},
     )
 
 
