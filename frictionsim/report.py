@@ -153,7 +153,17 @@ def _yerr(mean: float, ci: tuple[float, float] | None) -> list[list[float]]:
 
 def _reps(summary: dict[str, Any]) -> str:
     n = summary.get("replications")
-    return f"{n} replications" if n is not None else "replications"
+    if n is None:
+        return "replications"
+    return f"{n} replication{'' if n == 1 else 's'}"
+
+
+def _no_values(ax: Axes, title: str, text: str) -> None:
+    """A panel that says why it is empty (a metric without values: no visitors, ...)."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=10)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, loc="left")
 
 
 # -- charts of one run -------------------------------------------------------------------------
@@ -611,6 +621,9 @@ def plot_comparison(
     or the baseline's value) draws a vertical line. ``compact``, for a panel
     among several: bars labelled with their mean only, no axis label (the
     figure says what the error bars are)."""
+    if not labels:  # e.g. every design without visitors: nothing to compare
+        _no_values(ax, title, "no design has a value for this metric")
+        return
     f = _formatter(kind)
     y = np.arange(len(labels))
     colours = [FRICTION if reference is not None and m < reference else PASSED for m in means]
@@ -661,6 +674,9 @@ def plot_sweep(
     kind: str = "pct",
 ) -> None:
     """A metric across the values of one parameter: mean line with a 95 % CI band."""
+    if not len(values):
+        _no_values(ax, title, f"no point of the sweep has a value of {metric}")
+        return
     f = _formatter(kind)
     ax.fill_between(values, ci_low, ci_high, color=PASSED, alpha=0.25, lw=0, label="95% CI")
     ax.plot(values, means, color=PASSED, marker="o", lw=2, label="mean over replications")
@@ -692,7 +708,8 @@ def plot_heatmap(
     ax = fig.add_subplot()
     data = np.asarray(means, dtype=float)
     image = ax.imshow(data, cmap="cividis", aspect="auto", origin="lower")
-    lo, hi = np.nanmin(data), np.nanmax(data)
+    finite = data[np.isfinite(data)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             v = data[i, j]
@@ -740,6 +757,9 @@ def plot_tornado(
     """Sensitivity: the metric with each parameter at its low and high value (the
     others at base), widest swing on top. ``*_labels`` name the parameter values
     at each end."""
+    if not params:
+        _no_values(ax, title, f"no parameter has a value of {metric} at both ends")
+        return
     f = _formatter(kind)
     order = sorted(range(len(params)), key=lambda k: -abs(high[k] - low[k]))
     y = np.arange(len(order))
@@ -1060,9 +1080,10 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
         f"out of {fmt_money(potential)} if every visitor had ordered."
     )
     if potential > 0:
+        share = f"{friction / lost:.0%}" if lost > 0 else ""
         lines.append(
             f"**Lost revenue**: {fmt_money(lost)}, of which {fmt_money(friction)}"
-            f"{ci_words(m['lost_revenue_friction'], fmt_money, f'{friction / lost:.0%}')} "
+            f"{ci_words(m['lost_revenue_friction'], fmt_money, share)} "
             "to friction, which a better design can recover, and "
             f"{fmt_money(exits)}{ci_words(m['lost_revenue_exit'], fmt_money)} "
             "to non-friction exits (browsing, comparing prices)."
@@ -1075,7 +1096,11 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
     if worst is not None:
         s = summary["steps"][worst]
         entered = _mean(s["entered"])
-        share = f"{worst_value / entered:.0%} of the {fmt_count(entered)} who reach it"
+        share = (
+            f"{worst_value / entered:.0%} of the {fmt_count(entered)} who reach it"
+            if entered > 0
+            else "of the customers who reach it"
+        )
         money = ""
         if "lost_revenue_friction" in s:
             money = f", worth {fmt_money(_mean(s['lost_revenue_friction']))} in order value"
@@ -1123,7 +1148,7 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
 def _about(summary: dict[str, Any]) -> str:
     """The report's first sentence: what the figures are."""
     return (
-        f"{summary.get('replications')} replications, seed {summary.get('seed')}, "
+        f"{_reps(summary)}, seed {summary.get('seed')}, "
         f"frictionsim {summary.get('frictionsim_version')}. Figures are means per "
         "replication (one simulated horizon) with 95% confidence intervals; money is in "
         "the scenario's currency units."
