@@ -50,7 +50,8 @@ def progress_bar(
 
 
 def _fmt(m: dict[str, Any], kind: str) -> str:
-    """A described metric of the table's ``kind``: mean and 95 % CI."""
+    """A described metric of the table's ``kind``: mean and 95 % CI (an interval cut at
+    the metric's possible values says so)."""
     mean, ci = m["mean"], m["ci95"]
     if mean is None:
         return "n/a"
@@ -62,7 +63,8 @@ def _fmt(m: dict[str, Any], kind: str) -> str:
             return f"{x:,.0f}"
         return f"{x:,.1f}"
 
-    return one(mean) + (f"  ({one(ci[0])} – {one(ci[1])})" if ci else "")
+    clipped = ", clipped" if m.get("clipped") else ""
+    return one(mean) + (f"  ({one(ci[0])} – {one(ci[1])}{clipped})" if ci else "")
 
 
 def _row(table: Table, m: dict[str, Any], name: str, label: str | None = None) -> None:
@@ -121,6 +123,8 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
         _row(table, m, "profit", "profit (margin - step costs)")
     console = Console()
     console.print(table)
+    if summary["replications"] == 1:
+        console.print("1 replication: too few replications for confidence intervals")
     console.print(f"results in {out}/ ({runtime:.1f} s)")
 
 

@@ -618,7 +618,7 @@ def comparison_document(
     ref = designs[0]
     order = list(dict.fromkeys(p for rows in per_design for p in rows[0]))
     metrics = {
-        d.name: {p: describe([row[p] for row in rows]) for p in rows[0]}
+        d.name: {p: describe([row[p] for row in rows], metric=p) for p in rows[0]}
         for d, rows in zip(designs, per_design)
     }
     differences, verdicts = {}, {}
@@ -632,6 +632,7 @@ def comparison_document(
                 [row.get(path, 0.0) for row in per_design[0]],
                 [row.get(path, 0.0) for row in rows],
                 paired=common_random_numbers,
+                metric=path,
             )
         differences[d.name] = diffs
         verdicts[d.name] = verdict(

@@ -145,6 +145,11 @@ def _ci(m: dict[str, Any] | None) -> tuple[float, float] | None:
     return float(m["ci95"][0]), float(m["ci95"][1])
 
 
+def _clipped(m: dict[str, Any] | None) -> str:
+    """``, clipped`` after an interval that was cut at the metric's possible values."""
+    return ", clipped" if m and m.get("clipped") else ""
+
+
 def _yerr(mean: float, ci: tuple[float, float] | None) -> list[list[float]]:
     if ci is None:
         return [[0.0], [0.0]]
@@ -211,7 +216,7 @@ def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
     conv_text = ""
     if conv["mean"] is not None:
         ci = _ci(conv)
-        ci_text = f" (95% CI {fmt_pct(ci[0])}–{fmt_pct(ci[1])})" if ci else ""
+        ci_text = f" (95% CI {fmt_pct(ci[0])}–{fmt_pct(ci[1])}{_clipped(conv)})" if ci else ""
         conv_text = f" · conversion {fmt_pct(conv['mean'])}{ci_text}"
     ax.set_title(f"{summary['scenario']}: checkout funnel{conv_text}", loc="left")
     ax.legend(
@@ -522,7 +527,7 @@ def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[st
         mean, ci = float(m["mean"]), _ci(m)
         if ci is not None:
             ax.axvspan(ci[0], ci[1], color="black", alpha=0.15, lw=0)
-        ci_text = f" (95% CI {_minutes_range(*ci)})" if ci else ""
+        ci_text = f" (95% CI {_minutes_range(*ci)}{_clipped(m)})" if ci else ""
         ax.axvline(mean, color="black", lw=1.5, label=f"mean {fmt_minutes(mean)}{ci_text}")
     if not math.isnan(median):
         ax.axvline(median, color="#E69F00", lw=1.5, ls="--", label=f"median {fmt_minutes(median)}")
@@ -558,7 +563,7 @@ def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, 
             label += f": {fmt_pct(p_wait['mean'])} of entrants wait"
         if mean_wait and mean_wait.get("mean") is not None:
             ci = _ci(mean_wait)
-            ci_text = f" (95% CI {_minutes_range(*ci)})" if ci else ""
+            ci_text = f" (95% CI {_minutes_range(*ci)}{_clipped(mean_wait)})" if ci else ""
             label += f"\nmean wait over all entrants {fmt_minutes(mean_wait['mean'])}{ci_text}"
         if under > 0:
             label += f"\n{under:,.1f} waits under 0.6 s not shown"
@@ -878,7 +883,7 @@ def plot_word_of_mouth(ax: Axes, data: dict[str, Any]) -> None:
     nps_text = ""
     if nps and nps.get("mean") is not None:
         ci = nps.get("ci95")
-        ci_text = f" (95% CI {ci[0]:+.1f} to {ci[1]:+.1f})" if ci else ""
+        ci_text = f" (95% CI {ci[0]:+.1f} to {ci[1]:+.1f}{_clipped(nps)})" if ci else ""
         nps_text = f" · NPS {nps['mean']:+.1f}{ci_text}".replace("-", "−")
     name = data.get("scenario")
     ax.set_title(f"{name + ': ' if name else ''}visitors by source{nps_text}", loc="left")
@@ -1062,7 +1067,8 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
 
     def ci_words(metric: dict[str, Any], f: Callable[[float], str], more: str = "") -> str:
         ci = _ci(metric)
-        parts = [p for p in (more, f"95% CI {f(ci[0])}–{f(ci[1])}" if ci else "") if p]
+        ci_text = f"95% CI {f(ci[0])}–{f(ci[1])}{_clipped(metric)}" if ci else ""
+        parts = [p for p in (more, ci_text) if p]
         return f" ({'; '.join(parts)})" if parts else ""
 
     conv = m["conversion_rate"]
@@ -1147,12 +1153,20 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
 
 def _about(summary: dict[str, Any]) -> str:
     """The report's first sentence: what the figures are."""
-    return (
+    text = (
         f"{_reps(summary)}, seed {summary.get('seed')}, "
         f"frictionsim {summary.get('frictionsim_version')}. Figures are means per "
         "replication (one simulated horizon) with 95% confidence intervals; money is in "
         "the scenario's currency units."
     )
+    if summary.get("replications") == 1:
+        text += " One replication is too few replications for confidence intervals."
+    elif any(isinstance(m, dict) and m.get("clipped") for m in summary["metrics"].values()):
+        text += (
+            " An interval marked clipped reached beyond the metric's possible values "
+            "(too few replications for its spread) and is cut there."
+        )
+    return text
 
 
 def _markdown(summary: dict[str, Any], lines: list[str], charts: list[tuple[str, str, str]]) -> str:

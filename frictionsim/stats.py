@@ -23,7 +23,7 @@ import numpy as np
 from scipy import stats as st
 
 from .engine import SOURCES, RunResult
-from .metrics import nps_counts, run_values, segment_values, step_values
+from .metrics import lookup, nps_counts, run_values, segment_values, step_values
 from .metrics import ratio as _ratio
 from .scenario import Scenario
 
@@ -43,11 +43,39 @@ def segment_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str
     return segment_values(result, scenario)
 
 
-def describe(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any]:
+def metric_bounds(metric: str | None, difference: bool = False) -> tuple[float, float]:
+    """The possible values of the metric at path ``metric`` (``conversion_rate``,
+    ``steps.pay.p_wait``; of a difference of two of its values with ``difference``),
+    from the metric table; unbounded for an unknown metric."""
+    found = lookup(metric) if metric else None
+    lo, hi = found.bounds if found is not None else (-math.inf, math.inf)
+    return (lo - hi, hi - lo) if difference else (lo, hi)
+
+
+def clip_interval(
+    ci: Sequence[float] | None, bounds: tuple[float, float]
+) -> tuple[list[float] | None, bool]:
+    """``ci`` cut to ``bounds``, and whether it had to be (a CI of few replications,
+    or of a rate near 0 or 1, reaches beyond what is possible)."""
+    if ci is None:
+        return None, False
+    lo, hi = max(ci[0], bounds[0]), min(ci[1], bounds[1])
+    return [lo, hi], (lo, hi) != (ci[0], ci[1])
+
+
+def describe(
+    values: Sequence[float],
+    confidence: float = 0.95,
+    metric: str | None = None,
+    difference: bool = False,
+) -> dict[str, Any]:
     """Mean, sample sd and Student-t CI of independent replications' values.
 
     Non-finite values (a rate with a zero denominator) are left out. With one
-    value the sd and interval are unknown and reported as ``None``.
+    value the sd and interval are unknown and reported as ``None``. Given the
+    ``metric`` (of its values, or of paired differences of them with
+    ``difference``), the interval is cut to the metric's possible values
+    (:func:`metric_bounds`), and then ``"clipped": true`` is added beside it.
     """
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
@@ -58,12 +86,18 @@ def describe(values: Sequence[float], confidence: float = 0.95) -> dict[str, Any
         return {"mean": mean, "sd": None, "ci95": None}
     sd = float(x.std(ddof=1))
     half = float(st.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
-    return {"mean": mean, "sd": sd, "ci95": [mean - half, mean + half]}
+    ci, clipped = clip_interval([mean - half, mean + half], metric_bounds(metric, difference))
+    out: dict[str, Any] = {"mean": mean, "sd": sd, "ci95": ci}
+    if clipped:
+        out["clipped"] = True
+    return out
 
 
-def _describe_table(rows: Sequence[dict[str, float]]) -> dict[str, Any]:
+def _describe_table(rows: Sequence[dict[str, float]], prefix: str = "") -> dict[str, Any]:
+    """Each metric of ``rows`` described, its interval held to its possible values
+    (``prefix``: the path of a step's or segment's metrics, ``steps.pay.``)."""
     keys = list(rows[0]) if rows else []
-    return {k: describe([row[k] for row in rows]) for k in keys}
+    return {k: describe([row[k] for row in rows], metric=prefix + k) for k in keys}
 
 
 def summarize(
@@ -78,9 +112,13 @@ def summarize(
         "replications": len(results),
         "frictionsim_version": version,
         "metrics": _describe_table([run_metrics(r, scenario) for r in results]),
-        "steps": {s.name: _describe_table([row[s.name] for row in steps]) for s in scenario.steps},
+        "steps": {
+            s.name: _describe_table([row[s.name] for row in steps], f"steps.{s.name}.")
+            for s in scenario.steps
+        },
         "segments": {
-            g.name: _describe_table([row[g.name] for row in segments]) for g in scenario.segments
+            g.name: _describe_table([row[g.name] for row in segments], f"segments.{g.name}.")
+            for g in scenario.segments
         },
     }
 
@@ -93,7 +131,7 @@ def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict
     width = results[0].arrival_bin_minutes
     sources = {}
     for k, name in enumerate(SOURCES):
-        cols = [describe(bins[:, k, b]) for b in range(bins.shape[2])]
+        cols = [describe(bins[:, k, b], metric="visitors") for b in range(bins.shape[2])]
         sources[name] = {
             "mean": [c["mean"] for c in cols],
             "ci_low": [c["ci95"][0] if c["ci95"] else c["mean"] for c in cols],
@@ -104,7 +142,9 @@ def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict
         "bin_minutes": width,
         "time": [b * width for b in range(bins.shape[2])],
         "sources": sources,
-        "nps": describe([nps_counts(r.segment_scores.sum(axis=0))[3] for r in results]),
+        "nps": describe(
+            [nps_counts(r.segment_scores.sum(axis=0))[3] for r in results], metric="nps"
+        ),
     }
 
 
@@ -227,7 +267,10 @@ def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0
 
 
 def difference(
-    reference: Sequence[float], design: Sequence[float], paired: bool = True
+    reference: Sequence[float],
+    design: Sequence[float],
+    paired: bool = True,
+    metric: str | None = None,
 ) -> dict[str, Any]:
     """``design − reference`` across replications, with its 95 % CI.
 
@@ -236,19 +279,26 @@ def difference(
     interval on the same values (``unpaired_ci95``: roughly what independent
     seeds would give). Otherwise Welch's interval. ``significant`` when the
     interval excludes 0; ``relative`` is the difference over the reference mean.
+    Given the ``metric``, both intervals are cut to the possible differences of
+    its values (``"clipped": true`` beside ``ci95`` when that one was cut).
     """
     ref = np.asarray(reference, dtype=float)
     des = np.asarray(design, dtype=float)
-    unpaired = welch_interval(ref, des)
+    unpaired, clipped = clip_interval(
+        welch_interval(ref, des), metric_bounds(metric, difference=True)
+    )
     if paired:
         keep = np.isfinite(ref) & np.isfinite(des)
-        out = describe(des[keep] - ref[keep])
+        out = describe(des[keep] - ref[keep], metric=metric, difference=True)
         out["method"] = "paired-t"
         out["unpaired_ci95"] = unpaired
     else:
         ref_f, des_f = ref[np.isfinite(ref)], des[np.isfinite(des)]
         mean = float(des_f.mean() - ref_f.mean()) if ref_f.size and des_f.size else None
-        out = {"mean": mean, "sd": None, "ci95": unpaired, "method": "welch"}
+        out = {"mean": mean, "sd": None, "ci95": unpaired}
+        if clipped:
+            out["clipped"] = True
+        out["method"] = "welch"
     ref_mean = float(ref[np.isfinite(ref)].mean()) if np.isfinite(ref).any() else math.nan
     mean, ci = out["mean"], out["ci95"]
     out["relative"] = mean / ref_mean if mean is not None and ref_mean else None

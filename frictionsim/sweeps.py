@@ -380,7 +380,9 @@ def sweep_document(
         "points": [
             {
                 "values": dict(zip(params, point)),
-                "metrics": {m: describe([r.get(m, math.nan) for r in reps]) for m in reps[0]},
+                "metrics": {
+                    m: describe([r.get(m, math.nan) for r in reps], metric=m) for m in reps[0]
+                },
             }
             for point, reps in zip(points, rows)
         ],
@@ -618,11 +620,11 @@ def _one_at_a_time(
         ]
         for k in range(len(runs))
     ]
-    base = describe(values[0])
+    base = describe(values[0], metric=metric)
     rows = []
     for k, (p, low, high, _, _) in enumerate(moves):
         lo_v, hi_v = values[1 + 2 * k], values[2 + 2 * k]
-        effect = difference(lo_v, hi_v)
+        effect = difference(lo_v, hi_v, metric=metric)
         rows.append(
             {
                 "parameter": p.path,

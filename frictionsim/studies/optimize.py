@@ -384,7 +384,7 @@ def _document(
     metrics = list(dict.fromkeys([goal.metric, *(b.metric for b in bounds)]))
 
     def described(k: int) -> dict[str, Any]:
-        return {m: describe([row.get(m, math.nan) for row in values[k]]) for m in metrics}
+        return {m: describe([row.get(m, math.nan) for row in values[k]], metric=m) for m in metrics}
 
     evaluated = []
     order = sorted(values, key=lambda k: numbers[k] if numbers else k)
@@ -423,6 +423,7 @@ def _document(
             diff = difference(
                 [row.get(goal.metric, math.nan) for row in values[best]],
                 [row.get(goal.metric, math.nan) for row in values[k]],
+                metric=goal.metric,
             )
             neighbours.append(
                 {
