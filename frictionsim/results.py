@@ -95,12 +95,36 @@ def _no_nan(value: Any) -> Any:
     return value
 
 
+#: Text that a spreadsheet would run as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell that starts like a formula (``=``, ``+``, ``-``, ``@``, tab, CR), e.g.
+    a ``--values`` item, prefixed with ``'`` so that spreadsheets show it as text.
+    Numbers, and text that is a plain number (``-5``), are left alone."""
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_START)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
+
+
 def csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """CSV of ``rows`` in ``columns``: floats exactly (``repr``), text spreadsheet-safe."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([spreadsheet_safe(c) for c in columns])
     for row in rows:
-        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+        writer.writerow(
+            [
+                repr(v) if isinstance(v, float) else spreadsheet_safe(v)
+                for v in (row.get(c, "") for c in columns)
+            ]
+        )
     return buffer.getvalue()
 
 
