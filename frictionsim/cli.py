@@ -12,7 +12,9 @@ An interrupted run (Ctrl-C, SIGTERM) exits with 130 and writes nothing.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import signal
 import tempfile
 from collections.abc import Callable
@@ -37,8 +39,31 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Interrupted
 
 
+#: Set to 1 to get the traceback of an unexpected error instead of its one line.
+DEBUG_ENV = "FRICTIONSIM_DEBUG"
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an operating-system error: the file and what went wrong."""
+    if exc.errno == errno.ENOSPC:
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        return f"no space left on device{where}"
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    return f"{exc.filename}: {reason}" if exc.filename else reason
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 class _Group(click.Group):
-    """Prints user-facing errors as clean lines with their exit codes."""
+    """Prints user-facing errors as clean lines with their exit codes.
+
+    A last safety net turns anything else into one line and exit code 1: an
+    ``OSError`` as ``error: FILE: reason``, any other exception as an internal
+    error to report. With ``FRICTIONSIM_DEBUG=1`` those are raised instead.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -54,6 +79,19 @@ class _Group(click.Group):
             message = exc.message if isinstance(exc, Interrupted) else Interrupted().message
             click.echo(message, err=True)
             ctx.exit(130)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            if isinstance(exc, OSError):
+                line = os_error_line(exc)
+            elif isinstance(exc, MemoryError):
+                line = "out of memory; try fewer replications or a shorter horizon"
+            else:
+                line = f"internal error ({type(exc).__name__}: {exc}); please report it"
+            click.echo(f"error: {_one_line(line)}", err=True)
+            ctx.exit(1)
 
 
 @click.group(

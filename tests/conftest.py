@@ -47,6 +47,13 @@ def run_once(scenario: Scenario, seed: int = 1, **kwargs: Any) -> RunResult:
     return simulate(scenario, np.random.SeedSequence(seed), **kwargs)
 
 
+@pytest.fixture(autouse=True)
+def _debug(monkeypatch):
+    """Genuine bugs show their traceback in tests: the command's last safety net (one
+    line for any unexpected error) is off unless a test turns it on."""
+    monkeypatch.setenv("FRICTIONSIM_DEBUG", "1")
+
+
 @pytest.fixture
 def tmp_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -1,0 +1,71 @@
+"""The command's last safety net: no traceback, whatever goes wrong."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from frictionsim import results
+from frictionsim.cli import cli
+
+from .conftest import scenario_dict
+
+
+@pytest.fixture
+def scenario_file(tmp_cwd):
+    path = tmp_cwd / "s.yaml"
+    path.write_text(yaml.safe_dump(scenario_dict(replications=2), sort_keys=False))
+    return path
+
+
+def _broken(exc):
+    def fail(*args, **kwargs):
+        raise exc
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("exc", "line"),
+    [
+        (
+            PermissionError(errno.EACCES, "Permission denied", "o/summary.json"),
+            "error: o/summary.json: Permission denied",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "o/funnel.png"),
+            "error: no space left on device while writing o/funnel.png",
+        ),
+        (OSError(errno.EIO, "Input/output error"), "error: Input/output error"),
+        (
+            TypeError("unsupported operand\ntype(s)"),
+            "error: internal error (TypeError: unsupported operand type(s)); please report it",
+        ),
+        (
+            MemoryError(),
+            "error: out of memory; try fewer replications or a shorter horizon",
+        ),
+    ],
+    ids=["permission", "no-space", "no-file-name", "bug", "memory"],
+)
+def test_unexpected_errors_are_one_line_and_exit_1(scenario_file, monkeypatch, exc, line):
+    monkeypatch.delenv("FRICTIONSIM_DEBUG")
+    monkeypatch.setattr(results, "write_run", _broken(exc))
+    result = CliRunner().invoke(cli, ["run", str(scenario_file), "--out", "o", "-q"])
+    assert (result.exit_code, result.output) == (1, line + "\n")
+
+
+def test_debug_raises_the_error_itself(scenario_file, monkeypatch):
+    monkeypatch.setattr(results, "write_run", _broken(TypeError("a bug")))
+    result = CliRunner().invoke(cli, ["run", str(scenario_file), "--out", "o", "-q"])
+    assert isinstance(result.exception, TypeError)
+
+
+def test_usage_errors_are_still_click_s(scenario_file, monkeypatch):
+    monkeypatch.delenv("FRICTIONSIM_DEBUG")
+    result = CliRunner().invoke(cli, ["run", str(scenario_file), "--jobs", "0"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--jobs'" in result.output
