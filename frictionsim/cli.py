@@ -16,7 +16,6 @@ import errno
 import json
 import os
 import signal
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -143,12 +142,20 @@ def replications_option(minimum: int, help: str) -> Decorator:
     return click.option("--replications", "-r", type=click.IntRange(minimum, 100_000), help=help)
 
 
+def _out_path(ctx: click.Context, param: click.Parameter, value: str | None) -> Path | None:
+    from .results import output_path
+
+    return None if value is None else output_path(value)
+
+
 def out_option(default: str) -> Decorator:
-    """``--out``/``-o``: the results folder, ``default`` when not given."""
+    """``--out``/``-o``: the results folder, ``default`` when not given (an empty name
+    is refused: it would be the current folder)."""
     return click.option(
         "--out",
         "-o",
-        type=click.Path(path_type=Path),
+        type=click.Path(),
+        callback=_out_path,
         help=f"Results folder (default: {default}).",
     )
 
@@ -176,11 +183,13 @@ def quiet_option(help: str) -> Decorator:
 
 
 def force_option(f: Any) -> Any:
-    """``--force``: run work estimated beyond the limits of :func:`check_run_size`."""
+    """``--force``: run work estimated beyond the limits of :func:`check_run_size`, and
+    replace a results folder of another study."""
     return click.option(
         "--force",
         is_flag=True,
-        help="Run even if the work is estimated beyond 30 min or 2e8 customers.",
+        help="Run even if the work is estimated beyond 30 min or 2e8 customers; replace a "
+        "results folder of another scenario, other --set values or options.",
     )(f)
 
 
@@ -208,7 +217,7 @@ def execution_options(f: Any) -> Any:
 @click.argument("file", type=click.Path(path_type=Path))
 @seed_option()
 @replications_option(1, "Independent runs (default: the scenario's).")
-@out_option("results/<name>/")
+@out_option("results/<name>/, with --set: results/<name>--<overrides>/")
 @overrides_option()
 @no_charts_option("Skip the PNG charts and report.md/report.html.")
 @click.option(
@@ -236,35 +245,51 @@ def run(
     from .console import print_summary, progress_bar
     from .experiment import check_run_size, estimate_run
     from .experiment import run as run_scenario
-    from .results import check_writable, write_run
-    from .scenario import load_scenario
+    from .results import (
+        check_writable,
+        default_folder,
+        event_folder,
+        run_identity,
+        write_error,
+        write_run,
+    )
+    from .scenario import load_scenario, scenario_to_yaml
 
     scenario = load_scenario(file, overrides)
     if not force:
         check_run_size(estimate_run(scenario, replications, jobs))
-    out = out or Path("results") / scenario.name
-    check_writable(out)
+    out = out or default_folder(scenario.name, overrides)
+    check_writable(out, run_identity(scenario_to_yaml(scenario)), force)
     reps = replications or scenario.replications
     with contextlib.ExitStack() as stack:
         event_dir = None
         if event_log:  # parts are written next to the results, then merged into the folder
-            parent = out.parent if out.parent != Path("") else Path(".")
-            parent.mkdir(parents=True, exist_ok=True)
-            event_dir = Path(
-                stack.enter_context(tempfile.TemporaryDirectory(prefix=".events-", dir=parent))
-            )
+            event_dir = stack.enter_context(event_folder(out))
         with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
-            result = run_scenario(
-                scenario,
-                seed,
-                replications,
-                jobs,
-                advance,
-                engine=engine,
-                scheduler=scheduler,
-                event_dir=event_dir,
-            )
-        write_run(result, out, scenario_file=str(file), charts=not no_charts, event_log=event_log)
+            try:
+                result = run_scenario(
+                    scenario,
+                    seed,
+                    replications,
+                    jobs,
+                    advance,
+                    engine=engine,
+                    scheduler=scheduler,
+                    event_dir=event_dir,
+                )
+            except OSError as exc:  # writing the event log's parts
+                if event_dir is None:
+                    raise
+                raise write_error(exc, out / f"events.{event_log}") from None
+        write_run(
+            result,
+            out,
+            scenario_file=str(file),
+            charts=not no_charts,
+            event_log=event_log,
+            overrides=overrides,
+            force=force,
+        )
     print_summary(result.summary, out, result.runtime_seconds, quiet)
 
 
@@ -300,7 +325,7 @@ def compare(
     from .console import print_comparison, progress_bar
     from .experiment import check_comparable, check_run_size, estimate_runs
     from .experiment import compare as compare_designs
-    from .results import check_writable, write_comparison
+    from .results import check_writable, default_folder, study_identity, write_comparison
     from .scenario import load_scenario
 
     designs = [load_scenario(f, overrides) for f in files]
@@ -308,14 +333,21 @@ def compare(
     reps = replications or designs[0].replications
     if not force:
         check_run_size(estimate_runs([(d, reps) for d in designs], jobs, study="comparison"))
-    out = out or Path("results") / ("compare-" + "-".join(d.name for d in designs))
-    check_writable(out)
+    out = out or default_folder("compare-" + "-".join(d.name for d in designs), overrides)
+    check_writable(out, study_identity("compare", designs), force)
     total = len(designs) * reps
     with progress_bar("comparing designs", total, quiet) as advance:
         result = compare_designs(
             designs, seed, replications, jobs, advance, engine, scheduler, not independent
         )
-    write_comparison(result, out, [str(f) for f in files], charts=not no_charts)
+    write_comparison(
+        result,
+        out,
+        [str(f) for f in files],
+        charts=not no_charts,
+        overrides=overrides,
+        force=force,
+    )
     print_comparison(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -346,7 +378,7 @@ def compare(
 )
 @seed_option()
 @replications_option(1, "Replications per point (default: the scenario's).")
-@out_option("results/sweep-<name>/")
+@out_option("results/sweep-<name>--<param>=<values>/")
 @overrides_option("Override a scenario value at every point (repeatable).")
 @click.option("--resume", is_flag=True, help="Skip points an interrupted run already finished.")
 @no_charts_option()
@@ -370,8 +402,10 @@ def sweep(
     quiet: bool,
 ) -> None:
     """Run scenario FILE at every value of --param (two: a grid), with the same seeds."""
+    import itertools
+
     from .console import progress_bar
-    from .results import check_writable, write_sweep
+    from .results import check_writable, default_folder, sweep_identity, write_sweep
     from .scenario import load_scenario
     from .sweeps import check_metric, parse_values, partial_path
     from .sweeps import sweep as run_sweep
@@ -381,13 +415,12 @@ def sweep(
     grid = [(p, parse_values(v)) for p, v in zip(params, values)]
     scenario = load_scenario(file, overrides)
     check_metric(metric, scenario)
-    out = out or Path("results") / f"sweep-{scenario.name}"
-    check_writable(out)
+    variations = [f"{p}={v}" for p, v in zip(params, values)] + list(overrides)
+    out = out or default_folder(f"sweep-{scenario.name}", variations)
+    points = list(itertools.product(*(vals for _, vals in grid)))
+    check_writable(out, sweep_identity(scenario, params, points), force)
     partial = partial_path(out)
-    points = 1
-    for _, vals in grid:
-        points *= len(vals)
-    total = points * (replications or scenario.replications)
+    total = len(points) * (replications or scenario.replications)
     try:
         with progress_bar(f"sweeping {scenario.name}", total, quiet) as advance:
             result = run_sweep(
@@ -412,7 +445,15 @@ def sweep(
                 f"{partial}: add --resume to go on"
             ) from None
         raise
-    write_sweep(result, out, str(file), charts=not no_charts)
+    write_sweep(
+        result,
+        out,
+        str(file),
+        charts=not no_charts,
+        overrides=overrides,
+        force=force,
+        scenario=scenario,
+    )
     partial.unlink(missing_ok=True)
     if result.damaged_lines:
         click.echo(
@@ -462,7 +503,9 @@ def sweep(
 )
 @seed_option()
 @replications_option(2, "Replications per run, oat only (default: the scenario's).")
-@out_option("results/sensitivity-<name>/")
+@out_option(
+    "results/sensitivity-<name>/, other options and --set: results/sensitivity-<name>--<options>/"
+)
 @overrides_option("Override a scenario value first (repeatable).")
 @no_charts_option()
 @force_option
@@ -487,15 +530,21 @@ def sensitivity(
     """Rank the numeric parameters of scenario FILE by their effect on --metric."""
     from .console import print_sensitivity, progress_bar
     from .experiment import check_run_size, estimate_runs
-    from .results import check_writable, write_sensitivity
+    from .results import check_writable, default_folder, sensitivity_identity, write_sensitivity
     from .scenario import load_scenario
     from .sweeps import check_metric, numeric_parameters
     from .sweeps import sensitivity as rank_parameters
 
     scenario = load_scenario(file, overrides)
     check_metric(metric, scenario)
-    out = out or Path("results") / f"sensitivity-{scenario.name}"
-    check_writable(out)
+    options = [
+        *(["method=sobol"] if method == "sobol" else []),
+        *([f"metric={metric}"] if metric != "conversion_rate" else []),
+        *([f"delta={delta:g}"] if delta != 10.0 else []),
+        *([f"samples={samples}"] if method == "sobol" and samples != 64 else []),
+    ]
+    out = out or default_folder(f"sensitivity-{scenario.name}", [*options, *overrides])
+    check_writable(out, sensitivity_identity(scenario, method, metric, delta, samples), force)
     n = len(numeric_parameters(scenario))
     reps = replications or scenario.replications
     total = (1 + 2 * n) * reps if method == "oat" else samples * (n + 2)
@@ -523,7 +572,9 @@ def sensitivity(
             engine,
             scheduler,
         )
-    write_sensitivity(result, out, str(file), charts=not no_charts)
+    write_sensitivity(
+        result, out, str(file), charts=not no_charts, overrides=overrides, force=force
+    )
     print_sensitivity(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -590,7 +641,7 @@ def optimize(
 ) -> None:
     """Find the best --param values of scenario FILE for --objective, within --constraint."""
     from .console import print_optimum, progress_bar
-    from .results import check_writable, write_optimum
+    from .results import check_writable, default_folder, optimum_identity, write_optimum
     from .scenario import load_scenario
     from .studies import optimize as find_optimum
     from .sweeps import parse_values
@@ -599,8 +650,11 @@ def optimize(
         raise OptionError("give one --values for each --param, in the same order")
     grid = [(p, parse_values(v)) for p, v in zip(params, values)]
     scenario = load_scenario(file, overrides)
-    out = out or Path("results") / f"optimize-{scenario.name}"
-    check_writable(out)
+    variations = [f"{p}={v}" for p, v in zip(params, values)]
+    variations += [f"objective={objective}", *(f"constraint={c}" for c in constraints)]
+    out = out or default_folder(f"optimize-{scenario.name}", [*variations, *overrides])
+    identity = optimum_identity(scenario, grid, objective, list(constraints))
+    check_writable(out, identity, force)
     with progress_bar(f"optimizing {scenario.name}", 1, quiet) as advance:
         result = find_optimum(
             scenario,
@@ -616,7 +670,15 @@ def optimize(
             exhaustive,
             force,
         )
-    write_optimum(result, out, str(file), charts=not no_charts)
+    write_optimum(
+        result,
+        out,
+        str(file),
+        charts=not no_charts,
+        overrides=overrides,
+        force=force,
+        identity=identity,
+    )
     print_optimum(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -652,21 +714,31 @@ def improve(
 ) -> None:
     """Rank the steps of FILE by the revenue a year recovered if their friction went."""
     from .console import print_improvements, progress_bar
-    from .results import check_writable, write_improvements
+    from .results import check_writable, default_folder, study_identity, write_improvements
     from .scenario import load_scenario
     from .studies import improve as rank_steps
 
     scenario = load_scenario(file, overrides)
-    out = out or Path("results") / f"improve-{scenario.name}"
-    check_writable(out)
+    chosen = [f"change={c}" for c in dict.fromkeys(changes)] if changes else []
+    out = out or default_folder(f"improve-{scenario.name}", [*chosen, *overrides])
     changes = changes or ("remove", "halve")
+    identity = study_identity("improve", scenario, sorted(set(changes)))
+    check_writable(out, identity, force)
     reps = replications or scenario.replications
     total = (1 + len(changes) * len(scenario.steps)) * reps
     with progress_bar(f"ranking steps of {scenario.name}", total, quiet) as advance:
         result = rank_steps(
             scenario, changes, seed, replications, jobs, advance, engine, scheduler, force
         )
-    write_improvements(result, out, str(file), charts=not no_charts)
+    write_improvements(
+        result,
+        out,
+        str(file),
+        charts=not no_charts,
+        overrides=overrides,
+        force=force,
+        identity=identity,
+    )
     print_improvements(result.document, out, result.runtime_seconds, quiet)
 
 

@@ -996,8 +996,13 @@ def chart_plan(
     summary: dict[str, Any],
     distributions: dict[str, Any] | None = None,
     word_of_mouth: dict[str, Any] | None = None,
+    overrides: Sequence[str] = (),
 ) -> list[tuple[str, str, str, Callable[[Figure], Any]]]:
-    """The charts the data allows, in report order: (file, title, caption, draw)."""
+    """The charts the data allows, in report order: (file, title, caption, draw); the
+    ``overrides`` of the run follow the scenario's name in every chart's title."""
+    summary = _labelled(summary, overrides)
+    distributions = _labelled(distributions, overrides)
+    word_of_mouth = _labelled(word_of_mouth, overrides)
     plan = [
         (
             "funnel.png",
@@ -1201,16 +1206,43 @@ def _html(summary: dict[str, Any], lines: list[str], charts: list[tuple[str, str
     )
 
 
+#: Overrides shown after a scenario's name in titles are cut beyond this many characters.
+MAX_LABEL = 90
+
+
+def scenario_label(name: Any, overrides: Sequence[str] = ()) -> Any:
+    """A scenario's name for titles: with its ``--set`` overrides, e.g.
+    ``checkout-baseline [steps.payment.capacity=8]``, so a chart of a variant is never
+    mistaken for the plain scenario."""
+    if not overrides or not name:
+        return name
+    shown = ", ".join(overrides)
+    if len(shown) > MAX_LABEL:
+        shown = shown[: MAX_LABEL - 1] + "…"
+    return f"{name} [{shown}]"
+
+
+def _labelled(document: dict[str, Any] | None, overrides: Sequence[str]) -> Any:
+    if document is None or not overrides or "scenario" not in document:
+        return document
+    return {**document, "scenario": scenario_label(document["scenario"], overrides)}
+
+
 def render_report(
     summary: dict[str, Any],
     distributions: dict[str, Any] | None = None,
     word_of_mouth: dict[str, Any] | None = None,
+    overrides: Sequence[str] = (),
 ) -> dict[str, bytes]:
-    """Every chart the data allows (PNG), ``report.md`` and ``report.html``, by file name."""
-    plan = chart_plan(summary, distributions, word_of_mouth)
+    """Every chart the data allows (PNG), ``report.md`` and ``report.html``, by file name.
+    ``overrides``: the ``--set`` values of the run, shown in every title and the report."""
+    plan = chart_plan(summary, distributions, word_of_mouth, overrides)
     files = {name: render_png(draw) for name, _, _, draw in plan}
     listed = [(name, title, caption) for name, title, caption, _ in plan]
+    summary = _labelled(summary, overrides)
     lines = key_numbers(summary)
+    if overrides:
+        lines.insert(0, f"**Overrides**: {', '.join(f'--set {o}' for o in overrides)}.")
     files["report.md"] = _markdown(summary, lines, listed).encode()
     files["report.html"] = _html(summary, lines, listed).encode()
     return files
@@ -1305,8 +1337,36 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
 
 def write_comparison_chart(comparison: dict[str, Any], folder: Path) -> Path:
     """``differences.png``: every headline metric's difference from the reference."""
-    path = folder / "differences.png"
-    path.write_bytes(render_png(lambda fig: draw_comparison(fig, comparison)))
+    return _write_study_chart("comparison", comparison, folder)
+
+
+def render_study_chart(
+    kind: str, document: dict[str, Any], overrides: Sequence[str] = ()
+) -> tuple[str, bytes]:
+    """The file name and PNG bytes of the chart of a study's document (``kind``:
+    ``comparison``, ``sweep``, ``sensitivity``, ``optimum`` or ``improvements``), the
+    overrides in its title."""
+    document = _labelled(document, overrides)
+    if kind == "comparison" and overrides:  # every design got them: shown after the reference
+        document = {**document, "reference": scenario_label(document["reference"], overrides)}
+    if kind == "comparison":
+        return "differences.png", render_png(lambda fig: draw_comparison(fig, document))
+    if kind == "sweep":
+        return "sweep.png", render_png(lambda fig: draw_sweep(fig, document))
+    if kind == "sensitivity":
+        name = "sobol.png" if document["method"] == "sobol" else "tornado.png"
+        return name, render_png(lambda fig: draw_sensitivity(fig, document))
+    if kind == "optimum":
+        return "optimum.png", render_png(lambda fig: draw_optimum(fig, document))
+    if kind == "improvements":
+        return "improvements.png", render_png(lambda fig: draw_improvements(fig, document))
+    raise ValueError(f"no chart for {kind!r}")
+
+
+def _write_study_chart(kind: str, document: dict[str, Any], folder: Path) -> Path:
+    name, content = render_study_chart(kind, document)
+    path = Path(folder) / name
+    path.write_bytes(content)
     return path
 
 
@@ -1385,9 +1445,7 @@ def draw_sweep(fig: Figure, document: dict[str, Any]) -> Axes:
 
 def write_sweep_chart(document: dict[str, Any], folder: Path) -> Path:
     """``sweep.png``: a curve with its CI band, or a heatmap for a grid."""
-    path = folder / "sweep.png"
-    path.write_bytes(render_png(lambda fig: draw_sweep(fig, document)))
-    return path
+    return _write_study_chart("sweep", document, folder)
 
 
 #: At most this many parameters on a sensitivity chart (the strongest).
@@ -1443,9 +1501,7 @@ def _number_text(x: Any) -> str:
 
 def write_sensitivity_chart(document: dict[str, Any], folder: Path) -> Path:
     """``tornado.png`` (one at a time) or ``sobol.png``."""
-    path = folder / ("sobol.png" if document["method"] == "sobol" else "tornado.png")
-    path.write_bytes(render_png(lambda fig: draw_sensitivity(fig, document)))
-    return path
+    return _write_study_chart("sensitivity", document, folder)
 
 
 def draw_optimum(fig: Figure, document: dict[str, Any]) -> list[Axes]:
@@ -1516,9 +1572,7 @@ def draw_optimum(fig: Figure, document: dict[str, Any]) -> list[Axes]:
 
 def write_optimum_chart(document: dict[str, Any], folder: Path) -> Path:
     """``optimum.png``: the objective and constraints across the evaluated points."""
-    path = folder / "optimum.png"
-    path.write_bytes(render_png(lambda fig: draw_optimum(fig, document)))
-    return path
+    return _write_study_chart("optimum", document, folder)
 
 
 def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
@@ -1566,6 +1620,4 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
 
 def write_improvements_chart(document: dict[str, Any], folder: Path) -> Path:
     """``improvements.png``: the steps ranked by the revenue their friction costs."""
-    path = folder / "improvements.png"
-    path.write_bytes(render_png(lambda fig: draw_improvements(fig, document)))
-    return path
+    return _write_study_chart("improvements", document, folder)

@@ -193,9 +193,14 @@ def sweep_points(
 
 
 def partial_path(out: Path) -> Path:
-    """The hidden file next to ``out`` where a sweep records its finished points."""
+    """The hidden file next to ``out`` where a sweep records its finished points
+    (``.NAME.partial.jsonl``; a digest of ``NAME`` when that is too long a file name)."""
     out = Path(out)
-    return out.parent / f".{out.name}.partial.jsonl"
+    name = f".{out.name}.partial.jsonl"
+    if len(os.fsencode(name)) > 255:
+        digest = hashlib.sha256(os.fsencode(out.name)).hexdigest()[:16]
+        name = f".frictionsim-{digest}.partial.jsonl"
+    return out.parent / name
 
 
 def _fingerprint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import struct
 from typing import Any
@@ -65,3 +66,55 @@ def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
+
+
+def _mount(*args: str) -> bool:
+    import subprocess
+
+    return subprocess.run(["mount", *args], capture_output=True).returncode == 0
+
+
+def _umount(path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@contextlib.contextmanager
+def read_only(path):
+    """``path`` (a folder) read-only for this process: a read-only bind mount as root
+    (permissions do not stop root), else ``chmod``; skips where neither works."""
+    import os
+
+    path = str(path)
+    if os.geteuid() == 0:
+        if not (_mount("--bind", path, path) and _mount("-o", "remount,ro,bind", path)):
+            _umount(path)
+            pytest.skip("cannot make a read-only bind mount here")
+        try:
+            yield
+        finally:
+            _umount(path)
+        return
+    mode = os.stat(path).st_mode
+    os.chmod(path, 0o555)
+    try:
+        if os.access(path, os.W_OK):
+            pytest.skip("file permissions are not enforced for this user")
+        yield
+    finally:
+        os.chmod(path, mode)
+
+
+@contextlib.contextmanager
+def small_disk(path, size: str = "2m"):
+    """A tmpfs of ``size`` mounted on ``path`` (root only; skips otherwise)."""
+    import os
+
+    os.makedirs(path, exist_ok=True)
+    if os.geteuid() != 0 or not _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)):
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield path
+    finally:
+        _umount(path)

@@ -183,11 +183,19 @@ def test_a_foreign_folder_is_never_overwritten(scenario_file, tmp_cwd):
 
 
 def test_rerun_replaces_previous_results(scenario_file, tmp_cwd):
-    assert invoke("run", scenario_file, "--out", "o", "--no-charts").exit_code == 0
-    (tmp_cwd / "o" / "stale.txt").write_text("old")
+    assert invoke("run", scenario_file, "--out", "o").exit_code == 0
     assert invoke("run", scenario_file, "--out", "o", "--no-charts", "--seed", 9).exit_code == 0
-    assert not (tmp_cwd / "o" / "stale.txt").exists()
+    assert not (tmp_cwd / "o" / "funnel.png").exists()  # the previous run's charts are gone
     assert json.loads((tmp_cwd / "o" / "summary.json").read_text())["seed"] == 9
+
+
+def test_rerun_never_deletes_a_file_the_user_added(scenario_file, tmp_cwd):
+    assert invoke("run", scenario_file, "--out", "o", "--no-charts").exit_code == 0
+    (tmp_cwd / "o" / "stale.txt").write_text("mine")
+    result = invoke("run", scenario_file, "--out", "o", "--no-charts", "--seed", 9)
+    assert result.exit_code == 1
+    assert "holds files that frictionsim did not write (stale.txt)" in result.output
+    assert (tmp_cwd / "o" / "stale.txt").read_text() == "mine"
 
 
 def test_failed_run_leaves_previous_results(scenario_file, tmp_cwd, monkeypatch):

@@ -72,12 +72,30 @@ def test_word_of_mouth_drawn_when_its_data_is_in_the_folder(folder):
 
 
 def test_report_removes_a_chart_whose_data_is_gone(folder):
-    (folder / "word_of_mouth.png").write_bytes(b"stale")
     (folder / "distributions.json").unlink()
     assert invoke("report", folder).exit_code == 0
     names = {p.name for p in folder.iterdir() if p.suffix == ".png"}
     assert names == {"funnel.png", "lost_revenue.png"}
     assert "irritation.png" not in (folder / "report.md").read_text()
+    # and run.json no longer lists them
+    files = json.loads((folder / "run.json").read_text())["files"]
+    assert "irritation.png" not in files
+    assert "distributions.json" in files  # what was written stays listed: report only draws
+
+
+def test_report_never_removes_or_replaces_a_file_it_did_not_write(folder):
+    (folder / "word_of_mouth.png").write_bytes(b"my own chart")  # not written by frictionsim
+    assert invoke("report", folder).exit_code == 0
+    assert (folder / "word_of_mouth.png").read_bytes() == b"my own chart"
+    (folder / "word_of_mouth.json").write_text(json.dumps(WORD_OF_MOUTH))  # now it would draw it
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = invoke("report", folder)
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {folder}: the report would replace word_of_mouth.png, which frictionsim did "
+        "not write there; move them out of the folder, or redraw a copy of it\n"
+    )
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
 def test_no_charts_writes_neither_charts_nor_report(tmp_cwd):
@@ -103,11 +121,17 @@ def damage(folder, name, text):
             "damaged results folder: summary.json is missing",
         ),
         (lambda f: damage(f, "summary.json", '{"scen'), "summary.json: damaged, not valid JSON"),
-        (lambda f: damage(f, "summary.json", "[1, 2]"), "summary.json: damaged, lacks"),
-        (lambda f: damage(f, "distributions.json", "{}"), "damaged results, cannot draw"),
+        (
+            lambda f: damage(f, "summary.json", "[1, 2]"),
+            "summary.json: damaged: expected a mapping of keys, got a list of 2",
+        ),
+        (
+            lambda f: damage(f, "distributions.json", "{}"),
+            "distributions.json: damaged: irritation: missing",
+        ),
         (
             lambda f: damage(f, "word_of_mouth.json", '{"time": [0]}'),
-            "damaged results, cannot draw",
+            "word_of_mouth.json: damaged: sources: missing",
         ),
         (lambda f: (f / "summary.json").write_bytes(b"\xff\xfe"), "summary.json: damaged"),
     ],

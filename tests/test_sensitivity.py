@@ -124,7 +124,7 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
     path.write_text(yaml.safe_dump(SHOP, sort_keys=False))
     result = invoke("sensitivity", path, "-r", 2, "--metric", "revenue")
     assert result.exit_code == 0, result.output
-    out = tmp_cwd / "results" / "sensitivity-shop"
+    out = tmp_cwd / "results" / "sensitivity-shop--metric=revenue"  # not the default metric
     assert sorted(p.name for p in out.iterdir()) == [
         "run.json",
         "sensitivity.csv",

@@ -252,7 +252,8 @@ def invoke(*args):
 def test_cli_sweep_writes_folder_and_removes_partial(shop, tmp_cwd):
     result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5", "-q")
     assert result.exit_code == 0, result.output
-    out = tmp_cwd / "results" / "sweep-shop"
+    # the default folder names the swept parameter and its values
+    out = tmp_cwd / "results" / "sweep-shop--steps.account.fields=0_10_5"
     assert sorted(p.name for p in out.iterdir()) == [
         "run.json",
         "sweep.csv",
@@ -302,12 +303,12 @@ def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd,
         return real(*args, **kwargs)
 
     monkeypatch.setattr(sweeps_module, "sweep", stopped)
-    out = tmp_cwd / "results" / "sweep-shop"
+    out = tmp_cwd / "results" / "sweep-shop--steps.account.fields=0_10_5"
     result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5")
     assert result.exit_code == 130
     assert result.output.splitlines() == [
         f"interrupted; no results folder was written, finished points are kept in "
-        f"{partial_path(Path('results') / 'sweep-shop')}: add --resume to go on"
+        f"{partial_path(Path('results') / out.name)}: add --resume to go on"
     ]
     assert not out.exists()
     assert partial_path(out).is_file()

@@ -148,7 +148,8 @@ def improve(
     rows = []
     for k, (i, change, _) in enumerate(variants, start=1):
         diffs = {
-            m: difference([row[m] for row in base], [row[m] for row in values[k]]) for m in VALUES
+            m: difference([row[m] for row in base], [row[m] for row in values[k]], metric=m)
+            for m in VALUES
         }
         step = scenario.steps[i]
         rows.append(
@@ -159,7 +160,8 @@ def improve(
                 "revenue_per_year": _scaled(diffs["revenue"], per_year),
                 "profit_per_year": _scaled(diffs["profit"], per_year),
                 "lost_to_friction": describe(
-                    [row[f"steps.{step.name}.abandoned_friction"] for row in base]
+                    [row[f"steps.{step.name}.abandoned_friction"] for row in base],
+                    metric=f"steps.{step.name}.abandoned_friction",
                 ),
             }
         )
@@ -177,7 +179,7 @@ def improve(
         "currency": scenario.economics.currency,
         "changes": list(changes),
         "profit_differs": costs,
-        "base": {m: describe([row[m] for row in base]) for m in VALUES},
+        "base": {m: describe([row[m] for row in base], metric=m) for m in VALUES},
         "improvements": rows,
     }
     labels = [("", ""), *((scenario.steps[i].name, c) for i, c, _ in variants)]
