@@ -110,8 +110,12 @@ def read_json(path: Path) -> Any:
         ) from None
     except RecursionError:
         raise ResultsError(f"{path}: damaged, lists or mappings nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
-        raise ResultsError(f"{path}: damaged, not valid JSON ({exc})") from None
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            reason = "a number of more than 4,300 digits"  # Python's limit
+        else:
+            reason = " ".join(str(exc).split())[:80]
+        raise ResultsError(f"{path}: damaged, not valid JSON ({reason})") from None
 
 
 # ------------------------------------------------------------------ shapes
@@ -592,6 +596,9 @@ def check_funnel(path: Path, steps: Sequence[str], replications: int | None) -> 
     """``funnel.csv``: the header, and in every row a replication, a step of the
     summary and counts that are whole numbers of at least 0."""
     text_ = read_text(path, MAX_TABLE_BYTES)
+    if "\x00" in text_:
+        line = text_.count("\n", 0, text_.index("\x00")) + 1
+        raise ResultsError(f"{path}:{line}: damaged, a NUL byte (binary data, not CSV text)")
     reader = csv.reader(io.StringIO(text_, newline=""))
     try:
         header = next(reader, None)
