@@ -55,7 +55,7 @@ from scipy import optimize
 from scipy import stats as st
 
 from .engine import ORDER, simulate
-from .errors import CalibrationError, FrictionsimError, did_you_mean
+from .errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
 from .experiment import RunEstimate, estimate_runs, replication_seeds, run_replications
 from .funnel_data import ObservedFunnel
 from .scenario import Scenario
@@ -521,6 +521,7 @@ def calibrate(
     p_value = float(st.chi2.sf(deviance, dof)) if dof > 0 else None
 
     calibrated = with_parameters(scenario, parameters, values)
+    calibrated = calibrated.model_copy(update={"name": calibrated_name(scenario.name)})
     return Calibration(
         scenario=calibrated,
         parameters=parameters,
@@ -562,14 +563,53 @@ FIT_COLUMNS = (
 )
 
 
+#: Appended to a scenario's name for its calibrated version (never the input's name, so
+#: the two never share a default results folder or a chart title).
+CALIBRATED_SUFFIX = "-calibrated"
+#: The first line of every calibrated scenario frictionsim writes starts so.
+HEADER = "# calibrated scenario '"
+_HEADER_MARK = "written by frictionsim calibrate"
+#: PNG text of the fit chart, by which a later calibration knows the chart is its own.
+PNG_SOFTWARE = "frictionsim calibrate"
+
+
+def calibrated_name(name: str) -> str:
+    """``NAME-calibrated``, cut to the 80 characters a name may have."""
+    return name[: 80 - len(CALIBRATED_SUFFIX)] + CALIBRATED_SUFFIX
+
+
 def fit_paths(out: Path) -> tuple[Path, Path]:
     """``calibrated.fit.csv`` and ``calibrated.fit.png`` beside ``calibrated.yaml``."""
     stem = out.name[: -len(out.suffix)] if out.suffix else out.name
     return out.with_name(stem + ".fit.csv"), out.with_name(stem + ".fit.png")
 
 
-def check_output(out: Path, inputs: Sequence[Path]) -> None:
-    """Refuse, before any work, an output that would replace an input or a folder."""
+def _starts_with(path: Path, size: int) -> bytes:
+    try:
+        with path.open("rb") as f:
+            return f.read(size)
+    except OSError:
+        return b""
+
+
+def written_by_calibrate(path: Path) -> bool:
+    """Whether ``path`` (a calibrated scenario, its ``.fit.csv`` or ``.fit.png``) is a
+    file that ``frictionsim calibrate`` wrote: by its header, or the PNG's text."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        return False
+    if path.name.endswith(".fit.png"):
+        head = _starts_with(path, 4096)
+        return head.startswith(b"\x89PNG") and PNG_SOFTWARE.encode() in head
+    first = _starts_with(path, 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
+    if path.name.endswith(".fit.csv"):
+        return first == ",".join(FIT_COLUMNS)
+    return first.startswith(HEADER) and _HEADER_MARK in first
+
+
+def check_output(out: Path, inputs: Sequence[Path], force: bool = False) -> None:
+    """Refuse, before any work, an output that would replace an input, a folder, or a
+    file that ``frictionsim calibrate`` did not write (unless ``force``)."""
     for path in inputs:
         for written in (out, *fit_paths(out)):
             if written.resolve() == Path(path).resolve():
@@ -580,9 +620,21 @@ def check_output(out: Path, inputs: Sequence[Path]) -> None:
         raise FrictionsimError(
             f"--out {out}: is a folder; give a file name such as calibrated.yaml"
         )
+    if not force:
+        for written in (out, *fit_paths(out)):
+            if os.path.lexists(written) and not written_by_calibrate(written):
+                raise ResultsError(
+                    f"{written}: exists and was not written by frictionsim calibrate; add "
+                    "--force to replace it, or choose another --out"
+                )
     parent = out.parent if str(out.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        raise FrictionsimError(f"{parent}: cannot write here")
+    above = parent
+    while not os.path.lexists(above) and above != above.parent:
+        above = above.parent
+    if os.path.lexists(above) and not above.is_dir():
+        raise ResultsError(f"{above}: is a file, so {out} cannot be written inside it")
+    if os.path.lexists(above) and not os.access(above, os.W_OK):
+        raise FrictionsimError(f"{above}: cannot write here")
 
 
 def _format_value(p: Parameter, v: float, se: float) -> str:
@@ -595,7 +647,7 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
     from .scenario import scenario_to_yaml
 
     lines = [
-        f"# calibrated scenario '{cal.scenario.name}', written by frictionsim calibrate",
+        f"{HEADER}{cal.scenario.name}', {_HEADER_MARK}",
         f"# from scenario: {scenario_file or '(built in code)'}",
         f"# to the observed funnel: {cal.funnel_file}",
         f"#   sha256 {cal.funnel_sha256}",
@@ -619,14 +671,24 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
 
 
 def write_calibration(
-    cal: Calibration, out: Path, scenario_file: str | None = None, chart: bool = True
+    cal: Calibration,
+    out: Path,
+    scenario_file: str | None = None,
+    chart: bool = True,
+    force: bool = False,
 ) -> list[Path]:
-    """Write the calibrated scenario, ``*.fit.csv`` and ``*.fit.png`` (each atomically)."""
+    """Write the calibrated scenario, ``*.fit.csv`` and ``*.fit.png`` (each atomically).
+    A file there that ``frictionsim calibrate`` did not write is replaced only with
+    ``force``."""
     from .report import fit_chart_png
-    from .results import csv_text, write_atomic
+    from .results import csv_text, write_atomic, write_error
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_output(out, [], force)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(exc, out.parent) from None
     csv_path, png_path = fit_paths(out)
     now = dt.datetime.now(dt.timezone.utc)
     files = {
@@ -634,7 +696,9 @@ def write_calibration(
         csv_path: csv_text(cal.fit_rows, FIT_COLUMNS).encode(),
     }
     if chart:
-        files[png_path] = fit_chart_png(cal.fit_rows, f"{cal.scenario.name}: observed vs simulated")
+        files[png_path] = fit_chart_png(
+            cal.fit_rows, f"{cal.scenario.name}: observed vs simulated", software=PNG_SOFTWARE
+        )
     for path, data in files.items():
         write_atomic(path, data)
     return list(files)
@@ -645,6 +709,7 @@ __all__ = [
     "Calibration",
     "Parameter",
     "calibrate",
+    "calibrated_name",
     "calibrated_yaml",
     "check_output",
     "fit_paths",
@@ -652,4 +717,5 @@ __all__ = [
     "wilson",
     "with_parameters",
     "write_calibration",
+    "written_by_calibrate",
 ]

@@ -788,7 +788,12 @@ def report(folder: Path) -> None:
 )
 @jobs_option("Worker processes.")
 @overrides_option()
-@force_option
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Run even if estimated beyond 30 min or 2e8 customers; replace --out (and its "
+    ".fit.csv, .fit.png) though frictionsim calibrate did not write it.",
+)
 @quiet_option("No progress and no tables.")
 def calibrate(
     file: Path,
@@ -813,7 +818,7 @@ def calibrate(
     from .funnel_data import load_funnel
     from .scenario import load_scenario
 
-    cal_api.check_output(out, [file, funnel])
+    cal_api.check_output(out, [file, funnel], force)
     scenario = load_scenario(file, overrides)
     observed = load_funnel(funnel, scenario)
     parameters = cal_api.free_parameters(scenario, observed, fit, steps)  # bad options first
@@ -828,7 +833,7 @@ def calibrate(
         result = cal_api.calibrate(
             scenario, observed, fit, steps, seed, sample, max_evaluations, jobs, advance
         )
-    cal_api.write_calibration(result, out, scenario_file=str(file))
+    cal_api.write_calibration(result, out, scenario_file=str(file), force=force)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     print_calibration(result, out, time.perf_counter() - start, quiet)

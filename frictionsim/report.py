@@ -952,14 +952,15 @@ def plot_fit(ax: Axes, rows: Sequence[dict[str, Any]], title: str) -> None:
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def fit_chart_png(rows: Sequence[dict[str, Any]], title: str) -> bytes:
-    """The calibration chart as PNG bytes (identical bytes for identical rows)."""
+def fit_chart_png(rows: Sequence[dict[str, Any]], title: str, software: str | None = None) -> bytes:
+    """The calibration chart as PNG bytes (identical bytes for identical rows);
+    ``software``: the PNG's Software text, which says who wrote it."""
     with mpl.rc_context(_RC):
         fig = Figure(figsize=(9, 1.9 + 0.45 * len(rows)), layout="constrained")
         plot_fit(fig.add_subplot(), rows, title)
         FigureCanvasAgg(fig)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=FIT_DPI, metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=FIT_DPI, metadata={"Software": software})
     return buffer.getvalue()
 
 

@@ -443,3 +443,35 @@ def test_per_segment_rows_need_a_checkout_without_branches():
     funnel = parse_funnel("segment,step,entered,completed\nall,a,10,9\n", "f.csv", scenario)
     with pytest.raises(CalibrationError, match="per-segment rows need a checkout"):
         cal.calibrate(scenario, funnel, fit="exit")
+
+
+def test_the_calibrated_scenario_gets_its_own_name(files, tmp_cwd):
+    scenario, funnel = files
+    args = ("calibrate", scenario, "--funnel", funnel, "--fit", "exit:a", "--sample", 1)
+    result = invoke(*args, "--max-evaluations", 10, "--out", "cal.yaml", "-q")
+    assert result.exit_code == 0, result.output
+    text = (tmp_cwd / "cal.yaml").read_text()
+    assert text.startswith("# calibrated scenario 'tiny-calibrated', written by frictionsim")
+    assert load_scenario(tmp_cwd / "cal.yaml").name == "tiny-calibrated"
+    assert cal.calibrated_name("x" * 80) == "x" * 69 + "-calibrated"  # names have 80 characters
+    # a second calibration replaces its own files without --force
+    result = invoke(*args, "--max-evaluations", 10, "--out", "cal.yaml", "-q", "--seed", 3)
+    assert result.exit_code == 0, result.output
+    assert "# seed 3, " in (tmp_cwd / "cal.yaml").read_text()
+
+
+@pytest.mark.parametrize("which", ["cal.yaml", "cal.fit.csv", "cal.fit.png"])
+def test_a_file_calibrate_did_not_write_is_replaced_only_with_force(files, tmp_cwd, which):
+    scenario, funnel = files
+    (tmp_cwd / which).write_text("name: my-hand-made-scenario\n")
+    args = ("calibrate", scenario, "--funnel", funnel, "--fit", "exit:a", "--sample", 1)
+    result = invoke(*args, "--max-evaluations", 10, "--out", "cal.yaml")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"error: {which}: exists and was not written by frictionsim calibrate; add --force "
+        "to replace it, or choose another --out\n"
+    )
+    assert (tmp_cwd / which).read_text() == "name: my-hand-made-scenario\n"
+    result = invoke(*args, "--max-evaluations", 10, "--out", "cal.yaml", "--force", "-q")
+    assert result.exit_code == 0, result.output
+    assert cal.written_by_calibrate(tmp_cwd / which)
