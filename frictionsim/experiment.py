@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -162,8 +165,51 @@ def _serial(tasks: Sequence[Task], progress: Progress | None, on_result: OnResul
     return results
 
 
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+#: Seconds between a worker's checks that its parent lives (where prctl is missing).
+PARENT_CHECK_SECONDS = 0.5
+
+
+def _parent_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: the worker ends when ``parent`` (the frictionsim process that
+    started the pool) ends, even killed outright (SIGKILL), instead of computing on and
+    then waiting for work forever. On Linux the kernel kills it (``PR_SET_PDEATHSIG``);
+    elsewhere a thread checks that the parent lives twice a second."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if not _parent_alive(parent):  # it died before the signal was armed
+        os._exit(1)
+    if not armed:
+
+        def watch() -> None:
+            while _parent_alive(parent):
+                time.sleep(PARENT_CHECK_SECONDS)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="frictionsim-parent-watch", daemon=True).start()
+
+
 class LocalExecutor(Executor):
-    """A pool of local worker processes; small batches of work stay in this process."""
+    """A pool of local worker processes; small batches of work stay in this process.
+    Workers die with this process (:func:`_die_with_parent`)."""
 
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = default_jobs() if jobs is None else jobs
@@ -173,7 +219,9 @@ class LocalExecutor(Executor):
         if jobs <= 1 or sum(t.cost for t in tasks) < SERIAL_BELOW_CUSTOMERS:
             return _serial(tasks, progress, on_result)
         results: list[RunResult | None] = [None] * len(tasks)
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),)
+        ) as pool:
             futures = {pool.submit(run_task, task): k for k, task in enumerate(tasks)}
             try:
                 for done, future in enumerate(as_completed(futures), start=1):
