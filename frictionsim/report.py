@@ -76,6 +76,8 @@ _RC = {
     "axes.spines.right": False,
     "svg.hashsalt": "frictionsim",
     "hatch.linewidth": 1.0,
+    # names, overrides and swept values are user text: "$" is a dollar sign, never math
+    "text.parse_math": False,
 }
 
 CI_NOTE = "error bars: 95% CI over replications"

@@ -885,7 +885,7 @@ def write_report(folder: Path) -> list[Path]:
             found["word_of_mouth"],
             overrides=_overrides(marker),
         )
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as exc:
         raise ResultsError(
             f"{folder}: damaged results, cannot draw the report ({type(exc).__name__}: {exc})"
         ) from None
@@ -949,7 +949,15 @@ def _redraw_study(folder: Path, document: str, kind: str, marker: dict[str, Any]
     _remove_stale_temporaries(folder, owned)
     try:
         name, content = render_study_chart(kind, doc, _overrides(marker))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, StopIteration) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        IndexError,
+        AttributeError,
+        ArithmeticError,
+        StopIteration,
+    ) as exc:
         raise ResultsError(
             f"{folder / document}: damaged, cannot draw its chart ({type(exc).__name__}: {exc})"
         ) from None

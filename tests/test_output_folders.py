@@ -395,3 +395,12 @@ def test_report_on_a_read_only_folder_is_one_line(scenario_file, tmp_cwd):
         "error: res: cannot write here (read-only or no permission); "
         "copy the folder elsewhere to redraw it\n"
     )
+
+
+def test_dollar_signs_in_user_text_are_drawn_as_text(scenario_file, tmp_cwd):
+    """Overrides and swept values are in titles and ticks: never parsed as mathtext."""
+    evil = r"$\frac$"
+    result = invoke("run", scenario_file, "-q", "--set", f"description={evil}")
+    assert result.exit_code == 0, result.output
+    result = invoke("sweep", scenario_file, "--param", "description", "--values", f"{evil},b", "-q")
+    assert result.exit_code == 0, result.output
