@@ -6,7 +6,10 @@ traceback by :func:`main`: scenario problems as ``FILE:LINE:COL: path:
 message`` lines with exit code 2, bad options (an unknown metric, bad
 ``--values``) as one line with exit code 2, other problems as one line with
 exit code 1.
-An interrupted run (Ctrl-C, SIGTERM) exits with 130 and writes nothing.
+An interrupted run (Ctrl-C, SIGTERM) exits with 130 and writes nothing. Anything
+else that goes wrong is still one line and exit code 1: an ``OSError`` as ``error:
+FILE: reason``, any other exception as an internal error to report
+(``FRICTIONSIM_DEBUG=1`` raises it instead, with its traceback).
 """
 
 from __future__ import annotations
