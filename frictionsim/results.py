@@ -153,7 +153,7 @@ def default_folder(base: str, variations: Sequence[str] = ()) -> Path:
     name = f"{base}--{folder_slug(variations)}"
     if len(name) > MAX_DEFAULT_NAME:
         digest = hashlib.sha256("\n".join(variations).encode()).hexdigest()[:10]
-        name = name[: MAX_DEFAULT_NAME - len(digest) - 1].rstrip("-.") + "-" + digest
+        name = name[: MAX_DEFAULT_NAME - len(digest) - 1].rstrip("-._=,+") + "-" + digest
     return Path("results") / name
 
 
