@@ -56,7 +56,8 @@ from scipy import stats as st
 
 from .engine import ORDER, simulate
 from .errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
-from .experiment import RunEstimate, estimate_runs, replication_seeds, run_replications
+from .execution import Executor, LocalExecutor, RunEstimate, estimate_runs, replication_seeds
+from .experiment import run_replications
 from .funnel_data import ObservedFunnel
 from .scenario import Scenario
 
@@ -263,6 +264,7 @@ def _simulate_funnel(
     jobs: int | None = 1,
     by_segment: bool = False,
     path: list[int] | None = None,
+    executor: Executor | None = None,
 ) -> SimulatedFunnel:
     """Entries and completions per step, pooled over ``replications`` runs of ``seed``.
 
@@ -272,7 +274,7 @@ def _simulate_funnel(
     """
     n_steps = len(scenario.steps)
     if not by_segment:
-        results = run_replications(scenario, seed, replications, jobs)
+        results = run_replications(scenario, seed, replications, jobs, executor=executor)
         entered = sum(r.step_entered for r in results)
         left = sum(r.step_abandoned_friction + r.step_abandoned_exit for r in results)
         visitors = sum(r.visitors for r in results)
@@ -401,7 +403,25 @@ def calibrate(
     jobs: int | None = 1,
     progress: Progress | None = None,
 ) -> Calibration:
-    """Fit the parameters ``fit`` names to ``funnel``; see the module docstring."""
+    """Fit the parameters ``fit`` names to ``funnel``; see the module docstring. Every
+    evaluation runs on one pool of ``jobs`` workers, started once."""
+    with LocalExecutor(jobs) as executor:
+        return _calibrate(
+            scenario, funnel, fit, steps, seed, sample, max_evaluations, progress, executor
+        )
+
+
+def _calibrate(
+    scenario: Scenario,
+    funnel: ObservedFunnel,
+    fit: str,
+    steps: str | None,
+    seed: int | None,
+    sample: float,
+    max_evaluations: int,
+    progress: Progress | None,
+    executor: Executor,
+) -> Calibration:
     parameters = free_parameters(scenario, funnel, fit, steps)
     observed = sum(1 for r in funnel.rows if r.entered > 0)
     if observed == 0:
@@ -434,7 +454,9 @@ def calibrate(
         if key not in cache:
             values = [p.from_free(x) for p, x in zip(parameters, key)]
             candidate = with_parameters(scenario, parameters, values)
-            sim = _simulate_funnel(candidate, seed, replications, jobs, by_segment, path)
+            sim = _simulate_funnel(
+                candidate, seed, replications, executor.jobs, by_segment, path, executor
+            )
             cache[key] = (-_log_likelihood(n, c, _pass_rates(sim, index)), sim)
             count[0] += 1
             if progress:

@@ -49,7 +49,7 @@ from .experiment import (
 )
 from .frames import FrameMixin
 from .metrics import check_path, flat_values, paths
-from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml
+from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml, vary
 from .stats import describe
 
 #: More points than this in one sweep is almost certainly a typo in ``--values``.
@@ -347,7 +347,8 @@ def sweep(
             if partial is not None:
                 _append(partial, {"point": k, "metrics": done[k]})
 
-    make_executor(jobs, scheduler).map(tasks, progress, on_result)
+    with make_executor(jobs, scheduler) as executor:
+        executor.map(tasks, progress, on_result)
     rows = [done[k] for k in range(len(points))]
     document = sweep_document(names, points, rows, seed, metric, scenarios[0].name)
     return Sweep(
@@ -557,33 +558,31 @@ def sensitivity(
     if not params:
         raise OptionError(f"'{scenario.name}' has no non-zero numeric parameter to vary")
     start = time.perf_counter()
-    executor = make_executor(jobs, scheduler)
-    resolved = scenario_to_yaml(scenario)
-    where = f"{scenario.name} (resolved)"
 
     def variant(sets: list[str]) -> Scenario | None:
         try:
-            return parse_scenario(resolved, where, sets)
+            return vary(scenario, sets)
         except ScenarioError:
             return None  # a move the scenario cannot take (e.g. a distribution's bounds)
 
-    if method == "sobol":
-        document = _sobol(
-            scenario, params, variant, metric, delta, samples, seed, engine, executor, progress
-        )
-    else:
-        document = _one_at_a_time(
-            scenario,
-            params,
-            variant,
-            metric,
-            delta,
-            seed,
-            replications,
-            engine,
-            executor,
-            progress,
-        )
+    with make_executor(jobs, scheduler) as executor:
+        if method == "sobol":
+            document = _sobol(
+                scenario, params, variant, metric, delta, samples, seed, engine, executor, progress
+            )
+        else:
+            document = _one_at_a_time(
+                scenario,
+                params,
+                variant,
+                metric,
+                delta,
+                seed,
+                replications,
+                engine,
+                executor,
+                progress,
+            )
     return Sensitivity(
         scenario,
         metric,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from frictionsim import experiment
+from frictionsim import execution
 from frictionsim.cli import cli
 
 from .conftest import scenario_dict
@@ -122,7 +122,7 @@ def test_run_writes_complete_results_folder(scenario_file, tmp_cwd):
 
 
 def test_results_are_identical_whatever_the_number_of_jobs(scenario_file, tmp_cwd, monkeypatch):
-    monkeypatch.setattr(experiment, "SERIAL_BELOW_CUSTOMERS", 0)  # really use the pool
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)  # really use the pool
     for jobs in (1, 2):
         result = invoke("run", scenario_file, "--jobs", jobs, "--out", f"j{jobs}", "--no-charts")
         assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 from scipy import stats
 
-from frictionsim import experiment
+from frictionsim import execution
 from frictionsim.cli import cli
 from frictionsim.engine import simulate
 from frictionsim.eventlog import CSV_COLUMNS, PartWriter
@@ -143,7 +143,7 @@ def test_xes_reads_in_pm4py_when_installed(tmp_path):
 
 
 def test_event_log_bytes_do_not_depend_on_jobs(tmp_path, monkeypatch):
-    monkeypatch.setattr(experiment, "SERIAL_BELOW_CUSTOMERS", 0)
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)
     one = run_with_log(tmp_path / "a", "csv", "--jobs", "1")
     two = run_with_log(tmp_path / "b", "csv", "--jobs", "2")
     assert (one / "events.csv").read_bytes() == (two / "events.csv").read_bytes()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frictionsim import experiment
+from frictionsim import execution
 from frictionsim.errors import OptionError, SimulationError
 from frictionsim.experiment import (
     DaskExecutor,
@@ -30,7 +30,7 @@ def tasks():
 
 
 def test_local_pool_equals_serial_and_reports_every_result(monkeypatch):
-    monkeypatch.setattr(experiment, "SERIAL_BELOW_CUSTOMERS", 0)  # really use the pool
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)  # really use the pool
     seen, progress = [], []
     pooled = LocalExecutor(2).map(
         tasks(),
@@ -42,6 +42,42 @@ def test_local_pool_equals_serial_and_reports_every_result(monkeypatch):
         assert_same(a, b)
     assert sorted(seen) == list(range(6))
     assert progress[-1] == (6, 6)
+
+
+def test_one_pool_serves_every_batch_of_a_command_until_closed(monkeypatch):
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)
+    serial = LocalExecutor(1).map(tasks())
+    with LocalExecutor(2) as executor:
+        first = executor.map(tasks())
+        pids = {p.pid for p in executor._pool._processes.values()}
+        second = executor.map(tasks())
+        assert {p.pid for p in executor._pool._processes.values()} == pids  # the same workers
+        assert executor.pools_started == 1
+    assert executor._pool is None  # closed on leaving the block
+    for a, b, c in zip(first, second, serial):
+        assert_same(a, b)
+        assert_same(a, c)
+
+
+def test_a_calibration_starts_one_pool_for_all_its_evaluations(monkeypatch):
+    from frictionsim import calibrate as cal
+    from frictionsim.funnel_data import parse_funnel
+
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)
+    started = []
+    real = LocalExecutor._workers
+
+    def counted(self):
+        if self._pool is None:
+            started.append(1)
+        return real(self)
+
+    monkeypatch.setattr(LocalExecutor, "_workers", counted)
+    scenario = make_scenario(horizon=300, steps=[{"name": "a", "exit": 0.3}, {"name": "b"}])
+    funnel = parse_funnel("step,entered,completed\na,600,400\nb,400,400\n", "f.csv", scenario)
+    result = cal.calibrate(scenario, funnel, "exit:a", seed=1, max_evaluations=12, jobs=2)
+    assert result.evaluations > 3
+    assert started == [1]
 
 
 def test_scheduler_from_environment(monkeypatch):
@@ -125,7 +161,7 @@ def test_cli_engine_and_scheduler_errors_are_clean_lines(tmp_cwd, monkeypatch):
     fine = CliRunner().invoke(cli, ["run", str(path), "--engine", "simpy", "-q", "--no-charts"])
     assert fine.exit_code == 0, fine.output
     pytest.importorskip("distributed")
-    monkeypatch.setattr(experiment, "DASK_CONNECT_TIMEOUT", 1.0)
+    monkeypatch.setattr(execution, "DASK_CONNECT_TIMEOUT", 1.0)
     result = CliRunner().invoke(
         cli, ["run", str(path), "--out", "x"], env={"FRICTIONSIM_SCHEDULER": "tcp://127.0.0.1:9"}
     )

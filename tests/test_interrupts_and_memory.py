@@ -107,7 +107,8 @@ def test_an_interrupted_run_leaves_the_previous_folder(tmp_path, signum, jobs):
     assert first.wait(timeout=60) == 0, first.stderr.read()
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    proc = frictionsim("run", str(scenario), "--out", "out", "-j", jobs, cwd=tmp_path)
+    # another horizon than the folder's: replacing it needs --force
+    proc = frictionsim("run", str(scenario), "--out", "out", "-j", jobs, "--force", cwd=tmp_path)
     try:
         wait_for_progress(proc, time.monotonic() + 60)
         time.sleep(0.3)

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from frictionsim import experiment, results
+from frictionsim import execution, experiment, results
 from frictionsim.cli import cli
 from frictionsim.experiment import (
     MAX_CUSTOMERS,
@@ -98,7 +98,7 @@ def test_an_absurd_run_is_refused_quickly(scenario_file):
 
 
 def test_force_runs_beyond_the_limits(scenario_file, monkeypatch):
-    monkeypatch.setattr(experiment, "MAX_CUSTOMERS", 10)  # the tiny scenario is "huge" now
+    monkeypatch.setattr(execution, "MAX_CUSTOMERS", 10)  # the tiny scenario is "huge" now
     refused = invoke("run", scenario_file, "--out", "o", "--no-charts")
     assert refused.exit_code == 1
     assert "add --force" in refused.output
@@ -125,13 +125,13 @@ def test_every_study_is_estimated_and_refused_like_run(tmp_cwd, monkeypatch, com
     funnel = tmp_cwd / "funnel.csv"
     funnel.write_text("step,entered,completed\nonly,100,80\n")
     args = [a.format(f=f, g=g, funnel=funnel) for a in command]
-    monkeypatch.setattr(experiment, "MAX_CUSTOMERS", 10)  # the tiny scenario is "huge" now
+    monkeypatch.setattr(execution, "MAX_CUSTOMERS", 10)  # the tiny scenario is "huge" now
     refused = invoke(*args, "--jobs", "1")
     assert refused.exit_code == 1, refused.output
     assert refused.output.startswith(f"error: this {study} would simulate about ")
     assert "add --force to run it anyway" in refused.output
     assert sorted(p.name for p in tmp_cwd.iterdir()) == ["f.yaml", "funnel.csv", "g.yaml"]
-    monkeypatch.setattr(experiment, "MAX_CUSTOMERS", 1e12)
+    monkeypatch.setattr(execution, "MAX_CUSTOMERS", 1e12)
     quiet = ["-q"] if study == "calibration" else ["--no-charts", "-q"]
     result = invoke(*args, "--jobs", "1", *quiet)
     assert result.exit_code == 0, result.output

@@ -138,7 +138,8 @@ def improve(
     start = time.perf_counter()
     seeds = replication_seeds(seed, replications)
     tasks = [Task(r, s, engine) for r in runs for s in seeds]
-    flat = make_executor(jobs, scheduler).map(tasks, progress)
+    with make_executor(jobs, scheduler) as executor:
+        flat = executor.map(tasks, progress)
     values = [
         [flat_values(r, runs[k]) for r in flat[k * replications : (k + 1) * replications]]
         for k in range(len(runs))

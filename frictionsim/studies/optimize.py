@@ -214,52 +214,56 @@ def optimize(
         )
     start = time.perf_counter()
     executor = make_executor(jobs, scheduler)
-    seeds = replication_seeds(seed, replications)
-    values: dict[int, list[dict[str, float]]] = {}
-    done = [0]
-    worst_case = len(points) * replications
+    try:
+        seeds = replication_seeds(seed, replications)
+        values: dict[int, list[dict[str, float]]] = {}
+        done = [0]
+        worst_case = len(points) * replications
 
-    def evaluate(ks: Sequence[int]) -> None:
-        todo = [k for k in dict.fromkeys(ks) if k not in values]
-        if not todo:
-            return
-        tasks = [Task(variants[k], s, engine) for k in todo for s in seeds]
+        def evaluate(ks: Sequence[int]) -> None:
+            todo = [k for k in dict.fromkeys(ks) if k not in values]
+            if not todo:
+                return
+            tasks = [Task(variants[k], s, engine) for k in todo for s in seeds]
 
-        def advance(n: int, total: int) -> None:
-            if progress:
-                progress(done[0] + n, worst_case)
+            def advance(n: int, total: int) -> None:
+                if progress:
+                    progress(done[0] + n, worst_case)
 
-        flat = executor.map(tasks, advance)
-        for j, k in enumerate(todo):
-            rows = [
-                flat_values(r, variants[k]) for r in flat[j * replications : (j + 1) * replications]
-            ]
-            for row in rows:
-                for n, v in zip(names, points[k]):
-                    row[n] = float(_value(v)) if _numeric([v]) else math.nan
-            values[k] = rows
-        done[0] += len(tasks)
+            flat = executor.map(tasks, advance)
+            for j, k in enumerate(todo):
+                rows = [
+                    flat_values(r, variants[k])
+                    for r in flat[j * replications : (j + 1) * replications]
+                ]
+                for row in rows:
+                    for n, v in zip(names, points[k]):
+                        row[n] = float(_value(v)) if _numeric([v]) else math.nan
+                values[k] = rows
+            done[0] += len(tasks)
 
-    def mean(k: int, metric: str) -> float | None:
-        return describe([row.get(metric, math.nan) for row in values[k]])["mean"]
+        def mean(k: int, metric: str) -> float | None:
+            return describe([row.get(metric, math.nan) for row in values[k]])["mean"]
 
-    def feasible(k: int) -> bool:
-        return all(b.holds(mean(k, b.metric)) for b in bounds)
+        def feasible(k: int) -> bool:
+            return all(b.holds(mean(k, b.metric)) for b in bounds)
 
-    numbers = _numeric([p[0] for p in points]) if len(params) == 1 else None
-    search = "exhaustive"
-    if numbers is not None and not exhaustive and len(points) > 3:
-        order = sorted(range(len(points)), key=lambda k: numbers[k])
-        found = _search(order, goal, bounds, names, evaluate, mean, values.__contains__)
-        if found is not None:
-            search = found
-    if search == "exhaustive":
-        evaluate(range(len(points)))
-    candidates = [k for k in values if feasible(k)]
-    best = None
-    if candidates:
-        sign = 1 if goal.sense == "max" else -1
-        best = max(candidates, key=lambda k: (sign * (mean(k, goal.metric) or -math.inf), -k))
+        numbers = _numeric([p[0] for p in points]) if len(params) == 1 else None
+        search = "exhaustive"
+        if numbers is not None and not exhaustive and len(points) > 3:
+            order = sorted(range(len(points)), key=lambda k: numbers[k])
+            found = _search(order, goal, bounds, names, evaluate, mean, values.__contains__)
+            if found is not None:
+                search = found
+        if search == "exhaustive":
+            evaluate(range(len(points)))
+        candidates = [k for k in values if feasible(k)]
+        best = None
+        if candidates:
+            sign = 1 if goal.sense == "max" else -1
+            best = max(candidates, key=lambda k: (sign * (mean(k, goal.metric) or -math.inf), -k))
+    finally:
+        executor.close()
     document = _document(
         scenario, names, points, values, goal, bounds, best, seed, replications, search, numbers
     )
