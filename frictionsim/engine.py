@@ -797,19 +797,32 @@ def _renege(timer: simpy.Event) -> None:
 
 
 def _has_cycle(scenario: Scenario) -> bool:
-    state = [0] * len(scenario.steps)  # 0 new, 1 on the path, 2 done
+    """Whether the flow has a loop (branches of p = 0 do not count).
 
-    def visit(i: int) -> bool:
-        state[i] = 1
-        for j, p in scenario.successors(i):
-            if j == END or p <= 0:
-                continue
-            if state[j] == 1 or (state[j] == 0 and visit(j)):
-                return True
-        state[i] = 2
-        return False
-
-    return any(state[i] == 0 and visit(i) for i in range(len(scenario.steps)))
+    A depth-first search with its own stack rather than recursion, so a flow of
+    thousands of steps does not reach Python's recursion limit.
+    """
+    n = len(scenario.steps)
+    succ = [[j for j, p in scenario.successors(i) if j != END and p > 0] for i in range(n)]
+    state = [0] * n  # 0 new, 1 on the path, 2 done
+    for root in range(n):
+        if state[root]:
+            continue
+        state[root] = 1
+        stack = [(root, iter(succ[root]))]
+        while stack:
+            i, children = stack[-1]
+            for j in children:
+                if state[j] == 1:
+                    return True
+                if state[j] == 0:
+                    state[j] = 1
+                    stack.append((j, iter(succ[j])))
+                    break
+            else:
+                state[i] = 2
+                stack.pop()
+    return False
 
 
 def simulate(

@@ -270,7 +270,7 @@ def test_merge_keys_follow_the_yaml_rule_own_keys_then_earlier_sources_win():
     assert (segment.tolerance.mean, segment.tolerance.sd) == (12, 1)  # own keys win
     assert (segment.order_value.dist, segment.order_value.mean) == ("gamma", 85)
     assert segment.order_value.sd == 3  # merged from the anchor
-    with pytest.raises(ScenarioError, match="order_value.mean: unknown key 'mean'"):
+    with pytest.raises(ScenarioError, match=r"order_value\.mean: unknown key 'mean'"):
         parse_scenario(text.replace("mean: 85}", "dist: fixed, value: 85}"))
 
 
