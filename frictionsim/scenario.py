@@ -763,6 +763,11 @@ class _Refused:
     """An override value refused with a located problem."""
 
 
+#: A list index in an override path: ASCII digits only ('²' and '٣' are names), or a
+#: negative number, which is refused with the range of indexes.
+_INDEX = re.compile(r"-?[0-9]+")
+
+
 def _parse_override_value(doc: _Document, text: str, at: Mark, path_text: str) -> Any:
     """The value of an override, read with the same limits as a file (tags, aliases, depth)."""
     if not text.strip():
@@ -818,18 +823,22 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                 if not last:
                     node = node[segment]
             elif isinstance(node, list):
-                names = [it.get("name") for it in node if isinstance(it, dict)]
-                if segment.lstrip("-").isdigit() and int(segment) < len(node) and int(segment) >= 0:
-                    index = int(segment)
-                elif segment in names:
+                # a name wins over an index: steps named "1", "2" are addressed by name
+                names = [it.get("name") if isinstance(it, dict) else None for it in node]
+                is_index = _INDEX.fullmatch(segment) is not None
+                if segment in names:
                     index = names.index(segment)
+                elif is_index and len(segment) <= 18 and 0 <= int(segment) < len(node):
+                    index = int(segment)
                 else:
                     hint = did_you_mean(segment, [x for x in names if isinstance(x, str)])
                     kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
                     message = f"no {kind} named '{segment}'{hint}"
-                    if segment.lstrip("-").isdigit():
+                    if is_index:
                         message = (
                             f"no {kind} at index {segment} (indexes run from 0 to {len(node) - 1})"
+                            if node
+                            else f"no {kind} at index {segment} (the list is empty)"
                         )
                     doc.problem(at, _display(doc.data, path) + "." + segment, message)
                     ok = False

@@ -8,11 +8,14 @@ that names the bound.
 
 from __future__ import annotations
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from frictionsim.cli import cli
 from frictionsim.engine import _has_cycle
+from frictionsim.errors import ScenarioError
+from frictionsim.scenario import parse_scenario
 
 from .conftest import make_scenario, one_segment, scenario_dict
 
@@ -47,3 +50,48 @@ def test_loops_are_found_in_long_flows_without_recursion():
     data["steps"][-2]["next"][1]["to"] = "end"
     data["steps"][-2]["next"][1]["p"] = 0.5
     assert _has_cycle(make_scenario(**data))
+
+
+# ------------------------------------------------------------------ --set paths
+
+
+def _problems(text: str, overrides: list[str] = ()) -> list[str]:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "t.yaml", overrides)
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_step_name_wins_over_an_index_in_set_paths():
+    text = yaml.safe_dump(scenario_dict(steps=[{"name": "2"}, {"name": "1"}, {"name": "0"}]))
+    changed = parse_scenario(text, "t.yaml", ["steps.1.irritation=5", "steps.0.fields=2"])
+    assert [(s.name, s.irritation, s.fields) for s in changed.steps] == [
+        ("2", 0, 0),
+        ("1", 5, 0),
+        ("0", 0, 2),
+    ]
+    # an index still works where no item has that name
+    other = parse_scenario(text, "t.yaml", ["steps.2.irritation=1", "segments.0.sensitivity=2"])
+    assert [s.irritation for s in other.steps] == [1, 0, 0]
+    assert other.segments[0].sensitivity == 2
+
+
+@pytest.mark.parametrize("segment", ["²", "٣", "１", "0x1", "+1", " 1"])
+def test_only_ascii_digits_are_an_index_in_set_paths(segment):
+    text = yaml.safe_dump(scenario_dict())
+    assert _problems(text, [f"steps.{segment}.capacity=3"]) == [
+        f"--set:1:7: steps.{segment}: no step named '{segment}'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("segment", "message"),
+    [
+        ("-1", "no step at index -1 (indexes run from 0 to 0)"),
+        ("99999999999999999999", "no step at index 99999999999999999999 (indexes run from 0 to 0)"),
+    ],
+)
+def test_an_index_out_of_range_is_located(segment, message):
+    text = yaml.safe_dump(scenario_dict())
+    assert _problems(text, [f"steps.{segment}.capacity=3"]) == [
+        f"--set:1:7: steps.{segment}: {message}"
+    ]
