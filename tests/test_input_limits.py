@@ -8,6 +8,11 @@ that names the bound.
 
 from __future__ import annotations
 
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -16,6 +21,7 @@ from frictionsim.cli import cli
 from frictionsim.engine import _has_cycle
 from frictionsim.errors import ScenarioError
 from frictionsim.scenario import parse_scenario
+from frictionsim.userfiles import read_user_file
 
 from .conftest import make_scenario, one_segment, scenario_dict
 
@@ -95,3 +101,78 @@ def test_an_index_out_of_range_is_located(segment, message):
     assert _problems(text, [f"steps.{segment}.capacity=3"]) == [
         f"--set:1:7: steps.{segment}: {message}"
     ]
+
+
+# ------------------------------------------------------------- files that never end
+
+NOT_REGULAR = "1:1: (file): is not a regular file (a device, FIFO or socket)"
+
+
+def _special_files(tmp_path: Path) -> dict[str, Path]:
+    files = {}
+    if Path("/dev/zero").exists():
+        files["dev_zero"] = Path("/dev/zero")
+        (tmp_path / "zero.yaml").symlink_to("/dev/zero")
+        files["link_to_dev_zero"] = tmp_path / "zero.yaml"
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.yaml")  # nobody writes: opening it would block forever
+        files["fifo"] = tmp_path / "fifo.yaml"
+    if not files:
+        pytest.skip("no devices or FIFOs on this system")
+    return files
+
+
+def _invoke_with_deadline(args: list[str]) -> Any:
+    """The command, in a thread: a FIFO that blocks fails the test instead of hanging it."""
+    box: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: box.update(r=CliRunner().invoke(cli, args)))
+    thread.daemon = True
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive(), f"{args} did not finish within 30 s"
+    return box["r"]
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "calibrate-scenario", "calibrate-funnel"])
+def test_devices_fifos_and_links_to_them_are_refused_without_reading(command, tmp_path):
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(scenario_dict()))
+    funnel = tmp_path / "funnel.csv"
+    funnel.write_text("step,entered,completed\nonly,10,5\n")
+    for special in _special_files(tmp_path).values():
+        args = {
+            "validate": ["validate", str(special)],
+            "run": ["run", str(special), "--out", str(tmp_path / "out")],
+            "calibrate-scenario": ["calibrate", str(special), "--funnel", str(funnel)],
+            "calibrate-funnel": ["calibrate", str(good), "--funnel", str(special)],
+        }[command]
+        if command.startswith("calibrate"):
+            args += ["--out", str(tmp_path / "cal.yaml")]
+        result = _invoke_with_deadline(args)
+        assert result.exit_code == 2, result.output
+        assert result.output.splitlines() == [f"{special}:{NOT_REGULAR}"]
+    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "cal.yaml").exists()
+
+
+def test_reads_are_bounded_by_the_bytes_read_not_by_the_size_the_file_reports(tmp_path):
+    # files in /proc report a size of 0 but have content: the size check alone lets them by
+    proc = Path("/proc/self/maps")
+    if not proc.is_file() or proc.stat().st_size != 0:
+        pytest.skip("no /proc file with a size of 0 here")
+    kwargs = {
+        "kind": "a scenario file",
+        "too_big": "file is {size} bytes; limited to {limit}",
+        "encoding": "utf-8",
+        "not_text": "not text",
+        "locate_bad_byte": False,
+    }
+    with pytest.raises(ScenarioError) as info:
+        read_user_file(proc, max_bytes=10, **kwargs)
+    (problem,) = info.value.problems
+    assert problem.message.startswith("file is ")
+    assert problem.message.endswith(" bytes; limited to 10")
+    assert int(problem.message.split()[2]) > 10
+    small = tmp_path / "small.yaml"
+    small.write_bytes(b"x" * 10)
+    assert read_user_file(small, max_bytes=10, **kwargs) == (b"x" * 10, "x" * 10)
