@@ -489,6 +489,8 @@ _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
 #: Digits of the longest integer a scenario may hold (far above any count or seed).
 MAX_INTEGER_DIGITS = 100
 _TRUE = {"yes", "true", "on", "y"}
+#: A lone surrogate, which only an escape in a double-quoted scalar can make.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _yaml_mark(doc: _Document, node: yaml.Node) -> Mark:
@@ -503,6 +505,12 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar node from its resolved tag, built here rather than by PyYAML's
     constructors, so the limits and YAML 1.1 pitfalls below do not depend on its release."""
     text, tag = node.value, node.tag
+    surrogate = _SURROGATE.search(text)
+    if surrogate:  # only a "\ud800" escape makes one; no file could hold the text
+        raise _BadScalar(
+            f"'{surrogate.group()}' is half of a UTF-16 surrogate pair, not a character; "
+            "write the character itself"
+        )
     if tag == _TAG + "null":
         return None
     if tag == _TAG + "bool":
@@ -780,6 +788,15 @@ def _parse_override_value(doc: _Document, text: str, at: Mark, path_text: str) -
         value = _convert(sub, node, ())
     except (_TooLarge, _TooDeep, _SelfReference, RecursionError):
         doc.problem(at, path_text, "the value is too large or too deeply nested; refused")
+        return _Refused
+    except yaml.reader.ReaderError as exc:  # control characters, bytes that are not UTF-8
+        code = exc.character if isinstance(exc.character, int) else -1
+        message = (
+            f"the byte 0x{code - 0xDC00:02X} is not UTF-8 text"  # undecodable, from the shell
+            if 0xDC80 <= code <= 0xDCFF
+            else f"control character U+{code:04X} is not allowed in a --set value"
+        )
+        doc.problem(at, path_text, message)
         return _Refused
     except yaml.YAMLError:
         return text  # not YAML (e.g. 'a: b: c'): taken as text, as a shell user would expect

@@ -176,3 +176,86 @@ def test_reads_are_bounded_by_the_bytes_read_not_by_the_size_the_file_reports(tm
     small = tmp_path / "small.yaml"
     small.write_bytes(b"x" * 10)
     assert read_user_file(small, max_bytes=10, **kwargs) == (b"x" * 10, "x" * 10)
+
+
+# ------------------------------------------------------------------ error lines
+
+
+def test_long_values_are_cut_in_every_part_of_an_error_line():
+    name = "x" * 500_000
+    data = scenario_dict(steps=[{"name": "cart", "next": name}, {"name": name}])
+    text = yaml.safe_dump(data, sort_keys=False, width=10**7)
+    cut = "x" * 80 + "…"
+    too_long = "must be at most 80 characters (got '{}' (500,000 characters))"
+    assert _problems(text) == [
+        f"t.yaml:14:9: steps.cart.next: {too_long.format(cut)}",
+        f"t.yaml:15:9: steps.{cut} (500,000 characters).name: {too_long.format(cut)}",
+    ]
+    # the same name, where no step has it
+    y_cut = "y" + cut[1:]
+    assert _problems(text.replace("- name: x", "- name: y")) == [
+        f"t.yaml:14:9: steps.cart.next: {too_long.format(cut)}",
+        f"t.yaml:14:9: steps.cart.next: no step named '{cut}' (500,000 characters)",
+        f"t.yaml:15:9: steps.{y_cut} (500,000 characters).name: {too_long.format(y_cut)}",
+    ]
+
+
+def test_a_long_override_is_cut_too():
+    text = yaml.safe_dump(scenario_dict())
+    (line,) = _problems(text, ["steps." + "y" * 10_000 + ".capacity=1"])
+    assert line == "--set:1:7: steps." + "y" * 80 + "… (10,000 characters): no step named '" + (
+        "y" * 80 + "…' (10,000 characters)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("char", "escaped"),
+    [
+        ("\u202e", "\\u202e"),  # right-to-left override
+        ("\u2066", "\\u2066"),  # left-to-right isolate
+        ("\u200b", "\\u200b"),  # zero-width space
+        ("\ufeff", "\\ufeff"),  # byte-order mark
+        ("\x1b", "\\x1b"),  # escape: terminal control sequences
+        ("\u2028", "\\u2028"),  # line separator
+        ("\u00a0", "\\xa0"),  # a space that is not ' '
+        ("\U000e0041", "\\U000e0041"),  # tag character
+    ],
+)
+def test_control_and_bidi_characters_are_escaped_in_paths_and_messages(char, escaped):
+    key = f"ca{char}rt"
+    data = scenario_dict()
+    data["steps"][0][key] = 1
+    (line,) = _problems(yaml.safe_dump(data, allow_unicode=True))
+    assert f"steps.only.ca{escaped}rt: unknown key 'ca{escaped}rt'" in line
+    assert line.isprintable()
+    # and in an override's path, where a list item is looked up by name
+    (line,) = _problems(yaml.safe_dump(scenario_dict()), [f"steps.{key}.capacity=1"])
+    assert line == f"--set:1:7: steps.ca{escaped}rt: no step named 'ca{escaped}rt'"
+
+
+def test_a_lone_surrogate_escape_is_refused_where_it_is_written():
+    text = 'description: "a\\ud800"\n' + yaml.safe_dump(scenario_dict())
+    assert _problems(text) == [
+        "t.yaml:1:14: description: '\\ud800' is half of a UTF-16 surrogate pair, not a "
+        "character; write the character itself"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a\udcffb", "the byte 0xFF is not UTF-8 text"),  # how Python passes a bad byte of argv
+        ("a\x07b", "control character U+0007 is not allowed in a --set value"),
+    ],
+)
+def test_set_values_refuse_what_files_refuse(value, message):
+    text = yaml.safe_dump(scenario_dict())
+    assert _problems(text, [f"description={value}"]) == [f"--set:1:13: description: {message}"]
+
+
+def test_error_lines_of_other_errors_are_one_clean_line(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(scenario_dict()))
+    result = CliRunner().invoke(cli, ["run", str(path), "--engine", "fast\u202e"])
+    assert result.exit_code != 0
+    assert "\u202e" not in result.output
