@@ -33,8 +33,8 @@ MAX_MESSAGE = 1000
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
 _SHORT_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 #: The values within a message: a quoted text (not an apostrophe within a word),
-#: or a run of characters without spaces or quotes.
-_PIECE = re.compile(r"""(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)"[^"\n]*"(?!\w)|[^\s'"]+""")
+#: or a run of characters without spaces, quotes or brackets.
+_PIECE = re.compile(r"""(?<!\w)'[^'\n]*'(?!\w)|(?<!\w)"[^"\n]*"(?!\w)|[^\s'"()\[\]{},;]+""")
 
 
 def _escape(char: str) -> str:

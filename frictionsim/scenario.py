@@ -48,6 +48,7 @@ from pydantic import (
 
 from .distributions import (
     FAMILIES,
+    MAX_PARAMETER,
     Amount,
     AmountDist,
     CountDist,
@@ -67,6 +68,25 @@ MAX_DEPTH = 100
 #: Where the last listed step leads: the order is complete.
 END = -1
 
+# Bounds of what the engines can run. Each is far beyond any real checkout, and is
+# where a larger value would break something (named in each comment).
+#: Form fields of one step (irritation is ``fields × per_field``; a larger count is a typo).
+MAX_FIELDS = 10_000
+#: Customers one step serves at once (agents, gateway slots; beyond, a typo).
+MAX_CAPACITY = 1_000_000
+#: Steps of a flow: each has its own random streams and result counters, and the
+#: run-size estimate solves a steps × steps system.
+MAX_STEPS = 1_000
+#: Segments (personas).
+MAX_SEGMENTS = 100
+#: Steps × segments: results keep an irritation histogram per step and segment.
+MAX_STEP_SEGMENTS = 10_000
+#: Random numbers drawn ahead for each customer (see :meth:`Scenario.draws_per_customer`):
+#: the engines hold them for blocks of thousands of customers (8 bytes each).
+MAX_DRAWS = 1_000
+#: Longest horizon, in minutes: 100 years of 365.25 days.
+MAX_HORIZON = 100 * 365.25 * 1440
+
 
 def _integer_only(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -74,9 +94,21 @@ def _integer_only(value: object) -> object:
     return value
 
 
-NonNegative = Annotated[Amount, Field(ge=0)]
+NonNegative = Annotated[Amount, Field(ge=0, le=MAX_PARAMETER)]
 Probability = Annotated[Amount, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
+#: A rate per minute, 0 or more (at most MAX_PARAMETER).
+NonNegativeRate = Annotated[Rate, Field(ge=0, le=MAX_PARAMETER)]
+
+
+def _horizon(value: float) -> float:
+    if value > MAX_HORIZON:
+        raise ValueError(
+            f"must be at most 100 years ({MAX_HORIZON:,.0f} minutes), got {value:g} minutes"
+        )
+    return value
+
+
 Name = Annotated[
     str,
     Strict(),
@@ -143,7 +175,7 @@ class Defect(_Model):
     irritation: NonNegative = Field(
         description="Irritation felt when it surfaces (a moment of the remembered experience)."
     )
-    delay: Annotated[Duration, Field(ge=0)] = Field(
+    delay: Annotated[Duration, Field(ge=0, le=MAX_PARAMETER)] = Field(
         "3d", validate_default=True, description="Time from the order until it surfaces."
     )
 
@@ -177,7 +209,9 @@ class Step(_Model):
         description="Time to perform the step once (minutes, or a string with a unit). Default 0.",
     )
     irritation: NonNegative = Field(0.0, description="Irritation felt on entering the step.")
-    fields: Count = Field(0, description="Form fields; each adds `per_field` irritation.")
+    fields: Annotated[Count, Field(le=MAX_FIELDS)] = Field(
+        0, description="Form fields (at most 10,000); each adds `per_field` irritation."
+    )
     per_field: Union[NonNegative, None] = Field(
         None, description="Irritation per form field here; default `friction.per_field`."
     )
@@ -185,10 +219,12 @@ class Step(_Model):
         0.0, description="Chance of leaving for reasons unrelated to friction (browsing)."
     )
     errors: Union[Errors, None] = Field(None, description="Failed attempts and retries.")
-    capacity: Union[Annotated[Count, Field(ge=1)], None] = Field(
-        None, description="Customers served at once (agents, gateway slots); others queue."
+    capacity: Union[Annotated[Count, Field(ge=1, le=MAX_CAPACITY)], None] = Field(
+        None,
+        description="Customers served at once (agents, gateway slots; at most 1,000,000); "
+        "others queue.",
     )
-    wait_irritation: Union[Annotated[Rate, Field(ge=0)], None] = Field(
+    wait_irritation: Union[NonNegativeRate, None] = Field(
         None,
         description="Irritation per minute spent waiting in the queue; "
         "default `friction.wait_irritation`.",
@@ -214,7 +250,7 @@ class Segment(_Model):
     )
     tolerance: AmountDist = Field(description="Irritation at which a customer abandons.")
     order_value: AmountDist = Field(description="Value of the order (currency units).")
-    sensitivity: Annotated[Amount, Field(gt=0)] = Field(
+    sensitivity: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
         1.0, description="Multiplies all irritation this persona feels."
     )
 
@@ -222,7 +258,7 @@ class Segment(_Model):
 class Arrivals(_Model):
     """Customers who start checkout: a Poisson process."""
 
-    rate: Annotated[Rate, Field(gt=0)] = Field(
+    rate: Annotated[Rate, Field(gt=0, le=MAX_PARAMETER)] = Field(
         description="Arrivals per minute (or '120/h'), before the profile."
     )
     profile: Union[
@@ -234,7 +270,7 @@ class Friction(_Model):
     """Global friction defaults, overridable per step."""
 
     per_field: NonNegative = Field(0.4, description="Irritation per form field.")
-    wait_irritation: Annotated[Rate, Field(ge=0)] = Field(
+    wait_irritation: NonNegativeRate = Field(
         0.0, description="Irritation per minute of waiting in a queue."
     )
 
@@ -252,7 +288,7 @@ class Experience(_Model):
     best: Annotated[Amount, Field(ge=0, le=10)] = Field(
         10.0, description="Score of a checkout remembered with no irritation at all."
     )
-    scale: Annotated[Amount, Field(gt=0)] = Field(
+    scale: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
         0.5,
         description="Remembered irritation, as a share of the customer's tolerance, "
         "at which the score reaches 0.",
@@ -383,8 +419,8 @@ class Scenario(_Model):
     replications: Annotated[Count, Field(ge=1, le=100_000)] = Field(
         10, description="Independent runs; `--replications` overrides."
     )
-    horizon: Annotated[Duration, Field(gt=0)] = Field(
-        description="Simulated time during which customers arrive (e.g. '7d')."
+    horizon: Annotated[Duration, Field(gt=0), AfterValidator(_horizon)] = Field(
+        description="Simulated time during which customers arrive (e.g. '7d'); at most 100 years."
     )
     start: StartTime = Field(
         dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
@@ -392,8 +428,8 @@ class Scenario(_Model):
         "`arrivals.profile` is midnight); timestamps of event logs count from it.",
     )
     arrivals: Arrivals
-    segments: Annotated[tuple[Segment, ...], Field(min_length=1)]
-    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    segments: Annotated[tuple[Segment, ...], Field(min_length=1, max_length=MAX_SEGMENTS)]
+    steps: Annotated[tuple[Step, ...], Field(min_length=1, max_length=MAX_STEPS)]
     friction: Friction = Field(default_factory=Friction)
     experience: Experience = Field(default_factory=Experience)
     word_of_mouth: Union[WordOfMouth, None] = Field(
@@ -427,6 +463,20 @@ class Scenario(_Model):
         if step.next is None:
             return [(i + 1 if i + 1 < len(self.steps) else END, 1.0)]
         return [(self.step_index(b.to), b.p) for b in step.next]
+
+    def draws_per_customer(self) -> int:
+        """Random numbers the engines draw ahead for each customer: segment, tolerance
+        and order value, and per step an exit draw, a branch draw and a defect draw
+        where the step has them, and a duration and an error draw per attempt where
+        the duration is random and attempts can fail."""
+        draws = 3
+        for step in self.steps:
+            attempts = step.errors.max_attempts if step.errors else 1
+            draws += (step.exit > 0) + (step.next is not None and len(step.next) > 1)
+            draws += bool(step.defect and step.defect.p > 0)
+            draws += attempts * (not step.duration.is_constant)
+            draws += attempts * bool(step.errors and step.errors.p > 0)
+        return draws
 
     @property
     def profile(self) -> tuple[float, ...]:
@@ -977,6 +1027,14 @@ def _number_text(value: Any) -> Any:
     return value
 
 
+def _got(value: Any) -> str:
+    """A value as the file wrote it: 1e+13 rather than 10000000000000.0."""
+    big = isinstance(value, float) and math.isfinite(value) and abs(value) >= 1e7
+    if big and float(f"{value:g}") == value:
+        return f"{value:g}"
+    return repr(value)
+
+
 def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
     errors = exc.errors()
     seen: set[tuple[Path_, str]] = set()
@@ -1035,7 +1093,7 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             message = f"needs {want} item{'' if want.endswith(' 1') else 's'}, got {count}"
         elif kind in _BOUNDS:
             ctx = {k: _number_text(v) for k, v in err.get("ctx", {}).items()}
-            message = f"{_BOUNDS[kind].format(**ctx)} (got {err['input']!r})"
+            message = f"{_BOUNDS[kind].format(**ctx)} (got {_got(err['input'])})"
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
             message = f"{message} (got {err['input']!r})"
         if (path, message) in seen:
@@ -1164,12 +1222,36 @@ def _closure(start: Iterable[int], neighbours: Any) -> set[int]:
     return seen
 
 
+def _size_problems(doc: _Document, scenario: Scenario) -> None:
+    """Bounds on the scenario as a whole, on top of each field's own."""
+    mark = doc.mark_of(("steps",))
+    n_steps, n_segments = len(scenario.steps), len(scenario.segments)
+    if n_steps * n_segments > MAX_STEP_SEGMENTS:
+        doc.problem(
+            mark,
+            "steps",
+            f"{n_steps:,} steps × {n_segments:,} segments = {n_steps * n_segments:,}; at most "
+            f"{MAX_STEP_SEGMENTS:,} (results keep an irritation histogram per step and segment)",
+        )
+    draws = scenario.draws_per_customer()
+    if draws > MAX_DRAWS:
+        doc.problem(
+            mark,
+            "steps",
+            f"the steps draw {draws:,} random numbers per customer (exits, branches, defects, "
+            f"and a duration and an error draw per attempt); at most {MAX_DRAWS:,}: use fewer "
+            "errors.max_attempts, or fixed durations",
+        )
+
+
 def _validate(doc: _Document) -> Scenario:
     scenario = None
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         _pydantic_problems(doc, exc)
+    if scenario is not None:
+        _size_problems(doc, scenario)
     _flow_problems(doc)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)

@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import os
 import threading
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
 
+from frictionsim import fastpath
 from frictionsim.cli import cli
-from frictionsim.engine import _has_cycle
+from frictionsim.engine import _has_cycle, arrival_bin_width, arrival_bins, simulate
 from frictionsim.errors import ScenarioError
 from frictionsim.scenario import parse_scenario
 from frictionsim.userfiles import read_user_file
 
-from .conftest import make_scenario, one_segment, scenario_dict
+from .conftest import make_scenario, one_segment, run_once, scenario_dict
 
 
 def _long_flow(n: int) -> dict:
@@ -48,13 +51,11 @@ def test_a_flow_of_a_thousand_steps_validates_and_runs_on_both_engines(tmp_path)
 
 
 def test_loops_are_found_in_long_flows_without_recursion():
-    data = _long_flow(1000)
+    data = _long_flow(999)
     assert not _has_cycle(make_scenario(**data))
     # the last step goes back to the first half the time: a loop 1000 steps long
-    data["steps"][-1]["next"] = [{"to": "s0", "p": 0.5}, {"to": "s999", "p": 0.0}]
+    data["steps"][-1]["next"] = [{"to": "s0", "p": 0.5}, {"to": "end", "p": 0.5}]
     data["steps"].append({"name": "end"})
-    data["steps"][-2]["next"][1]["to"] = "end"
-    data["steps"][-2]["next"][1]["p"] = 0.5
     assert _has_cycle(make_scenario(**data))
 
 
@@ -259,3 +260,166 @@ def test_error_lines_of_other_errors_are_one_clean_line(tmp_path):
     result = CliRunner().invoke(cli, ["run", str(path), "--engine", "fast\u202e"])
     assert result.exit_code != 0
     assert "\u202e" not in result.output
+
+
+# ------------------------------------------------ numbers the engines cannot run
+
+LOGNORMAL = "{dist: lognormal, mean: 1e-150, sd: 1e10}"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "steps.only.fields=" + "1" * 90,
+            "must be at most 10000 (got " + "1" * 80 + "… (90 characters))",
+        ),
+        ("steps.only.fields=10001", "must be at most 10000 (got 10001)"),
+        ("steps.only.capacity=1000001", "must be at most 1000000 (got 1000001)"),
+        ("steps.only.irritation=1.7e308", "must be at most 1e+12 (got 1.7e+308)"),
+        ("steps.only.per_field=1e13", "must be at most 1e+12 (got 1e+13)"),
+        ("steps.only.cost=1e300", "must be at most 1e+12 (got 1e+300)"),
+        ("steps.only.wait_irritation=1e13", "must be at most 1e+12 (got 1e+13)"),
+        ("steps.only.errors={p: 0.5, irritation: 1e300}", None),
+        ("steps.only.defect={p: 0.5, irritation: 1, delay: 1e13}", None),
+        ("segments.all.sensitivity=1e300", "must be at most 1e+12 (got 1e+300)"),
+        ("arrivals.rate=1e13", "must be at most 1e+12 (got 1e+13)"),
+        ("experience.scale=1e13", "must be at most 1e+12 (got 1e+13)"),
+        ("friction.per_field=1e300", "must be at most 1e+12 (got 1e+300)"),
+        ("horizon=1e12min", "must be at most 100 years (52,596,000 minutes), got 1e+12 minutes"),
+        (
+            "horizon=36525.01d",
+            "must be at most 100 years (52,596,000 minutes), got 5.2596e+07 minutes",
+        ),
+        (
+            f"segments.all.tolerance={LOGNORMAL}",
+            "sd 1e+10 is 1e+160 times the mean 1e-150; a lognormal's sd may be at most 1e+150 "
+            "times its mean (its parameters overflow beyond)",
+        ),
+        (
+            "steps.only.duration={dist: gamma, mean: 1e-150, sd: 1e10}",
+            "sd 1e+10 is 1e+160 times the mean 1e-150; a gamma's sd may be at most 1e+150 "
+            "times its mean (its parameters overflow beyond)",
+        ),
+        (
+            "segments.all.order_value={dist: gamma, mean: 1, sd: 1e-300}",
+            "mean 1 is 1e+300 times the sd 1e-300; a gamma's mean may be at most 1e+150 times "
+            "its sd (its shape (mean/sd)² overflows beyond)",
+        ),
+    ],
+)
+def test_numbers_the_engines_cannot_run_are_refused_naming_the_bound(override, message):
+    text = yaml.safe_dump(scenario_dict())
+    (line,) = _problems(text, [override])
+    path = override.split("=")[0]
+    if message is None:  # a key inside the mapping
+        assert "must be at most 1e+12" in line
+        assert line.startswith(f"--set:1:{len(path) + 2}: {path}.")
+    else:
+        assert line == f"--set:1:{len(path) + 2}: {path}: {message}"
+
+
+def test_empirical_weights_whose_sum_overflows_are_refused_at_the_weight():
+    text = yaml.safe_dump(scenario_dict())
+    override = "segments.all.tolerance={dist: empirical, values: [1, 2], weights: [1e308, 1e308]}"
+    assert _problems(text, [override]) == [
+        "--set:1:24: segments.all.tolerance.weights[0]: must be at most 1e+12 (got 1e+308)",
+        "--set:1:24: segments.all.tolerance.weights[1]: must be at most 1e+12 (got 1e+308)",
+    ]
+
+
+def test_too_many_steps_segments_or_draws_are_refused_at_steps():
+    steps = [{"name": f"s{i}"} for i in range(1001)]
+    assert _problems(yaml.safe_dump(scenario_dict(steps=steps)))[0].endswith(
+        "steps: needs at most 1000 items, got 1001"
+    )
+    segments = [
+        {"name": f"g{k}", "share": 0.01, "tolerance": 5, "order_value": 1} for k in range(100)
+    ]
+    text = yaml.safe_dump(scenario_dict(steps=steps[:101], segments=segments))
+    (line,) = _problems(text)
+    assert line.endswith(
+        ":1: steps: 101 steps × 100 segments = 10,100; at most 10,000 (results keep "
+        "an irritation histogram per step and segment)"
+    )
+    many = [
+        {"name": f"s{i}", "duration": {"dist": "exponential", "mean": 1},
+         "errors": {"p": 0.5, "max_attempts": 100}}
+        for i in range(6)
+    ]  # fmt: skip
+    text = yaml.safe_dump(scenario_dict(steps=many), sort_keys=False)
+    (line,) = _problems(text)
+    assert line.endswith(
+        "steps: the steps draw 1,203 random numbers per customer (exits, branches, defects, "
+        "and a duration and an error draw per attempt); at most 1,000: use fewer "
+        "errors.max_attempts, or fixed durations"
+    )
+    make_scenario(steps=many[:4])  # 803 draws: fine
+
+
+def test_a_scenario_at_the_draw_limit_runs_in_bounded_memory():
+    steps = [
+        {"name": f"s{i}", "duration": {"dist": "exponential", "mean": 0.01},
+         "errors": {"p": 0.9, "max_attempts": 4}}
+        for i in range(124)
+    ]  # fmt: skip
+    scenario = make_scenario(steps=steps, horizon=2, arrivals={"rate": 2})
+    assert 990 < scenario.draws_per_customer() <= 1000
+    tracemalloc.start()
+    try:
+        for engine in (simulate, fastpath.simulate):
+            result = engine(scenario, np.random.SeedSequence(1))
+            assert result.visitors == (
+                result.orders + result.abandoned_friction + result.abandoned_exit
+            )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # a block of 4096 customers × 1000 draws is 33 MB as packed doubles (131 MB as lists);
+    # the fast path draws at most 64 MB at once
+    assert peak < 150e6
+
+
+@pytest.mark.parametrize(
+    "tolerance",
+    [
+        5e-324,
+        {"dist": "exponential", "mean": 5e-324},
+        {"dist": "lognormal", "mean": 1e-140, "sd": 1},
+        {"dist": "gamma", "mean": 1e-140, "sd": 1},
+        {"dist": "empirical", "values": [5e-324, 1e12]},
+        {"dist": "uniform", "low": 0, "high": 5e-324},
+    ],
+)
+@pytest.mark.parametrize("scale", [0.5, 1e-300])
+def test_tolerances_near_zero_run_on_both_engines(tolerance, scale):
+    scenario = make_scenario(
+        segments=one_segment(tolerance),
+        steps=[{"name": "a", "exit": 0.1}, {"name": "b", "irritation": 1e-320}],
+        experience={"best": 10, "scale": scale},
+        horizon=30,
+    )
+    results = [run_once(scenario), fastpath.simulate(scenario, np.random.SeedSequence(1))]
+    for r in results:
+        assert r.visitors == r.orders + r.abandoned_friction + r.abandoned_exit
+        assert r.segment_scores.sum() == r.orders
+    assert results[0].segment_scores.tolist() == results[1].segment_scores.tolist()
+
+
+def test_the_longest_horizon_keeps_at_most_1000_arrival_bins():
+    scenario = make_scenario(horizon="36525d", arrivals={"rate": "1e-5/min"})
+    assert arrival_bins(scenario) <= 1000
+    assert arrival_bin_width(scenario) == 37 * 1440
+    for engine in (simulate, fastpath.simulate):
+        result = engine(scenario, np.random.SeedSequence(1))
+        assert result.arrivals_by_source.shape == (3, arrival_bins(scenario))
+        assert result.arrivals_by_source.sum() == result.visitors
+    # up to 1000 days, bins are days as before
+    assert arrival_bin_width(make_scenario(horizon="1000d")) == 1440
+
+
+def test_the_fast_path_leaves_replications_of_millions_of_customers_to_simpy():
+    scenario = make_scenario(horizon="2d", arrivals={"rate": "1000/min"})
+    assert scenario.expected_visitors > fastpath.MAX_CUSTOMERS
+    assert "holds every customer in memory" in fastpath.unsupported_reason(scenario)
+    assert fastpath.supports(make_scenario(horizon="1d", arrivals={"rate": "1000/min"}))
