@@ -178,15 +178,19 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator):
     if peak <= 0:
         return
     rate = scenario.arrivals.rate * peak
+    if rate <= 0:  # the product of two tiny numbers underflows: no arrivals in any horizon
+        return
     flat = bool(np.all(profile == peak))
     t = 0.0
     horizon = scenario.horizon
     while t < horizon:
-        times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
-        t = float(times[-1])
-        if not flat:  # thinning: keep with probability profile(hour) / peak
-            hour = (times // 60).astype(np.int64) % 24
-            times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
+        # a tiny rate draws gaps so long that their sum overflows: infinite, past the horizon
+        with np.errstate(over="ignore", invalid="ignore"):
+            times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
+            t = float(times[-1])
+            if not flat:  # thinning: keep with probability profile(hour) / peak
+                hour = (times // 60).astype(np.int64) % 24
+                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
         yield times[times < horizon].tolist()
 
 

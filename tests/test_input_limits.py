@@ -423,3 +423,11 @@ def test_the_fast_path_leaves_replications_of_millions_of_customers_to_simpy():
     assert scenario.expected_visitors > fastpath.MAX_CUSTOMERS
     assert "holds every customer in memory" in fastpath.unsupported_reason(scenario)
     assert fastpath.supports(make_scenario(horizon="1d", arrivals={"rate": "1000/min"}))
+
+
+def test_a_rate_whose_product_with_the_profile_underflows_brings_no_customers():
+    profile = [5e-324] * 24
+    scenario = make_scenario(arrivals={"rate": 5e-324, "profile": profile})
+    assert scenario.expected_visitors == 0
+    for engine in (simulate, fastpath.simulate):
+        assert engine(scenario, np.random.SeedSequence(1)).visitors == 0
