@@ -52,6 +52,7 @@ from .distributions import (
     Amount,
     AmountDist,
     CountDist,
+    Distribution,
     Duration,
     DurationDist,
     Rate,
@@ -103,8 +104,9 @@ NonNegativeRate = Annotated[Rate, Field(ge=0, le=MAX_PARAMETER)]
 
 def _horizon(value: float) -> float:
     if value > MAX_HORIZON:
+        got = f"{value:,.0f}" if value < 1e9 else f"{value:g}"
         raise ValueError(
-            f"must be at most 100 years ({MAX_HORIZON:,.0f} minutes), got {value:g} minutes"
+            f"must be at most 100 years ({MAX_HORIZON:,.0f} minutes), got {got} minutes"
         )
     return value
 
@@ -541,6 +543,7 @@ MAX_INTEGER_DIGITS = 100
 _TRUE = {"yes", "true", "on", "y"}
 #: A lone surrogate, which only an escape in a double-quoted scalar can make.
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 def _yaml_mark(doc: _Document, node: yaml.Node) -> Mark:
@@ -557,6 +560,14 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     text, tag = node.value, node.tag
     surrogate = _SURROGATE.search(text)
     if surrogate:  # only a "\ud800" escape makes one; no file could hold the text
+        pair = _SURROGATE_PAIR.search(text)
+        if pair:  # JSON's way to write a character beyond U+FFFF; YAML has its own
+            high, low = (ord(c) for c in pair.group())
+            code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            raise _BadScalar(
+                f"'{pair.group()}' is a UTF-16 surrogate pair, which YAML does not combine; "
+                f"write '\\U{code:08X}' or the character itself"
+            )
         raise _BadScalar(
             f"'{surrogate.group()}' is half of a UTF-16 surrogate pair, not a character; "
             "write the character itself"
@@ -764,6 +775,9 @@ def _parse_yaml(text: str, file: str) -> _Document:
         where = exc.context_mark
         if exc.context and exc.problem and str(exc.context).startswith("expected"):
             message = f"{exc.context}, {exc.problem}"
+        elif exc.context and "duplicate anchor" in str(exc.context) and where:
+            anchor = str(exc.context).split(";")[0]
+            message = f"{anchor} (first at line {where.line + 1}, column {where.column + 1})"
         elif exc.context and exc.problem:
             message += f" ({exc.context}"
             if where and (where.line, where.column) != (line - 1, col - 1):
@@ -865,6 +879,9 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
             continue
         path_text, value_text = override.split("=", 1)
         segments = path_text.strip().split(".")
+        if not path_text.strip():
+            doc.problem(where, "(path)", "the path before '=' is empty")
+            continue
         if not all(segments):
             doc.problem(where, path_text, "empty part in the path")
             continue
@@ -900,7 +917,7 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                 else:
                     hint = did_you_mean(segment, [x for x in names if isinstance(x, str)])
                     kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
-                    message = f"no {kind} named '{segment}'{hint}"
+                    message = f"no {kind} named '{segment}'{hint}{_non_ascii(segment)}"
                     if is_index:
                         message = (
                             f"no {kind} at index {segment} (indexes run from 0 to {len(node) - 1})"
@@ -961,8 +978,23 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
+def _is_distribution(loc: Sequence[Any]) -> bool:
+    """Whether the field at pydantic location ``loc`` holds a distribution."""
+    tp = _type_at(loc)
+    members = typing.get_args(tp) if typing.get_origin(tp) in (Union, types.UnionType) else ()
+    return bool(members) and all(
+        isinstance(m, type) and issubclass(m, Distribution) for m in members
+    )
+
+
 def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
     """The model class validating the mapping at pydantic location ``loc``."""
+    tp = _type_at(loc)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _type_at(loc: Sequence[Any]) -> Any:
+    """The type (annotations and optional ``None`` removed) at pydantic location ``loc``."""
     tp: Any = Scenario
     for elem in loc:
         tp = _unwrap(tp)
@@ -989,8 +1021,16 @@ def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
             tp = members[0]
         else:
             return None
-    tp = _unwrap(tp)
-    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+    return _unwrap(tp)
+
+
+def _raw_value(data: Any, path: Path_) -> Any:
+    for elem in path:
+        try:
+            data = data[elem]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _raw_path(data: Any, loc: Sequence[Any]) -> Path_:
@@ -1059,12 +1099,19 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             mark = doc.mark_of(path, key=True)
             model = _model_at(loc[:-1])
             allowed = list(model.model_fields) if model else []
-            message = f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], allowed)}"
+            key = str(loc[-1])
+            message = f"unknown key '{key}'{did_you_mean(key, allowed)}{_non_ascii(key)}"
             if allowed:
                 message += f"; allowed: {', '.join(allowed)}"
         elif kind == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
-            if tag in FAMILIES:
+            written = _raw_value(doc.data, (*path, "dist"))
+            if not isinstance(written, str):
+                message = (
+                    f"'dist' is the name of a family (one of {', '.join(FAMILIES[:-1])}), "
+                    f"got {_describe(written)}"
+                )
+            elif tag in FAMILIES:
                 message = f"'{tag}' is only for counts (e.g. how many people a customer tells)"
             else:
                 message = f"unknown distribution '{tag}'{did_you_mean(tag, FAMILIES)}"
@@ -1075,6 +1122,11 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
                 f"a distribution needs 'dist:' (one of {', '.join(FAMILIES[:-1])}), "
                 "or write a plain number"
             )
+        elif kind in ("model_attributes_type", "model_type") and _is_distribution(loc):
+            message = (
+                "expected a number or a distribution such as {dist: lognormal, mean: 12, "
+                f"sd: 6}}, got {_describe(err['input'])}"
+            )
         elif kind in ("model_attributes_type", "model_type"):
             message = f"expected a mapping of keys, got {_describe(err['input'])}"
         elif kind == "string_type":
@@ -1083,8 +1135,11 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
                 message += " (put it in quotes to make it text)"
         elif kind in ("float_type", "int_type", "float_parsing"):
             message = f"expected a number, got {_describe(err['input'])}"
+        elif kind in ("tuple_type", "list_type") and loc and loc[-1] == "next":
+            got = _describe(err["input"])
+            message = f"expected a step name or a list of {{to, p}} branches, got {got}"
         elif kind in ("tuple_type", "list_type"):
-            message = f"expected a list, got {err['input']!r}"
+            message = f"expected a list, got {_describe(err['input'])}"
         elif kind in ("too_short", "too_long"):
             ctx = err.get("ctx", {})
             lo, hi = ctx.get("min_length"), ctx.get("max_length")
@@ -1094,12 +1149,24 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
         elif kind in _BOUNDS:
             ctx = {k: _number_text(v) for k, v in err.get("ctx", {}).items()}
             message = f"{_BOUNDS[kind].format(**ctx)} (got {_got(err['input'])})"
+            if kind == "string_pattern_mismatch":
+                message += _non_ascii(err["input"])
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
             message = f"{message} (got {err['input']!r})"
         if (path, message) in seen:
             continue
         seen.add((path, message))
         doc.problem(mark, shown, message)
+
+
+def _non_ascii(text: Any) -> str:
+    """``; 'а' (U+0430) is not ASCII`` for the first such visible character of a key or a
+    name: keys and names are ASCII, and a look-alike letter would pass unseen (invisible
+    characters are shown escaped anyway)."""
+    for char in str(text):
+        if ord(char) > 127 and char.isprintable():
+            return f"; '{char}' (U+{ord(char):04X}) is not ASCII"
+    return ""
 
 
 def _describe(value: Any) -> str:
@@ -1171,11 +1238,15 @@ def _flow_problems(doc: _Document) -> None:
                 if isinstance(nxt, list)
                 else []
             )
+            listed = isinstance(nxt, list) and len(branches) == len(nxt)
+            if not (isinstance(nxt, str) or listed):
+                graph_ok = False  # a malformed next is reported with its type: no flow guesses
             for to, p, path in branches:
                 if not isinstance(to, str):
                     graph_ok = False
                 elif to not in index:
-                    problem(path, f"no step named '{to}'{did_you_mean(to, names)}")
+                    hint = did_you_mean(to, names) + _non_ascii(to)
+                    problem(path, f"no step named '{to}'{hint}")
                     graph_ok = False
                 elif not _number(p) or p > 0:
                     out.add(index[to])
