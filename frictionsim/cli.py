@@ -26,7 +26,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import FrictionsimError, OptionError, ScenarioError
+from .errors import FrictionsimError, OptionError, ScenarioError, one_line
 
 
 class Interrupted(KeyboardInterrupt):
@@ -75,7 +75,7 @@ class _Group(click.Group):
                 click.echo(str(problem), err=True)
             ctx.exit(2)
         except FrictionsimError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {one_line(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             message = exc.message if isinstance(exc, Interrupted) else Interrupted().message

@@ -123,6 +123,11 @@ class _MeanSd(Distribution):
 
 
 class _Lognormal(_MeanSd):
+    @model_validator(mode="after")
+    def _finite_log_params(self):
+        _spread(self.mean, self.sd, "lognormal", both_ways=False)
+        return self
+
     def _log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.sd / self.mean) ** 2)
         return math.log(self.mean) - sigma2 / 2, math.sqrt(sigma2)
@@ -133,6 +138,11 @@ class _Lognormal(_MeanSd):
 
 
 class _Gamma(_MeanSd):
+    @model_validator(mode="after")
+    def _finite_shape_and_scale(self):
+        _spread(self.mean, self.sd, "gamma", both_ways=True)
+        return self
+
     def sample(self, rng, size):
         shape = (self.mean / self.sd) ** 2
         return rng.gamma(shape, self.sd**2 / self.mean, size)
@@ -246,8 +256,27 @@ class _Poisson(Distribution):
         return float(self.mean)
 
 
-#: Largest value of a distribution's parameter.
+#: Largest value of a distribution's parameter, and of every plain number of a
+#: scenario (irritation, money, rates, multipliers).
 MAX_PARAMETER = 1e12
+#: Most that ``sd`` and ``mean`` of a lognormal or gamma may differ by, as a factor:
+#: beyond, the parameters the sampler needs (``(sd/mean)²``, the gamma's shape
+#: ``(mean/sd)²`` and scale ``sd²/mean``) overflow floating point.
+MAX_SPREAD = 1e150
+
+
+def _spread(mean: float, sd: float, family: str, both_ways: bool) -> None:
+    """Refuse a mean and sd too far apart for the sampler's parameters to be finite."""
+    if sd / mean > MAX_SPREAD:
+        raise ValueError(
+            f"sd {sd:g} is {sd / mean:.3g} times the mean {mean:g}; a {family}'s sd may be "
+            f"at most {MAX_SPREAD:g} times its mean (its parameters overflow beyond)"
+        )
+    if both_ways and mean / sd > MAX_SPREAD:
+        raise ValueError(
+            f"mean {mean:g} is {mean / sd:.3g} times the sd {sd:g}; a {family}'s mean may be "
+            f"at most {MAX_SPREAD:g} times its sd (its shape (mean/sd)² overflows beyond)"
+        )
 
 
 def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
@@ -318,7 +347,10 @@ def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
             _Empirical,
             "One of the listed values, with optional weights.",
             values=(tuple[nonneg, ...], Field(min_length=1)),
-            weights=(Union[tuple[Annotated[Amount, Field(ge=0)], ...], None], None),
+            weights=(
+                Union[tuple[Annotated[Amount, Field(ge=0, le=MAX_PARAMETER)], ...], None],
+                None,
+            ),
         ),
     ]
     if counts:

@@ -38,6 +38,7 @@ per-customer table only when asked for.
 
 from __future__ import annotations
 
+import array
 import bisect
 import heapq
 import math
@@ -139,7 +140,7 @@ def irritation_edges(scenario: Scenario) -> np.ndarray:
     """Edges of the irritation histograms: 0 to a round cap at or above the largest
     segment's tolerance mean + sd (analytic, so no random number is drawn)."""
     cap = max(t.expectation + t.variance**0.5 for t in (s.tolerance for s in scenario.segments))
-    if not np.isfinite(cap) or cap <= 0:
+    if not np.isfinite(cap) or cap < 1e-300:  # bins per irritation point must stay finite
         cap = 1.0
     step = 10.0 ** np.floor(np.log10(cap))
     cap = next(m * step for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * step >= cap)
@@ -183,15 +184,19 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator):
     if peak <= 0:
         return
     rate = scenario.arrivals.rate * peak
+    if rate <= 0:  # the product of two tiny numbers underflows: no arrivals in any horizon
+        return
     flat = bool(np.all(profile == peak))
     t = 0.0
     horizon = scenario.horizon
     while t < horizon:
-        times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
-        t = float(times[-1])
-        if not flat:  # thinning: keep with probability profile(hour) / peak
-            hour = (times // 60).astype(np.int64) % 24
-            times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
+        # a tiny rate draws gaps so long that their sum overflows: infinite, past the horizon
+        with np.errstate(over="ignore", invalid="ignore"):
+            times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
+            t = float(times[-1])
+            if not flat:  # thinning: keep with probability profile(hour) / peak
+                hour = (times // 60).astype(np.int64) % 24
+                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
         yield times[times < horizon].tolist()
 
 
@@ -265,11 +270,20 @@ class _Streams:
             attempts = step.errors.max_attempts if step.errors else 1
             self.exit.append(substream(seq, *pre, "step", name, "exit"))
             self.branch.append(substream(seq, *pre, "step", name, "branch"))
+            # streams per attempt only where they are drawn from (a stream is keyed by
+            # its name, so making one or not changes no other): up to 100 attempts
+            # each at up to 1000 steps would otherwise cost seconds and memory
+            random_duration = not step.duration.is_constant
+            failing = bool(step.errors and step.errors.p > 0)
             self.dur.append(
                 [substream(seq, *pre, "step", name, "duration", a) for a in range(attempts)]
+                if random_duration
+                else []
             )
             self.err.append(
                 [substream(seq, *pre, "step", name, "errors", a) for a in range(attempts)]
+                if failing
+                else []
             )
             self.defect.append(substream(seq, *pre, "step", name, "defect"))
             self.revisit.append(substream(seq, *pre, "step", name, "revisit"))  # loops
@@ -318,22 +332,31 @@ class _Block:
         self.revisit = streams.revisit
         self.exit_u, self.branch_u, self.dur, self.err_u, self.defect_u = [], [], [], [], []
         for s, st in enumerate(sim.plan):
-            self.exit_u.append(streams.exit[s].random(n).tolist() if st.exit > 0 else None)
+            self.exit_u.append(_floats(streams.exit[s].random(n)) if st.exit > 0 else None)
             self.branch_u.append(
-                streams.branch[s].random(n).tolist() if st.next_single is None else None
+                _floats(streams.branch[s].random(n)) if st.next_single is None else None
             )
             # attempt a of customer j is element a * BLOCK + j
             self.dur.append(
                 None
                 if st.dur_const is not None
-                else np.concatenate([st.dur_dist.sample(r, n) for r in streams.dur[s]]).tolist()
+                else _floats(np.concatenate([st.dur_dist.sample(r, n) for r in streams.dur[s]]))
             )
             self.err_u.append(
-                np.concatenate([r.random(n) for r in streams.err[s]]).tolist()
+                _floats(np.concatenate([r.random(n) for r in streams.err[s]]))
                 if st.err_p > 0
                 else None
             )
-            self.defect_u.append(streams.defect[s].random(n).tolist() if st.defect_p > 0 else None)
+            self.defect_u.append(_floats(streams.defect[s].random(n)) if st.defect_p > 0 else None)
+
+
+def _floats(values: np.ndarray) -> array.array:
+    """A block's draws as packed doubles: indexing gives a plain ``float`` like a list,
+    at 8 bytes a number instead of a list's 32, so a block of a long flow with many
+    attempts stays small (see :data:`~frictionsim.scenario.MAX_DRAWS`)."""
+    packed = array.array("d")
+    packed.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return packed
 
 
 class _Source:
@@ -783,13 +806,28 @@ def recommend_score(peak: float, last: float, tolerance: float, best: float, sca
     times the tolerance).
     """
     remembered = (peak + last) / 2
-    score = best * (1.0 - remembered / (scale * tolerance)) if tolerance > 0 else 0.0
+    if tolerance <= 0:
+        return 0
+    limit = scale * tolerance
+    if limit > 0:
+        if remembered >= limit:  # the score is 0 or less (the ratio could overflow)
+            return 0
+        score = best * (1.0 - remembered / limit)
+    else:  # a tolerance so near 0 that the product underflows
+        score = best if remembered <= 0 else 0.0
     return min(10, max(0, math.floor(score + 0.5)))
 
 
+#: Most bins of arrivals over time, whatever the horizon.
+MAX_ARRIVAL_BINS = 1000
+
+
 def arrival_bin_width(scenario: Scenario) -> float:
-    """Minutes per bin of arrivals over time: hours for runs up to 2 days, else days."""
-    return 60.0 if scenario.horizon <= 2 * 1440 else 1440.0
+    """Minutes per bin of arrivals over time: hours for runs up to 2 days, else days, or
+    for horizons over 1000 days the whole number of days that makes at most 1000 bins."""
+    if scenario.horizon <= 2 * 1440:
+        return 60.0
+    return 1440.0 * max(1, math.ceil(scenario.horizon / 1440 / MAX_ARRIVAL_BINS))
 
 
 def arrival_bins(scenario: Scenario) -> int:

@@ -179,6 +179,11 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
     for step in scenario.steps:
         if step.capacity:
             return f"steps.{step.name} has capacity (customers queue for each other)"
+    if scenario.expected_visitors > MAX_CUSTOMERS:
+        return (
+            f"about {scenario.expected_visitors:,.0f} customers per replication; the fast "
+            f"path holds every customer in memory (at most {MAX_CUSTOMERS:,})"
+        )
     if scenario.flow.has_cycle:
         return "the flow has a loop"
     return None
@@ -213,6 +218,13 @@ def _sequential_sum(x: np.ndarray) -> float:
 #: Customers walked through the steps together (a whole number of blocks): large
 #: enough for numpy to pay off, small enough to stay in cache and bound memory.
 CHUNK = 16 * BLOCK
+#: Bytes of random numbers drawn for one chunk at most: a long flow with many
+#: attempts walks fewer blocks at once (the draws are the same whatever the chunk).
+CHUNK_BYTES = 64 * 2**20
+#: Expected customers of one replication at most: the fast path keeps a few arrays
+#: over all customers (about 130 bytes each); larger runs use the SimPy engine,
+#: whose memory does not grow with the number of customers.
+MAX_CUSTOMERS = 2_000_000
 
 
 class _Customers:
@@ -312,6 +324,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     customers = _Customers(scenario, streams)
     steps = [_Step(scenario, i, streams) for i in range(n_steps)]
     order = scenario.flow.topological_order
+    draws = scenario.draws_per_customer()
     # per customer, for the totals that SimPy sums in the order customers finish
     finished_at = np.empty(n)
     outcome = np.empty(n, dtype=np.int8)
@@ -327,8 +340,9 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
     tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
     experience = scenario.experience
-    for c0 in range(0, n, CHUNK):
-        m = min(CHUNK, n - c0)
+    chunk = BLOCK * max(1, min(CHUNK // BLOCK, CHUNK_BYTES // (8 * BLOCK * draws)))
+    for c0 in range(0, n, chunk):
+        m = min(chunk, n - c0)
         blocks = -(-m // BLOCK)
         c_seg, tol, c_value = customers.draw(blocks)
         for st in steps:
@@ -433,8 +447,11 @@ def _scores(
 ) -> np.ndarray:
     """:func:`frictionsim.engine.recommend_score`, element by element (same float operations)."""
     remembered = (peak + last) / 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raw = best * (1.0 - remembered / (scale * tol))
+    limit = scale * tol
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        raw = best * (1.0 - remembered / limit)
+    raw = np.where(remembered >= limit, 0.0, raw)
+    raw = np.where(limit > 0, raw, np.where(remembered <= 0, best, 0.0))  # underflow
     raw = np.where(tol > 0, raw, 0.0)
     return np.clip(np.floor(raw + 0.5), 0, 10).astype(np.int64)
 

@@ -48,9 +48,11 @@ from pydantic import (
 
 from .distributions import (
     FAMILIES,
+    MAX_PARAMETER,
     Amount,
     AmountDist,
     CountDist,
+    Distribution,
     Duration,
     DurationDist,
     Rate,
@@ -66,6 +68,25 @@ MAX_NODES = 200_000
 #: Nesting depth of mappings and lists; bounds the parser's recursion.
 MAX_DEPTH = 100
 
+# Bounds of what the engines can run. Each is far beyond any real checkout, and is
+# where a larger value would break something (named in each comment).
+#: Form fields of one step (irritation is ``fields × per_field``; a larger count is a typo).
+MAX_FIELDS = 10_000
+#: Customers one step serves at once (agents, gateway slots; beyond, a typo).
+MAX_CAPACITY = 1_000_000
+#: Steps of a flow: each has its own random streams and result counters, and the
+#: run-size estimate solves a steps × steps system.
+MAX_STEPS = 1_000
+#: Segments (personas).
+MAX_SEGMENTS = 100
+#: Steps × segments: results keep an irritation histogram per step and segment.
+MAX_STEP_SEGMENTS = 10_000
+#: Random numbers drawn ahead for each customer (see :meth:`Scenario.draws_per_customer`):
+#: the engines hold them for blocks of thousands of customers (8 bytes each).
+MAX_DRAWS = 1_000
+#: Longest horizon, in minutes: 100 years of 365.25 days.
+MAX_HORIZON = 100 * 365.25 * 1440
+
 
 def _integer_only(value: object) -> object:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -73,9 +94,22 @@ def _integer_only(value: object) -> object:
     return value
 
 
-NonNegative = Annotated[Amount, Field(ge=0)]
+NonNegative = Annotated[Amount, Field(ge=0, le=MAX_PARAMETER)]
 Probability = Annotated[Amount, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
+#: A rate per minute, 0 or more (at most MAX_PARAMETER).
+NonNegativeRate = Annotated[Rate, Field(ge=0, le=MAX_PARAMETER)]
+
+
+def _horizon(value: float) -> float:
+    if value > MAX_HORIZON:
+        got = f"{value:,.0f}" if value < 1e9 else f"{value:g}"
+        raise ValueError(
+            f"must be at most 100 years ({MAX_HORIZON:,.0f} minutes), got {got} minutes"
+        )
+    return value
+
+
 Name = Annotated[
     str,
     Strict(),
@@ -142,7 +176,7 @@ class Defect(_Model):
     irritation: NonNegative = Field(
         description="Irritation felt when it surfaces (a moment of the remembered experience)."
     )
-    delay: Annotated[Duration, Field(ge=0)] = Field(
+    delay: Annotated[Duration, Field(ge=0, le=MAX_PARAMETER)] = Field(
         "3d", validate_default=True, description="Time from the order until it surfaces."
     )
 
@@ -176,7 +210,9 @@ class Step(_Model):
         description="Time to perform the step once (minutes, or a string with a unit). Default 0.",
     )
     irritation: NonNegative = Field(0.0, description="Irritation felt on entering the step.")
-    fields: Count = Field(0, description="Form fields; each adds `per_field` irritation.")
+    fields: Annotated[Count, Field(le=MAX_FIELDS)] = Field(
+        0, description="Form fields (at most 10,000); each adds `per_field` irritation."
+    )
     per_field: Union[NonNegative, None] = Field(
         None, description="Irritation per form field here; default `friction.per_field`."
     )
@@ -184,10 +220,12 @@ class Step(_Model):
         0.0, description="Chance of leaving for reasons unrelated to friction (browsing)."
     )
     errors: Union[Errors, None] = Field(None, description="Failed attempts and retries.")
-    capacity: Union[Annotated[Count, Field(ge=1)], None] = Field(
-        None, description="Customers served at once (agents, gateway slots); others queue."
+    capacity: Union[Annotated[Count, Field(ge=1, le=MAX_CAPACITY)], None] = Field(
+        None,
+        description="Customers served at once (agents, gateway slots; at most 1,000,000); "
+        "others queue.",
     )
-    wait_irritation: Union[Annotated[Rate, Field(ge=0)], None] = Field(
+    wait_irritation: Union[NonNegativeRate, None] = Field(
         None,
         description="Irritation per minute spent waiting in the queue; "
         "default `friction.wait_irritation`.",
@@ -213,7 +251,7 @@ class Segment(_Model):
     )
     tolerance: AmountDist = Field(description="Irritation at which a customer abandons.")
     order_value: AmountDist = Field(description="Value of the order (currency units).")
-    sensitivity: Annotated[Amount, Field(gt=0)] = Field(
+    sensitivity: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
         1.0, description="Multiplies all irritation this persona feels."
     )
 
@@ -221,7 +259,7 @@ class Segment(_Model):
 class Arrivals(_Model):
     """Customers who start checkout: a Poisson process."""
 
-    rate: Annotated[Rate, Field(gt=0)] = Field(
+    rate: Annotated[Rate, Field(gt=0, le=MAX_PARAMETER)] = Field(
         description="Arrivals per minute (or '120/h'), before the profile."
     )
     profile: Union[
@@ -233,7 +271,7 @@ class Friction(_Model):
     """Global friction defaults, overridable per step."""
 
     per_field: NonNegative = Field(0.4, description="Irritation per form field.")
-    wait_irritation: Annotated[Rate, Field(ge=0)] = Field(
+    wait_irritation: NonNegativeRate = Field(
         0.0, description="Irritation per minute of waiting in a queue."
     )
 
@@ -251,7 +289,7 @@ class Experience(_Model):
     best: Annotated[Amount, Field(ge=0, le=10)] = Field(
         10.0, description="Score of a checkout remembered with no irritation at all."
     )
-    scale: Annotated[Amount, Field(gt=0)] = Field(
+    scale: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
         0.5,
         description="Remembered irritation, as a share of the customer's tolerance, "
         "at which the score reaches 0.",
@@ -388,8 +426,8 @@ class Scenario(_Model):
     replications: Annotated[Count, Field(ge=1, le=100_000)] = Field(
         10, description="Independent runs; `--replications` overrides."
     )
-    horizon: Annotated[Duration, Field(gt=0)] = Field(
-        description="Simulated time during which customers arrive (e.g. '7d')."
+    horizon: Annotated[Duration, Field(gt=0), AfterValidator(_horizon)] = Field(
+        description="Simulated time during which customers arrive (e.g. '7d'); at most 100 years."
     )
     start: StartTime = Field(
         dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
@@ -397,8 +435,8 @@ class Scenario(_Model):
         "`arrivals.profile` is midnight); timestamps of event logs count from it.",
     )
     arrivals: Arrivals
-    segments: Annotated[tuple[Segment, ...], Field(min_length=1)]
-    steps: Annotated[tuple[Step, ...], Field(min_length=1)]
+    segments: Annotated[tuple[Segment, ...], Field(min_length=1, max_length=MAX_SEGMENTS)]
+    steps: Annotated[tuple[Step, ...], Field(min_length=1, max_length=MAX_STEPS)]
     friction: Friction = Field(default_factory=Friction)
     experience: Experience = Field(default_factory=Experience)
     word_of_mouth: Union[WordOfMouth, None] = Field(
@@ -434,6 +472,20 @@ class Scenario(_Model):
     def successors(self, i: int) -> list[tuple[int, float]]:
         """Where step ``i`` leads, as ``(step index or END, probability)``."""
         return list(self.flow.successors[i])
+
+    def draws_per_customer(self) -> int:
+        """Random numbers the engines draw ahead for each customer: segment, tolerance
+        and order value, and per step an exit draw, a branch draw and a defect draw
+        where the step has them, and a duration and an error draw per attempt where
+        the duration is random and attempts can fail."""
+        draws = 3
+        for step in self.steps:
+            attempts = step.errors.max_attempts if step.errors else 1
+            draws += (step.exit > 0) + (step.next is not None and len(step.next) > 1)
+            draws += bool(step.defect and step.defect.p > 0)
+            draws += attempts * (not step.duration.is_constant)
+            draws += attempts * bool(step.errors and step.errors.p > 0)
+        return draws
 
     @property
     def profile(self) -> tuple[float, ...]:
@@ -496,6 +548,9 @@ _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
 #: Digits of the longest integer a scenario may hold (far above any count or seed).
 MAX_INTEGER_DIGITS = 100
 _TRUE = {"yes", "true", "on", "y"}
+#: A lone surrogate, which only an escape in a double-quoted scalar can make.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_PAIR = re.compile("[\ud800-\udbff][\udc00-\udfff]")
 
 
 def _yaml_mark(doc: _Document, node: yaml.Node) -> Mark:
@@ -510,6 +565,20 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar node from its resolved tag, built here rather than by PyYAML's
     constructors, so the limits and YAML 1.1 pitfalls below do not depend on its release."""
     text, tag = node.value, node.tag
+    surrogate = _SURROGATE.search(text)
+    if surrogate:  # only a "\ud800" escape makes one; no file could hold the text
+        pair = _SURROGATE_PAIR.search(text)
+        if pair:  # JSON's way to write a character beyond U+FFFF; YAML has its own
+            high, low = (ord(c) for c in pair.group())
+            code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+            raise _BadScalar(
+                f"'{pair.group()}' is a UTF-16 surrogate pair, which YAML does not combine; "
+                f"write '\\U{code:08X}' or the character itself"
+            )
+        raise _BadScalar(
+            f"'{surrogate.group()}' is half of a UTF-16 surrogate pair, not a character; "
+            "write the character itself"
+        )
     if tag == _TAG + "null":
         return None
     if tag == _TAG + "bool":
@@ -713,6 +782,9 @@ def _parse_yaml(text: str, file: str) -> _Document:
         where = exc.context_mark
         if exc.context and exc.problem and str(exc.context).startswith("expected"):
             message = f"{exc.context}, {exc.problem}"
+        elif exc.context and "duplicate anchor" in str(exc.context) and where:
+            anchor = str(exc.context).split(";")[0]
+            message = f"{anchor} (first at line {where.line + 1}, column {where.column + 1})"
         elif exc.context and exc.problem:
             message += f" ({exc.context}"
             if where and (where.line, where.column) != (line - 1, col - 1):
@@ -770,6 +842,11 @@ class _Refused:
     """An override value refused with a located problem."""
 
 
+#: A list index in an override path: ASCII digits only ('²' and '٣' are names), or a
+#: negative number, which is refused with the range of indexes.
+_INDEX = re.compile(r"-?[0-9]+")
+
+
 def _parse_override_value(doc: _Document, text: str, at: Mark, path_text: str) -> Any:
     """The value of an override, read with the same limits as a file (tags, aliases, depth)."""
     if not text.strip():
@@ -782,6 +859,15 @@ def _parse_override_value(doc: _Document, text: str, at: Mark, path_text: str) -
         value = _convert(sub, node, ())
     except (_TooLarge, _TooDeep, _SelfReference, RecursionError):
         doc.problem(at, path_text, "the value is too large or too deeply nested; refused")
+        return _Refused
+    except yaml.reader.ReaderError as exc:  # control characters, bytes that are not UTF-8
+        code = exc.character if isinstance(exc.character, int) else -1
+        message = (
+            f"the byte 0x{code - 0xDC00:02X} is not UTF-8 text"  # undecodable, from the shell
+            if 0xDC80 <= code <= 0xDCFF
+            else f"control character U+{code:04X} is not allowed in a --set value"
+        )
+        doc.problem(at, path_text, message)
         return _Refused
     except yaml.YAMLError:
         return text  # not YAML (e.g. 'a: b: c'): taken as text, as a shell user would expect
@@ -800,6 +886,9 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
             continue
         path_text, value_text = override.split("=", 1)
         segments = path_text.strip().split(".")
+        if not path_text.strip():
+            doc.problem(where, "(path)", "the path before '=' is empty")
+            continue
         if not all(segments):
             doc.problem(where, path_text, "empty part in the path")
             continue
@@ -825,18 +914,22 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
                 if not last:
                     node = node[segment]
             elif isinstance(node, list):
-                names = [it.get("name") for it in node if isinstance(it, dict)]
-                if segment.lstrip("-").isdigit() and int(segment) < len(node) and int(segment) >= 0:
-                    index = int(segment)
-                elif segment in names:
+                # a name wins over an index: steps named "1", "2" are addressed by name
+                names = [it.get("name") if isinstance(it, dict) else None for it in node]
+                is_index = _INDEX.fullmatch(segment) is not None
+                if segment in names:
                     index = names.index(segment)
+                elif is_index and len(segment) <= 18 and 0 <= int(segment) < len(node):
+                    index = int(segment)
                 else:
                     hint = did_you_mean(segment, [x for x in names if isinstance(x, str)])
                     kind = path[-1].rstrip("s") if path and isinstance(path[-1], str) else "item"
-                    message = f"no {kind} named '{segment}'{hint}"
-                    if segment.lstrip("-").isdigit():
+                    message = f"no {kind} named '{segment}'{hint}{_non_ascii(segment)}"
+                    if is_index:
                         message = (
                             f"no {kind} at index {segment} (indexes run from 0 to {len(node) - 1})"
+                            if node
+                            else f"no {kind} at index {segment} (the list is empty)"
                         )
                     doc.problem(at, _display(doc.data, path) + "." + segment, message)
                     ok = False
@@ -892,8 +985,23 @@ def _unwrap(tp: Any) -> Any:
             return tp
 
 
+def _is_distribution(loc: Sequence[Any]) -> bool:
+    """Whether the field at pydantic location ``loc`` holds a distribution."""
+    tp = _type_at(loc)
+    members = typing.get_args(tp) if typing.get_origin(tp) in (Union, types.UnionType) else ()
+    return bool(members) and all(
+        isinstance(m, type) and issubclass(m, Distribution) for m in members
+    )
+
+
 def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
     """The model class validating the mapping at pydantic location ``loc``."""
+    tp = _type_at(loc)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _type_at(loc: Sequence[Any]) -> Any:
+    """The type (annotations and optional ``None`` removed) at pydantic location ``loc``."""
     tp: Any = Scenario
     for elem in loc:
         tp = _unwrap(tp)
@@ -920,8 +1028,16 @@ def _model_at(loc: Sequence[Any]) -> type[BaseModel] | None:
             tp = members[0]
         else:
             return None
-    tp = _unwrap(tp)
-    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+    return _unwrap(tp)
+
+
+def _raw_value(data: Any, path: Path_) -> Any:
+    for elem in path:
+        try:
+            data = data[elem]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _raw_path(data: Any, loc: Sequence[Any]) -> Path_:
@@ -961,10 +1077,6 @@ def _value_at(data: Any, path: Path_, default: Any) -> Any:
     return data if isinstance(data, (str, int, float)) else default
 
 
-def _input_text(value: Any) -> str:
-    """A value as a message shows it: numbers as :func:`_number_text` writes them."""
-    return str(_number_text(value)) if isinstance(value, float) else repr(value)
-
 
 def _number_text(value: Any) -> Any:
     """A bound as written by a person: 1e+12 rather than 1000000000000.0."""
@@ -973,6 +1085,14 @@ def _number_text(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)  # pydantic releases differ in whether a bound of 0 is 0 or 0.0
     return value
+
+
+def _got(value: Any) -> str:
+    """A value as the file wrote it: 1e+13 rather than 10000000000000.0."""
+    big = isinstance(value, float) and math.isfinite(value) and abs(value) >= 1e7
+    if big and float(f"{value:g}") == value:
+        return f"{value:g}"
+    return repr(value)
 
 
 def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
@@ -999,12 +1119,19 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
             mark = doc.mark_of(path, key=True)
             model = _model_at(loc[:-1])
             allowed = list(model.model_fields) if model else []
-            message = f"unknown key '{loc[-1]}'{did_you_mean(loc[-1], allowed)}"
+            key = str(loc[-1])
+            message = f"unknown key '{key}'{did_you_mean(key, allowed)}{_non_ascii(key)}"
             if allowed:
                 message += f"; allowed: {', '.join(allowed)}"
         elif kind == "union_tag_invalid":
             tag = err.get("ctx", {}).get("tag")
-            if tag in FAMILIES:
+            written = _raw_value(doc.data, (*path, "dist"))
+            if not isinstance(written, str):
+                message = (
+                    f"'dist' is the name of a family (one of {', '.join(FAMILIES[:-1])}), "
+                    f"got {_describe(written)}"
+                )
+            elif tag in FAMILIES:
                 message = f"'{tag}' is only for counts (e.g. how many people a customer tells)"
             else:
                 message = f"unknown distribution '{tag}'{did_you_mean(tag, FAMILIES)}"
@@ -1015,6 +1142,11 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
                 f"a distribution needs 'dist:' (one of {', '.join(FAMILIES[:-1])}), "
                 "or write a plain number"
             )
+        elif kind in ("model_attributes_type", "model_type") and _is_distribution(loc):
+            message = (
+                "expected a number or a distribution such as {dist: lognormal, mean: 12, "
+                f"sd: 6}}, got {_describe(err['input'])}"
+            )
         elif kind in ("model_attributes_type", "model_type"):
             message = f"expected a mapping of keys, got {_describe(err['input'])}"
         elif kind == "string_type":
@@ -1023,8 +1155,11 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
                 message += " (put it in quotes to make it text)"
         elif kind in ("float_type", "int_type", "float_parsing"):
             message = f"expected a number, got {_describe(err['input'])}"
+        elif kind in ("tuple_type", "list_type") and loc and loc[-1] == "next":
+            got = _describe(err["input"])
+            message = f"expected a step name or a list of {{to, p}} branches, got {got}"
         elif kind in ("tuple_type", "list_type"):
-            message = f"expected a list, got {err['input']!r}"
+            message = f"expected a list, got {_describe(err['input'])}"
         elif kind in ("too_short", "too_long"):
             ctx = err.get("ctx", {})
             lo, hi = ctx.get("min_length"), ctx.get("max_length")
@@ -1034,13 +1169,25 @@ def _pydantic_problems(doc: _Document, exc: ValidationError) -> None:
         elif kind in _BOUNDS:
             ctx = {k: _number_text(v) for k, v in err.get("ctx", {}).items()}
             written = _value_at(doc.data, path, err["input"])  # as in the file, '-120/h'
-            message = f"{_BOUNDS[kind].format(**ctx)} (got {_input_text(written)})"
+            message = f"{_BOUNDS[kind].format(**ctx)} (got {_got(written)})"
+            if kind == "string_pattern_mismatch":
+                message += _non_ascii(err["input"])
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
             message = f"{message} (got {err['input']!r})"
         if (path, message) in seen:
             continue
         seen.add((path, message))
         doc.problem(mark, shown, message)
+
+
+def _non_ascii(text: Any) -> str:
+    """``; 'а' (U+0430) is not ASCII`` for the first such visible character of a key or a
+    name: keys and names are ASCII, and a look-alike letter would pass unseen (invisible
+    characters are shown escaped anyway)."""
+    for char in str(text):
+        if ord(char) > 127 and char.isprintable():
+            return f"; '{char}' (U+{ord(char):04X}) is not ASCII"
+    return ""
 
 
 def _describe(value: Any) -> str:
@@ -1112,11 +1259,15 @@ def _flow_problems(doc: _Document) -> None:
                 if isinstance(nxt, list)
                 else []
             )
+            listed = isinstance(nxt, list) and len(branches) == len(nxt)
+            if not (isinstance(nxt, str) or listed):
+                graph_ok = False  # a malformed next is reported with its type: no flow guesses
             for to, p, path in branches:
                 if not isinstance(to, str):
                     graph_ok = False
                 elif to not in index:
-                    problem(path, f"no step named '{to}'{did_you_mean(to, names)}")
+                    hint = did_you_mean(to, names) + _non_ascii(to)
+                    problem(path, f"no step named '{to}'{hint}")
                     graph_ok = False
                 elif not _number(p) or p > 0:
                     out.add(index[to])
@@ -1148,12 +1299,36 @@ def _flow_problems(doc: _Document) -> None:
             )
 
 
+def _size_problems(doc: _Document, scenario: Scenario) -> None:
+    """Bounds on the scenario as a whole, on top of each field's own."""
+    mark = doc.mark_of(("steps",))
+    n_steps, n_segments = len(scenario.steps), len(scenario.segments)
+    if n_steps * n_segments > MAX_STEP_SEGMENTS:
+        doc.problem(
+            mark,
+            "steps",
+            f"{n_steps:,} steps × {n_segments:,} segments = {n_steps * n_segments:,}; at most "
+            f"{MAX_STEP_SEGMENTS:,} (results keep an irritation histogram per step and segment)",
+        )
+    draws = scenario.draws_per_customer()
+    if draws > MAX_DRAWS:
+        doc.problem(
+            mark,
+            "steps",
+            f"the steps draw {draws:,} random numbers per customer (exits, branches, defects, "
+            f"and a duration and an error draw per attempt); at most {MAX_DRAWS:,}: use fewer "
+            "errors.max_attempts, or fixed durations",
+        )
+
+
 def _validate(doc: _Document) -> Scenario:
     scenario = None
     try:
         scenario = Scenario.model_validate(doc.data)
     except ValidationError as exc:
         _pydantic_problems(doc, exc)
+    if scenario is not None:
+        _size_problems(doc, scenario)
     _flow_problems(doc)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)

@@ -8,9 +8,16 @@ only ever see text of a bounded size.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from .errors import ScenarioError, ScenarioProblem
+
+#: Opened without blocking: a FIFO put in place of the file after the check below
+#: must not hang the command (reads of regular files are unaffected).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOT_REGULAR = "is not a regular file (a device, FIFO or socket)"
 
 
 def read_user_file(
@@ -29,22 +36,40 @@ def read_user_file(
     message for a file over ``max_bytes`` bytes, formatted with ``{size}`` and
     ``{limit}``; ``not_text`` is the message for bytes that ``encoding`` cannot
     decode, reported at the first bad byte with ``locate_bad_byte``, else at 1:1.
+
+    Only regular files are read (symbolic links are followed): a device such as
+    ``/dev/zero`` or a FIFO never ends, and its size says nothing. At most
+    ``max_bytes + 1`` bytes are read whatever the size said, so a file that grows
+    while it is read is still refused.
     """
     file = str(path)
-    p = Path(path)
 
     def fail(message: str, line: int = 1, col: int = 1) -> ScenarioError:
         return ScenarioError([ScenarioProblem(file, line, col, "(file)", message)])
 
-    if not p.exists():
-        raise fail("no such file")
-    if p.is_dir():
-        raise fail(f"is a directory, not {kind}")
+    def check(mode: int) -> None:
+        if stat.S_ISDIR(mode):
+            raise fail(f"is a directory, not {kind}")
+        if not stat.S_ISREG(mode):
+            raise fail(_NOT_REGULAR)
+
     try:
-        size = p.stat().st_size
-        if size > max_bytes:
-            raise fail(too_big.format(size=size, limit=max_bytes))
-        raw = p.read_bytes()
+        check(os.stat(path).st_mode)  # before opening: opening a FIFO could block
+    except FileNotFoundError:
+        raise fail("no such file") from None
+    except OSError as exc:
+        raise fail(f"cannot read the file: {exc.strerror}") from None
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+        with os.fdopen(fd, "rb") as f:
+            info = os.fstat(f.fileno())
+            check(info.st_mode)  # the file may have been swapped since
+            if info.st_size > max_bytes:
+                raise fail(too_big.format(size=info.st_size, limit=max_bytes))
+            raw = f.read(max_bytes + 1)
+            if len(raw) > max_bytes:
+                size = max(os.fstat(f.fileno()).st_size, len(raw))
+                raise fail(too_big.format(size=size, limit=max_bytes))
     except OSError as exc:
         raise fail(f"cannot read the file: {exc.strerror}") from None
     try:

@@ -171,7 +171,8 @@ def test_report_cleans_up_after_a_killed_report(scenario_file, tmp_cwd):
         ("notes.txt/sub", "error: notes.txt: is a file, so notes.txt/sub cannot be made inside it"),
         ("notes.txt/a/b", "error: notes.txt: is a file, so notes.txt/a/b cannot be made inside it"),
         ("notes.txt", "error: notes.txt: exists and is a file, not a results folder"),
-        ("x" * 256, "error: " + "x" * 256 + ": the folder name is too long (256 bytes; at most 255)"),
+        ("x" * 256, "error: " + "x" * 80 + "… (256 characters): the folder name is too long "
+                    "(256 bytes; at most 255)"),
     ],
     ids=["empty", "blank", "dot", "dotdot", "root", "file-parent", "file-grandparent", "file",
          "name-too-long"],
