@@ -193,6 +193,10 @@ METRICS: tuple[Metric, ...] = (
     _step("abandoned_exit", "count", "left: non-friction exits",
           lambda r, s, i: float(int(r.step_abandoned_exit[i])),
           "customers who left through this step's exit"),
+    _step("completed", "count", "completed",
+          lambda r, s, i: float(int(r.step_entered[i]) - int(r.step_abandoned_friction[i])
+                                - int(r.step_abandoned_exit[i])),
+          "visits that went on past the step (entered − abandoned_friction − abandoned_exit)"),
     _step("abandon_rate", "rate", "abandon rate",
           lambda r, s, i: ratio(
               int(r.step_abandoned_friction[i]) + int(r.step_abandoned_exit[i]),

@@ -105,3 +105,14 @@ def test_feasible_ranges_follow_the_kind():
     assert lookup("profit").bounds == (-math.inf, math.inf)
     assert metrics.clip([-0.2, 1.3], "conversion_rate") == [0.0, 1.0]
     assert metrics.clip(-5.0, "visitors") == 0.0
+
+
+def test_completed_visits_of_a_step_are_those_that_went_on():
+    # two steps, the first loses half to its exit: completions of the first = entries of
+    # the second, and the last step's completions are the orders
+    scenario = make_scenario(steps=[{"name": "a", "exit": 0.5}, {"name": "b"}])
+    r = run_once(scenario)
+    s = metrics.step_values(r, scenario)
+    assert s["a"]["completed"] == s["b"]["entered"]
+    assert s["b"]["completed"] == r.orders
+    assert s["a"]["completed"] < s["a"]["entered"]
