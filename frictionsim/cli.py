@@ -427,9 +427,9 @@ def sweep(
     try:
         with progress_bar(f"sweeping {scenario.name}", total, quiet) as advance:
             result = run_sweep(
-                file,
+                scenario,
                 grid,
-                overrides,
+                (),
                 seed,
                 replications,
                 metric,

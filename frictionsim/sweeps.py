@@ -1,6 +1,6 @@
 """Sweeps and sensitivity: one scenario, many parameter values, the same seeds.
 
-A **sweep** runs a scenario file at every value of one parameter (or every
+A **sweep** runs a scenario at every value of one parameter (or every
 combination of two: a grid). Values are applied through the same ``--set``
 override machinery as ``frictionsim run --set``, so a bad path or value is
 reported as a located ``--set:N:COL: path: message`` line before anything
@@ -154,11 +154,12 @@ class Sweep(FrameMixin):
 
 
 def sweep_points(
-    file: str | Path,
+    source: Scenario | str | Path,
     params: Sequence[tuple[str, Sequence[str]]],
     overrides: Sequence[str] = (),
 ) -> tuple[list[tuple[str, ...]], list[Scenario]]:
-    """Every combination of the values, and its validated scenario.
+    """Every combination of the values, and its validated scenario: the ``source``
+    scenario (or the file, read once) with ``overrides``, then each point's values.
 
     Raises one :class:`ScenarioError` with the problems of every point.
     """
@@ -179,12 +180,15 @@ def sweep_points(
         raise OptionError("--values is empty")
     if len(points) > MAX_POINTS:
         raise OptionError(f"{len(points)} points; a sweep has at most {MAX_POINTS}")
-    text = read_scenario_text(file)
+    if isinstance(source, Scenario):
+        base = vary(source, overrides)
+    else:
+        base = parse_scenario(read_scenario_text(source), str(source), overrides)
     scenarios, problems = [], []
     for point in points:
-        sets = [*overrides, *(f"{name}={value}" for name, value in zip(names, point))]
+        sets = [f"{name}={value}" for name, value in zip(names, point)]
         try:
-            scenarios.append(parse_scenario(text, str(file), sets))
+            scenarios.append(vary(base, sets))
         except ScenarioError as exc:
             problems.extend(p for p in exc.problems if p not in problems)
     if problems:
@@ -284,7 +288,7 @@ def _append(path: Path, entry: dict[str, Any]) -> None:
 
 
 def sweep(
-    file: str | Path,
+    scenario: Scenario | str | Path,
     params: Sequence[tuple[str, Sequence[str]]],
     overrides: Sequence[str] = (),
     seed: int | None = None,
@@ -298,13 +302,15 @@ def sweep(
     resume: bool = False,
     force: bool = False,
 ) -> Sweep:
-    """Run the scenario ``file`` at every point of ``params`` (``[(path, values)]``).
+    """Run ``scenario`` (a :class:`Scenario`, or a file read once) at every point of
+    ``params`` (``[(path, values)]``); each point is the scenario varied by
+    :func:`~frictionsim.scenario.vary`, not the file parsed again.
 
     Seed and replications default to those of the scenario as loaded (first
     point). ``partial``: where finished points are recorded as they complete;
     with ``resume`` the points already there are not simulated again.
     """
-    points, scenarios = sweep_points(file, params, overrides)
+    points, scenarios = sweep_points(scenario, params, overrides)
     check_metric(metric, scenarios[0])
     names = [p for p, _ in params]
     seed = scenarios[0].seed if seed is None else seed
