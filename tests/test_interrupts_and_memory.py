@@ -39,6 +39,13 @@ LONG = scenario_dict(
 )
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as a terminal gives it. A test run started in the background
+    by a shell without job control inherits SIGINT ignored (the Unix convention for
+    background jobs, which frictionsim keeps), and the child would ignore it too."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def frictionsim(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
@@ -48,6 +55,7 @@ def frictionsim(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_interruptible,
         **kwargs,
     )
 
