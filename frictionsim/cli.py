@@ -19,7 +19,7 @@ import errno
 import json
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,41 @@ def jobs_option(help: str) -> Decorator:
 def quiet_option(help: str) -> Decorator:
     """``--quiet``/``-q``: no progress and less printed."""
     return click.option("--quiet", "-q", is_flag=True, help=help)
+
+
+def grid_options(what: str, values: str) -> Decorator:
+    """``--param PATH`` and ``--values LIST|RANGE`` (repeatable, in pairs): a sweep's or an
+    optimisation's grid."""
+
+    def decorate(f: Any) -> Any:
+        f = click.option(
+            "--values",
+            "values",
+            multiple=True,
+            required=True,
+            metavar="LIST|RANGE",
+            help=f"{values} of the matching --param: 5,10,15 or START:STOP:STEP (inclusive), "
+            "e.g. 5:20:5.",
+        )(f)
+        return click.option(
+            "--param",
+            "params",
+            multiple=True,
+            required=True,
+            metavar="PATH",
+            help=f"Scenario path to {what}; give two for a grid.",
+        )(f)
+
+    return decorate
+
+
+def parse_grid(params: Sequence[str], values: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The ``(path, values)`` pairs of ``--param``/``--values``, or an :class:`OptionError`."""
+    from .sweeps import parse_values
+
+    if len(params) != len(values):
+        raise OptionError("give one --values for each --param, in the same order")
+    return [(p, parse_values(v)) for p, v in zip(params, values)]
 
 
 def force_option(f: Any) -> Any:
@@ -356,22 +391,7 @@ def compare(
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    help="Scenario path to vary, e.g. steps.account.fields; give two for a grid.",
-)
-@click.option(
-    "--values",
-    "values",
-    multiple=True,
-    required=True,
-    metavar="LIST|RANGE",
-    help="Values of the matching --param: 5,10,15 or START:STOP:STEP (inclusive), e.g. 5:20:5.",
-)
+@grid_options("vary, e.g. steps.account.fields", "Values")
 @click.option(
     "--metric",
     default="conversion_rate",
@@ -410,12 +430,10 @@ def sweep(
     from .console import progress_bar
     from .results import check_writable, default_folder, sweep_identity, write_sweep
     from .scenario import load_scenario
-    from .sweeps import check_metric, parse_values, partial_path
+    from .sweeps import check_metric, partial_path
     from .sweeps import sweep as run_sweep
 
-    if len(params) != len(values):
-        raise OptionError("give one --values for each --param, in the same order")
-    grid = [(p, parse_values(v)) for p, v in zip(params, values)]
+    grid = parse_grid(params, values)
     scenario = load_scenario(file, overrides)
     check_metric(metric, scenario)
     variations = [f"{p}={v}" for p, v in zip(params, values)] + list(overrides)
@@ -583,22 +601,7 @@ def sensitivity(
 
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--param",
-    "params",
-    multiple=True,
-    required=True,
-    metavar="PATH",
-    help="Scenario path to choose, e.g. steps.desk.capacity; give two for a grid.",
-)
-@click.option(
-    "--values",
-    "values",
-    multiple=True,
-    required=True,
-    metavar="LIST|RANGE",
-    help="Candidate values of the matching --param: 5,10,15 or START:STOP:STEP (inclusive).",
-)
+@grid_options("choose, e.g. steps.desk.capacity", "Candidate values")
 @click.option(
     "--objective",
     required=True,
@@ -647,11 +650,8 @@ def optimize(
     from .results import check_writable, default_folder, optimum_identity, write_optimum
     from .scenario import load_scenario
     from .studies import optimize as find_optimum
-    from .sweeps import parse_values
 
-    if len(params) != len(values):
-        raise OptionError("give one --values for each --param, in the same order")
-    grid = [(p, parse_values(v)) for p, v in zip(params, values)]
+    grid = parse_grid(params, values)
     scenario = load_scenario(file, overrides)
     variations = [f"{p}={v}" for p, v in zip(params, values)]
     variations += [f"objective={objective}", *(f"constraint={c}" for c in constraints)]
