@@ -1077,7 +1077,6 @@ def _value_at(data: Any, path: Path_, default: Any) -> Any:
     return data if isinstance(data, (str, int, float)) else default
 
 
-
 def _number_text(value: Any) -> Any:
     """A bound as written by a person: 1e+12 rather than 1000000000000.0."""
     if isinstance(value, float) and abs(value) >= 1e7:
