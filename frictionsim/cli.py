@@ -410,14 +410,13 @@ def sweep(
     from .console import progress_bar
     from .results import check_writable, default_folder, sweep_identity, write_sweep
     from .scenario import load_scenario
-    from .sweeps import check_metric, parse_values, partial_path
+    from .sweeps import parse_values, partial_path
     from .sweeps import sweep as run_sweep
 
     if len(params) != len(values):
         raise OptionError("give one --values for each --param, in the same order")
     grid = [(p, parse_values(v)) for p, v in zip(params, values)]
     scenario = load_scenario(file, overrides)
-    check_metric(metric, scenario)
     variations = [f"{p}={v}" for p, v in zip(params, values)] + list(overrides)
     out = out or default_folder(f"sweep-{scenario.name}", variations)
     points = list(itertools.product(*(vals for _, vals in grid)))

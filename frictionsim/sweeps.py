@@ -48,7 +48,7 @@ from .experiment import (
     uses_fast_path,
 )
 from .frames import FrameMixin
-from .metrics import check_path, flat_values, paths
+from .metrics import check_path, check_path_everywhere, flat_values, paths
 from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml, vary
 from .stats import describe
 
@@ -305,8 +305,10 @@ def sweep(
     with ``resume`` the points already there are not simulated again.
     """
     points, scenarios = sweep_points(file, params, overrides)
-    check_metric(metric, scenarios[0])
     names = [p for p, _ in params]
+    check_path_everywhere(
+        metric, scenarios, [", ".join(f"{n}={v}" for n, v in zip(names, p)) for p in points]
+    )
     seed = scenarios[0].seed if seed is None else seed
     replications = scenarios[0].replications if replications is None else replications
     jobs = default_jobs() if jobs is None else jobs

@@ -1,0 +1,68 @@
+"""Regressions found by a hostile review: each case once gave a traceback, an
+internal error or a wrong refusal."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+from click.testing import CliRunner
+
+from frictionsim.cli import cli
+
+from .conftest import scenario_dict
+
+SMALL = ["--replications", "2", "--no-charts", "--force"]
+
+
+def write(tmp_path, **changes) -> str:
+    data = scenario_dict(
+        steps=[{"name": "cart", "irritation": 1}, {"name": "pay", "fields": 2}], **changes
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return str(path)
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_sweep_metric_missing_at_a_later_point_is_refused(tmp_path):
+    file = write(tmp_path)
+    result = invoke(
+        "sweep", file, "--param", "steps.pay.name", "--values", "pay,other",
+        "--metric", "steps.pay.entered", "--out", str(tmp_path / "o"), *SMALL,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "unknown metric 'steps.pay.entered'" in result.output
+    assert "at steps.pay.name=other" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_capacity_metric_of_a_step_given_capacity_by_the_param(tmp_path):
+    file = write(tmp_path)
+    for command, option in (("sweep", "--metric"), ("optimize", "--constraint")):
+        out = tmp_path / command
+        metric = "steps.cart.utilisation"
+        extra = [option, metric if command == "sweep" else f"{metric}<=1"]
+        if command == "optimize":
+            extra += ["--objective", "max:orders"]
+        result = invoke(
+            command, file, "--param", "steps.cart.capacity", "--values", "1,2",
+            *extra, "--out", str(out), *SMALL,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert out.is_dir()
+
+
+def test_metric_of_a_step_renamed_with_a_dot(tmp_path):
+    file = write(tmp_path)
+    out = tmp_path / "o"
+    result = invoke(
+        "sweep", file, "--param", "steps.pay.name", "--values", "a.b",
+        "--metric", "steps.a.b.entered", "--out", str(out), *SMALL,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "sweep.json").read_text())
+
