@@ -723,7 +723,7 @@ def improve(
     scenario = load_scenario(file, overrides)
     chosen = [f"change={c}" for c in dict.fromkeys(changes)] if changes else []
     out = out or default_folder(f"improve-{scenario.name}", [*chosen, *overrides])
-    changes = changes or ("remove", "halve")
+    changes = tuple(dict.fromkeys(changes)) or ("remove", "halve")
     identity = study_identity("improve", scenario, sorted(set(changes)))
     check_writable(out, identity, force)
     reps = replications or scenario.replications

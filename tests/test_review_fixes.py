@@ -66,3 +66,26 @@ def test_metric_of_a_step_renamed_with_a_dot(tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads((out / "sweep.json").read_text())
 
+
+def test_improve_repeated_change_runs_once(tmp_path):
+    file = write(tmp_path)
+    out = tmp_path / "o"
+    result = invoke("improve", file, "--change", "remove", "--change", "remove",
+                    "--out", str(out), *SMALL)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    document = json.loads((out / "improvements.json").read_text())
+    assert document["changes"] == ["remove"]
+    rows = [(row["step"], row["change"]) for row in document["improvements"]]
+    assert len(rows) == len(set(rows)) == 2
+
+
+def test_improve_api_without_changes_is_refused():
+    import pytest
+
+    import frictionsim
+    from frictionsim.errors import OptionError
+
+    from .conftest import make_scenario
+
+    with pytest.raises(OptionError, match="no change"):
+        frictionsim.improve(make_scenario(), changes=(), replications=2)
