@@ -174,7 +174,8 @@ def sweep_points(
                 f"replications (common random numbers); choose them with "
                 f"--{name.strip()}, or run one sweep per value"
             )
-    points = list(itertools.product(*(list(v) for _, v in params)))
+    params = [(p, grid_values(v)) for p, v in params]
+    points = list(itertools.product(*(v for _, v in params)))
     if not points:
         raise OptionError("--values is empty")
     if len(points) > MAX_POINTS:
@@ -190,6 +191,20 @@ def sweep_points(
     if problems:
         raise ScenarioError(problems)
     return points, scenarios
+
+
+def grid_values(values: Any) -> list[str]:
+    """The values of one parameter as ``--values`` gives them, text: a Python caller's
+    numbers (``[1, 2]``) become ``"1"``, ``"2"``, and one text value stays one value
+    (``"12"`` is twelve, not ``"1"`` and ``"2"``)."""
+    if isinstance(values, (str, bytes, int, float)):
+        values = [values]
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise OptionError(f"--values: expected text or numbers, got {v!r:.60}")
+        out.append(str(v))
+    return out
 
 
 def partial_path(out: Path) -> Path:
@@ -422,6 +437,7 @@ def sweep_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
 __all__ = [
     "Sweep",
     "check_metric",
+    "grid_values",
     "parse_values",
     "partial_path",
     "sweep",

@@ -89,3 +89,23 @@ def test_improve_api_without_changes_is_refused():
 
     with pytest.raises(OptionError, match="no change"):
         frictionsim.improve(make_scenario(), changes=(), replications=2)
+
+
+def test_api_grid_values_may_be_numbers_or_one_text():
+    import frictionsim
+
+    from .conftest import make_scenario
+
+    scenario = make_scenario(
+        steps=[{"name": "desk", "duration": 1, "capacity": 1, "wait_irritation": 1}]
+    )
+    found = frictionsim.optimize(
+        scenario, [("steps.desk.capacity", [1, 2])], "max:orders", replications=2
+    )
+    assert set(found.document["best"]) == {"steps.desk.capacity"}
+    one = frictionsim.optimize(
+        scenario, [("steps.desk.capacity", "12")], "max:orders", replications=2
+    )
+    assert one.document["best"] == {"steps.desk.capacity": 12}
+    assert one.document["grid_points"] == 1
+

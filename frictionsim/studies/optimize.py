@@ -58,6 +58,7 @@ from ..frames import FrameMixin
 from ..metrics import check_path, check_path_everywhere, flat_values
 from ..scenario import Scenario, vary
 from ..stats import describe, difference
+from ..sweeps import grid_values
 
 #: More grid points than this is almost certainly a typo in ``--values``.
 MAX_POINTS = 10_000
@@ -195,7 +196,7 @@ def optimize(
     # capacity (and its capacity metrics) or rename a step
     goal = parse_objective(objective, names)
     bounds = [parse_constraint(c) for c in constraints]
-    points = list(itertools.product(*(list(v) for _, v in params)))
+    points = list(itertools.product(*(grid_values(v) for _, v in params)))
     if not points or len(points) > MAX_POINTS:
         raise OptionError(f"{len(points)} points; optimize takes 1 to {MAX_POINTS}")
     variants = [vary(scenario, [f"{n}={v}" for n, v in zip(names, point)]) for point in points]
