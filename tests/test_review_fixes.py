@@ -109,3 +109,20 @@ def test_api_grid_values_may_be_numbers_or_one_text():
     assert one.document["best"] == {"steps.desk.capacity": 12}
     assert one.document["grid_points"] == 1
 
+
+def test_set_reaches_steps_and_segments_with_dots_in_their_names(tmp_path):
+    from frictionsim.scenario import load_scenario
+
+    data = scenario_dict(
+        steps=[{"name": "a.b"}, {"name": "a"}],
+        segments=[{"name": "s.t", "share": 1, "tolerance": 10, "order_value": 5}],
+    )
+    path = tmp_path / "dots.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    scenario = load_scenario(path, ["steps.a.b.fields=3", "steps.a.fields=2",
+                                    "segments.s.t.order_value=7"])  # fmt: skip
+    assert [s.fields for s in scenario.steps] == [3, 2]
+    out = tmp_path / "o"
+    result = invoke("sweep", str(path), "--param", "steps.a.b.fields", "--values", "1,2",
+                    "--metric", "steps.a.b.entered", "--out", str(out), *SMALL)  # fmt: skip
+    assert result.exit_code == 0, result.output
