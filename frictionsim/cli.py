@@ -430,12 +430,11 @@ def sweep(
     from .console import progress_bar
     from .results import check_writable, default_folder, sweep_identity, write_sweep
     from .scenario import load_scenario
-    from .sweeps import check_metric, partial_path
+    from .sweeps import partial_path
     from .sweeps import sweep as run_sweep
 
     grid = parse_grid(params, values)
     scenario = load_scenario(file, overrides)
-    check_metric(metric, scenario)
     variations = [f"{p}={v}" for p, v in zip(params, values)] + list(overrides)
     out = out or default_folder(f"sweep-{scenario.name}", variations)
     points = list(itertools.product(*(vals for _, vals in grid)))
@@ -724,7 +723,7 @@ def improve(
     scenario = load_scenario(file, overrides)
     chosen = [f"change={c}" for c in dict.fromkeys(changes)] if changes else []
     out = out or default_folder(f"improve-{scenario.name}", [*chosen, *overrides])
-    changes = changes or ("remove", "halve")
+    changes = tuple(dict.fromkeys(changes)) or ("remove", "halve")
     identity = study_identity("improve", scenario, sorted(set(changes)))
     check_writable(out, identity, force)
     reps = replications or scenario.replications

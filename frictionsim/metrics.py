@@ -19,7 +19,7 @@ A rate whose denominator is zero in a replication (a step nobody entered) is
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -312,9 +312,10 @@ def paths(scenario: Scenario) -> list[str]:
     return out
 
 
-def check_path(path: str, scenario: Scenario | None = None) -> str:
+def check_path(path: str, scenario: Scenario | None = None, point: str | None = None) -> str:
     """``path`` if it names a metric (of ``scenario``, when given), else an
-    :class:`~frictionsim.errors.OptionError` with the closest names."""
+    :class:`~frictionsim.errors.OptionError` with the closest names. ``point`` names
+    the variant ``scenario`` is (``steps.pay.name=b``) in the message."""
     from .errors import OptionError, did_you_mean
 
     known = paths(scenario) if scenario is not None else None
@@ -324,9 +325,11 @@ def check_path(path: str, scenario: Scenario | None = None) -> str:
     options = known if known is not None else list(TABLE["run"])
     hint = did_you_mean(path, options)
     where = f" of '{scenario.name}'" if scenario is not None else ""
+    at = f" (at {point})" if point else ""
+    where += at
     metric = lookup(path)
     if metric is not None and metric.capacity_only and scenario is not None:
-        reason = f"'{shown}' is a metric of steps with capacity only"
+        reason = f"'{shown}' is a metric of steps with capacity only{at}"
     else:
         reason = f"unknown metric '{shown}'{where}{hint}"
     raise OptionError(
@@ -334,6 +337,20 @@ def check_path(path: str, scenario: Scenario | None = None) -> str:
         f"{', '.join(list(TABLE['run'])[:3])}, nps, profit, ..., "
         "steps.<step>.<metric> or segments.<segment>.<metric>"
     )
+
+
+def check_path_everywhere(
+    path: str, scenarios: Sequence[Scenario], points: Sequence[str] | None = None
+) -> str:
+    """``path`` if it names a metric of every one of ``scenarios`` (the variants of a
+    sweep or an optimisation; ``points`` says what each one varies), else the
+    :class:`~frictionsim.errors.OptionError` of the first that lacks it."""
+    lacking = [k for k, s in enumerate(scenarios) if path not in paths(s)]
+    if lacking:  # name the point only when other points have the metric
+        k = lacking[0]
+        somewhere = points is not None and len(lacking) < len(scenarios)
+        check_path(path, scenarios[k], points[k] if somewhere else None)
+    return path
 
 
 def lookup(path: str) -> Metric | None:
@@ -380,6 +397,7 @@ __all__ = [
     "TABLE",
     "Metric",
     "check_path",
+    "check_path_everywhere",
     "flat_values",
     "kind",
     "label",

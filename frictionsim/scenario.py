@@ -896,9 +896,21 @@ def _apply_overrides(doc: _Document, overrides: Sequence[str]) -> None:
         path: Path_ = ()
         col = 1
         ok = True
-        for depth, segment in enumerate(segments):
-            last = depth == len(segments) - 1
+        depth = 0
+        while depth < len(segments):
+            segment = segments[depth]
             at = ("--set", n, col)
+            if isinstance(node, list):
+                # a name with dots in it (a step "a.b"): the longest name that matches
+                dotted = [it.get("name") for it in node if isinstance(it, dict)]
+                dotted = {x for x in dotted if isinstance(x, str) and "." in x}
+                for end in range(len(segments), depth + 1, -1):
+                    if ".".join(segments[depth:end]) in dotted:
+                        segment = ".".join(segments[depth:end])
+                        depth = end - 1
+                        break
+            depth += 1
+            last = depth == len(segments)
             col += len(segment) + 1
             if isinstance(node, dict):
                 if segment not in node:

@@ -48,7 +48,7 @@ from .experiment import (
     uses_fast_path,
 )
 from .frames import FrameMixin
-from .metrics import check_path, flat_values, paths
+from .metrics import check_path, check_path_everywhere, flat_values, paths
 from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml, vary
 from .stats import describe
 
@@ -175,7 +175,8 @@ def sweep_points(
                 f"replications (common random numbers); choose them with "
                 f"--{name.strip()}, or run one sweep per value"
             )
-    points = list(itertools.product(*(list(v) for _, v in params)))
+    params = [(p, grid_values(v)) for p, v in params]
+    points = list(itertools.product(*(v for _, v in params)))
     if not points:
         raise OptionError("--values is empty")
     if len(points) > MAX_POINTS:
@@ -194,6 +195,20 @@ def sweep_points(
     if problems:
         raise ScenarioError(problems)
     return points, scenarios
+
+
+def grid_values(values: Any) -> list[str]:
+    """The values of one parameter as ``--values`` gives them, text: a Python caller's
+    numbers (``[1, 2]``) become ``"1"``, ``"2"``, and one text value stays one value
+    (``"12"`` is twelve, not ``"1"`` and ``"2"``)."""
+    if isinstance(values, (str, bytes, int, float)):
+        values = [values]
+    out = []
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise OptionError(f"--values: expected text or numbers, got {v!r:.60}")
+        out.append(str(v))
+    return out
 
 
 def partial_path(out: Path) -> Path:
@@ -311,8 +326,10 @@ def sweep(
     with ``resume`` the points already there are not simulated again.
     """
     points, scenarios = sweep_points(scenario, params, overrides)
-    check_metric(metric, scenarios[0])
     names = [p for p, _ in params]
+    check_path_everywhere(
+        metric, scenarios, [", ".join(f"{n}={v}" for n, v in zip(names, p)) for p in points]
+    )
     seed = scenarios[0].seed if seed is None else seed
     replications = scenarios[0].replications if replications is None else replications
     jobs = default_jobs() if jobs is None else jobs
@@ -426,6 +443,7 @@ def sweep_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
 __all__ = [
     "Sweep",
     "check_metric",
+    "grid_values",
     "parse_values",
     "partial_path",
     "sweep",

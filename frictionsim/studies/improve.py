@@ -110,6 +110,11 @@ def improve(
 ) -> Improvements:
     """Rank the steps of ``scenario`` by the revenue recovered when their friction is
     removed (and halved), each difference paired with the base run."""
+    if isinstance(changes, str):
+        changes = (changes,)
+    changes = tuple(dict.fromkeys(changes))  # `--change remove --change remove`: once
+    if not changes:
+        raise OptionError(f"no change to try; choose from {', '.join(CHANGES)}")
     for change in changes:
         if change not in CHANGES:
             raise OptionError(f"unknown change '{change}'; choose from {', '.join(CHANGES)}")

@@ -55,9 +55,10 @@ from ..experiment import (
     uses_fast_path,
 )
 from ..frames import FrameMixin
-from ..metrics import check_path, flat_values
+from ..metrics import check_path, check_path_everywhere, flat_values
 from ..scenario import Scenario, vary
 from ..stats import describe, difference
+from ..sweeps import grid_values
 
 #: More grid points than this is almost certainly a typo in ``--values``.
 MAX_POINTS = 10_000
@@ -94,21 +95,25 @@ class Constraint:
         return x is not None and _OPS[self.op](x, self.value)
 
 
-def parse_objective(text: str, params: Sequence[str], scenario: Scenario) -> Objective:
-    """``max:METRIC`` or ``min:METRIC``; METRIC a metric path or one of ``params``."""
+def parse_objective(
+    text: str, params: Sequence[str], scenario: Scenario | None = None
+) -> Objective:
+    """``max:METRIC`` or ``min:METRIC``; METRIC a metric path (of ``scenario``, when
+    given) or one of ``params``."""
     sense, _, metric = text.strip().partition(":")
     if sense not in ("max", "min") or not metric:
         raise OptionError(
             f"--objective {text!r}: expected max:METRIC or min:METRIC, e.g. max:profit "
             "or min:steps.desk.capacity"
         )
-    if metric not in params:
+    if metric not in params and scenario is not None:
         check_path(metric, scenario)
     return Objective(sense, metric)
 
 
-def parse_constraint(text: str, scenario: Scenario) -> Constraint:
-    """``METRIC<=VALUE`` (or ``>=``, ``<``, ``>``); METRIC a metric path."""
+def parse_constraint(text: str, scenario: Scenario | None = None) -> Constraint:
+    """``METRIC<=VALUE`` (or ``>=``, ``<``, ``>``); METRIC a metric path (of
+    ``scenario``, when given)."""
     match = _CONSTRAINT.match(text)
     if not match:
         raise OptionError(
@@ -121,7 +126,8 @@ def parse_constraint(text: str, scenario: Scenario) -> Constraint:
         value = math.nan
     if not math.isfinite(value):
         raise OptionError(f"--constraint {text!r}: the bound must be a finite number")
-    check_path(match["metric"], scenario)
+    if scenario is not None:
+        check_path(match["metric"], scenario)
     return Constraint(match["metric"], match["op"], value)
 
 
@@ -186,9 +192,11 @@ def optimize(
     names = [p.strip() for p, _ in params]
     if len(set(names)) != len(names):
         raise OptionError(f"--param {names[0]} is given twice")
-    goal = parse_objective(objective, names, scenario)
-    bounds = [parse_constraint(c, scenario) for c in constraints]
-    points = list(itertools.product(*(list(v) for _, v in params)))
+    # the metrics are checked at every point below: a --param may add a step's
+    # capacity (and its capacity metrics) or rename a step
+    goal = parse_objective(objective, names)
+    bounds = [parse_constraint(c) for c in constraints]
+    points = list(itertools.product(*(grid_values(v) for _, v in params)))
     if not points or len(points) > MAX_POINTS:
         raise OptionError(f"{len(points)} points; optimize takes 1 to {MAX_POINTS}")
     variants = [vary(scenario, [f"{n}={v}" for n, v in zip(names, point)]) for point in points]
@@ -197,11 +205,12 @@ def optimize(
     if replications < 2:
         raise OptionError("optimize needs at least 2 replications per point (for CIs)")
     jobs = default_jobs() if jobs is None else jobs
+    labels = [", ".join(f"{n}={v}" for n, v in zip(names, point)) for point in points]
+    for path in [goal.metric, *(b.metric for b in bounds)]:
+        if path not in names:
+            check_path_everywhere(path, variants, labels)
     for v in variants:
         uses_fast_path(v, engine)
-        for path in [goal.metric, *(b.metric for b in bounds)]:
-            if path not in names:
-                check_path(path, v)
     if not force:
         check_run_size(
             estimate_runs(
