@@ -1237,6 +1237,44 @@ def optimum_identity(scenario: Any, *options: Any) -> str:
     return study_identity("optimize", scenario, *options)
 
 
+def _write_scenario_study(
+    result: Any,
+    out: Path,
+    name: str,
+    table: str,
+    charts: bool,
+    identity: str,
+    file: str | None,
+    overrides: Sequence[str],
+    force: bool,
+    **run: Any,
+) -> Path:
+    """The folder of a study of one scenario (optimize, improve): ``NAME.json``,
+    ``NAME.csv``, the resolved scenario, provenance and, with ``charts``, the chart."""
+    from .scenario import scenario_to_yaml
+
+    resolved = scenario_to_yaml(result.scenario)
+    return _write_study(
+        out,
+        name,
+        result.document,
+        table,
+        name if charts else None,
+        more={"scenario.resolved.yaml": resolved},
+        overrides=overrides,
+        force=force,
+        identity=identity,
+        scenario=result.scenario.name,
+        scenario_file=file,
+        scenario_sha256=sha256(resolved),
+        seed=result.seed,
+        replications=result.replications,
+        jobs=result.jobs,
+        runtime_seconds=round(result.runtime_seconds, 3),
+        **run,
+    )
+
+
 def write_optimum(
     result: Any,
     out: Path,
@@ -1247,33 +1285,15 @@ def write_optimum(
     identity: str | None = None,
 ) -> Path:
     """Write the results folder of an :class:`~frictionsim.studies.optimize.Optimum`."""
-    from .scenario import scenario_to_yaml
-
     doc = result.document
-    resolved = scenario_to_yaml(result.scenario)
-    return _write_study(
-        out,
-        "optimum",
-        doc,
-        csv_text(optimum_rows(doc), OPTIMUM_COLUMNS),
-        "optimum" if charts else None,
-        more={"scenario.resolved.yaml": resolved},
-        overrides=overrides,
-        force=force,
-        identity=identity
-        or optimum_identity(
-            result.scenario, doc["params"], doc["grid_points"], doc["objective"], doc["constraints"]
-        ),
-        kind="optimize",
-        scenario=result.scenario.name,
-        scenario_file=file,
-        scenario_sha256=sha256(resolved),
-        params=result.params,
-        seed=result.seed,
-        replications=result.replications,
-        jobs=result.jobs,
-        runtime_seconds=round(result.runtime_seconds, 3),
+    identity = identity or optimum_identity(
+        result.scenario, doc["params"], doc["grid_points"], doc["objective"], doc["constraints"]
     )
+    table = csv_text(optimum_rows(doc), OPTIMUM_COLUMNS)
+    return _write_scenario_study(
+        result, out, "optimum", table, charts, identity, file, overrides, force,
+        kind="optimize", params=result.params,
+    )  # fmt: skip
 
 
 IMPROVEMENT_COLUMNS = (
@@ -1328,27 +1348,10 @@ def write_improvements(
     identity: str | None = None,
 ) -> Path:
     """Write the results folder of an :class:`~frictionsim.studies.improve.Improvements`."""
-    from .scenario import scenario_to_yaml
-
     doc = result.document
-    resolved = scenario_to_yaml(result.scenario)
-    return _write_study(
-        out,
-        "improvements",
-        doc,
-        csv_text(improvement_rows(doc), IMPROVEMENT_COLUMNS),
-        "improvements" if charts else None,
-        more={"scenario.resolved.yaml": resolved},
-        overrides=overrides,
-        force=force,
-        identity=identity
-        or study_identity("improve", result.scenario, sorted(set(doc["changes"]))),
+    identity = identity or study_identity("improve", result.scenario, sorted(set(doc["changes"])))
+    table = csv_text(improvement_rows(doc), IMPROVEMENT_COLUMNS)
+    return _write_scenario_study(
+        result, out, "improvements", table, charts, identity, file, overrides, force,
         kind="improve",
-        scenario=result.scenario.name,
-        scenario_file=file,
-        scenario_sha256=sha256(resolved),
-        seed=result.seed,
-        replications=result.replications,
-        jobs=result.jobs,
-        runtime_seconds=round(result.runtime_seconds, 3),
-    )
+    )  # fmt: skip
