@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -844,4 +845,15 @@ def calibrate(
 def main() -> None:
     """Entry point of the ``frictionsim`` command."""
     signal.signal(signal.SIGTERM, _on_sigterm)  # a terminated run cleans up like Ctrl-C
-    cli(prog_name="frictionsim")
+    try:
+        cli(prog_name="frictionsim")
+    except SystemExit as exc:
+        if exc.code == 130:
+            # Interrupted: everything is cleaned up and said. Leave without the exit
+            # handlers, which may race the worker pool just killed and print a
+            # traceback of their own after the one line.
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(130)
+        raise

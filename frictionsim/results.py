@@ -219,8 +219,15 @@ def check_writable(out: Path, identity: str | None = None, force: bool = False) 
     """Refuse, before any work, an output folder that cannot or must not be replaced.
 
     ``identity``: what the new results are of (:func:`identity`); a folder of other
-    results is refused unless ``force``.
+    results is refused unless ``force``. The folder is looked at while no other
+    frictionsim swaps folders beside it (:func:`_turn`), so a run finishing meanwhile
+    is seen before or after its swap, never halfway.
     """
+    with _turn(_nearest_existing(target_of(Path(out)).parent)):
+        _check_writable(out, identity, force)
+
+
+def _check_writable(out: Path, identity: str | None, force: bool) -> None:
     out = Path(out)
     target = target_of(out)
     try:
@@ -460,7 +467,8 @@ def _turn(parent: Path) -> Iterator[None]:
         yield
         return
     try:
-        fd = os.open(parent, os.O_RDONLY)
+        # a folder only (never blocks on a named pipe in the way)
+        fd = os.open(parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         yield
         return
@@ -623,7 +631,7 @@ def write_folder(
         except OSError as exc:
             raise write_error(exc, _final_name(exc, tmp, out)) from None
         with _signals_held(), _turn(target.parent):
-            check_writable(out, ident, force)  # another run may have written it meanwhile
+            _check_writable(out, ident, force)  # another run may have written it meanwhile
             try:
                 if os.path.lexists(target):
                     target.rename(old)

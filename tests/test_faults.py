@@ -295,3 +295,43 @@ def test_two_runs_into_one_folder_at_once(light, same):
         exits = "exit: 0.2" in (folder / "scenario.resolved.yaml").read_text()
         assert exits == (winner == other)
     assert hidden(work.parent) == []
+
+
+def test_the_folder_check_waits_for_a_swap_beside_it(tmp_path):
+    """A writer swapping folders holds the lock on their parent; a check meanwhile waits
+    and then sees the new folder, never the moment between the two renames (when the
+    old one is gone and the new one not yet there: that was refused as "not a results
+    folder" when two runs finished together)."""
+    import fcntl
+    import threading
+
+    from frictionsim import results
+
+    target = tmp_path / "o"
+    for folder in (target, tmp_path / "new"):
+        folder.mkdir()
+        (folder / results.MARKER).write_text('{"frictionsim_results": 1}')
+    outcome: list[object] = []
+
+    def check() -> None:
+        try:
+            results.check_writable(target)
+            outcome.append("ok")
+        except Exception as exc:  # the test reports what was raised
+            outcome.append(exc)
+
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        checker = threading.Thread(target=check)
+        checker.start()
+        checker.join(0.3)
+        assert checker.is_alive()  # waiting for the swap
+        assert outcome == []
+        target.rename(tmp_path / "old")  # the swap, halfway...
+        time.sleep(0.1)
+        (tmp_path / "new").rename(target)  # ...and done
+    finally:
+        os.close(fd)
+    checker.join(10)
+    assert outcome == ["ok"]
