@@ -39,9 +39,9 @@ def half_width(ci: list[float] | None) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from frictionsim.experiment import compare
     from frictionsim.metrics import HEADLINE
     from frictionsim.scenario import load_scenario
+    from frictionsim.studies import compare
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(

@@ -27,7 +27,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import FrictionsimError, OptionError, ScenarioError, one_line
+from .errors import FrictionsimError, OptionError, ScenarioError, one_line, visible
 
 
 class Interrupted(KeyboardInterrupt):
@@ -214,7 +214,7 @@ def grid_options(what: str, values: str) -> Decorator:
 
 def parse_grid(params: Sequence[str], values: Sequence[str]) -> list[tuple[str, list[str]]]:
     """The ``(path, values)`` pairs of ``--param``/``--values``, or an :class:`OptionError`."""
-    from .sweeps import parse_values
+    from .studies.sweep import parse_values
 
     if len(params) != len(values):
         raise OptionError("give one --values for each --param, in the same order")
@@ -252,6 +252,28 @@ def execution_options(f: Any) -> Any:
     return jobs_option("Worker processes (default: all cores; small runs stay serial).")(f)
 
 
+@contextlib.contextmanager
+def study_execution(
+    label: str,
+    quiet: bool,
+    jobs: int | None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    force: bool = False,
+    unit: str = "replications",
+) -> Any:
+    """The :class:`~frictionsim.execution.Execution` of one command, with its progress
+    bar: the study sets the total when it plans its work."""
+    from .console import progress_bar
+    from .execution import Execution
+
+    with (
+        progress_bar(label, None, quiet, unit) as advance,
+        Execution(jobs, engine, scheduler, advance, force) as execution,
+    ):
+        yield execution
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @seed_option()
@@ -281,54 +303,39 @@ def run(
     quiet: bool,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
-    from .console import print_summary, progress_bar
-    from .experiment import check_run_size, estimate_run
-    from .experiment import run as run_scenario
+    from .console import print_summary
+    from .execution import check_run_size, estimate_run
     from .results import (
         check_writable,
         default_folder,
         event_folder,
         run_identity,
         write_error,
-        write_run,
+        write_study,
     )
     from .scenario import load_scenario, scenario_to_yaml
+    from .studies import run as run_scenario
 
     scenario = load_scenario(file, overrides)
-    if not force:
+    if not force:  # before the folder is looked at: a run too large is refused first
         check_run_size(estimate_run(scenario, replications, jobs))
     out = out or default_folder(scenario.name, overrides)
     check_writable(out, run_identity(scenario_to_yaml(scenario)), force)
-    reps = replications or scenario.replications
     with contextlib.ExitStack() as stack:
         event_dir = None
         if event_log:  # parts are written next to the results, then merged into the folder
             event_dir = stack.enter_context(event_folder(out))
-        with progress_bar(f"simulating {scenario.name}", reps, quiet) as advance:
+        with study_execution(f"simulating {scenario.name}", quiet, jobs, engine, scheduler,
+                             force) as execution:  # fmt: skip
             try:
                 result = run_scenario(
-                    scenario,
-                    seed,
-                    replications,
-                    jobs,
-                    advance,
-                    engine=engine,
-                    scheduler=scheduler,
-                    event_dir=event_dir,
+                    scenario, seed, replications, event_dir=event_dir, execution=execution
                 )
             except OSError as exc:  # writing the event log's parts
                 if event_dir is None:
                     raise
                 raise write_error(exc, out / f"events.{event_log}") from None
-        write_run(
-            result,
-            out,
-            scenario_file=str(file),
-            charts=not no_charts,
-            event_log=event_log,
-            overrides=overrides,
-            force=force,
-        )
+        write_study(result, out, str(file), not no_charts, overrides, force, event_log=event_log)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
 
 
@@ -361,32 +368,25 @@ def compare(
     quiet: bool,
 ) -> None:
     """Compare designs FILES (the first is the reference) with the same seeds per replication."""
-    from .console import print_comparison, progress_bar
-    from .experiment import check_comparable, check_run_size, estimate_runs
-    from .experiment import compare as compare_designs
-    from .results import check_writable, default_folder, study_identity, write_comparison
+    from .console import print_comparison
+    from .results import check_writable, default_folder, study_identity, write_study
     from .scenario import load_scenario
+    from .studies import check_comparable
+    from .studies import compare as compare_designs
 
     designs = [load_scenario(f, overrides) for f in files]
     check_comparable(designs)
-    reps = replications or designs[0].replications
-    if not force:
-        check_run_size(estimate_runs([(d, reps) for d in designs], jobs, study="comparison"))
     out = out or default_folder("compare-" + "-".join(d.name for d in designs), overrides)
     check_writable(out, study_identity("compare", designs), force)
-    total = len(designs) * reps
-    with progress_bar("comparing designs", total, quiet) as advance:
+    with study_execution("comparing designs", quiet, jobs, engine, scheduler, force) as execution:
         result = compare_designs(
-            designs, seed, replications, jobs, advance, engine, scheduler, not independent
+            designs,
+            seed,
+            replications,
+            common_random_numbers=not independent,
+            execution=execution,
         )
-    write_comparison(
-        result,
-        out,
-        [str(f) for f in files],
-        charts=not no_charts,
-        overrides=overrides,
-        force=force,
-    )
+    write_study(result, out, [str(f) for f in files], not no_charts, overrides, force)
     print_comparison(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -428,11 +428,10 @@ def sweep(
     """Run scenario FILE at every value of --param (two: a grid), with the same seeds."""
     import itertools
 
-    from .console import progress_bar
-    from .results import check_writable, default_folder, sweep_identity, write_sweep
+    from .results import check_writable, default_folder, sweep_identity, write_study
     from .scenario import load_scenario
-    from .sweeps import partial_path
-    from .sweeps import sweep as run_sweep
+    from .studies import sweep as run_sweep
+    from .studies.sweep import partial_path
 
     grid = parse_grid(params, values)
     scenario = load_scenario(file, overrides)
@@ -441,23 +440,18 @@ def sweep(
     points = list(itertools.product(*(vals for _, vals in grid)))
     check_writable(out, sweep_identity(scenario, params, points), force)
     partial = partial_path(out)
-    total = len(points) * (replications or scenario.replications)
+    label = f"sweeping {scenario.name}"
     try:
-        with progress_bar(f"sweeping {scenario.name}", total, quiet) as advance:
+        with study_execution(label, quiet, jobs, engine, scheduler, force) as execution:
             result = run_sweep(
                 scenario,
                 grid,
-                (),
-                seed,
-                replications,
-                metric,
-                jobs,
-                advance,
-                engine,
-                scheduler,
-                partial,
-                resume,
-                force,
+                seed=seed,
+                replications=replications,
+                metric=metric,
+                partial=partial,
+                resume=resume,
+                execution=execution,
             )
     except KeyboardInterrupt:
         if partial.is_file():
@@ -466,15 +460,7 @@ def sweep(
                 f"{partial}: add --resume to go on"
             ) from None
         raise
-    write_sweep(
-        result,
-        out,
-        str(file),
-        charts=not no_charts,
-        overrides=overrides,
-        force=force,
-        scenario=scenario,
-    )
+    write_study(result, out, str(file), not no_charts, overrides, force, scenario=scenario)
     partial.unlink(missing_ok=True)
     if result.damaged_lines:
         click.echo(
@@ -483,11 +469,11 @@ def sweep(
             err=True,
         )
     if quiet:
-        click.echo(str(out))
+        click.echo(visible(out))
     else:
         resumed = f", {result.resumed_points} resumed" if result.resumed_points else ""
         click.echo(
-            f"{len(result.points)} points{resumed}; results in {out}/ "
+            f"{len(result.points)} points{resumed}; results in {visible(out)}/ "
             f"({result.runtime_seconds:.1f} s)"
         )
 
@@ -549,15 +535,14 @@ def sensitivity(
     quiet: bool,
 ) -> None:
     """Rank the numeric parameters of scenario FILE by their effect on --metric."""
-    from .console import print_sensitivity, progress_bar
-    from .experiment import check_run_size, estimate_runs
-    from .results import check_writable, default_folder, sensitivity_identity, write_sensitivity
+    from .console import print_sensitivity
+    from .metrics import check_path
+    from .results import check_writable, default_folder, sensitivity_identity, write_study
     from .scenario import load_scenario
-    from .sweeps import check_metric, numeric_parameters
-    from .sweeps import sensitivity as rank_parameters
+    from .studies import sensitivity as rank_parameters
 
     scenario = load_scenario(file, overrides)
-    check_metric(metric, scenario)
+    check_path(metric, scenario)
     options = [
         *(["method=sobol"] if method == "sobol" else []),
         *([f"metric={metric}"] if metric != "conversion_rate" else []),
@@ -566,36 +551,12 @@ def sensitivity(
     ]
     out = out or default_folder(f"sensitivity-{scenario.name}", [*options, *overrides])
     check_writable(out, sensitivity_identity(scenario, method, metric, delta, samples), force)
-    n = len(numeric_parameters(scenario))
-    reps = replications or scenario.replications
-    total = (1 + 2 * n) * reps if method == "oat" else samples * (n + 2)
-    if not force:  # the variants move each parameter by --delta: the base scenario's size
-        check_run_size(
-            estimate_runs(
-                [(scenario, total)],
-                jobs,
-                what="runs",
-                study="sensitivity analysis",
-                advice="rank fewer parameters (--set), or use fewer replications or --samples",
-            )
-        )
-    with progress_bar(f"ranking parameters of {scenario.name}", total, quiet, "runs") as advance:
+    label = f"ranking parameters of {scenario.name}"
+    with study_execution(label, quiet, jobs, engine, scheduler, force, "runs") as execution:
         result = rank_parameters(
-            scenario,
-            metric,
-            delta,
-            method,
-            samples,
-            seed,
-            replications,
-            jobs,
-            advance,
-            engine,
-            scheduler,
+            scenario, metric, delta, method, samples, seed, replications, execution=execution
         )
-    write_sensitivity(
-        result, out, str(file), charts=not no_charts, overrides=overrides, force=force
-    )
+    write_study(result, out, str(file), not no_charts, overrides, force)
     print_sensitivity(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -646,8 +607,8 @@ def optimize(
     quiet: bool,
 ) -> None:
     """Find the best --param values of scenario FILE for --objective, within --constraint."""
-    from .console import print_optimum, progress_bar
-    from .results import check_writable, default_folder, optimum_identity, write_optimum
+    from .console import print_optimum
+    from .results import check_writable, default_folder, optimum_identity, write_study
     from .scenario import load_scenario
     from .studies import optimize as find_optimum
 
@@ -658,7 +619,8 @@ def optimize(
     out = out or default_folder(f"optimize-{scenario.name}", [*variations, *overrides])
     identity = optimum_identity(scenario, grid, objective, list(constraints))
     check_writable(out, identity, force)
-    with progress_bar(f"optimizing {scenario.name}", 1, quiet) as advance:
+    label = f"optimizing {scenario.name}"
+    with study_execution(label, quiet, jobs, engine, scheduler, force) as execution:
         result = find_optimum(
             scenario,
             grid,
@@ -666,22 +628,10 @@ def optimize(
             constraints,
             seed,
             replications,
-            jobs,
-            advance,
-            engine,
-            scheduler,
-            exhaustive,
-            force,
+            exhaustive=exhaustive,
+            execution=execution,
         )
-    write_optimum(
-        result,
-        out,
-        str(file),
-        charts=not no_charts,
-        overrides=overrides,
-        force=force,
-        identity=identity,
-    )
+    write_study(result, out, str(file), not no_charts, overrides, force, identity=identity)
     print_optimum(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -716,8 +666,8 @@ def improve(
     quiet: bool,
 ) -> None:
     """Rank the steps of FILE by the revenue a year recovered if their friction went."""
-    from .console import print_improvements, progress_bar
-    from .results import check_writable, default_folder, study_identity, write_improvements
+    from .console import print_improvements
+    from .results import check_writable, default_folder, study_identity, write_study
     from .scenario import load_scenario
     from .studies import improve as rank_steps
 
@@ -727,21 +677,10 @@ def improve(
     changes = tuple(dict.fromkeys(changes)) or ("remove", "halve")
     identity = study_identity("improve", scenario, sorted(set(changes)))
     check_writable(out, identity, force)
-    reps = replications or scenario.replications
-    total = (1 + len(changes) * len(scenario.steps)) * reps
-    with progress_bar(f"ranking steps of {scenario.name}", total, quiet) as advance:
-        result = rank_steps(
-            scenario, changes, seed, replications, jobs, advance, engine, scheduler, force
-        )
-    write_improvements(
-        result,
-        out,
-        str(file),
-        charts=not no_charts,
-        overrides=overrides,
-        force=force,
-        identity=identity,
-    )
+    label = f"ranking steps of {scenario.name}"
+    with study_execution(label, quiet, jobs, engine, scheduler, force) as execution:
+        result = rank_steps(scenario, changes, seed, replications, execution=execution)
+    write_study(result, out, str(file), not no_charts, overrides, force, identity=identity)
     print_improvements(result.document, out, result.runtime_seconds, quiet)
 
 
@@ -815,28 +754,22 @@ def calibrate(
     """Fit scenario FILE to an observed funnel; write the calibrated scenario to --out."""
     import time
 
-    from . import calibrate as cal_api
-    from .console import print_calibration, progress_bar
-    from .experiment import check_run_size
+    from .console import print_calibration
     from .funnel_data import load_funnel
+    from .results import write_study
     from .scenario import load_scenario
+    from .studies.calibrate import calibrate as fit_scenario
+    from .studies.calibrate import check_output
 
-    cal_api.check_output(out, [file, funnel], force)
+    check_output(out, [file, funnel], force)
     scenario = load_scenario(file, overrides)
     observed = load_funnel(funnel, scenario)
-    parameters = cal_api.free_parameters(scenario, observed, fit, steps)  # bad options first
-    if not force:
-        check_run_size(
-            cal_api.estimate_calibration(
-                scenario, observed, len(parameters), sample, max_evaluations, jobs
-            )
-        )
     start = time.perf_counter()
-    with progress_bar("calibrating", max_evaluations, quiet, unit="evaluations") as advance:
-        result = cal_api.calibrate(
-            scenario, observed, fit, steps, seed, sample, max_evaluations, jobs, advance
+    with study_execution("calibrating", quiet, jobs, force=force, unit="evaluations") as execution:
+        result = fit_scenario(
+            scenario, observed, fit, steps, seed, sample, max_evaluations, execution=execution
         )
-    cal_api.write_calibration(result, out, scenario_file=str(file), force=force)
+    write_study(result, out, str(file), force=force)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     print_calibration(result, out, time.perf_counter() - start, quiet)

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from .errors import visible
 from .formats import currency_symbol, money, money_range
 from .metrics import TABLE, label, lookup
 from .stats import worst_step
@@ -19,10 +20,12 @@ from .stats import worst_step
 
 @contextmanager
 def progress_bar(
-    label: str, total: int, quiet: bool = False, unit: str = "replications"
+    label: str, total: int | None = None, quiet: bool = False, unit: str = "replications"
 ) -> Iterator[Callable[[int, int], None]]:
     """Progress on stderr: a bar on a terminal, a plain line per tenth of the work
-    otherwise (logs of scripts and CI), nothing when ``quiet``."""
+    otherwise (logs of scripts and CI), nothing when ``quiet``. The total is the one
+    each update gives (a study knows it once it has planned its work); ``total`` is
+    only what the bar shows before the first update."""
     if quiet:
         yield lambda done, total: None
         return
@@ -33,18 +36,18 @@ def progress_bar(
             tenth = done * 10 // max(total, 1)
             if tenth > shown[0]:
                 shown[0] = tenth
-                print(f"{label}: {done}/{total} {unit}", file=sys.stderr, flush=True)
+                print(f"{visible(label)}: {done}/{total} {unit}", file=sys.stderr, flush=True)
 
         yield line
         return
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn(unit),
+        TextColumn(unit, markup=False),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    with Progress(*columns, console=Console(stderr=True, markup=False), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
@@ -94,7 +97,7 @@ SUMMARY_WHEN_SET = (
 def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: bool = False) -> None:
     """The compact table a strategist reads after a run; one line when ``quiet``."""
     if quiet:
-        print(out)
+        print(visible(out))
         return
     m = summary["metrics"]
     table = Table(
@@ -121,19 +124,19 @@ def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: boo
             _row(table, m, name)
     if "profit" in m and m["profit"]["mean"] != m["revenue"]["mean"]:
         _row(table, m, "profit", "profit (margin - step costs)")
-    console = Console()
+    console = Console(markup=False)  # names and paths are the user's: printed as they are
     console.print(table)
     if summary["replications"] == 1:
         console.print("1 replication: too few replications for confidence intervals")
-    console.print(f"results in {out}/ ({runtime:.1f} s)")
+    console.print(f"results in {visible(out)}/ ({runtime:.1f} s)")
 
 
 def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) -> None:
     """Fitted parameters and observed vs simulated pass rates; one line when ``quiet``."""
     if quiet:
-        print(out)
+        print(visible(out))
         return
-    console = Console()
+    console = Console(markup=False)  # names and paths are the user's: printed as they are
     params = Table(
         title=f"{cal.scenario.name}: fitted to {Path(cal.funnel_file).name} "
         f"({cal.evaluations} evaluations, seed {cal.seed})",
@@ -168,7 +171,7 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
     if cal.p_value is not None:
         gof += f" (p = {cal.p_value:.3g})"
     console.print(f"goodness of fit: {gof}")
-    console.print(f"calibrated scenario in {out} ({runtime:.1f} s)")
+    console.print(f"calibrated scenario in {visible(out)} ({runtime:.1f} s)")
 
 
 def _fmt_diff(d: dict[str, Any], kind: str) -> str:
@@ -228,7 +231,7 @@ def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet:
     """Each design's level beside its difference from the reference, where the difference
     comes from (step by step), then the verdicts."""
     if quiet:
-        print(out)
+        print(visible(out))
         return
     ref = document["reference"]
     how = "paired, common random numbers" if document["common_random_numbers"] else "independent"
@@ -251,12 +254,12 @@ def print_comparison(document: dict[str, Any], out: Path, runtime: float, quiet:
             for n in names
         ]
         table.add_row(metric.label, _level(levels[ref].get(key), metric.kind), *cells)
-    console = Console()
+    console = Console(markup=False)  # names and paths are the user's: printed as they are
     console.print(table)
     console.print(_step_breakdown(document))
     for name in names:
         console.print(document["verdicts"][name], highlight=False)
-    console.print(f"results in {out}/ ({runtime:.1f} s)")
+    console.print(f"results in {visible(out)}/ ({runtime:.1f} s)")
 
 
 def _step_breakdown(document: dict[str, Any]) -> Table:
@@ -305,7 +308,7 @@ def print_sensitivity(
 ) -> None:
     """The parameters that matter most, in order."""
     if quiet:
-        print(out)
+        print(visible(out))
         return
     table = Table(
         title=f"{document['scenario']}: what moves {document['metric']} "
@@ -340,17 +343,17 @@ def print_sensitivity(
                     else f"  ({lo:+,.4g} … {hi:+,.4g})"
                 )
             table.add_row(str(r["rank"]), r["parameter"], f"{r['value']:g}", text)
-    console = Console()
+    console = Console(markup=False)  # names and paths are the user's: printed as they are
     console.print(table)
-    console.print(f"results in {out}/ ({runtime:.1f} s)")
+    console.print(f"results in {visible(out)}/ ({runtime:.1f} s)")
 
 
 def print_optimum(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
     """The optimum, its objective and how sure each constraint is; one line when ``quiet``."""
     if quiet:
-        print(out)
+        print(visible(out))
         return
-    console = Console()
+    console = Console(markup=False)  # names and paths are the user's: printed as they are
     objective = document["objective"]
     how = (
         f"{document['evaluated_points']} of {document['grid_points']} points evaluated "
@@ -358,7 +361,7 @@ def print_optimum(document: dict[str, Any], out: Path, runtime: float, quiet: bo
     )
     if document["best"] is None:
         console.print(f"{document['scenario']}: no evaluated point meets every constraint ({how})")
-        console.print(f"results in {out}/ ({runtime:.1f} s)")
+        console.print(f"results in {visible(out)}/ ({runtime:.1f} s)")
         return
     table = Table(
         title=f"{document['scenario']}: {objective['sense']}imise {objective['metric']}; {how}",
@@ -398,13 +401,13 @@ def print_optimum(document: dict[str, Any], out: Path, runtime: float, quiet: bo
             cells.append(_level(level, metric.kind if metric else "count"))
         table.add_row(f"neighbour {where}{state}", "; ".join(cells))
     console.print(table)
-    console.print(f"results in {out}/ ({runtime:.1f} s)")
+    console.print(f"results in {visible(out)}/ ({runtime:.1f} s)")
 
 
 def print_improvements(document: dict[str, Any], out: Path, runtime: float, quiet: bool = False):
     """Steps ranked by the revenue a year their friction costs; one line when ``quiet``."""
     if quiet:
-        print(out)
+        print(visible(out))
         return
     symbol = currency_symbol(document.get("currency") or "")
     unit = document.get("currency") or "currency units"
@@ -428,9 +431,9 @@ def print_improvements(document: dict[str, Any], out: Path, runtime: float, quie
             cells.append(_fmt_yearly(r["profit_per_year"], symbol))
         cells.append(_fmt_diff(r["differences"]["conversion_rate"], "rate"))
         table.add_row(*cells)
-    console = Console()
+    console = Console(markup=False)  # names and paths are the user's: printed as they are
     console.print(table)
-    console.print(f"results in {out}/ ({runtime:.1f} s)")
+    console.print(f"results in {visible(out)}/ ({runtime:.1f} s)")
 
 
 def _fmt_yearly(d: dict[str, Any], symbol: str) -> str:

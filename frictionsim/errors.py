@@ -77,6 +77,12 @@ def _cut_piece(piece: str) -> str:
     return _cut(body, _limit(body)) + colon
 
 
+def visible(text: Any) -> str:
+    """``text`` with its invisible characters (newlines, control, bidi) escaped, as it is
+    printed on a line of its own: a file name the user chose, shown whole."""
+    return "".join(map(_escape, str(text)))
+
+
 def one_line(text: str, sep: str | None = None) -> str:
     """``text`` as one readable line: each value longer than :data:`MAX_SHOWN` cut,
     invisible characters escaped. With ``sep`` (a field path), each part between

@@ -17,15 +17,17 @@ the SimPy engine otherwise. Before any work a study's size is estimated
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
 import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,11 +104,16 @@ class Task:
     engine: str = "auto"
     replication: int = 0
     event_dir: Path | None = None  # write the event log here (SimPy engine only)
-    fast: bool = field(init=False)  # decided once, when the task is made
+    #: The fast path or not: given by an :class:`Execution`, which decides it once per
+    #: scenario, or else decided when the task is made.
+    fast: bool | None = None
 
     def __post_init__(self) -> None:
-        fast = self.event_dir is None and uses_fast_path(self.scenario, self.engine)
-        object.__setattr__(self, "fast", fast)
+        if self.fast is None:
+            fast = uses_fast_path(self.scenario, self.engine)
+            object.__setattr__(self, "fast", fast)
+        if self.event_dir is not None:
+            object.__setattr__(self, "fast", False)
 
     @property
     def cost(self) -> float:
@@ -158,16 +165,27 @@ class Executor:
         self.close()
 
 
-def _serial(tasks: Sequence[Task], progress: Progress | None, on_result: OnResult | None):
-    results = []
-    for k, task in enumerate(tasks):
-        result = run_task(task)
-        results.append(result)
+def _gather(
+    finished: Iterable[tuple[int, Callable[[], RunResult]]],
+    n: int,
+    progress: Progress | None,
+    on_result: OnResult | None,
+) -> list[RunResult]:
+    """The results of ``n`` tasks in task order, from ``(index, result getter)`` pairs in
+    the order the tasks finish, reporting each one as it comes."""
+    results: list[RunResult | None] = [None] * n
+    for done, (k, result) in enumerate(finished, start=1):
+        results[k] = result()
         if on_result:
-            on_result(k, result)
+            on_result(k, results[k])
         if progress:
-            progress(k + 1, len(tasks))
-    return results
+            progress(done, n)
+    return results  # type: ignore[return-value]
+
+
+def _serial(tasks: Sequence[Task], progress: Progress | None, on_result: OnResult | None):
+    finished = ((k, lambda task=task: run_task(task)) for k, task in enumerate(tasks))
+    return _gather(finished, len(tasks), progress, on_result)
 
 
 #: ``prctl`` option: the signal a process gets when its parent dies (Linux).
@@ -212,6 +230,13 @@ def _die_with_parent(parent: int) -> None:
         threading.Thread(target=watch, name="frictionsim-parent-watch", daemon=True).start()
 
 
+def _start_worker(parent: int, pids: Any) -> None:
+    """Worker initializer: say this worker's process id (``pids``, a queue the pool's
+    owner reads when it must stop the workers at once), and end with ``parent``."""
+    pids.put(os.getpid())
+    _die_with_parent(parent)
+
+
 class LocalExecutor(Executor):
     """A pool of local worker processes, started by the first batch that needs it and
     reused by every later one until :meth:`close`; small batches of work stay in this
@@ -224,8 +249,11 @@ class LocalExecutor(Executor):
 
     def _workers(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            self._pids = multiprocessing.SimpleQueue()  # each worker says who it is
             self._pool = ProcessPoolExecutor(
-                max_workers=self.jobs, initializer=_die_with_parent, initargs=(os.getpid(),)
+                max_workers=self.jobs,
+                initializer=_start_worker,
+                initargs=(os.getpid(), self._pids),
             )
             self.pools_started += 1
         return self._pool
@@ -233,31 +261,26 @@ class LocalExecutor(Executor):
     def map(self, tasks, progress=None, on_result=None):
         if min(self.jobs, len(tasks)) <= 1 or sum(t.cost for t in tasks) < SERIAL_BELOW_CUSTOMERS:
             return _serial(tasks, progress, on_result)
-        results: list[RunResult | None] = [None] * len(tasks)
         pool = self._workers()
         futures = {pool.submit(run_task, task): k for k, task in enumerate(tasks)}
+        finished = ((futures[f], f.result) for f in as_completed(futures))
         try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                k = futures[future]
-                results[k] = future.result()
-                if on_result:
-                    on_result(k, results[k])
-                if progress:
-                    progress(done, len(tasks))
+            return _gather(finished, len(tasks), progress, on_result)
         except BaseException:
             # Interrupted (Ctrl-C, SIGTERM) or failed: stop at once rather than wait for
             # the replications in flight; workers hold no files.
             self._kill()
             raise
-        return results  # type: ignore[return-value]
 
     def _kill(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        # shutdown forgets the worker processes, so they are killed first
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()
+        # shutdown(wait=False) would let the workers finish what they hold, so they are
+        # killed first, by the process ids they gave when they started
+        while not self._pids.empty():
+            with contextlib.suppress(OSError):
+                os.kill(self._pids.get(), signal.SIGKILL)
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -299,22 +322,15 @@ class DaskExecutor(Executor):
         client = self._connect()
         from distributed import as_completed as dask_completed
 
-        results: list[RunResult | None] = [None] * len(tasks)
         try:
             with client.as_current():
                 futures = client.map(run_task, list(tasks), pure=False)
                 index = {f.key: k for k, f in enumerate(futures)}
-                for done, future in enumerate(dask_completed(futures), start=1):
-                    k = index[future.key]
-                    results[k] = future.result()
-                    if on_result:
-                        on_result(k, results[k])
-                    if progress:
-                        progress(done, len(tasks))
+                finished = ((index[f.key], f.result) for f in dask_completed(futures))
+                return _gather(finished, len(tasks), progress, on_result)
         except BaseException:
             self.close()
             raise
-        return results  # type: ignore[return-value]
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -350,6 +366,132 @@ def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Exec
     if scheduler:
         return DaskExecutor(scheduler)
     return LocalExecutor(jobs)
+
+
+class Execution:
+    """How a study's work runs, made once per command: ``jobs`` worker processes (or the
+    Dask cluster at ``scheduler``), the ``engine`` choice, ``progress`` and ``force``.
+
+    A study first says what it will run (:meth:`plan`): the engine is decided there,
+    once per scenario, the size is estimated and refused beyond the limits unless
+    ``force``, and the progress total is set, all before any work. Then it maps batches
+    of tasks (:meth:`map`) through one executor, started by the first batch that needs
+    workers and reused by every later one until the execution closes; progress counts
+    across batches. Use it as a context manager (or call :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        jobs: int | None = None,
+        engine: str = "auto",
+        scheduler: str | None = None,
+        progress: Progress | None = None,
+        force: bool = False,
+    ) -> None:
+        if engine not in ENGINES:
+            raise SimulationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+        self.jobs = default_jobs() if jobs is None else jobs
+        self.engine = engine
+        self.scheduler = scheduler
+        self.progress = progress
+        self.force = force
+        self.total = 0  # progress units the study planned
+        self.done = 0  # progress units finished
+        self._executor: Executor | None = None
+        self._fast: dict[int, tuple[Scenario, bool]] = {}
+
+    def fast(self, scenario: Scenario) -> bool:
+        """Whether ``scenario`` runs on the fast path (decided once per scenario)."""
+        known = self._fast.get(id(scenario))
+        if known is None or known[0] is not scenario:
+            known = (scenario, uses_fast_path(scenario, self.engine))
+            self._fast[id(scenario)] = known
+        return known[1]
+
+    def plan(
+        self,
+        runs: Sequence[tuple[Scenario, int]],
+        study: str = "run",
+        what: str = "replications",
+        advice: str = "shorten the horizon or use fewer replications",
+        total: int | None = None,
+    ) -> RunEstimate:
+        """Say what the study will run, each ``(scenario, replications)``, before any work:
+        every engine is decided (an engine that cannot run a scenario is refused now),
+        the size is estimated and checked (unless ``force``), and the progress total is
+        ``total`` (default: every replication of ``runs``)."""
+        for scenario, _ in runs:
+            self.fast(scenario)
+        estimate = estimate_runs(runs, self.jobs, what, study, advice)
+        if not self.force:
+            check_run_size(estimate)
+        self.total = sum(n for _, n in runs) if total is None else total
+        self.report(0)
+        return estimate
+
+    def tasks(
+        self,
+        scenario: Scenario,
+        seeds: Sequence[np.random.SeedSequence],
+        event_dir: Path | None = None,
+    ) -> list[Task]:
+        """One task per seed: replication ``k`` of ``scenario`` with ``seeds[k]``."""
+        fast = event_dir is None and self.fast(scenario)
+        return [Task(scenario, seq, self.engine, k, event_dir, fast) for k, seq in enumerate(seeds)]
+
+    @property
+    def executor(self) -> Executor:
+        if self._executor is None:
+            self._executor = make_executor(self.jobs, self.scheduler)
+        return self._executor
+
+    def map(
+        self, tasks: Sequence[Task], on_result: OnResult | None = None, counted: bool = True
+    ) -> list[RunResult]:
+        """Run ``tasks``; results in task order. Each finished task is one progress unit,
+        counted on from the batches before, unless ``counted`` is false (a study that
+        counts its progress in other units, such as evaluations, reports it itself)."""
+        if not counted:
+            return self.executor.map(tasks, None, on_result)
+        before = self.done
+        results = self.executor.map(tasks, lambda done, _: self.report(before + done), on_result)
+        if self.done != before + len(tasks):  # an executor that reported less
+            self.report(before + len(tasks))
+        return results
+
+    def report(self, done: int) -> None:
+        """Progress so far: ``done`` of the planned total (a total that turns out too
+        small grows with the work, so the bar never runs past its end)."""
+        self.done = done
+        self.total = max(self.total, done)
+        if self.progress is not None:
+            self.progress(done, self.total)
+
+    def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.close()
+
+    def __enter__(self) -> Execution:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_execution(
+    execution: Execution | None,
+    jobs: int | None = None,
+    engine: str = "auto",
+    scheduler: str | None = None,
+    progress: Progress | None = None,
+    force: bool = False,
+) -> contextlib.AbstractContextManager[Execution]:
+    """The caller's ``execution`` as it is (left open: the caller closes it), or a new
+    one from the other arguments, closed when the study ends."""
+    if execution is not None:
+        return contextlib.nullcontext(execution)
+    return Execution(jobs, engine, scheduler, progress, force)
 
 
 def event_part(event_dir: Path, replication: int) -> Path:
@@ -479,6 +621,7 @@ __all__ = [
     "SERIAL_BELOW_CUSTOMERS",
     "THROUGHPUT_PER_CORE",
     "DaskExecutor",
+    "Execution",
     "Executor",
     "LocalExecutor",
     "Progress",
@@ -491,6 +634,7 @@ __all__ = [
     "estimate_runs",
     "event_part",
     "make_executor",
+    "open_execution",
     "replication_seeds",
     "run_task",
     "step_attempts_per_customer",

@@ -20,7 +20,7 @@ happen in practice, and only the last bits of the float totals could differ.
 :func:`unsupported_reason` is the explicit predicate of what this engine
 handles. Anything else — a step with capacity, a loop, a per-customer table,
 or any scenario key it does not know about (features added to the SimPy
-engine later) — makes it return a reason, and the experiment layer falls back
+engine later) — makes it return a reason, and the execution layer falls back
 to the SimPy engine.
 """
 

@@ -1,7 +1,7 @@
 """Study results as tables for a notebook: one row per replication, a column per metric.
 
-Every result (:class:`~frictionsim.experiment.Run`, ``Comparison``, ``Sweep``,
-``Optimum``, ``Improvements``) has ``replication_values()``: a list of plain
+Every result (:class:`~frictionsim.studies.run.Run`, ``Comparison``, ``Sweep``,
+``Sensitivity``, ``Optimum``, ``Improvements``) has ``replication_values()``: a list of plain
 dicts, one per replication (and design, point or variant), holding every metric
 by its path in ``summary.json``; ``to_frame()`` turns them into a
 :class:`pandas.DataFrame`. pandas is an optional extra

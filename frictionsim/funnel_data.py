@@ -2,7 +2,7 @@
 
 Teams know how many visitors entered each checkout step and how many
 completed it. This module reads such an export (CSV) and checks it against a
-scenario, so :mod:`frictionsim.calibrate` can fit the scenario to it.
+scenario, so :mod:`frictionsim.studies.calibrate` can fit the scenario to it.
 
 The format (documented in ``scenarios/README.md``)::
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -381,12 +381,13 @@ def kind(path: str) -> str:
     return metric.kind if metric else "count"
 
 
-def clip(values: Any, path: str) -> Any:
-    """``values`` (a number or a pair) held to the feasible range of the metric at ``path``."""
-    lo, hi = KINDS[kind(path)]
-    if isinstance(values, (list, tuple)):
-        return [min(max(v, lo), hi) for v in values]
-    return min(max(values, lo), hi)
+def bounds(path: str | None, difference: bool = False) -> tuple[float, float]:
+    """The values the metric at ``path`` can take (``conversion_rate``,
+    ``steps.pay.p_wait``; of a difference of two of its values with ``difference``);
+    unbounded for an unknown metric."""
+    found = lookup(path) if path else None
+    lo, hi = found.bounds if found is not None else (-math.inf, math.inf)
+    return (lo - hi, hi - lo) if difference else (lo, hi)
 
 
 __all__ = [
@@ -396,6 +397,7 @@ __all__ = [
     "METRICS",
     "TABLE",
     "Metric",
+    "bounds",
     "check_path",
     "check_path_everywhere",
     "flat_values",

@@ -696,7 +696,7 @@ def write_run(
     overrides: Sequence[str] = (),
     force: bool = False,
 ) -> Path:
-    """Write the results folder of a completed :class:`~frictionsim.experiment.Run`.
+    """Write the results folder of a completed :class:`~frictionsim.studies.run.Run`.
 
     With ``event_log`` ("csv" or "xes"), the replications' event parts in
     ``run.event_dir`` are merged into ``events.csv`` or ``events.xes``.
@@ -736,7 +736,7 @@ def write_run(
     def extra(folder: Path) -> None:
         if event_log:
             from .eventlog import write_log
-            from .experiment import event_part
+            from .execution import event_part
 
             parts = [event_part(run.event_dir, k) for k in range(len(run.results))]
             with writing(folder / f"events.{event_log}"):
@@ -1071,7 +1071,7 @@ def write_comparison(
     overrides: Sequence[str] = (),
     force: bool = False,
 ) -> Path:
-    """Write the results folder of a :class:`~frictionsim.experiment.Comparison` atomically
+    """Write the results folder of a :class:`~frictionsim.studies.compare.Comparison` atomically
     (``overrides``: the ``--set`` values applied to every design)."""
     from .scenario import scenario_to_yaml
 
@@ -1113,10 +1113,10 @@ def write_sweep(
     force: bool = False,
     scenario: Any = None,
 ) -> Path:
-    """Write the results folder of a :class:`~frictionsim.sweeps.Sweep` atomically.
+    """Write the results folder of a :class:`~frictionsim.studies.sweep.Sweep` atomically.
     ``scenario``: the swept scenario as loaded (overrides applied), for the folder's
     identity; without it a folder of another sweep is refused only for other points."""
-    from .sweeps import SWEEP_METRIC_COLUMNS, sweep_rows
+    from .studies.sweep import SWEEP_METRIC_COLUMNS, sweep_rows
 
     doc = sweep.document
     ident = (
@@ -1184,7 +1184,8 @@ def write_sensitivity(
     overrides: Sequence[str] = (),
     force: bool = False,
 ) -> Path:
-    """Write the results folder of a :class:`~frictionsim.sweeps.Sensitivity` atomically."""
+    """Write the results folder of a
+    :class:`~frictionsim.studies.sensitivity.Sensitivity` atomically."""
     doc = result.document
     columns = SENSITIVITY_COLUMNS[doc["method"]]
     rows = []
@@ -1363,3 +1364,50 @@ def write_improvements(
         result, out, "improvements", table, charts, identity, file, overrides, force,
         kind="improve",
     )  # fmt: skip
+
+
+def _write_calibration(
+    result: Any,
+    out: Path,
+    file: str | None = None,
+    charts: bool = True,
+    overrides: Sequence[str] = (),  # recorded in the calibrated scenario's values already
+    force: bool = False,
+) -> list[Path]:
+    from .studies.calibrate import write_calibration
+
+    return write_calibration(result, out, file, chart=charts, force=force)
+
+
+#: The writer of each kind of study result (its ``kind``), by name in this module.
+WRITERS: dict[str, str] = {
+    "run": "write_run",
+    "compare": "write_comparison",
+    "sweep": "write_sweep",
+    "sensitivity": "write_sensitivity",
+    "optimize": "write_optimum",
+    "improve": "write_improvements",
+    "calibrate": "_write_calibration",
+}
+
+
+def write_study(
+    result: Any,
+    out: Path,
+    source: str | Sequence[str] | None = None,
+    charts: bool = True,
+    overrides: Sequence[str] = (),
+    force: bool = False,
+    **options: Any,
+) -> Any:
+    """Write any study's result (:mod:`frictionsim.studies`) where its ``kind`` goes: a
+    results folder (atomically), or for a calibration the calibrated scenario and its
+    fit files. ``source``: the scenario file (the files, for a comparison) recorded as
+    provenance; ``overrides``: the ``--set`` values it was loaded with; ``options``:
+    what one kind takes besides (``event_log`` of a run, the ``scenario`` of a sweep,
+    the ``identity`` of an optimisation or ranking)."""
+    kind = getattr(result, "kind", None)
+    if kind not in WRITERS:
+        raise TypeError(f"not a study result: {type(result).__name__}")
+    writer = globals()[WRITERS[kind]]
+    return writer(result, out, source, charts, overrides=overrides, force=force, **options)

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import stats as st
 
 from .engine import SOURCES, RunResult
-from .metrics import lookup, nps_counts, run_values, segment_values, step_values
+from .metrics import bounds, nps_counts, run_values, segment_values, step_values
 from .metrics import ratio as _ratio
 from .scenario import Scenario
 
@@ -41,15 +41,6 @@ def step_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, f
 def segment_metrics(scenario: Scenario, result: RunResult) -> dict[str, dict[str, float]]:
     """Per-segment metrics of one replication, keyed by segment name."""
     return segment_values(result, scenario)
-
-
-def metric_bounds(metric: str | None, difference: bool = False) -> tuple[float, float]:
-    """The possible values of the metric at path ``metric`` (``conversion_rate``,
-    ``steps.pay.p_wait``; of a difference of two of its values with ``difference``),
-    from the metric table; unbounded for an unknown metric."""
-    found = lookup(metric) if metric else None
-    lo, hi = found.bounds if found is not None else (-math.inf, math.inf)
-    return (lo - hi, hi - lo) if difference else (lo, hi)
 
 
 def clip_interval(
@@ -75,7 +66,7 @@ def describe(
     value the sd and interval are unknown and reported as ``None``. Given the
     ``metric`` (of its values, or of paired differences of them with
     ``difference``), the interval is cut to the metric's possible values
-    (:func:`metric_bounds`), and then ``"clipped": true`` is added beside it.
+    (:func:`~frictionsim.metrics.bounds`), and then ``"clipped": true`` is added beside it.
     """
     x = np.asarray(values, dtype=float)
     x = x[np.isfinite(x)]
@@ -86,7 +77,7 @@ def describe(
         return {"mean": mean, "sd": None, "ci95": None}
     sd = float(x.std(ddof=1))
     half = float(st.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
-    ci, clipped = clip_interval([mean - half, mean + half], metric_bounds(metric, difference))
+    ci, clipped = clip_interval([mean - half, mean + half], bounds(metric, difference))
     out: dict[str, Any] = {"mean": mean, "sd": sd, "ci95": ci}
     if clipped:
         out["clipped"] = True
@@ -284,9 +275,7 @@ def difference(
     """
     ref = np.asarray(reference, dtype=float)
     des = np.asarray(design, dtype=float)
-    unpaired, clipped = clip_interval(
-        welch_interval(ref, des), metric_bounds(metric, difference=True)
-    )
+    unpaired, clipped = clip_interval(welch_interval(ref, des), bounds(metric, difference=True))
     if paired:
         keep = np.isfinite(ref) & np.isfinite(des)
         out = describe(des[keep] - ref[keep], metric=metric, difference=True)

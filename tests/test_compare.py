@@ -14,11 +14,11 @@ from matplotlib.figure import Figure
 
 from frictionsim.cli import cli
 from frictionsim.errors import ComparisonError
-from frictionsim.experiment import compare
 from frictionsim.formats import horizon_words, verdict
 from frictionsim.metrics import TABLE
 from frictionsim.report import draw_comparison
 from frictionsim.stats import difference
+from frictionsim.studies import compare
 
 from .conftest import make_scenario, png_size, scenario_dict
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 
 from frictionsim import execution
 from frictionsim.errors import OptionError, SimulationError
-from frictionsim.experiment import (
+from frictionsim.execution import (
     DaskExecutor,
     LocalExecutor,
     Task,
     make_executor,
     replication_seeds,
-    run,
 )
+from frictionsim.studies import run
 
 from .conftest import make_scenario
 from .test_fastpath import SCENARIOS, assert_same
@@ -49,19 +52,27 @@ def test_one_pool_serves_every_batch_of_a_command_until_closed(monkeypatch):
     serial = LocalExecutor(1).map(tasks())
     with LocalExecutor(2) as executor:
         first = executor.map(tasks())
-        pids = {p.pid for p in executor._pool._processes.values()}
         second = executor.map(tasks())
-        assert {p.pid for p in executor._pool._processes.values()} == pids  # the same workers
+        monkeypatch.setattr(execution, "run_task", worker_pid)
+        pids = [set(executor.map(tasks())) for _ in range(3)]
         assert executor.pools_started == 1
     assert executor._pool is None  # closed on leaving the block
+    assert os.getpid() not in pids[0]  # the work ran in worker processes...
+    assert len(pids[0] | pids[1] | pids[2]) <= 2  # ...the same two, every time
     for a, b, c in zip(first, second, serial):
         assert_same(a, b)
         assert_same(a, c)
 
 
+def worker_pid(task: Task) -> int:
+    """A task's "result": the process that ran it (importable, so a worker can run it)."""
+    time.sleep(0.05)  # long enough that both workers take tasks
+    return os.getpid()
+
+
 def test_a_calibration_starts_one_pool_for_all_its_evaluations(monkeypatch):
-    from frictionsim import calibrate as cal
     from frictionsim.funnel_data import parse_funnel
+    from frictionsim.studies import calibrate
 
     monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)
     started = []
@@ -75,7 +86,7 @@ def test_a_calibration_starts_one_pool_for_all_its_evaluations(monkeypatch):
     monkeypatch.setattr(LocalExecutor, "_workers", counted)
     scenario = make_scenario(horizon=300, steps=[{"name": "a", "exit": 0.3}, {"name": "b"}])
     funnel = parse_funnel("step,entered,completed\na,600,400\nb,400,400\n", "f.csv", scenario)
-    result = cal.calibrate(scenario, funnel, "exit:a", seed=1, max_evaluations=12, jobs=2)
+    result = calibrate(scenario, funnel, "exit:a", seed=1, max_evaluations=12, jobs=2)
     assert result.evaluations > 3
     assert started == [1]
 

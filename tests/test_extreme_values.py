@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from frictionsim import fastpath
 from frictionsim.engine import RunResult, simulate
 from frictionsim.errors import RunTooLargeError, SimulationError
-from frictionsim.experiment import check_run_size, estimate_run
+from frictionsim.execution import check_run_size, estimate_run
 from frictionsim.scenario import Scenario
 from frictionsim.stats import distributions, funnel_rows, summarize
 

@@ -9,7 +9,8 @@ import pytest
 
 from frictionsim import engine, fastpath
 from frictionsim.errors import SimulationError
-from frictionsim.experiment import Task, run_replications, run_task, uses_fast_path
+from frictionsim.execution import Task, run_task, uses_fast_path
+from frictionsim.studies import run_replications
 
 from .conftest import make_scenario
 

@@ -8,8 +8,7 @@ import pytest
 
 import frictionsim
 from frictionsim.errors import FrictionsimError
-from frictionsim.experiment import compare, run
-from frictionsim.studies import improve, optimize
+from frictionsim.studies import compare, improve, optimize, run
 
 from .conftest import make_scenario
 

@@ -22,7 +22,7 @@ def loaded_after(statement: str) -> set[str]:
         ("frictionsim.report", {"simpy", "frictionsim.engine"}),
         ("frictionsim.stats", {"matplotlib"}),
         ("frictionsim.funnel_data", {"simpy", "matplotlib"}),
-        ("frictionsim.calibrate", {"matplotlib"}),
+        ("frictionsim.studies.calibrate", {"matplotlib"}),
     ],
 )
 def test_module_does_not_import(module, forbidden):

@@ -103,8 +103,10 @@ def test_feasible_ranges_follow_the_kind():
     assert lookup("conversion_rate").bounds == (0.0, 1.0)
     assert lookup("nps").bounds == (-100.0, 100.0)
     assert lookup("profit").bounds == (-math.inf, math.inf)
-    assert metrics.clip([-0.2, 1.3], "conversion_rate") == [0.0, 1.0]
-    assert metrics.clip(-5.0, "visitors") == 0.0
+    assert metrics.bounds("steps.pay.p_wait") == (0.0, 1.0)
+    assert metrics.bounds("visitors") == (0.0, math.inf)
+    assert metrics.bounds("nps", difference=True) == (-200.0, 200.0)
+    assert metrics.bounds("no.such.metric") == (-math.inf, math.inf)
 
 
 def test_completed_visits_of_a_step_are_those_that_went_on():

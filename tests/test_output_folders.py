@@ -12,8 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from frictionsim import experiment, results
+from frictionsim import results
 from frictionsim.cli import cli
+from frictionsim.execution import Execution
 from frictionsim.results import MARKER, default_folder, folder_slug, hidden_name
 
 from .conftest import read_only, scenario_dict, small_disk
@@ -37,7 +38,7 @@ def no_work(monkeypatch):
     def simulated(*args, **kwargs):
         raise AssertionError("a refused run must not simulate")
 
-    monkeypatch.setattr(experiment, "run_replications", simulated)
+    monkeypatch.setattr(Execution, "map", simulated)
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
@@ -63,7 +64,7 @@ def test_a_rerun_into_a_folder_with_user_files_is_refused_before_any_work(
     (tmp_cwd / "res" / "sub").mkdir()
     (tmp_cwd / "res" / "sub" / "keep.csv").write_text("a,b")
     before = _tree(tmp_cwd / "res")
-    monkeypatch.setattr(experiment, "run_replications", None)  # any work would fail
+    monkeypatch.setattr(Execution, "map", None)  # any work would fail
     result = invoke("run", scenario_file, "--out", "res", "--no-charts")
     assert result.exit_code == 1
     assert result.output == (

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from frictionsim import experiment
+from frictionsim.execution import Execution
 
 from .test_cli import SMALL, invoke
 from .test_report import WORD_OF_MOUTH
@@ -40,7 +40,7 @@ def test_report_redraws_identical_files_without_simulating(folder, monkeypatch):
     def no_simulation(*args, **kwargs):
         raise AssertionError("report must not simulate")
 
-    monkeypatch.setattr(experiment, "run_replications", no_simulation)
+    monkeypatch.setattr(Execution, "map", no_simulation)
     for name in [*CHARTS, "report.md", "report.html"]:
         (folder / name).unlink()
     result = invoke("report", folder)

@@ -126,3 +126,17 @@ def test_set_reaches_steps_and_segments_with_dots_in_their_names(tmp_path):
     result = invoke("sweep", str(path), "--param", "steps.a.b.fields", "--values", "1,2",
                     "--metric", "steps.a.b.entered", "--out", str(out), *SMALL)  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_paths_and_names_are_printed_as_they_are(tmp_path, monkeypatch):
+    """A folder name with rich markup in it ('[/x]' once ended a finished run with an
+    internal error; '[bold]' vanished) or a newline (printed raw, two lines)."""
+    monkeypatch.chdir(tmp_path)
+    scenario = write(tmp_path)
+    for out, shown in [("res[/x]", "res[/x]"), ("r[bold]s", "r[bold]s"), ("a\nb", "a\\nb")]:
+        result = invoke("run", scenario, *SMALL, "--out", out)
+        assert result.exit_code == 0, result.output
+        assert result.output.splitlines()[-1].startswith(f"results in {shown}/ ("), result.output
+        quiet = invoke("run", scenario, *SMALL, "--out", out, "-q")
+        assert quiet.output == shown + "\n"
+        assert (tmp_path / out / "summary.json").is_file()

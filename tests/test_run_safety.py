@@ -12,9 +12,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from frictionsim import execution, experiment, results
+from frictionsim import execution, results
 from frictionsim.cli import cli
-from frictionsim.experiment import (
+from frictionsim.execution import (
     MAX_CUSTOMERS,
     MAX_ESTIMATED_SECONDS,
     THROUGHPUT_PER_CORE,
@@ -74,7 +74,7 @@ def test_expected_visitors_of_a_huge_horizon_is_computed_at_once():
     ],
 )
 def test_limits(customers, seconds, refused):
-    est = experiment.RunEstimate(customers, 10, 2, seconds)
+    est = execution.RunEstimate(customers, 10, 2, seconds)
     assert est.too_large is refused
 
 
@@ -283,7 +283,7 @@ def test_loops_and_retries_count_in_the_estimate():
     ]
     s = make_scenario(steps=loop)
     # a and b are visited 1 / (1 - 0.99) = 100 times each; c once, 1 + 0.5 + 0.25 attempts
-    assert experiment.step_attempts_per_customer(s) == pytest.approx(200 + 1.75)
+    assert execution.step_attempts_per_customer(s) == pytest.approx(200 + 1.75)
     est = estimate_run(s, jobs=1)
     assert est.seconds == pytest.approx(180 * 201.75 / 7 / THROUGHPUT_PER_CORE)
     assert "(3 replications, 202 step attempts each)" in est.describe()

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from frictionsim.cli import cli
 from frictionsim.errors import OptionError
 from frictionsim.report import draw_sensitivity
-from frictionsim.sweeps import Parameter, numeric_parameters, sensitivity
+from frictionsim.studies.sensitivity import Parameter, numeric_parameters, sensitivity
 
 from .conftest import make_scenario, one_segment, png_size, scenario_dict
 
@@ -157,7 +157,7 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
 
 
 def test_parameters_of_a_step_with_a_dot_in_its_name_are_reachable():
-    from frictionsim.sweeps import numeric_parameters
+    from frictionsim.studies.sensitivity import numeric_parameters
 
     scenario = make_scenario(steps=[{"name": "cart"}, {"name": "de.tails", "fields": 8}])
     paths = [p.path for p in numeric_parameters(scenario)]

@@ -16,7 +16,8 @@ from frictionsim.cli import cli
 from frictionsim.errors import OptionError, ScenarioError
 from frictionsim.report import draw_sweep, write_sweep_chart
 from frictionsim.results import write_sweep
-from frictionsim.sweeps import parse_values, partial_path, sweep
+from frictionsim.studies import sweep
+from frictionsim.studies.sweep import parse_values, partial_path
 
 from .conftest import png_size, scenario_dict
 
@@ -177,10 +178,12 @@ def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
         f.write('{"point": 2, "metr')  # a line cut short by the interruption
     calls = []
     resumed = sweep(
-        shop, grid, seed=2, partial=partial, resume=True, progress=lambda d, t: calls.append(t)
+        shop, grid, seed=2, partial=partial, resume=True, progress=lambda d, t: calls.append(d)
     )
     assert resumed.resumed_points == 2
-    assert calls[-1] == 2 * 3  # only the two missing points were simulated
+    # the two points read back count as done at once; only the two missing ones were
+    # simulated, one progress step per replication
+    assert calls == [0, 2 * 3, *range(2 * 3 + 1, 4 * 3 + 1)]
     write_sweep(resumed, out)
     for name in ("sweep.json", "sweep.csv", "sweep.png"):
         assert (out / name).read_bytes() == (tmp_cwd / "whole" / name).read_bytes(), name
@@ -289,20 +292,19 @@ def test_cli_sweep_bad_input_is_one_clean_line(shop, args, message):
 
 
 def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd, monkeypatch):
-    import frictionsim.sweeps as sweeps_module
+    import frictionsim.studies as studies
 
-    real = sweeps_module.sweep
+    real = studies.sweep
 
     def stopped(*args, **kwargs):
         def boom(done, total):
             if done == 4:
                 raise KeyboardInterrupt
 
-        args = list(args)
-        args[7] = boom  # progress
+        kwargs["execution"].progress = boom
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sweeps_module, "sweep", stopped)
+    monkeypatch.setattr(studies, "sweep", stopped)
     out = tmp_cwd / "results" / "sweep-shop--steps.account.fields=0_10_5"
     result = invoke("sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5")
     assert result.exit_code == 130
@@ -312,7 +314,7 @@ def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd,
     ]
     assert not out.exists()
     assert partial_path(out).is_file()
-    monkeypatch.setattr(sweeps_module, "sweep", real)
+    monkeypatch.setattr(studies, "sweep", real)
     result = invoke(
         "sweep", shop, "--param", "steps.account.fields", "--values", "0:10:5", "--resume"
     )

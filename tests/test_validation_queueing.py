@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from frictionsim.experiment import run_replications
+from frictionsim.studies import run_replications
 from frictionsim.theory import erlang_a, erlang_c
 
 from .conftest import make_scenario

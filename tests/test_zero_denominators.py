@@ -10,7 +10,7 @@ import yaml
 
 import frictionsim
 from frictionsim import console, report, results
-from frictionsim.sweeps import sensitivity, sweep
+from frictionsim.studies import sensitivity, sweep
 
 from .conftest import make_scenario, one_segment, scenario_dict
 

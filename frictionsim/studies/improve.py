@@ -27,16 +27,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import OptionError
-from ..experiment import (
-    Progress,
-    Task,
-    check_run_size,
-    default_jobs,
-    estimate_runs,
-    make_executor,
-    replication_seeds,
-    uses_fast_path,
-)
+from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..formats import MINUTES_PER_YEAR
 from ..frames import FrameMixin
 from ..metrics import flat_values
@@ -79,6 +70,8 @@ def has_friction(scenario: Scenario, i: int) -> bool:
 class Improvements(FrameMixin):
     """Steps ranked by the revenue their friction costs."""
 
+    kind = "improve"
+
     scenario: Scenario
     document: dict[str, Any]  # improvements.json
     seed: int
@@ -107,9 +100,11 @@ def improve(
     engine: str = "auto",
     scheduler: str | None = None,
     force: bool = False,
+    execution: Execution | None = None,
 ) -> Improvements:
     """Rank the steps of ``scenario`` by the revenue recovered when their friction is
-    removed (and halved), each difference paired with the base run."""
+    removed (and halved), each difference paired with the base run. ``execution``: run
+    in this open execution (its jobs, engine, progress, force)."""
     if isinstance(changes, str):
         changes = (changes,)
     changes = tuple(dict.fromkeys(changes))  # `--change remove --change remove`: once
@@ -122,29 +117,22 @@ def improve(
     replications = scenario.replications if replications is None else replications
     if replications < 2:
         raise OptionError("ranking improvements needs at least 2 replications (for CIs)")
-    jobs = default_jobs() if jobs is None else jobs
     steps = [i for i in range(len(scenario.steps)) if has_friction(scenario, i)]
     if not steps:
         raise OptionError(f"no step of '{scenario.name}' has friction to remove")
     variants = [(i, c, vary(scenario, friction_sets(scenario, i, CHANGES[c]))) for i in steps
                 for c in changes]  # fmt: skip
     runs = [scenario, *(v for _, _, v in variants)]
-    for run in runs:
-        uses_fast_path(run, engine)
-    if not force:
-        check_run_size(
-            estimate_runs(
-                [(r, replications) for r in runs],
-                jobs,
-                study="ranking of improvements",
-                advice="use fewer replications or a shorter horizon (--set horizon=...)",
-            )
-        )
     start = time.perf_counter()
-    seeds = replication_seeds(seed, replications)
-    tasks = [Task(r, s, engine) for r in runs for s in seeds]
-    with make_executor(jobs, scheduler) as executor:
-        flat = executor.map(tasks, progress)
+    with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
+        ex.plan(
+            [(r, replications) for r in runs],
+            study="ranking of improvements",
+            advice="use fewer replications or a shorter horizon (--set horizon=...)",
+        )
+        seeds = replication_seeds(seed, replications)
+        flat = ex.map([t for r in runs for t in ex.tasks(r, seeds)])
+        jobs = ex.jobs
     values = [
         [flat_values(r, runs[k]) for r in flat[k * replications : (k + 1) * replications]]
         for k in range(len(runs))

@@ -44,21 +44,12 @@ from scipy import stats as st
 
 from .. import __version__
 from ..errors import OptionError
-from ..experiment import (
-    Progress,
-    Task,
-    check_run_size,
-    default_jobs,
-    estimate_runs,
-    make_executor,
-    replication_seeds,
-    uses_fast_path,
-)
+from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..frames import FrameMixin
 from ..metrics import check_path, check_path_everywhere, flat_values
 from ..scenario import Scenario, vary
 from ..stats import describe, difference
-from ..sweeps import grid_values
+from .sweep import grid_values
 
 #: More grid points than this is almost certainly a typo in ``--values``.
 MAX_POINTS = 10_000
@@ -135,6 +126,8 @@ def parse_constraint(text: str, scenario: Scenario | None = None) -> Constraint:
 class Optimum(FrameMixin):
     """The best point found and how it was found."""
 
+    kind = "optimize"
+
     scenario: Scenario
     params: list[str]
     document: dict[str, Any]  # optimum.json
@@ -183,10 +176,14 @@ def optimize(
     scheduler: str | None = None,
     exhaustive: bool = False,
     force: bool = False,
+    execution: Execution | None = None,
 ) -> Optimum:
     """The best point of the grid ``params`` (``[(path, values)]``) for ``objective``
     (``max:METRIC`` / ``min:METRIC``) subject to ``constraints`` (``METRIC<=VALUE``).
-    ``exhaustive`` evaluates every point instead of searching."""
+    ``exhaustive`` evaluates every point instead of searching. The progress total is
+    every point (the most a search can evaluate); a search that needs fewer jumps to
+    the end. ``execution``: run in this open execution (jobs, engine, progress, force).
+    """
     if not 1 <= len(params) <= 2:
         raise OptionError("optimize takes one --param or two (a grid)")
     names = [p.strip() for p, _ in params]
@@ -204,42 +201,27 @@ def optimize(
     replications = scenario.replications if replications is None else replications
     if replications < 2:
         raise OptionError("optimize needs at least 2 replications per point (for CIs)")
-    jobs = default_jobs() if jobs is None else jobs
     labels = [", ".join(f"{n}={v}" for n, v in zip(names, point)) for point in points]
     for path in [goal.metric, *(b.metric for b in bounds)]:
         if path not in names:
             check_path_everywhere(path, variants, labels)
-    for v in variants:
-        uses_fast_path(v, engine)
-    if not force:
-        check_run_size(
-            estimate_runs(
-                [(v, replications) for v in variants],
-                jobs,
-                what="replications at most",
-                study="optimisation",
-                advice="use fewer --values or replications",
-            )
-        )
     start = time.perf_counter()
-    executor = make_executor(jobs, scheduler)
-    try:
+    with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
+        ex.plan(
+            [(v, replications) for v in variants],
+            study="optimisation",
+            what="replications at most",
+            advice="use fewer --values or replications",
+        )
+        first = ex.done
         seeds = replication_seeds(seed, replications)
         values: dict[int, list[dict[str, float]]] = {}
-        done = [0]
-        worst_case = len(points) * replications
 
         def evaluate(ks: Sequence[int]) -> None:
             todo = [k for k in dict.fromkeys(ks) if k not in values]
             if not todo:
                 return
-            tasks = [Task(variants[k], s, engine) for k in todo for s in seeds]
-
-            def advance(n: int, total: int) -> None:
-                if progress:
-                    progress(done[0] + n, worst_case)
-
-            flat = executor.map(tasks, advance)
+            flat = ex.map([t for k in todo for t in ex.tasks(variants[k], seeds)])
             for j, k in enumerate(todo):
                 rows = [
                     flat_values(r, variants[k])
@@ -249,7 +231,6 @@ def optimize(
                     for n, v in zip(names, points[k]):
                         row[n] = float(_value(v)) if _numeric([v]) else math.nan
                 values[k] = rows
-            done[0] += len(tasks)
 
         def mean(k: int, metric: str) -> float | None:
             return describe([row.get(metric, math.nan) for row in values[k]])["mean"]
@@ -271,13 +252,11 @@ def optimize(
         if candidates:
             sign = 1 if goal.sense == "max" else -1
             best = max(candidates, key=lambda k: (sign * (mean(k, goal.metric) or -math.inf), -k))
-    finally:
-        executor.close()
+        ex.report(first + len(points) * replications)  # the points a search skipped
+        jobs = ex.jobs
     document = _document(
         scenario, names, points, values, goal, bounds, best, seed, replications, search, numbers
     )
-    if progress:
-        progress(worst_case, worst_case)
     return Optimum(
         scenario,
         names,

@@ -36,8 +36,8 @@ move the funnel the same way are named: the data cannot tell them apart.
 ``exit`` and ``irritation`` at the same step are refused outright, since
 either only lowers that step's pass rate.
 
-The simulation is one function, :func:`_simulate_funnel`, so a faster engine
-or a shared executor can replace it without touching the rest.
+The simulation is one function, :func:`_simulate_funnel`; every evaluation runs in
+one :class:`~frictionsim.execution.Execution` (one pool of workers, started once).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,12 +54,11 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as st
 
-from .engine import ORDER, simulate
-from .errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
-from .execution import Executor, LocalExecutor, RunEstimate, estimate_runs, replication_seeds
-from .experiment import run_replications
-from .funnel_data import ObservedFunnel
-from .scenario import Scenario
+from ..engine import ORDER, simulate
+from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
+from ..execution import Execution, Progress, open_execution, replication_seeds
+from ..funnel_data import ObservedFunnel
+from ..scenario import Scenario
 
 #: Kinds of free parameters, in the order they are listed.
 KINDS = ("exit", "irritation", "tolerance")
@@ -72,8 +71,6 @@ FD_STEP = 0.1
 #: Smallest eigenvalue of the Fisher information's correlation form below which it is
 #: called near-singular: standard errors are inflated at least 10-fold by the confusion.
 SINGULAR_BELOW = 0.01
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -122,6 +119,8 @@ class SimulatedFunnel:
 @dataclass
 class Calibration:
     """A completed fit: the calibrated scenario, the estimates and the goodness of fit."""
+
+    kind = "calibrate"
 
     scenario: Scenario
     parameters: list[Parameter]
@@ -261,10 +260,9 @@ def _simulate_funnel(
     scenario: Scenario,
     seed: int,
     replications: int,
-    jobs: int | None = 1,
+    execution: Execution,
     by_segment: bool = False,
     path: list[int] | None = None,
-    executor: Executor | None = None,
 ) -> SimulatedFunnel:
     """Entries and completions per step, pooled over ``replications`` runs of ``seed``.
 
@@ -274,7 +272,8 @@ def _simulate_funnel(
     """
     n_steps = len(scenario.steps)
     if not by_segment:
-        results = run_replications(scenario, seed, replications, jobs, executor=executor)
+        tasks = execution.tasks(scenario, replication_seeds(seed, replications))
+        results = execution.map(tasks, counted=False)  # progress counts evaluations
         entered = sum(r.step_entered for r in results)
         left = sum(r.step_abandoned_friction + r.step_abandoned_exit for r in results)
         visitors = sum(r.visitors for r in results)
@@ -370,28 +369,6 @@ def evaluation_replications(scenario: Scenario, visitors: float, sample: float) 
     return max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
 
 
-def estimate_calibration(
-    scenario: Scenario,
-    funnel: ObservedFunnel,
-    n_parameters: int,
-    sample: float = DEFAULT_SAMPLE,
-    max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
-    jobs: int | None = None,
-) -> RunEstimate:
-    """The most a calibration can simulate: every evaluation the optimiser may make, and
-    the standard errors' ``2k + 1`` more, each ``evaluation_replications`` runs."""
-    runs = (max_evaluations + 2 * n_parameters + 1) * evaluation_replications(
-        scenario, funnel.visitors, sample
-    )
-    return estimate_runs(
-        [(scenario, runs)],
-        jobs,
-        what="runs at most",
-        study="calibration",
-        advice="use a smaller --sample or --max-evaluations",
-    )
-
-
 def calibrate(
     scenario: Scenario,
     funnel: ObservedFunnel,
@@ -402,13 +379,17 @@ def calibrate(
     max_evaluations: int = DEFAULT_MAX_EVALUATIONS,
     jobs: int | None = 1,
     progress: Progress | None = None,
+    force: bool = False,
+    execution: Execution | None = None,
 ) -> Calibration:
     """Fit the parameters ``fit`` names to ``funnel``; see the module docstring. Every
-    evaluation runs on one pool of ``jobs`` workers, started once."""
-    with LocalExecutor(jobs) as executor:
-        return _calibrate(
-            scenario, funnel, fit, steps, seed, sample, max_evaluations, progress, executor
-        )
+    evaluation runs on one pool of ``jobs`` workers, started once (or in the open
+    ``execution``). Progress counts evaluations; ``force=False`` refuses a calibration
+    whose most evaluations (each
+    ``evaluation_replications`` runs, and ``2k + 1`` more for the standard errors) are
+    beyond the size limits."""
+    with open_execution(execution, jobs, "auto", None, progress, force) as ex:
+        return _calibrate(scenario, funnel, fit, steps, seed, sample, max_evaluations, ex)
 
 
 def _calibrate(
@@ -419,8 +400,7 @@ def _calibrate(
     seed: int | None,
     sample: float,
     max_evaluations: int,
-    progress: Progress | None,
-    executor: Executor,
+    ex: Execution,
 ) -> Calibration:
     parameters = free_parameters(scenario, funnel, fit, steps)
     observed = sum(1 for r in funnel.rows if r.entered > 0)
@@ -446,6 +426,14 @@ def _calibrate(
     c = np.asarray([r.completed for r in rows], dtype=float)
     k = len(parameters)
     total = max_evaluations + 2 * k + 1
+    ex.plan(
+        [(scenario, total * replications)],
+        study="calibration",
+        what="runs at most",
+        advice="use a smaller --sample or --max-evaluations",
+        total=total,
+    )
+    first = ex.done
     cache: dict[tuple[float, ...], tuple[float, SimulatedFunnel]] = {}
     count = [0]
 
@@ -454,13 +442,10 @@ def _calibrate(
         if key not in cache:
             values = [p.from_free(x) for p, x in zip(parameters, key)]
             candidate = with_parameters(scenario, parameters, values)
-            sim = _simulate_funnel(
-                candidate, seed, replications, executor.jobs, by_segment, path, executor
-            )
+            sim = _simulate_funnel(candidate, seed, replications, ex, by_segment, path)
             cache[key] = (-_log_likelihood(n, c, _pass_rates(sim, index)), sim)
             count[0] += 1
-            if progress:
-                progress(min(count[0], total), total)
+            ex.report(first + min(count[0], total))
         return cache[key]
 
     x0 = np.asarray([p.to_free(p.start) for p in parameters])
@@ -666,7 +651,7 @@ def _format_value(p: Parameter, v: float, se: float) -> str:
 
 def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetime) -> str:
     """The calibrated scenario with a header saying what was fitted, to what, and when."""
-    from .scenario import scenario_to_yaml
+    from ..scenario import scenario_to_yaml
 
     lines = [
         f"{HEADER}{cal.scenario.name}', {_HEADER_MARK}",
@@ -702,8 +687,8 @@ def write_calibration(
     """Write the calibrated scenario, ``*.fit.csv`` and ``*.fit.png`` (each atomically).
     A file there that ``frictionsim calibrate`` did not write is replaced only with
     ``force``."""
-    from .report import fit_chart_png
-    from .results import csv_text, write_atomic, write_error
+    from ..report import fit_chart_png
+    from ..results import csv_text, write_atomic, write_error
 
     out = Path(out)
     check_output(out, [], force)

@@ -1,6 +1,6 @@
-"""Sweeps and sensitivity: one scenario, many parameter values, the same seeds.
+"""The sweep study: one scenario, many parameter values, the same seeds.
 
-A **sweep** runs a scenario at every value of one parameter (or every
+A sweep runs a scenario at every value of one parameter (or every
 combination of two: a grid). Values are applied through the same ``--set``
 override machinery as ``frictionsim run --set``, so a bad path or value is
 reported as a located ``--set:N:COL: path: message`` line before anything
@@ -13,12 +13,6 @@ sweep). Interrupted, it leaves that file and no results folder; run again
 with ``resume=True`` and finished points are read back instead of simulated.
 Per-replication metrics round-trip exactly through JSON, so a resumed sweep
 writes the same bytes as an uninterrupted one.
-
-**Sensitivity** ranks a scenario's numeric parameters by their effect on one
-metric: one at a time, each is moved ``delta`` percent down and up (with the
-same seeds as the base run), and the difference between the two is its
-effect (a tornado chart). Variance-based Sobol indices through SALib are the
-optional alternative (``method="sobol"``, extra ``frictionsim[sobol]``).
 """
 
 from __future__ import annotations
@@ -35,22 +29,13 @@ from decimal import Decimal, InvalidOperation, Overflow, localcontext
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import OptionError, ScenarioError
-from .experiment import (
-    Progress,
-    Task,
-    check_run_size,
-    default_jobs,
-    estimate_runs,
-    make_executor,
-    replication_seeds,
-    uses_fast_path,
-)
-from .frames import FrameMixin
-from .metrics import check_path, check_path_everywhere, flat_values, paths
-from .scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml, vary
-from .stats import describe
+from .. import __version__
+from ..errors import OptionError, ScenarioError
+from ..execution import Execution, Progress, open_execution, replication_seeds
+from ..frames import FrameMixin
+from ..metrics import check_path, check_path_everywhere, flat_values, paths
+from ..scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml, vary
+from ..stats import describe
 
 #: More points than this in one sweep is almost certainly a typo in ``--values``.
 MAX_POINTS = 10_000
@@ -131,6 +116,8 @@ def _decimal_text(x: Decimal) -> str:
 @dataclass
 class Sweep(FrameMixin):
     """Every point of a sweep, described across its replications."""
+
+    kind = "sweep"
 
     params: list[str]
     points: list[tuple[str, ...]]  # one value per parameter
@@ -316,6 +303,7 @@ def sweep(
     partial: Path | None = None,
     resume: bool = False,
     force: bool = False,
+    execution: Execution | None = None,
 ) -> Sweep:
     """Run ``scenario`` (a :class:`Scenario`, or a file read once) at every point of
     ``params`` (``[(path, values)]``); each point is the scenario varied by
@@ -323,7 +311,9 @@ def sweep(
 
     Seed and replications default to those of the scenario as loaded (first
     point). ``partial``: where finished points are recorded as they complete;
-    with ``resume`` the points already there are not simulated again.
+    with ``resume`` the points already there are not simulated again (and count as
+    done in the progress). ``force`` runs a sweep beyond the size limits;
+    ``execution``: run in this open execution (its jobs, engine, progress, force).
     """
     points, scenarios = sweep_points(scenario, params, overrides)
     names = [p for p, _ in params]
@@ -332,18 +322,26 @@ def sweep(
     )
     seed = scenarios[0].seed if seed is None else seed
     replications = scenarios[0].replications if replications is None else replications
-    jobs = default_jobs() if jobs is None else jobs
-    for scenario in scenarios:
-        uses_fast_path(scenario, engine)
-    if not force:
-        check_run_size(
-            estimate_runs(
-                [(s, replications) for s in scenarios],
-                jobs,
-                study="sweep",
-                advice="use fewer --values or replications",
-            )
+    with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
+        ex.plan(
+            [(s, replications) for s in scenarios],
+            study="sweep",
+            advice="use fewer --values or replications",
         )
+        return _sweep(ex, names, points, scenarios, seed, replications, metric, partial, resume)
+
+
+def _sweep(
+    ex: Execution,
+    names: list[str],
+    points: list[tuple[str, ...]],
+    scenarios: list[Scenario],
+    seed: int,
+    replications: int,
+    metric: str,
+    partial: Path | None,
+    resume: bool,
+) -> Sweep:
     start = time.perf_counter()
     fingerprint = _fingerprint(names, points, scenarios, seed, replications)
     done: dict[int, list[dict[str, float]]] = {}
@@ -356,9 +354,10 @@ def sweep(
             partial.parent.mkdir(parents=True, exist_ok=True)
             partial.write_text(json.dumps({"sweep": fingerprint}) + "\n", encoding="utf-8")
     resumed = len(done)
+    ex.report(ex.done + resumed * replications)
     seeds = replication_seeds(seed, replications)
     todo = [k for k in range(len(points)) if k not in done]
-    tasks = [Task(scenarios[k], s, engine) for k in todo for s in seeds]
+    tasks = [t for k in todo for t in ex.tasks(scenarios[k], seeds)]
     pending: dict[int, dict[int, dict[str, float]]] = {}
 
     def on_result(i: int, result: Any) -> None:
@@ -370,8 +369,7 @@ def sweep(
             if partial is not None:
                 _append(partial, {"point": k, "metrics": done[k]})
 
-    with make_executor(jobs, scheduler) as executor:
-        executor.map(tasks, progress, on_result)
+    ex.map(tasks, on_result)
     rows = [done[k] for k in range(len(points))]
     document = sweep_document(names, points, rows, seed, metric, scenarios[0].name)
     return Sweep(
@@ -383,7 +381,7 @@ def sweep(
         rows,
         document,
         time.perf_counter() - start,
-        jobs,
+        ex.jobs,
         resumed,
         damaged,
     )
@@ -451,304 +449,3 @@ __all__ = [
     "sweep_points",
     "sweep_rows",
 ]
-
-
-# ------------------------------------------------------------------ sensitivity
-
-#: Numeric keys a sensitivity analysis moves, where they appear in a scenario.
-_STEP_KEYS = ("irritation", "fields", "per_field", "exit", "capacity", "wait_irritation")
-_DIST_KEYS = ("mean", "value")  # a distribution's mean (or its fixed value)
-_INTEGER = ("fields", "capacity")
-_PROBABILITY = ("exit", "p")
-
-
-@dataclass(frozen=True)
-class Parameter:
-    """A numeric scenario value that a sensitivity analysis moves (``path`` as for ``--set``)."""
-
-    path: str
-    value: float
-
-    @property
-    def integer(self) -> bool:
-        return self.path.rsplit(".", 1)[-1] in _INTEGER
-
-    def moved(self, delta: float) -> float | int:
-        """The value ``delta`` (a fraction, ±) away: whole numbers move by at least 1,
-        probabilities stay at most 1, capacities at least 1."""
-        x = self.value * (1 + delta)
-        key = self.path.rsplit(".", 1)[-1]
-        if self.integer:
-            step = max(1, round(abs(self.value * delta)))
-            x = int(self.value) + (step if delta > 0 else -step)
-            return max(x, 1 if key == "capacity" else 0)
-        if key in _PROBABILITY:
-            x = min(x, 1.0)
-        return float(f"{x:.12g}")  # 33.3, not 33.300000000000004
-
-
-def _address(name: str, index: int) -> str:
-    """How ``--set`` reaches a list item: by name, or by index when the name has a dot."""
-    return str(index) if "." in name else name
-
-
-def numeric_parameters(scenario: Scenario) -> list[Parameter]:
-    """Every non-zero numeric parameter with a meaning to vary: the arrival rate, each
-    segment's sensitivity and the means of its tolerance and order value, each step's
-    irritation, fields, exit, capacity, waiting irritation, error probability and
-    irritation and mean duration, and the global friction defaults. Shares (they must
-    sum to 1), branch probabilities and the horizon are left alone."""
-    data = scenario.model_dump(mode="json", exclude_none=True)
-    found: list[Parameter] = []
-
-    def add(path: str, value: Any) -> None:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value != 0:
-            found.append(Parameter(path, float(value)))
-
-    def dist(path: str, spec: Any) -> None:
-        if isinstance(spec, dict):
-            for key in _DIST_KEYS:
-                if key in spec:
-                    add(f"{path}.{key}", spec[key])
-
-    add("arrivals.rate", data["arrivals"]["rate"])
-    for k, seg in enumerate(data["segments"]):
-        base = f"segments.{_address(seg['name'], k)}"
-        add(f"{base}.sensitivity", seg.get("sensitivity"))
-        dist(f"{base}.tolerance", seg["tolerance"])
-        dist(f"{base}.order_value", seg["order_value"])
-    for k, step in enumerate(data["steps"]):
-        base = f"steps.{_address(step['name'], k)}"
-        for key in _STEP_KEYS:
-            add(f"{base}.{key}", step.get(key))
-        dist(f"{base}.duration", step.get("duration"))
-        if "errors" in step:
-            add(f"{base}.errors.p", step["errors"]["p"])
-            add(f"{base}.errors.irritation", step["errors"]["irritation"])
-    for key in ("per_field", "wait_irritation"):
-        add(f"friction.{key}", data["friction"][key])
-    return found
-
-
-def _number_text(x: float | int) -> str:
-    return str(x) if isinstance(x, int) else repr(float(x))
-
-
-@dataclass
-class Sensitivity:
-    """Parameters ranked by their effect on one metric."""
-
-    scenario: Scenario
-    metric: str
-    method: str
-    seed: int
-    replications: int
-    document: dict[str, Any]  # sensitivity.json
-    runtime_seconds: float
-    jobs: int
-
-
-def sensitivity(
-    scenario: Scenario,
-    metric: str = "conversion_rate",
-    delta: float = 10.0,
-    method: str = "oat",
-    samples: int = 64,
-    seed: int | None = None,
-    replications: int | None = None,
-    jobs: int | None = None,
-    progress: Progress | None = None,
-    engine: str = "auto",
-    scheduler: str | None = None,
-) -> Sensitivity:
-    """Rank ``scenario``'s numeric parameters by their effect on ``metric``.
-
-    ``oat`` (one at a time): every parameter moved ``delta`` percent down and
-    up from its value with everything else fixed, all runs with the same seeds;
-    the effect is mean(up) − mean(down) with a paired 95 % CI. ``sobol``:
-    first-order and total Sobol indices (SALib, Saltelli sampling of ``samples``
-    base points) with every parameter uniform within ±``delta`` percent, one
-    replication per sample point, all with the same seed.
-    """
-    check_metric(metric, scenario)
-    if method not in ("oat", "sobol"):
-        raise OptionError(f"unknown method '{method}'; choose oat or sobol")
-    if not 0 < delta < 100:
-        raise OptionError(f"--delta {delta:g}: a percentage between 0 and 100, e.g. 10")
-    seed = scenario.seed if seed is None else seed
-    replications = scenario.replications if replications is None else replications
-    jobs = default_jobs() if jobs is None else jobs
-    params = numeric_parameters(scenario)
-    if not params:
-        raise OptionError(f"'{scenario.name}' has no non-zero numeric parameter to vary")
-    start = time.perf_counter()
-
-    def variant(sets: list[str]) -> Scenario | None:
-        try:
-            return vary(scenario, sets)
-        except ScenarioError:
-            return None  # a move the scenario cannot take (e.g. a distribution's bounds)
-
-    with make_executor(jobs, scheduler) as executor:
-        if method == "sobol":
-            document = _sobol(
-                scenario, params, variant, metric, delta, samples, seed, engine, executor, progress
-            )
-        else:
-            document = _one_at_a_time(
-                scenario,
-                params,
-                variant,
-                metric,
-                delta,
-                seed,
-                replications,
-                engine,
-                executor,
-                progress,
-            )
-    return Sensitivity(
-        scenario,
-        metric,
-        method,
-        seed,
-        replications if method == "oat" else 1,
-        document,
-        time.perf_counter() - start,
-        jobs,
-    )
-
-
-def _one_at_a_time(
-    scenario, params, variant, metric, delta, seed, replications, engine, executor, progress
-) -> dict[str, Any]:
-    from .stats import difference
-
-    d = delta / 100
-    moves, skipped = [], []
-    for p in params:
-        low, high = p.moved(-d), p.moved(d)
-        lo_s = variant([f"{p.path}={_number_text(low)}"])
-        hi_s = variant([f"{p.path}={_number_text(high)}"])
-        if lo_s is None or hi_s is None:
-            skipped.append(p.path)
-        else:
-            moves.append((p, low, high, lo_s, hi_s))
-    for _, _, _, lo_s, hi_s in moves:
-        uses_fast_path(lo_s, engine)
-        uses_fast_path(hi_s, engine)
-    seeds = replication_seeds(seed, replications)
-    runs = [scenario] + [s for m in moves for s in m[3:]]
-    tasks = [Task(s, q, engine) for s in runs for q in seeds]
-    flat = executor.map(tasks, progress)
-    values = [
-        [
-            flat_values(r, runs[k]).get(metric, math.nan)
-            for r in flat[k * replications : (k + 1) * replications]
-        ]
-        for k in range(len(runs))
-    ]
-    base = describe(values[0], metric=metric)
-    rows = []
-    for k, (p, low, high, _, _) in enumerate(moves):
-        lo_v, hi_v = values[1 + 2 * k], values[2 + 2 * k]
-        effect = difference(lo_v, hi_v, metric=metric)
-        rows.append(
-            {
-                "parameter": p.path,
-                "value": p.value,
-                "low": low,
-                "high": high,
-                "low_mean": describe(lo_v)["mean"],
-                "high_mean": describe(hi_v)["mean"],
-                "effect": effect["mean"],
-                "ci95": effect["ci95"],
-                "significant": effect["significant"],
-            }
-        )
-    rows.sort(key=lambda r: (-abs(r["effect"] or 0.0), r["parameter"]))
-    for rank, row in enumerate(rows, start=1):
-        row["rank"] = rank
-    return {
-        "scenario": scenario.name,
-        "method": "oat",
-        "metric": metric,
-        "delta_percent": delta,
-        "seed": seed,
-        "replications": replications,
-        "frictionsim_version": __version__,
-        "base": base,
-        "parameters": rows,
-        "skipped": skipped,
-    }
-
-
-def _sobol(
-    scenario, params, variant, metric, delta, samples, seed, engine, executor, progress
-) -> dict[str, Any]:
-    try:
-        from SALib.analyze import sobol as sobol_analyze
-        from SALib.sample import sobol as sobol_sample
-    except ImportError:
-        raise OptionError("--method sobol needs SALib: pip install 'frictionsim[sobol]'") from None
-    import numpy as np
-
-    d = delta / 100
-    bounds = [sorted([p.value * (1 - d), p.value * (1 + d)]) for p in params]
-    for p, b in zip(params, bounds):
-        if p.integer:
-            b[0], b[1] = float(p.moved(-d)) - 0.5, float(p.moved(d)) + 0.5
-        elif p.path.rsplit(".", 1)[-1] in _PROBABILITY:
-            b[1] = min(b[1], 1.0)
-    problem = {"num_vars": len(params), "names": [p.path for p in params], "bounds": bounds}
-    points = sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
-    seq = replication_seeds(seed, 1)[0]
-    tasks = []
-    for row in points:
-        sets = []
-        for p, x in zip(params, row):
-            value = max(round(x), 1 if p.path.endswith("capacity") else 0) if p.integer else x
-            sets.append(f"{p.path}={_number_text(value)}")
-        s = variant(sets)
-        if s is None:
-            raise OptionError(f"a Sobol sample point is not a valid scenario: {', '.join(sets)}")
-        tasks.append(Task(s, seq, engine))
-    flat = executor.map(tasks, progress)
-    y = np.array(
-        [flat_values(r, t.scenario).get(metric, math.nan) for r, t in zip(flat, tasks)],
-        dtype=float,
-    )
-    result = sobol_analyze.analyze(
-        problem, y, calc_second_order=False, print_to_console=False, seed=seed % 2**32
-    )
-    rows = [
-        {
-            "parameter": p.path,
-            "value": p.value,
-            "low": b[0],
-            "high": b[1],
-            "S1": float(result["S1"][k]),
-            "S1_conf": float(result["S1_conf"][k]),
-            "ST": float(result["ST"][k]),
-            "ST_conf": float(result["ST_conf"][k]),
-        }
-        for k, (p, b) in enumerate(zip(params, bounds))
-    ]
-    rows.sort(key=lambda r: (-r["ST"], r["parameter"]))
-    for rank, row in enumerate(rows, start=1):
-        row["rank"] = rank
-    return {
-        "scenario": scenario.name,
-        "method": "sobol",
-        "metric": metric,
-        "delta_percent": delta,
-        "seed": seed,
-        "samples": samples,
-        "evaluations": len(tasks),
-        "frictionsim_version": __version__,
-        "parameters": rows,
-        "skipped": [],
-    }
-
-
-__all__ += ["Parameter", "Sensitivity", "numeric_parameters", "sensitivity"]

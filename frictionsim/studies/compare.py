@@ -1,8 +1,9 @@
-"""The run and compare studies: replications of one scenario, and designs side by side.
+"""The compare study: designs side by side, with common random numbers.
 
-How replications are executed (seeds, tasks, engines, pools, run sizes) is
-:mod:`frictionsim.execution`; this module runs them for ``frictionsim run`` and
-``frictionsim compare`` and reduces them to ``summary.json`` and ``comparison.json``.
+Replication *k* of every design runs with the same seed, so the designs meet the same
+customers and their differences are paired; the reduction is ``comparison.json``:
+every metric of each design (by its ``summary.json`` path), the differences from the
+first design, and a verdict.
 """
 
 from __future__ import annotations
@@ -10,140 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .engine import RunResult
-from .errors import ComparisonError, SimulationError
-from .execution import (  # noqa: F401 - the executors' names, as the API has always had them
-    DASK_CONNECT_TIMEOUT,
-    ENGINES,
-    MAX_CUSTOMERS,
-    MAX_ESTIMATED_SECONDS,
-    SCHEDULER_ENV,
-    SERIAL_BELOW_CUSTOMERS,
-    THROUGHPUT_PER_CORE,
-    DaskExecutor,
-    Executor,
-    LocalExecutor,
-    Progress,
-    RunEstimate,
-    Task,
-    check_run_size,
-    check_scheduler,
-    default_jobs,
-    estimate_run,
-    estimate_runs,
-    event_part,
-    make_executor,
-    replication_seeds,
-    run_task,
-    step_attempts_per_customer,
-    uses_fast_path,
-)
-from .formats import currency_symbol, verdict
-from .frames import FrameMixin
-from .metrics import flat_values, kind
-from .scenario import Scenario
-from .stats import describe, difference, summarize
-
-
-def run_replications(
-    scenario: Scenario,
-    seed: int,
-    replications: int,
-    jobs: int | None = None,
-    progress: Progress | None = None,
-    engine: str = "auto",
-    executor: Executor | None = None,
-    event_dir: Path | None = None,
-) -> list[RunResult]:
-    """Simulate ``replications`` independent runs; results in replication order.
-
-    With ``event_dir``, each replication also writes its event log there
-    (see :func:`event_part`), on the SimPy engine.
-    """
-    seeds = replication_seeds(seed, replications)
-    tasks = [Task(scenario, s, engine, k, event_dir) for k, s in enumerate(seeds)]
-    if executor is not None:
-        return executor.map(tasks, progress)
-    with LocalExecutor(jobs) as own:
-        return own.map(tasks, progress)
-
-
-@dataclass
-class Run(FrameMixin):
-    """A completed run: its scenario, seed, raw results and summary."""
-
-    scenario: Scenario
-    seed: int
-    results: list[RunResult]
-    summary: dict[str, Any]
-    runtime_seconds: float
-    jobs: int
-    engine: str = "simpy"  # the engine that ran: "fast" or "simpy"
-    event_dir: Path | None = None
-
-    def replication_values(self) -> list[dict[str, Any]]:
-        """Every metric of every replication, by its path in ``summary.json``."""
-        return [
-            {"replication": k, **flat_values(r, self.scenario)} for k, r in enumerate(self.results)
-        ]
-
-
-def run(
-    scenario: Scenario,
-    seed: int | None = None,
-    replications: int | None = None,
-    jobs: int | None = None,
-    progress: Progress | None = None,
-    engine: str = "auto",
-    scheduler: str | None = None,
-    event_dir: Path | None = None,
-) -> Run:
-    """Run ``scenario`` (its own seed and replications unless given) and summarize it.
-
-    ``engine``: ``auto`` (fast path where exact, else SimPy), ``simpy`` or ``fast``.
-    ``scheduler``: a Dask scheduler address; default ``$FRICTIONSIM_SCHEDULER``,
-    else local processes.
-    """
-    seed = scenario.seed if seed is None else seed
-    replications = scenario.replications if replications is None else replications
-    jobs = default_jobs() if jobs is None else jobs
-    fast = uses_fast_path(scenario, engine) and event_dir is None  # refuses a bad engine
-    start = time.perf_counter()
-    with make_executor(jobs, scheduler) as executor:
-        if event_dir is not None and isinstance(executor, DaskExecutor):
-            raise SimulationError(
-                "--event-log writes files on this machine; run it without a Dask scheduler"
-            )
-        results = run_replications(
-            scenario, seed, replications, jobs, progress, engine, executor, event_dir
-        )
-    summary = summarize(scenario, results, seed, __version__)
-    used = "fast" if fast else "simpy"
-    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, used, event_dir)
-
-
-__all__ = [
-    "ENGINES",
-    "DaskExecutor",
-    "Executor",
-    "LocalExecutor",
-    "Run",
-    "Task",
-    "default_jobs",
-    "make_executor",
-    "replication_seeds",
-    "run",
-    "run_replications",
-    "run_task",
-    "uses_fast_path",
-]
-
-
-# ------------------------------------------------------------------ comparisons
+from .. import __version__
+from ..engine import RunResult
+from ..errors import ComparisonError
+from ..execution import Execution, Progress, open_execution, replication_seeds
+from ..formats import currency_symbol, verdict
+from ..frames import FrameMixin
+from ..metrics import flat_values, kind
+from ..scenario import Scenario
+from ..stats import describe, difference
 
 #: What compared designs may differ in: the checkout itself, and how it is run.
 #: Every other key (horizon, start, arrivals, segments, experience, word of mouth,
@@ -201,6 +79,8 @@ def _describe_difference(a: Any, b: Any, path: str = "") -> str:
 class Comparison(FrameMixin):
     """Designs run with the same seeds per replication, and their paired differences."""
 
+    kind = "compare"
+
     designs: list[Scenario]
     seed: int
     replications: int
@@ -228,6 +108,8 @@ def compare(
     engine: str = "auto",
     scheduler: str | None = None,
     common_random_numbers: bool = True,
+    force: bool = False,
+    execution: Execution | None = None,
 ) -> Comparison:
     """Run every design with the same seeds (those of the first design unless given) and
     describe each one's differences from the first.
@@ -236,23 +118,23 @@ def compare(
     uses the same seed, so the same customers arrive and draw the same numbers
     at the steps the designs share; differences are then paired. Without it
     each design gets its own seeds (for measuring what pairing gains).
+    ``force=False`` refuses a comparison beyond the size limits before it starts;
+    ``execution``: run in this open execution (its jobs, engine, progress, force).
     """
     designs = list(designs)
     check_comparable(designs)
     ref = designs[0]
     seed = ref.seed if seed is None else seed
     replications = ref.replications if replications is None else replications
-    jobs = default_jobs() if jobs is None else jobs
-    for design in designs:
-        uses_fast_path(design, engine)
     start = time.perf_counter()
-    tasks = []
-    for k, design in enumerate(designs):
-        base = seed if common_random_numbers or k == 0 else [seed, k]
-        seeds = replication_seeds(base, replications)
-        tasks += [Task(design, s, engine) for s in seeds]
-    with make_executor(jobs, scheduler) as executor:
-        flat = executor.map(tasks, progress)
+    with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
+        ex.plan([(d, replications) for d in designs], study="comparison")
+        tasks = []
+        for k, design in enumerate(designs):
+            base = seed if common_random_numbers or k == 0 else [seed, k]
+            tasks += ex.tasks(design, replication_seeds(base, replications))
+        flat = ex.map(tasks)
+        jobs = ex.jobs
     results = [flat[k * replications : (k + 1) * replications] for k in range(len(designs))]
     document = comparison_document(designs, results, seed, common_random_numbers)
     return Comparison(
@@ -318,6 +200,4 @@ def comparison_document(
     }
 
 
-__all__ += ["COMPARABLE", "Comparison", "check_comparable", "compare", "comparison_document"]
-
-__all__ += ["RunEstimate", "check_run_size", "estimate_run", "estimate_runs"]
+__all__ = ["COMPARABLE", "Comparison", "check_comparable", "compare", "comparison_document"]
