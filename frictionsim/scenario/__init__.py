@@ -46,7 +46,7 @@ from pydantic import (
     model_validator,
 )
 
-from .distributions import (
+from ..distributions import (
     FAMILIES,
     MAX_PARAMETER,
     Amount,
@@ -57,9 +57,9 @@ from .distributions import (
     DurationDist,
     Rate,
 )
-from .errors import ScenarioError, ScenarioProblem, did_you_mean
-from .flow import END, Flow
-from .userfiles import read_user_file
+from ..errors import ScenarioError, ScenarioProblem, did_you_mean
+from ..flow import END, Flow
+from ..userfiles import read_user_file
 
 #: Scenario files larger than this are refused before parsing.
 MAX_FILE_BYTES = 1_000_000
