@@ -154,7 +154,7 @@ UNSAFE_YAML = {
 def test_the_package_only_ever_uses_the_safe_yaml_loader():
     """No unsafe loader, eval or exec anywhere in the package (read the source, not trust)."""
     package = Path(__file__).parent.parent / "frictionsim"
-    for source in package.glob("*.py"):
+    for source in package.rglob("*.py"):
         tree = ast.parse(source.read_text(), str(source))
         for node in ast.walk(tree):
             if isinstance(node, ast.Name):
@@ -162,7 +162,7 @@ def test_the_package_only_ever_uses_the_safe_yaml_loader():
             on_yaml = isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "yaml"
             if on_yaml:
                 assert node.attr not in UNSAFE_YAML, (
-                    f"{source.name}:{node.lineno}: yaml.{node.attr}"
+                    f"{source.relative_to(package)}:{node.lineno}: yaml.{node.attr}"
                 )
 
 

@@ -1,0 +1,506 @@
+"""The scenario model: what a scenario file may say, as frozen pydantic models.
+
+A scenario describes one checkout design: who arrives (``arrivals``), who they
+are (``segments``: tolerance, order value, sensitivity), and the ``steps`` they
+walk through (time, irritation, form fields, non-friction exits, errors,
+limited capacity, branching). The keys are a contract with users (see
+``scenarios/README.md``); their defaults are declared once, on these models,
+and so are the descriptions the JSON Schema and the documentation show.
+
+Each field checks its own type and range here, within the bounds of what the
+engines can run (the ``MAX_*`` constants, each named for what a larger value
+would break). What spans the whole file (names unique, shares and branch
+probabilities summing to 1, every step reachable) is checked on the plain data
+by :mod:`.problems`, so it is reported beside type errors. :class:`Scenario`
+also offers the derived views the engines and reports use: entry irritation,
+the step graph, random draws per customer, expected visitors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from typing import Annotated, Any, Union
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    TypeAdapter,
+    model_validator,
+)
+
+from ..distributions import (
+    MAX_PARAMETER,
+    Amount,
+    AmountDist,
+    CountDist,
+    Duration,
+    DurationDist,
+    Rate,
+)
+from ..flow import Flow
+
+# Bounds of what the engines can run. Each is far beyond any real checkout, and is
+# where a larger value would break something (named in each comment).
+#: Form fields of one step (irritation is ``fields × per_field``; a larger count is a typo).
+MAX_FIELDS = 10_000
+#: Customers one step serves at once (agents, gateway slots; beyond, a typo).
+MAX_CAPACITY = 1_000_000
+#: Steps of a flow: each has its own random streams and result counters, and the
+#: run-size estimate solves a steps × steps system.
+MAX_STEPS = 1_000
+#: Segments (personas).
+MAX_SEGMENTS = 100
+#: Steps × segments: results keep an irritation histogram per step and segment.
+MAX_STEP_SEGMENTS = 10_000
+#: Random numbers drawn ahead for each customer (see :meth:`Scenario.draws_per_customer`):
+#: the engines hold them for blocks of thousands of customers (8 bytes each).
+MAX_DRAWS = 1_000
+#: Longest horizon, in minutes: 100 years of 365.25 days.
+MAX_HORIZON = 100 * 365.25 * 1440
+
+
+def _integer_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+NonNegative = Annotated[Amount, Field(ge=0, le=MAX_PARAMETER)]
+Probability = Annotated[Amount, Field(ge=0, le=1)]
+Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
+#: A rate per minute, 0 or more (at most MAX_PARAMETER).
+NonNegativeRate = Annotated[Rate, Field(ge=0, le=MAX_PARAMETER)]
+
+
+def _horizon(value: float) -> float:
+    if value > MAX_HORIZON:
+        got = f"{value:,.0f}" if value < 1e9 else f"{value:g}"
+        raise ValueError(
+            f"must be at most 100 years ({MAX_HORIZON:,.0f} minutes), got {got} minutes"
+        )
+    return value
+
+
+Name = Annotated[
+    str,
+    Strict(),
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        max_length=80,
+        description="Letters, digits, '_', '.', '-'; starts with a letter or digit.",
+    ),
+]
+
+
+def _utc(value: object) -> object:
+    """A date or a date-time, in UTC: without a zone it is taken as UTC. Numbers (which
+    YAML makes of ``12:00``) are refused, and years outside 1970-2200 too, so every
+    event-log timestamp can be written."""
+    if isinstance(value, (bool, int, float)):
+        raise ValueError(
+            f"expected a date-time like 2026-01-05T00:00:00Z, got the number {value!r}"
+        )
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"expected a date-time like 2026-01-05T00:00:00Z, got {value!r}"
+            ) from None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        if not MIN_START <= value <= MAX_START:
+            raise ValueError(f"must be between 1970 and 2200, got {value.isoformat()}")
+        return value.astimezone(dt.timezone.utc)
+    return value
+
+
+#: The range of ``start``: event-log timestamps stay writable whatever the horizon.
+MIN_START = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MAX_START = dt.datetime(2200, 1, 1, tzinfo=dt.timezone.utc)
+
+
+StartTime = Annotated[dt.datetime, BeforeValidator(_utc)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Errors(_Model):
+    """Failed attempts at a step (a declined card, a validation error)."""
+
+    p: Probability = Field(description="Chance that one attempt fails.")
+    irritation: NonNegative = Field(0.0, description="Irritation felt per failed attempt.")
+    max_attempts: Annotated[Count, Field(ge=1, le=100)] = Field(
+        3, description="Failed attempts after which the customer gives up (friction); 1–100."
+    )
+
+
+class Defect(_Model):
+    """A process defect that surfaces after the order (a change that never took effect)."""
+
+    p: Probability = Field(description="Chance that a customer who passes the step gets it.")
+    irritation: NonNegative = Field(
+        description="Irritation felt when it surfaces (a moment of the remembered experience)."
+    )
+    delay: Annotated[Duration, Field(ge=0, le=MAX_PARAMETER)] = Field(
+        "3d", validate_default=True, description="Time from the order until it surfaces."
+    )
+
+
+class Branch(_Model):
+    """One way out of a step."""
+
+    to: Name = Field(description="Name of the step this branch leads to.")
+    p: Probability = Field(description="Chance of taking this branch.")
+
+
+def _next_shorthand(value: object) -> object:
+    if isinstance(value, str):
+        return [{"to": value, "p": 1.0}]
+    return value
+
+
+Next = Annotated[
+    Union[tuple[Branch, ...], None],
+    BeforeValidator(_next_shorthand, json_schema_input_type=Union[Name, list[Branch], None]),
+]
+
+
+class Step(_Model):
+    """One step of the checkout, in the order customers meet it."""
+
+    name: Name = Field(description="Unique name of the step.")
+    description: str = Field("", description="Free text.")
+    duration: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(0),
+        description="Time to perform the step once (minutes, or a string with a unit). Default 0.",
+    )
+    irritation: NonNegative = Field(0.0, description="Irritation felt on entering the step.")
+    fields: Annotated[Count, Field(le=MAX_FIELDS)] = Field(
+        0, description="Form fields (at most 10,000); each adds `per_field` irritation."
+    )
+    per_field: Union[NonNegative, None] = Field(
+        None, description="Irritation per form field here; default `friction.per_field`."
+    )
+    exit: Probability = Field(
+        0.0, description="Chance of leaving for reasons unrelated to friction (browsing)."
+    )
+    errors: Union[Errors, None] = Field(None, description="Failed attempts and retries.")
+    capacity: Union[Annotated[Count, Field(ge=1, le=MAX_CAPACITY)], None] = Field(
+        None,
+        description="Customers served at once (agents, gateway slots; at most 1,000,000); "
+        "others queue.",
+    )
+    wait_irritation: Union[NonNegativeRate, None] = Field(
+        None,
+        description="Irritation per minute spent waiting in the queue; "
+        "default `friction.wait_irritation`.",
+    )
+    next: Next = Field(
+        None,
+        description="Step name, or a list of {to, p} branches; default: the next listed step.",
+    )
+    defect: Union[Defect, None] = Field(
+        None, description="A defect of this step that surfaces after the order."
+    )
+    cost: NonNegative = Field(
+        0.0, description="Cost per customer entering the step (e.g. a paid verification)."
+    )
+
+
+class Segment(_Model):
+    """A persona: a share of the customers with their own tolerance and basket."""
+
+    name: Name = Field(description="Unique name of the segment.")
+    share: Annotated[Probability, Field(gt=0)] = Field(
+        description="Share of customers in this segment; shares sum to 1."
+    )
+    tolerance: AmountDist = Field(description="Irritation at which a customer abandons.")
+    order_value: AmountDist = Field(description="Value of the order (currency units).")
+    sensitivity: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
+        1.0, description="Multiplies all irritation this persona feels."
+    )
+
+
+class Arrivals(_Model):
+    """Customers who start checkout: a Poisson process."""
+
+    rate: Annotated[Rate, Field(gt=0, le=MAX_PARAMETER)] = Field(
+        description="Arrivals per minute (or '120/h'), before the profile."
+    )
+    profile: Union[
+        Annotated[tuple[NonNegative, ...], Field(min_length=24, max_length=24)], None
+    ] = Field(None, description="24 hourly multipliers of `rate`, hour 0 = midnight.")
+
+
+class Friction(_Model):
+    """Global friction defaults, overridable per step."""
+
+    per_field: NonNegative = Field(0.4, description="Irritation per form field.")
+    wait_irritation: NonNegativeRate = Field(
+        0.0, description="Irritation per minute of waiting in a queue."
+    )
+
+
+class Experience(_Model):
+    """How a checkout is remembered (peak–end rule) and scored 0–10 for recommending.
+
+    Remembered irritation = (worst moment + final moment) / 2, where a moment is
+    the irritation felt during one step (entry, waiting, failed attempts) or a
+    defect surfacing after the order (Kahneman et al. 1993; Redelmeier &
+    Kahneman 1996). Score = best × (1 − remembered / (scale × tolerance)),
+    rounded and clipped to 0–10.
+    """
+
+    best: Annotated[Amount, Field(ge=0, le=10)] = Field(
+        10.0, description="Score of a checkout remembered with no irritation at all."
+    )
+    scale: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
+        0.5,
+        description="Remembered irritation, as a share of the customer's tolerance, "
+        "at which the score reaches 0.",
+    )
+
+
+#: Most people one customer may tell, on average.
+MAX_TOLD = 10_000
+
+
+def _a_count(dist: Any) -> Any:
+    """``tell`` is a number of people: a whole-number family with a sane mean."""
+    family = dist.dist
+    if family not in ("poisson", "fixed", "empirical"):
+        raise ValueError(f"'{family}' is not a count of people; use poisson, fixed or empirical")
+    values = [dist.value] if family == "fixed" else getattr(dist, "values", None) or []
+    if any(v != int(v) for v in values):
+        raise ValueError("a number of people must be a whole number")
+    if dist.expectation > MAX_TOLD:
+        raise ValueError(f"tells {dist.expectation:g} people on average; at most {MAX_TOLD:,}")
+    return dist
+
+
+class Talk(_Model):
+    """What one class of customers tells others."""
+
+    tell: Annotated[CountDist, AfterValidator(_a_count)] = Field(
+        description="People each customer of this class tells (poisson, fixed or empirical)."
+    )
+    visit: Probability = Field(
+        0.0, description="Chance that a person told comes to the shop (a referral visitor)."
+    )
+    deter: Probability = Field(
+        0.0, description="Chance that a person told who would have come stays away."
+    )
+
+
+#: Default talk per class; keys a scenario leaves out of a class come from here.
+TALK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "promoters": {"tell": {"dist": "poisson", "mean": 3}, "visit": 0.1},
+    "passives": {"tell": {"dist": "poisson", "mean": 1}, "visit": 0.05},
+    "detractors": {"tell": {"dist": "poisson", "mean": 9}, "deter": 0.02},
+    "abandoners": {"tell": {"dist": "poisson", "mean": 3}, "deter": 0.02},
+}
+
+
+def _talk(kind: str) -> Any:
+    return lambda: Talk.model_validate(TALK_DEFAULTS[kind])
+
+
+def _fill_talk_defaults(value: object) -> object:
+    if isinstance(value, dict):
+        value = dict(value)
+        for kind, defaults in TALK_DEFAULTS.items():
+            given = value.get(kind)
+            if isinstance(given, dict):
+                value[kind] = {**defaults, **given}
+    return value
+
+
+class WordOfMouth(_Model):
+    """Referrals and negative word of mouth, per outcome of a visit.
+
+    Defaults are assumptions, not facts: complaint studies (TARP, late 1970s)
+    are summarised as a dissatisfied customer telling 9-10 people; East,
+    Hammond & Wright (2007) found positive word of mouth about 3x as frequent
+    as negative. Set them from your own data where you have it.
+    """
+
+    delay: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(
+            {"dist": "exponential", "mean": "3d"}
+        ),
+        description="Time from the customer's experience to the told person's visit or decision.",
+    )
+    promoters: Talk = Field(default_factory=_talk("promoters"), description="Scores 9-10.")
+    passives: Talk = Field(default_factory=_talk("passives"), description="Scores 7-8.")
+    detractors: Talk = Field(default_factory=_talk("detractors"), description="Scores 0-6.")
+    abandoners: Talk = Field(
+        default_factory=_talk("abandoners"),
+        description="Customers who abandoned for friction (not non-friction exits).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_per_class(cls, value: object) -> object:
+        return _fill_talk_defaults(value)
+
+
+class Repeat(_Model):
+    """Customers who come back for another order, by how they remember this one."""
+
+    delay: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(
+            {"dist": "exponential", "mean": "14d"}
+        ),
+        description="Time from the experience to the return visit.",
+    )
+    promoters: Probability = Field(0.5, description="Chance a promoter comes back.")
+    passives: Probability = Field(0.3, description="Chance a passive comes back.")
+    detractors: Probability = Field(0.1, description="Chance a detractor comes back.")
+    abandoners: Probability = Field(
+        0.05, description="Chance a customer who abandoned for friction comes back."
+    )
+    saved_fields: Probability = Field(
+        0.5,
+        description="Share of form fields a returning customer no longer fills in (saved details).",
+    )
+
+
+class Economics(_Model):
+    """Money beyond order values."""
+
+    margin: Probability = Field(
+        1.0, description="Share of an order's value that is profit (1 = count revenue)."
+    )
+    currency: str = Field("", max_length=8, description="Shown in reports, e.g. EUR.")
+    capacity_cost: Annotated[Rate, Field(ge=0, le=1e12)] = Field(
+        0.0,
+        description="Cost of one unit of capacity (an agent, a gateway slot) per unit of "
+        "time, e.g. '30/h', for every step with capacity over the whole horizon; "
+        "subtracted in `profit` (metric `capacity_costs`). Default 0.",
+    )
+
+
+class Scenario(_Model):
+    """One checkout design and the customers who meet it."""
+
+    name: Name = Field(description="Name; default output folder is results/<name>/.")
+    description: str = Field("", description="Free text.")
+    seed: Annotated[Count, Field(le=2**63 - 1)] = Field(
+        1, description="Default seed; `--seed` overrides."
+    )
+    replications: Annotated[Count, Field(ge=1, le=100_000)] = Field(
+        10, description="Independent runs; `--replications` overrides."
+    )
+    horizon: Annotated[Duration, Field(gt=0), AfterValidator(_horizon)] = Field(
+        description="Simulated time during which customers arrive (e.g. '7d'); at most 100 years."
+    )
+    start: StartTime = Field(
+        dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
+        description="Wall-clock time of minute 0, in UTC (a midnight, so hour 0 of "
+        "`arrivals.profile` is midnight); timestamps of event logs count from it.",
+    )
+    arrivals: Arrivals
+    segments: Annotated[tuple[Segment, ...], Field(min_length=1, max_length=MAX_SEGMENTS)]
+    steps: Annotated[tuple[Step, ...], Field(min_length=1, max_length=MAX_STEPS)]
+    friction: Friction = Field(default_factory=Friction)
+    experience: Experience = Field(default_factory=Experience)
+    word_of_mouth: Union[WordOfMouth, None] = Field(
+        None, description="Referrals and negative word of mouth; off when absent."
+    )
+    repeat: Union[Repeat, None] = Field(None, description="Repeat customers; off when absent.")
+    economics: Economics = Field(default_factory=Economics)
+
+    # Derived views the engine and reports use; all follow from the fields.
+    def step_index(self, name: str) -> int:
+        """Position of the step called ``name``."""
+        for i, step in enumerate(self.steps):
+            if step.name == name:
+                return i
+        raise KeyError(name)
+
+    def entry_irritation(self, step: Step) -> float:
+        """Irritation felt on entering ``step`` (before a segment's sensitivity)."""
+        per_field = self.friction.per_field if step.per_field is None else step.per_field
+        return step.irritation + step.fields * per_field
+
+    def wait_irritation(self, step: Step) -> float:
+        """Irritation per minute of waiting at ``step``."""
+        return (
+            self.friction.wait_irritation if step.wait_irritation is None else step.wait_irritation
+        )
+
+    @cached_property
+    def flow(self) -> Flow:
+        """The step graph: successors, reachability, order, expected visits (computed once)."""
+        return Flow.of_steps(self.steps)
+
+    def successors(self, i: int) -> list[tuple[int, float]]:
+        """Where step ``i`` leads, as ``(step index or END, probability)``."""
+        return list(self.flow.successors[i])
+
+    def draws_per_customer(self) -> int:
+        """Random numbers the engines draw ahead for each customer: segment, tolerance
+        and order value, and per step an exit draw, a branch draw and a defect draw
+        where the step has them, and a duration and an error draw per attempt where
+        the duration is random and attempts can fail."""
+        draws = 3
+        for step in self.steps:
+            attempts = step.errors.max_attempts if step.errors else 1
+            draws += (step.exit > 0) + (step.next is not None and len(step.next) > 1)
+            draws += bool(step.defect and step.defect.p > 0)
+            draws += attempts * (not step.duration.is_constant)
+            draws += attempts * bool(step.errors and step.errors.p > 0)
+        return draws
+
+    @property
+    def profile(self) -> tuple[float, ...]:
+        return self.arrivals.profile or (1.0,) * 24
+
+    @property
+    def expected_visitors(self) -> float:
+        """Expected arrivals per replication, profile included."""
+        hours = self.horizon / 60
+        full, part = int(hours // 1), hours % 1
+        prof = self.profile
+        days, rest = divmod(full, 24)  # whole days at once: a horizon may be huge
+        total = days * sum(prof) + sum(prof[:rest]) + part * prof[rest]
+        return self.arrivals.rate * 60 * total
+
+
+__all__ = [
+    "MAX_CAPACITY",
+    "MAX_DRAWS",
+    "MAX_FIELDS",
+    "MAX_HORIZON",
+    "MAX_SEGMENTS",
+    "MAX_START",
+    "MAX_STEPS",
+    "MAX_STEP_SEGMENTS",
+    "MAX_TOLD",
+    "MIN_START",
+    "TALK_DEFAULTS",
+    "Arrivals",
+    "Branch",
+    "Defect",
+    "Economics",
+    "Errors",
+    "Experience",
+    "Friction",
+    "Repeat",
+    "Scenario",
+    "Segment",
+    "Step",
+    "Talk",
+    "WordOfMouth",
+]
