@@ -49,6 +49,7 @@ from matplotlib.ticker import (
 )
 
 from . import metrics
+from .formats import money
 
 #: Okabe–Ito colours (safe for the common colour-vision deficiencies).
 PASSED = "#0072B2"  # blue: customers who went on, revenue realised
@@ -90,19 +91,6 @@ FIT_DPI = 100
 # -- formatting ------------------------------------------------------------------------------
 
 
-def fmt_money(x: float) -> str:
-    """Currency units, abbreviated for slides: 950, 12.3k, 1.25M."""
-    a = abs(x)
-    sign = "−" if x < 0 else ""
-    if a >= 1e6:
-        return f"{sign}{a / 1e6:.2f}M"
-    if a >= 1e4:
-        return f"{sign}{a / 1e3:.0f}k"
-    if a >= 1e3:
-        return f"{sign}{a / 1e3:.1f}k"
-    return f"{sign}{a:.0f}"
-
-
 def fmt_count(x: float) -> str:
     text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.1f}"
     return text.replace("-", "−")
@@ -124,7 +112,7 @@ def fmt_minutes(m: float) -> str:
 
 
 FORMATS: dict[str, Callable[[float], str]] = {
-    "money": fmt_money,
+    "money": money,
     "count": fmt_count,
     "pct": fmt_pct,
     "pp": lambda x: f"{x * 100:+.1f} pp".replace("-", "−"),
@@ -314,11 +302,10 @@ def plot_lost_revenue(ax: Axes, summary: dict[str, Any]) -> None:
             end = b["bottom"] if b["value"] < 0 else b["bottom"] + b["height"]
             err = [[hi - size], [size - lo]] if b["value"] < 0 else [[size - lo], [hi - size]]
             ax.errorbar(xi, end, yerr=np.maximum(err, 0), color="black", capsize=3, lw=1)
-        sign = "−" if b["value"] < 0 else ""
         ax.text(
             xi,
             b["bottom"] + b["height"] + top * 0.015,
-            sign + fmt_money(abs(b["value"])),
+            money(b["value"]),
             ha="center",
             va="bottom",
             fontsize=9,
@@ -328,7 +315,7 @@ def plot_lost_revenue(ax: Axes, summary: dict[str, Any]) -> None:
         ax.plot([xi + 0.35, xi + 0.65], [level, level], color="black", lw=0.6, ls=":")
     ax.set_xticks(x, [b["label"] for b in bars], rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylim(0, top * 1.1)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt_money(v)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
     ax.set_ylabel("revenue per replication (currency units)")
     friction = _mean(summary["metrics"]["lost_revenue_friction"])
     potential = bars[0]["height"]
@@ -1090,16 +1077,16 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
     friction, exits = _mean(m["lost_revenue_friction"]), _mean(m["lost_revenue_exit"])
     potential = revenue + lost
     lines.append(
-        f"**Revenue**: {fmt_money(revenue)}{ci_words(m['revenue'], fmt_money)} realised, "
-        f"out of {fmt_money(potential)} if every visitor had ordered."
+        f"**Revenue**: {money(revenue)}{ci_words(m['revenue'], money)} realised, "
+        f"out of {money(potential)} if every visitor had ordered."
     )
     if potential > 0:
         share = f"{friction / lost:.0%}" if lost > 0 else ""
         lines.append(
-            f"**Lost revenue**: {fmt_money(lost)}, of which {fmt_money(friction)}"
-            f"{ci_words(m['lost_revenue_friction'], fmt_money, share)} "
+            f"**Lost revenue**: {money(lost)}, of which {money(friction)}"
+            f"{ci_words(m['lost_revenue_friction'], money, share)} "
             "to friction, which a better design can recover, and "
-            f"{fmt_money(exits)}{ci_words(m['lost_revenue_exit'], fmt_money)} "
+            f"{money(exits)}{ci_words(m['lost_revenue_exit'], money)} "
             "to non-friction exits (browsing, comparing prices)."
         )
     # as stats.worst_step, which this module cannot import (stats pulls in the engine)
@@ -1115,12 +1102,12 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
             if entered > 0
             else "of the customers who reach it"
         )
-        money = ""
+        worth = ""
         if "lost_revenue_friction" in s:
-            money = f", worth {fmt_money(_mean(s['lost_revenue_friction']))} in order value"
+            worth = f", worth {money(_mean(s['lost_revenue_friction']))} in order value"
         lines.append(
             f"**Worst step**: {worst} loses {fmt_count(worst_value)} customers to friction"
-            f"{ci_words(s['abandoned_friction'], fmt_count)}, {share}{money}."
+            f"{ci_words(s['abandoned_friction'], fmt_count)}, {share}{worth}."
         )
     for name, s in summary["steps"].items():
         if _mean(s["entered"]) > 0 and (s.get("utilisation") or {}).get("mean") is not None:
@@ -1145,16 +1132,16 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
         ("prospects_lost", "lost_revenue_word_of_mouth", "prospects deterred", "revenue lost"),
     ]
     parts = [
-        f"{fmt_count(_mean(m[count]))} {label} ({what} {fmt_money(_mean(m[money]))})"
-        for count, money, label, what in loop
+        f"{fmt_count(_mean(m[count]))} {label} ({what} {money(_mean(m[value]))})"
+        for count, value, label, what in loop
         if count in m and _mean(m[count]) > 0
     ]
     if parts:
         lines.append(f"**Word of mouth and returns**: {'; '.join(parts)}.")
     if "profit" in m and _mean(m["profit"]) != revenue:
         lines.append(
-            f"**Profit**: {fmt_money(_mean(m['profit']))}{ci_words(m['profit'], fmt_money)} "
-            f"after margin and step costs ({fmt_money(_mean(m['step_costs']))})."
+            f"**Profit**: {money(_mean(m['profit']))}{ci_words(m['profit'], money)} "
+            f"after margin and step costs ({money(_mean(m['step_costs']))})."
         )
     return lines
 
