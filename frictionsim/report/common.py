@@ -12,7 +12,8 @@ Numbers on axes and in the report are written by ``FORMATS``, a format per kind
 :func:`frictionsim.formats.money`, as in the console. ``_mean``, ``_ci``,
 ``_clipped`` and ``_reps`` read the described values of result documents
 (``{"mean", "ci95", "clipped"}``); :func:`scenario_label` puts a run's ``--set``
-overrides after the scenario's name in every title.
+overrides after the scenario's name in every title, and ``_suptitle`` writes the
+title of a figure of several panels at its left edge.
 
 Names with a leading underscore are shared by the modules of this package only.
 """
@@ -163,15 +164,29 @@ def _labelled(document: dict[str, Any] | None, overrides: Sequence[str]) -> Any:
     return {**document, "scenario": scenario_label(document["scenario"], overrides)}
 
 
+def _suptitle(fig: Figure, text: str, bold: bool = True) -> None:
+    """The title of a figure of several panels, at its left edge."""
+    weight = {"fontweight": "bold"} if bold else {}
+    fig.suptitle(text, x=0.01, ha="left", fontsize=12, **weight)
+
+
 # -- rendering --------------------------------------------------------------------------------
 
 
-def render_png(draw: Callable[[Figure], Any]) -> bytes:
-    """PNG bytes of a slide-size figure drawn by ``draw(fig)``; deterministic."""
+def render_png(
+    draw: Callable[[Figure], Any],
+    *,
+    size: tuple[float, float] = SIZE,
+    dpi: int = DPI,
+    software: str | None = None,
+) -> bytes:
+    """PNG bytes of a figure drawn by ``draw(fig)``, slide size unless ``size`` (inches) and
+    ``dpi`` say otherwise; deterministic. ``software``: the PNG's Software text, which says
+    who wrote it (none by default: no matplotlib version in the file)."""
     with mpl.rc_context(_RC):
-        fig = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+        fig = Figure(figsize=size, dpi=dpi, layout="constrained")
         FigureCanvasAgg(fig)
         draw(fig)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": software})
     return buffer.getvalue()

@@ -37,6 +37,7 @@ from .common import (
     _labelled,
     _mean,
     _reps,
+    _suptitle,
     fmt_count,
     fmt_minutes,
     fmt_pct,
@@ -317,13 +318,10 @@ def plot_irritation(fig: Figure, distributions: dict[str, Any]) -> list[Axes]:
     fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False)
     reps = distributions.get("replications")
     pooled = f"; customers of {reps} replications pooled" if reps else ""
-    fig.suptitle(
+    _suptitle(
+        fig,
         f"{distributions.get('scenario', '')}: irritation on entering each step vs tolerance"
         f"\nper segment, steps in the scenario's order{pooled}",
-        x=0.01,
-        ha="left",
-        fontweight="bold",
-        fontsize=12,
     )
     return list(axes)
 
@@ -470,12 +468,8 @@ def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, 
     right.yaxis.set_major_formatter(PercentFormatter(1.0))
     right.set_ylabel("utilisation: busy time / (capacity × run time)")
     right.set_title("utilisation (error bars: 95% CI)", fontsize=11)
-    fig.suptitle(
-        f"{summary['scenario']}: waiting at steps with capacity (mean of {_reps(summary)})",
-        x=0.01,
-        ha="left",
-        fontweight="bold",
-        fontsize=12,
+    _suptitle(
+        fig, f"{summary['scenario']}: waiting at steps with capacity (mean of {_reps(summary)})"
     )
     return [left, right]
 

@@ -14,22 +14,18 @@ functions write one chart straight into a folder.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .. import metrics
 from .common import (
-    _RC,
     CI_NOTE,
     FRICTION,
     KIND_FORMAT,
@@ -39,6 +35,7 @@ from .common import (
     _formatter,
     _labelled,
     _mean,
+    _suptitle,
     render_png,
     scenario_label,
 )
@@ -369,13 +366,12 @@ def plot_fit(ax: Axes, rows: Sequence[dict[str, Any]], title: str) -> None:
 def fit_chart_png(rows: Sequence[dict[str, Any]], title: str, software: str | None = None) -> bytes:
     """The calibration chart as PNG bytes (identical bytes for identical rows);
     ``software``: the PNG's Software text, which says who wrote it."""
-    with mpl.rc_context(_RC):
-        fig = Figure(figsize=(9, 1.9 + 0.45 * len(rows)), layout="constrained")
-        plot_fit(fig.add_subplot(), rows, title)
-        FigureCanvasAgg(fig)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=FIT_DPI, metadata={"Software": software})
-    return buffer.getvalue()
+    return render_png(
+        lambda fig: plot_fit(fig.add_subplot(), rows, title),
+        size=(9, 1.9 + 0.45 * len(rows)),
+        dpi=FIT_DPI,
+        software=software,
+    )
 
 
 # -- comparisons (documents of compare) -------------------------------------------------------
@@ -444,14 +440,11 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
         if comparison["common_random_numbers"]
         else "differences (independent seeds)"
     )
-    fig.suptitle(
+    _suptitle(
+        fig,
         f"Difference from {comparison['reference']}: {method}\n"
         f"{comparison['replications']} replications; bars: mean, error bars: 95% CI; "
         "vermilion: below the reference",
-        x=0.01,
-        ha="left",
-        fontweight="bold",
-        fontsize=12,
     )
     return list(axes[: len(panels)])
 
@@ -510,6 +503,14 @@ def _axis(values: list[str]) -> tuple[list[float], bool]:
     return [float(k) for k in range(len(values))], False
 
 
+def _grid(points: Sequence[dict[str, Any]], p1: str, p2: str) -> tuple[list[Any], list[Any]]:
+    """The values of ``p1`` (rows) and of ``p2`` (columns) over the points of a grid, in
+    their order."""
+    rows = list(dict.fromkeys(p["values"][p1] for p in points))
+    cols = list(dict.fromkeys(p["values"][p2] for p in points))
+    return rows, cols
+
+
 def draw_sweep(fig: Figure, document: dict[str, Any]) -> Axes:
     """The document's metric across one parameter (a curve with its 95 % CI band),
     or over a grid of two (a heatmap)."""
@@ -541,8 +542,7 @@ def draw_sweep(fig: Figure, document: dict[str, Any]) -> Axes:
             ax.set_xticks(x, values)
         return ax
     p1, p2 = document["params"]
-    rows = list(dict.fromkeys(p["values"][p1] for p in document["points"]))
-    cols = list(dict.fromkeys(p["values"][p2] for p in document["points"]))
+    rows, cols = _grid(document["points"], p1, p2)
     means = np.full((len(rows), len(cols)), np.nan)
     half = np.full((len(rows), len(cols)), np.nan)
     for p in document["points"]:
@@ -654,8 +654,7 @@ def draw_optimum(fig: Figure, document: dict[str, Any]) -> list[Axes]:
     points = document["evaluated"]
     if len(params) == 2:
         p1, p2 = params
-        rows = list(dict.fromkeys(p["values"][p1] for p in points))
-        cols = list(dict.fromkeys(p["values"][p2] for p in points))
+        rows, cols = _grid(points, p1, p2)
         means = np.full((len(rows), len(cols)), np.nan)
         for p in points:
             m = p["metrics"][objective["metric"]]["mean"]
@@ -696,7 +695,7 @@ def draw_optimum(fig: Figure, document: dict[str, Any]) -> list[Axes]:
         ax.legend(loc="best", frameon=False, fontsize=9)
         if not numeric:
             ax.set_xticks(x, [str(p["values"][param]) for p in points])
-    fig.suptitle(f"{name}: {goal}\n{found}; {how}", x=0.01, ha="left", fontsize=12)
+    _suptitle(fig, f"{name}: {goal}\n{found}; {how}", bold=False)
     return list(axes[: len(panels)])
 
 
@@ -716,13 +715,13 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
         rows = {r["step"]: r for r in document["improvements"] if r["change"] == change}
         shown = [s for s in order if rows[s]["revenue_per_year"]["mean"] is not None]
         means = [float(rows[s]["revenue_per_year"]["mean"]) for s in shown]
-        cis = [rows[s]["revenue_per_year"]["ci95"] or [m, m] for s, m in zip(shown, means)]
+        ends = [_ends(rows[s]["revenue_per_year"]) for s in shown]
         plot_comparison(
             ax,
             shown,
             means,
-            [c[0] for c in cis],
-            [c[1] for c in cis],
+            [lo for lo, _ in ends],
+            [hi for _, hi in ends],
             metric=f"revenue recovered per year{f' ({currency})' if currency else ''}",
             title=f"friction {'removed' if change == 'remove' else 'halved'}",
             kind="money",
@@ -736,14 +735,13 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
     for ax in axes:
         ax.set_xlim(left, right)
     per = document["horizon_minutes"]
-    fig.suptitle(
+    _suptitle(
+        fig,
         f"{document['scenario']}: which step to fix first — revenue recovered per year"
         f"{f' ({currency})' if currency else ''}\n"
         f"simulated {per / 1440:g} days, annualised; {document['replications']} replications "
         f"paired with the unchanged design; {CI_NOTE}",
-        x=0.01,
-        ha="left",
-        fontsize=12,
+        bold=False,
     )
     return list(axes)
 
