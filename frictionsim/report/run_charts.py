@@ -1,0 +1,613 @@
+"""The charts of one run, from the documents of its results folder.
+
+Each ``plot_*`` draws from ``summary.json``, ``distributions.json`` or
+``word_of_mouth.json`` on an Axes (on a Figure for the irritation and waiting
+charts, which have several panels) and never runs a simulation: the funnel, the
+lost-revenue waterfall, the irritation journey against tolerance, the time to
+complete checkout, the waits and utilisation at steps with capacity, and visitors
+by source with the NPS. :func:`chart_plan` says which of them the data of a run
+allows, in report order, with the title and caption the page gives each;
+``CHART_FILES`` names every file it may draw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator, PercentFormatter
+
+from ..formats import money
+from .common import (
+    CI_NOTE,
+    EXIT,
+    FRICTION,
+    PASSED,
+    POTENTIAL,
+    SERIES,
+    TOLERANCE,
+    _ci,
+    _clipped,
+    _labelled,
+    _mean,
+    _reps,
+    _suptitle,
+    fmt_count,
+    fmt_minutes,
+    fmt_pct,
+)
+
+# -- funnel and lost revenue ------------------------------------------------------------------
+
+
+def _yerr(mean: float, ci: tuple[float, float] | None) -> list[list[float]]:
+    if ci is None:
+        return [[0.0], [0.0]]
+    return [[max(mean - ci[0], 0.0)], [max(ci[1] - mean, 0.0)]]
+
+
+def plot_funnel(ax: Axes, summary: dict[str, Any]) -> None:
+    """Customers entering each step; losses split into friction and non-friction exits."""
+    steps = list(summary["steps"])
+    entered = [_mean(summary["steps"][s]["entered"]) for s in steps]
+    friction = [_mean(summary["steps"][s]["abandoned_friction"]) for s in steps]
+    exits = [_mean(summary["steps"][s]["abandoned_exit"]) for s in steps]
+    passed = [e - f - x for e, f, x in zip(entered, friction, exits)]
+    y = list(range(len(steps)))
+    ax.barh(y, passed, color=PASSED, label="continued")
+    ax.barh(y, friction, left=passed, color=FRICTION, label="abandoned: friction")
+    lefts = [p + f for p, f in zip(passed, friction)]
+    ax.barh(
+        y,
+        exits,
+        left=lefts,
+        color=EXIT,
+        hatch="//",
+        edgecolor="white",
+        label="left: non-friction exit",
+    )
+    for yi, p, f, s in zip(y, passed, friction, steps):
+        ci = _ci(summary["steps"][s]["abandoned_friction"])
+        if ci is not None and f > 0:
+            ax.errorbar(p + f, yi, xerr=_yerr(f, ci), color="black", capsize=3, lw=1)
+    top = max(entered) if entered and max(entered) > 0 else 1.0
+    for yi, e, f, x in zip(y, entered, friction, exits):
+        if e > 0:
+            ax.text(
+                e + top * 0.01,
+                yi,
+                f"{fmt_count(e)} in · friction {f / e:.1%} · exit {x / e:.1%}",
+                va="center",
+                fontsize=9,
+            )
+    ax.set_yticks(y, steps)
+    ax.invert_yaxis()
+    ax.set_xlim(0, top * 1.45)
+    ax.set_xlabel(f"customers entering the step, per replication (mean of {_reps(summary)})")
+    conv = summary["metrics"]["conversion_rate"]
+    conv_text = ""
+    if conv["mean"] is not None:
+        ci = _ci(conv)
+        ci_text = f" (95% CI {fmt_pct(ci[0])}–{fmt_pct(ci[1])}{_clipped(conv)})" if ci else ""
+        conv_text = f" · conversion {fmt_pct(conv['mean'])}{ci_text}"
+    ax.set_title(f"{summary['scenario']}: checkout funnel{conv_text}", loc="left")
+    ax.legend(
+        loc="lower right",
+        frameon=False,
+        title="error bars: 95% CI of friction losses",
+        title_fontsize=9,
+    )
+
+
+def lost_revenue_bars(summary: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The bars of the lost-revenue waterfall, top to bottom: potential revenue,
+    friction losses of each step that has any, non-friction exits, realised
+    revenue. Each bar: ``label``, ``kind``, ``bottom``, ``height``, ``value``, ``ci``.
+    ``None`` when the summary has no lost revenue per step (older results)."""
+    steps = summary["steps"]
+    if not steps or any("lost_revenue_friction" not in m for m in steps.values()):
+        return None
+    metrics = summary["metrics"]
+    revenue = _mean(metrics["revenue"])
+    lost_exit = _mean(metrics["lost_revenue_exit"])
+    step_losses = [(s, _mean(m["lost_revenue_friction"]), m) for s, m in steps.items()]
+    potential = revenue + _mean(metrics["lost_revenue_friction"]) + lost_exit
+    bars = [
+        {
+            "label": "potential\n(all visitors)",
+            "kind": "potential",
+            "bottom": 0.0,
+            "height": potential,
+            "value": potential,
+            "ci": _ci(metrics.get("potential_revenue")),
+        }
+    ]
+    level = potential
+    for name, loss, m in step_losses:
+        if loss <= 0:
+            continue
+        level -= loss
+        bars.append(
+            {
+                "label": name,
+                "kind": "friction",
+                "bottom": level,
+                "height": loss,
+                "value": -loss,
+                "ci": _ci(m["lost_revenue_friction"]),
+            }
+        )
+    level -= lost_exit
+    bars.append(
+        {
+            "label": "non-friction\nexits",
+            "kind": "exit",
+            "bottom": level,
+            "height": lost_exit,
+            "value": -lost_exit,
+            "ci": _ci(metrics["lost_revenue_exit"]),
+        }
+    )
+    bars.append(
+        {
+            "label": "realised\nrevenue",
+            "kind": "revenue",
+            "bottom": 0.0,
+            "height": revenue,
+            "value": revenue,
+            "ci": _ci(metrics["revenue"]),
+        }
+    )
+    return bars
+
+
+def plot_lost_revenue(ax: Axes, summary: dict[str, Any]) -> None:
+    """Waterfall from potential revenue (every visitor's order value) to realised
+    revenue: the friction losses of each step, then non-friction exits."""
+    bars = lost_revenue_bars(summary)
+    if bars is None:
+        raise ValueError("the summary has no lost revenue per step")
+    style = {
+        "potential": {"color": POTENTIAL},
+        "friction": {"color": FRICTION},
+        "exit": {"color": EXIT, "hatch": "//", "edgecolor": "white"},
+        "revenue": {"color": PASSED},
+    }
+    x = np.arange(len(bars))
+    top = max(b["bottom"] + b["height"] for b in bars) or 1.0
+    for xi, b in zip(x, bars):
+        ax.bar(xi, b["height"], bottom=b["bottom"], width=0.7, **style[b["kind"]])
+        if b["ci"] is not None:
+            lo, hi = b["ci"]
+            size = abs(b["value"])
+            # the CI of a loss moves the bar's lower end; of a total, its upper end
+            end = b["bottom"] if b["value"] < 0 else b["bottom"] + b["height"]
+            err = [[hi - size], [size - lo]] if b["value"] < 0 else [[size - lo], [hi - size]]
+            ax.errorbar(xi, end, yerr=np.maximum(err, 0), color="black", capsize=3, lw=1)
+        ax.text(
+            xi,
+            b["bottom"] + b["height"] + top * 0.015,
+            money(b["value"]),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+    for xi, a in enumerate(bars[:-1]):  # dotted connectors between consecutive bars
+        level = a["bottom"] if a["kind"] in ("friction", "exit") else a["height"]
+        ax.plot([xi + 0.35, xi + 0.65], [level, level], color="black", lw=0.6, ls=":")
+    ax.set_xticks(x, [b["label"] for b in bars], rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_ylim(0, top * 1.1)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: money(v)))
+    ax.set_ylabel("revenue per replication (currency units)")
+    friction = _mean(summary["metrics"]["lost_revenue_friction"])
+    potential = bars[0]["height"]
+    share = f" · friction costs {friction / potential:.1%} of potential" if potential else ""
+    ax.set_title(f"{summary['scenario']}: where revenue is lost{share}", loc="left")
+    handles = [
+        Patch(color=FRICTION, label="friction (recoverable by design)"),
+        Patch(facecolor=EXIT, hatch="//", edgecolor="white", label="non-friction exits"),
+    ]
+    ax.legend(
+        handles=handles,
+        loc="upper right",
+        frameon=False,
+        title=f"mean of {_reps(summary)}; {CI_NOTE}",
+        title_fontsize=9,
+    )
+
+
+# -- irritation -------------------------------------------------------------------------------
+
+
+def hist_quantiles(counts: Sequence[float], edges: Sequence[float], qs: Sequence[float]) -> list:
+    """Quantiles of a histogram, interpolating linearly inside a bin (``nan`` if empty)."""
+    c = np.asarray(counts, dtype=float)
+    e = np.asarray(edges, dtype=float)
+    total = c.sum()
+    if total <= 0:
+        return [math.nan for _ in qs]
+    cum = np.concatenate([[0.0], np.cumsum(c)]) / total
+    out = []
+    for q in qs:
+        i = int(np.searchsorted(cum, q, side="left"))
+        i = min(max(i, 1), len(c))
+        width = cum[i] - cum[i - 1]
+        frac = (q - cum[i - 1]) / width if width > 0 else 0.0
+        out.append(float(e[i - 1] + frac * (e[i] - e[i - 1])))
+    return out
+
+
+def irritation_bands(distributions: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per segment: the steps entered, and the 10/25/50/75/90 % quantiles of
+    cumulative irritation on entering each; and the tolerance quantiles."""
+    irr = distributions["irritation"]
+    edges = irr["edges"]
+    qs = (0.1, 0.25, 0.5, 0.75, 0.9)
+    out = {}
+    for seg, tol in irr["tolerance"].items():
+        if sum(tol) == 0:  # a segment without visitors has no panel
+            continue
+        steps, bands, entries = [], [], []
+        for step, by_seg in irr["steps"].items():
+            counts = by_seg[seg]
+            if sum(counts) > 0:
+                steps.append(step)
+                bands.append(hist_quantiles(counts, edges, qs))
+                entries.append(sum(counts))
+        out[seg] = {
+            "steps": steps,
+            "quantiles": np.asarray(bands, dtype=float).reshape(-1, len(qs)),
+            "entries": entries,
+            "tolerance": hist_quantiles(tol, edges, qs),
+        }
+    return out
+
+
+def plot_irritation(fig: Figure, distributions: dict[str, Any]) -> list[Axes]:
+    """Irritation journey: per segment, the spread of cumulative irritation on
+    entering each step (median, 25–75 % box, 10–90 % whisker) against the spread
+    of the segment's tolerances (median and 25–75 % band). Where irritation
+    climbs into the tolerance band, customers start to abandon. Entrants of a
+    step are its survivors, so late steps show the more tolerant customers."""
+    bands = irritation_bands(distributions)
+    segs = list(bands)
+    axes = fig.subplots(1, len(segs), sharey=True, squeeze=False)[0]
+    cap = distributions["irritation"]["edges"][-1]
+    ymax = 0.0
+    for ax, seg in zip(axes, segs):
+        b = bands[seg]
+        q = b["quantiles"]
+        x = np.arange(len(b["steps"]))
+        lo_t, med_t, hi_t = b["tolerance"][1], b["tolerance"][2], b["tolerance"][3]
+        ax.axhspan(lo_t, hi_t, color=TOLERANCE, alpha=0.08, lw=0)
+        ax.axhline(med_t, color=TOLERANCE, ls="--", lw=1.2)
+        if len(x):
+            # one box per step, not a line: with branches, consecutive steps in the
+            # listed order need not follow one another
+            ax.vlines(x, q[:, 0], q[:, 4], color=FRICTION, lw=1.5, alpha=0.6)
+            ax.bar(x, q[:, 3] - q[:, 1], bottom=q[:, 1], width=0.45, color=FRICTION, alpha=0.45)
+            ax.plot(x, q[:, 2], color=FRICTION, marker="D", ms=5, lw=0)
+            ymax = max(ymax, float(np.nanmax(q[:, 4])))
+        ymax = max(ymax, hi_t)
+        ax.set_xticks(x, b["steps"], rotation=35, ha="right", rotation_mode="anchor")
+        ax.set_title(seg, fontsize=11)
+        ax.set_xlim(-0.6, max(len(x), 1) - 0.4)
+        ax.text(
+            0.02,
+            med_t,
+            f" tolerance median {med_t:.3g}",
+            transform=ax.get_yaxis_transform(),
+            va="bottom",
+            fontsize=8,
+        )
+    axes[0].set_ylim(0, min(ymax * 1.08, cap) or 1.0)
+    axes[0].set_ylabel("cumulative irritation on entering the step (points)")
+    handles = [
+        Line2D([], [], color=FRICTION, marker="D", ms=5, lw=0, label="irritation: median"),
+        Patch(color=FRICTION, alpha=0.45, label="irritation: 25–75 %"),
+        Line2D([], [], color=FRICTION, alpha=0.6, lw=1.5, label="irritation: 10–90 %"),
+        Line2D([], [], color=TOLERANCE, ls="--", label="tolerance: median"),
+        Patch(color=TOLERANCE, alpha=0.12, label="tolerance: 25–75 %"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False)
+    reps = distributions.get("replications")
+    pooled = f"; customers of {reps} replications pooled" if reps else ""
+    _suptitle(
+        fig,
+        f"{distributions.get('scenario', '')}: irritation on entering each step vs tolerance"
+        f"\nper segment, steps in the scenario's order{pooled}",
+    )
+    return list(axes)
+
+
+# -- time: checkout and waiting ---------------------------------------------------------------
+
+
+_TIME_TICKS = [
+    (1 / 60, "1 s"),
+    (2 / 60, "2 s"),
+    (5 / 60, "5 s"),
+    (1 / 6, "10 s"),
+    (0.5, "30 s"),
+    (1, "1 min"),
+    (2, "2 min"),
+    (3, "3 min"),
+    (5, "5 min"),
+    (10, "10 min"),
+    (15, "15 min"),
+    (20, "20 min"),
+    (30, "30 min"),
+    (60, "1 h"),
+    (120, "2 h"),
+    (300, "5 h"),
+    (720, "12 h"),
+    (1440, "1 d"),
+    (4320, "3 d"),
+]
+
+
+_ROUND_TICKS = {1 / 60, 5 / 60, 0.5, 1, 5, 10, 30, 60, 300, 1440}
+
+
+def _minutes_range(lo: float, hi: float) -> str:
+    """A CI in minutes, with enough digits that its two ends differ."""
+    a, b = fmt_minutes(lo), fmt_minutes(hi)
+    return f"{a}–{b}" if a != b else f"{lo:.3g}–{hi:.3g} min"
+
+
+def _time_axis(ax: Axes, edges: np.ndarray, counts: np.ndarray) -> None:
+    """Log time axis over the bins that hold data, ticks in readable units."""
+    nz = np.flatnonzero(counts)
+    lo = edges[max(nz[0], 1)] if nz.size else edges[1]
+    hi = edges[min(nz[-1] + 1, len(edges) - 1)] if nz.size else edges[-1]
+    lo, hi = lo / 1.5, hi * 1.5
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi and t in _ROUND_TICKS]
+    if len(ticks) < 4:
+        ticks = [(t, s) for t, s in _TIME_TICKS if lo <= t <= hi]
+    if len(ticks) < 2:
+        ticks = [(t, s) for t, s in _TIME_TICKS if lo / 10 <= t <= hi * 10]
+    gap = math.log10(hi / lo) / 12  # at most ~12 labels, never touching
+    kept: list[tuple[float, str]] = []
+    for t, label in ticks:
+        if not kept or math.log10(t / kept[-1][0]) >= gap:
+            kept.append((t, label))
+    ticks = kept
+    ax.xaxis.set_major_locator(FixedLocator([t for t, _ in ticks]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: dict(ticks).get(v, "")))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _timed_hist(counts: Sequence[float], edges: Sequence[float], reps: int) -> tuple:
+    """Bins from the second on (the first, under 0.6 s, has no place on a log axis),
+    as customers per replication."""
+    c = np.asarray(counts, dtype=float) / max(reps, 1)
+    e = np.asarray(edges, dtype=float)
+    return c[1:], e[1:], c[0]
+
+
+def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[str, Any]) -> None:
+    """Minutes from arrival to order for the customers who ordered, with the
+    median and the mean (95 % CI) marked."""
+    ct = distributions["checkout_time"]
+    reps = int(distributions.get("replications") or summary.get("replications") or 1)
+    counts, edges, under = _timed_hist(ct["counts"], ct["edges"], reps)
+    ax.stairs(counts, edges, fill=True, color=PASSED, alpha=0.85, label="orders")
+    _time_axis(ax, edges, counts)
+    median = hist_quantiles(ct["counts"], ct["edges"], [0.5])[0]
+    m = summary["metrics"].get("mean_checkout_time")
+    if m and m.get("mean") is not None:
+        mean, ci = float(m["mean"]), _ci(m)
+        if ci is not None:
+            ax.axvspan(ci[0], ci[1], color="black", alpha=0.15, lw=0)
+        ci_text = f" (95% CI {_minutes_range(*ci)}{_clipped(m)})" if ci else ""
+        ax.axvline(mean, color="black", lw=1.5, label=f"mean {fmt_minutes(mean)}{ci_text}")
+    if not math.isnan(median):
+        ax.axvline(median, color="#E69F00", lw=1.5, ls="--", label=f"median {fmt_minutes(median)}")
+    ax.set_xlabel("time from arrival to order (log scale)")
+    ax.set_ylabel("orders per replication, per bin (20 bins per decade)")
+    ax.set_ylim(0, max(counts.max(initial=0) * 1.15, 1e-9))
+    note = f"; {under:,.1f} under 0.6 s not shown" if under > 0 else ""
+    ax.legend(
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        title=f"mean of {_reps(summary)}{note}".replace("; ", "\n"),
+        alignment="left",
+    )
+    ax.set_title(f"{summary['scenario']}: time to complete checkout (orders only)", loc="left")
+
+
+def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, Any]) -> list:
+    """Queues at the steps with capacity: how long the customers who had to wait
+    waited (left), and how busy each step's capacity was (right, 95 % CI)."""
+    waits = distributions["wait"]["steps"]
+    steps = [s for s in waits if s in summary["steps"]]
+    reps = int(distributions.get("replications") or summary.get("replications") or 1)
+    left, right = fig.subplots(1, 2, width_ratios=[2.2, 1])
+    all_counts = np.zeros(len(distributions["wait"]["edges"]) - 2)
+    for k, s in enumerate(steps):
+        counts, edges, under = _timed_hist(waits[s], distributions["wait"]["edges"], reps)
+        all_counts += counts
+        m = summary["steps"][s]
+        p_wait, mean_wait = m.get("p_wait"), m.get("mean_wait")
+        label = s
+        if p_wait and p_wait.get("mean") is not None:
+            label += f": {fmt_pct(p_wait['mean'])} of entrants wait"
+        if mean_wait and mean_wait.get("mean") is not None:
+            ci = _ci(mean_wait)
+            ci_text = f" (95% CI {_minutes_range(*ci)}{_clipped(mean_wait)})" if ci else ""
+            label += f"\nmean wait over all entrants {fmt_minutes(mean_wait['mean'])}{ci_text}"
+        if under > 0:
+            label += f"\n{under:,.1f} waits under 0.6 s not shown"
+        left.stairs(counts, edges, color=SERIES[k % len(SERIES)], lw=2, label=label)
+    edges = np.asarray(distributions["wait"]["edges"], dtype=float)[1:]
+    _time_axis(left, edges, all_counts)
+    left.set_ylim(0, max(all_counts.max(initial=0), 1e-9) * 1.35)
+    left.set_xlabel("time waited in the queue (log scale), customers who waited")
+    left.set_ylabel("customers per replication, per bin")
+    left.legend(loc="upper right", frameon=False, fontsize=8)
+    left.set_title("wait of those who found all capacity busy", fontsize=11)
+    util = [_mean(summary["steps"][s].get("utilisation")) for s in steps]
+    x = np.arange(len(steps))
+    right.bar(x, util, color=[SERIES[k % len(SERIES)] for k in range(len(steps))], width=0.6)
+    for xi, s, u in zip(x, steps, util):
+        ci = _ci(summary["steps"][s].get("utilisation"))
+        if ci is not None:
+            right.errorbar(xi, u, yerr=_yerr(u, ci), color="black", capsize=4, lw=1)
+        right.text(xi, u + 0.03, fmt_pct(u), ha="center", va="bottom", fontsize=9)
+    right.set_xticks(x, steps)
+    right.set_ylim(0, 1.05)
+    right.yaxis.set_major_formatter(PercentFormatter(1.0))
+    right.set_ylabel("utilisation: busy time / (capacity × run time)")
+    right.set_title("utilisation (error bars: 95% CI)", fontsize=11)
+    _suptitle(
+        fig, f"{summary['scenario']}: waiting at steps with capacity (mean of {_reps(summary)})"
+    )
+    return [left, right]
+
+
+# -- word of mouth ----------------------------------------------------------------------------
+
+
+def plot_word_of_mouth(ax: Axes, data: dict[str, Any]) -> None:
+    """Visitors over time by source, with 95 % CI bands, and the NPS.
+
+    ``data`` (the ``word_of_mouth.json`` document of a results folder)::
+
+        {
+          "scenario": "checkout-baseline",          # optional, for the title
+          "bin_minutes": 1440,                      # width of a time bin
+          "time": [0, 1440, 2880, ...],             # start of each bin, minutes
+          "sources": {                              # any names; usually these three
+            "organic":   {"mean": [...], "ci_low": [...], "ci_high": [...]},
+            "referral":  {"mean": [...], "ci_low": [...], "ci_high": [...]},
+            "returning": {"mean": [...], "ci_low": [...], "ci_high": [...]}
+          },
+          "nps": {"mean": 12.5, "ci95": [10.1, 14.9]}   # optional, −100..100
+        }
+
+    Counts are visitors per bin per replication (means over replications);
+    each list has one value per bin.
+    """
+    t = np.asarray(data["time"], dtype=float)
+    width = float(data.get("bin_minutes") or (t[1] - t[0] if t.size > 1 else 1.0))
+    days = t.size and t[-1] + width > 2 * 1440
+    scale, unit = (1440.0, "days") if days else (60.0, "hours")
+    mid = (t + width / 2) / scale
+    for k, (name, s) in enumerate(data["sources"].items()):
+        colour = SERIES[k % len(SERIES)]
+        ax.fill_between(mid, s["ci_low"], s["ci_high"], color=colour, alpha=0.2, lw=0)
+        ax.plot(mid, s["mean"], color=colour, lw=2, marker="o", ms=3, label=name)
+    ax.set_xlabel(f"time since start ({unit}; bins of {fmt_minutes(width)})")
+    ax.set_ylabel("visitors per bin per replication")
+    ax.set_ylim(bottom=0)
+    ax.legend(
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="source\n(bands: 95% CI)"
+    )
+    nps = data.get("nps")
+    nps_text = ""
+    if nps and nps.get("mean") is not None:
+        ci = nps.get("ci95")
+        ci_text = f" (95% CI {ci[0]:+.1f} to {ci[1]:+.1f}{_clipped(nps)})" if ci else ""
+        nps_text = f" · NPS {nps['mean']:+.1f}{ci_text}".replace("-", "−")
+    name = data.get("scenario")
+    ax.set_title(f"{name + ': ' if name else ''}visitors by source{nps_text}", loc="left")
+
+
+# -- the charts of a run ----------------------------------------------------------------------
+
+
+def _one_axes(plot: Callable[..., Any], *args: Any) -> Callable[[Figure], Any]:
+    return lambda fig: plot(fig.add_subplot(), *args)
+
+
+#: Every chart file a report may draw, in report order.
+CHART_FILES = (
+    "funnel.png",
+    "lost_revenue.png",
+    "irritation.png",
+    "waiting.png",
+    "checkout_time.png",
+    "word_of_mouth.png",
+)
+
+
+def chart_plan(
+    summary: dict[str, Any],
+    distributions: dict[str, Any] | None = None,
+    word_of_mouth: dict[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+) -> list[tuple[str, str, str, Callable[[Figure], Any]]]:
+    """The charts the data allows, in report order: (file, title, caption, draw); the
+    ``overrides`` of the run follow the scenario's name in every chart's title."""
+    summary = _labelled(summary, overrides)
+    distributions = _labelled(distributions, overrides)
+    word_of_mouth = _labelled(word_of_mouth, overrides)
+    plan = [
+        (
+            "funnel.png",
+            "Funnel",
+            "Customers entering each step; at each step, who went on, who abandoned "
+            "for friction and who left for other reasons.",
+            _one_axes(plot_funnel, summary),
+        )
+    ]
+    bars = lost_revenue_bars(summary)
+    if bars is not None and bars[0]["height"] > 0:
+        plan.append(
+            (
+                "lost_revenue.png",
+                "Lost revenue by step and cause",
+                "From the order value of every visitor to the revenue realised: what each "
+                "step loses to friction, then what non-friction exits take.",
+                _one_axes(plot_lost_revenue, summary),
+            )
+        )
+    if distributions is not None and irritation_bands(distributions):
+        plan.append(
+            (
+                "irritation.png",
+                "Irritation journey",
+                "Per segment, how irritated customers are when they enter each step, "
+                "against how much they tolerate; where the two meet, customers abandon.",
+                lambda fig: plot_irritation(fig, distributions),
+            )
+        )
+    queues = distributions["wait"]["steps"] if distributions is not None else {}
+    if any(_mean(summary["steps"].get(s, {}).get("entered")) > 0 for s in queues):
+        plan.append(
+            (
+                "waiting.png",
+                "Waiting",
+                "How long customers who found the capacity busy waited, and how busy "
+                "each step with capacity was.",
+                lambda fig: plot_waiting(fig, summary, distributions),
+            )
+        )
+    if distributions is not None and sum(distributions["checkout_time"]["counts"]) > 0:
+        plan.append(
+            (
+                "checkout_time.png",
+                "Time to complete checkout",
+                "Minutes from arrival to order, for the customers who ordered.",
+                _one_axes(plot_checkout_time, summary, distributions),
+            )
+        )
+    if word_of_mouth is not None:
+        plan.append(
+            (
+                "word_of_mouth.png",
+                "Word of mouth",
+                "Visitors over time by source, and the Net Promoter Score.",
+                _one_axes(plot_word_of_mouth, word_of_mouth),
+            )
+        )
+    return plan
