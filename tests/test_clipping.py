@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 import frictionsim
 from frictionsim import console, results
 from frictionsim.metrics import KINDS, METRICS, lookup
-from frictionsim.stats import describe, difference, metric_bounds
+from frictionsim.metrics import bounds as metric_bounds
+from frictionsim.stats import describe, difference
 
 from .conftest import make_scenario, one_segment
 
