@@ -182,8 +182,8 @@ Prepared = Callable[[], tuple[int, float | None]]
 def prepare_mmc_frictionsim(n: int) -> Prepared:
     import numpy as np
 
-    from frictionsim.engine import simulate
     from frictionsim.scenario import parse_scenario
+    from frictionsim.sim.simpy_engine import simulate
 
     scenario = parse_scenario(
         MMC_YAML.format(
@@ -245,8 +245,8 @@ def prepare_mmc_simpy(n: int) -> Prepared:
 def prepare_checkout7_frictionsim(n: int) -> Prepared:
     import numpy as np
 
-    from frictionsim.engine import simulate
     from frictionsim.scenario import parse_scenario
+    from frictionsim.sim.simpy_engine import simulate
 
     scenario = parse_scenario(
         CHECKOUT_YAML.format(horizon=n / CHECKOUT_RATE, rate=CHECKOUT_RATE),
@@ -272,8 +272,8 @@ repeat: {delay: {dist: exponential, mean: 6h}}
 def prepare_checkout7_wom(n: int) -> Prepared:
     import numpy as np
 
-    from frictionsim.engine import simulate
     from frictionsim.scenario import parse_scenario
+    from frictionsim.sim.simpy_engine import simulate
 
     scenario = parse_scenario(
         CHECKOUT_YAML.format(horizon=n / CHECKOUT_RATE, rate=CHECKOUT_RATE) + WOM_YAML,

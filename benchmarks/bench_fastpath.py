@@ -6,8 +6,8 @@ The realistic 7-step checkout of ``bench_engine.py`` (case ``checkout7``: two
 segments, lognormal durations, fields, exits, one branch, payment errors with
 retries, no capacity), simulated for about N customers by
 
-``fast``   :func:`frictionsim.fastpath.simulate` (vectorized numpy), and
-``simpy``  :func:`frictionsim.engine.simulate` (one SimPy process per customer),
+``fast``   :func:`frictionsim.sim.fastpath.simulate` (vectorized numpy), and
+``simpy``  :func:`frictionsim.sim.simpy_engine.simulate` (one SimPy process per customer),
 
 each measurement in a fresh child process (``bench_fastpath.py --one ENGINE N``)
 that times only the simulation call and reports its peak resident memory
@@ -53,9 +53,8 @@ def measure_one(engine: str, n: int) -> dict:
     """Run one engine once in this (fresh) process."""
     import numpy as np
 
-    from frictionsim import engine as simpy_engine
-    from frictionsim import fastpath
     from frictionsim.scenario import parse_scenario
+    from frictionsim.sim import fastpath, simpy_engine
 
     scenario = parse_scenario(
         CHECKOUT_YAML.format(horizon=n / CHECKOUT_RATE, rate=CHECKOUT_RATE), "bench.yaml"

@@ -33,9 +33,9 @@ from pathlib import Path
 from typing import TextIO
 from xml.sax.saxutils import quoteattr
 
-from .engine import SOURCES
 from .errors import SimulationError
 from .scenario import Scenario
+from .sim.codes import SOURCES
 
 FORMATS = ("csv", "xes")
 CSV_COLUMNS = (

@@ -10,7 +10,7 @@ order). Every study runs its replications as :class:`Task` s through one
 optimisation): a local process pool (small batches stay serial, because
 starting workers would cost more than it saves) or an existing Dask cluster.
 Each task decides its engine once, when it is made: the vectorized fast path
-(:mod:`frictionsim.fastpath`) where it reproduces the SimPy engine exactly,
+(:mod:`frictionsim.sim.fastpath`) where it reproduces the SimPy engine exactly,
 the SimPy engine otherwise. Before any work a study's size is estimated
 (:func:`estimate_runs`) and refused beyond the limits unless forced.
 """
@@ -33,10 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from . import fastpath
-from .engine import RunResult, simulate
 from .errors import OptionError, RunTooLargeError, SimulationError
 from .scenario import Scenario
+from .sim import fastpath
+from .sim.simpy_engine import RunResult, simulate
 
 #: Below this many expected customers in all, work runs in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000

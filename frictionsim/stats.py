@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 from scipy import stats as st
 
-from .engine import SOURCES, RunResult
 from .metrics import bounds, nps_counts, run_values, segment_values, step_values
 from .metrics import ratio as _ratio
 from .scenario import Scenario
+from .sim.codes import SOURCES
+from .sim.simpy_engine import RunResult
 
 
 def run_metrics(result: RunResult, scenario: Scenario) -> dict[str, float]:
@@ -152,7 +153,7 @@ def distributions(scenario: Scenario, results: Sequence[RunResult]) -> dict[str,
     (0, then log-spaced; the last bin also counts longer times). ``None`` when
     the results do not hold these histograms.
     """
-    from .engine import TIME_EDGES, irritation_edges
+    from .sim.simpy_engine import TIME_EDGES, irritation_edges
 
     if not results or any(r.step_irritation_hist is None for r in results):
         return None

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import yaml
 
-from frictionsim.engine import RunResult, simulate
 from frictionsim.scenario import Scenario, parse_scenario
+from frictionsim.sim.simpy_engine import RunResult, simulate
 
 BASE: dict[str, Any] = {
     "name": "micro",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from frictionsim.engine import arrival_times, substream
+from frictionsim.sim.simpy_engine import arrival_times, substream
 
 from .conftest import make_scenario, one_segment, run_once
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frictionsim.engine import EXIT, FRICTION, ORDER
+from frictionsim.sim.simpy_engine import EXIT, FRICTION, ORDER
 
 from .conftest import make_scenario, run_once
 
@@ -158,8 +158,8 @@ def test_loops_with_an_exit_terminate():
 
 
 def test_rounding_never_sends_a_customer_down_a_branch_of_p_zero():
-    from frictionsim import fastpath
-    from frictionsim.engine import ORGANIC, _StepPlan, _Streams
+    from frictionsim.sim import fastpath
+    from frictionsim.sim.simpy_engine import ORGANIC, _StepPlan, _Streams
 
     # probabilities may sum to 1 - 1e-6; a draw above that must not reach the p = 0 branch
     steps = [

@@ -15,8 +15,8 @@ from scipy import stats
 
 from frictionsim import execution
 from frictionsim.cli import cli
-from frictionsim.engine import simulate
 from frictionsim.eventlog import CSV_COLUMNS, PartWriter
+from frictionsim.sim.simpy_engine import simulate
 
 from .conftest import make_scenario, scenario_dict
 

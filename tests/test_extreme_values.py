@@ -29,11 +29,11 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from frictionsim import fastpath
-from frictionsim.engine import RunResult, simulate
 from frictionsim.errors import RunTooLargeError, SimulationError
 from frictionsim.execution import check_run_size, estimate_run
 from frictionsim.scenario import Scenario
+from frictionsim.sim import fastpath
+from frictionsim.sim.simpy_engine import RunResult, simulate
 from frictionsim.stats import distributions, funnel_rows, summarize
 
 from .test_fuzz_scenarios import _check, fuzz

@@ -7,9 +7,10 @@ import dataclasses
 import numpy as np
 import pytest
 
-from frictionsim import engine, fastpath
 from frictionsim.errors import SimulationError
 from frictionsim.execution import Task, run_task, uses_fast_path
+from frictionsim.sim import fastpath
+from frictionsim.sim import simpy_engine as engine
 from frictionsim.studies import run_replications
 
 from .conftest import make_scenario

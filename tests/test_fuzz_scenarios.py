@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from frictionsim.engine import simulate
 from frictionsim.errors import ScenarioError, SimulationError
 from frictionsim.scenario import Scenario, parse_scenario
+from frictionsim.sim.simpy_engine import simulate
 
 from .conftest import BASE
 

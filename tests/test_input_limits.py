@@ -19,11 +19,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from frictionsim import fastpath
 from frictionsim.cli import cli
-from frictionsim.engine import arrival_bin_width, arrival_bins, simulate
 from frictionsim.errors import ScenarioError
 from frictionsim.scenario import parse_scenario
+from frictionsim.sim import fastpath
+from frictionsim.sim.simpy_engine import arrival_bin_width, arrival_bins, simulate
 from frictionsim.userfiles import read_user_file
 
 from .conftest import make_scenario, one_segment, run_once, scenario_dict

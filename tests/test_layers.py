@@ -18,8 +18,8 @@ def loaded_after(statement: str) -> set[str]:
     ("module", "forbidden"),
     [
         ("frictionsim.scenario", {"simpy", "matplotlib"}),
-        ("frictionsim.engine", {"matplotlib", "click", "rich"}),
-        ("frictionsim.report", {"simpy", "frictionsim.engine"}),
+        ("frictionsim.sim.simpy_engine", {"matplotlib", "click", "rich"}),
+        ("frictionsim.report", {"simpy", "frictionsim.sim.simpy_engine"}),
         ("frictionsim.stats", {"matplotlib"}),
         ("frictionsim.funnel_data", {"simpy", "matplotlib"}),
         ("frictionsim.studies.calibrate", {"matplotlib"}),

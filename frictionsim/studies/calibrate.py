@@ -54,11 +54,11 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as st
 
-from ..engine import ORDER, simulate
 from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..funnel_data import ObservedFunnel
 from ..scenario import Scenario
+from ..sim.simpy_engine import ORDER, simulate
 
 #: Kinds of free parameters, in the order they are listed.
 KINDS = ("exit", "irritation", "tolerance")

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import __version__
-from ..engine import RunResult
 from ..errors import ComparisonError
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..formats import currency_symbol, verdict
 from ..frames import FrameMixin
 from ..metrics import flat_values, kind
 from ..scenario import Scenario
+from ..sim.simpy_engine import RunResult
 from ..stats import describe, difference
 
 #: What compared designs may differ in: the checkout itself, and how it is run.

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..engine import RunResult
 from ..errors import SimulationError
 from ..execution import DaskExecutor, Execution, Progress, open_execution, replication_seeds
 from ..frames import FrameMixin
 from ..metrics import flat_values
 from ..scenario import Scenario
+from ..sim.simpy_engine import RunResult
 from ..stats import summarize
 
 

@@ -3,11 +3,11 @@
 Without ``capacity`` nobody waits for anybody, and without loops a customer
 visits each step at most once; a customer's path then depends only on their
 own random numbers. This module draws exactly the random numbers the SimPy
-engine (:mod:`frictionsim.engine`) draws — the same substreams, keyed by
+engine (:mod:`frictionsim.sim.simpy_engine`) draws — the same substreams, keyed by
 purpose and name, in the same blocks of ``BLOCK`` customers, row *i* for
 customer *i* — and walks every customer through the steps at once with numpy
 array operations, one step at a time in topological order. The result is the
-same :class:`~frictionsim.engine.RunResult`, field for field: counters are
+same :class:`~frictionsim.sim.simpy_engine.RunResult`, field for field: counters are
 identical, times are the same float sums (``now + duration`` in the order
 SimPy adds them), and money and checkout-time totals are summed in the order
 the customers finish, as SimPy's event loop does.
@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from .engine import (
+from ..scenario import Scenario
+from .simpy_engine import (
     BLOCK,
     EXIT,
     FRICTION,
@@ -51,7 +52,6 @@ from .engine import (
     irritation_edges,
     substream,
 )
-from .scenario import Scenario
 
 #: Fields of the scenario models whose meaning this engine implements. A field
 #: outside these lists (a feature added later) is only accepted at its default.
@@ -305,7 +305,8 @@ class _Step(_StepPlan):
 
 
 def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any = None) -> RunResult:
-    """One replication, identical to :func:`frictionsim.engine.simulate` where supported."""
+    """One replication, identical to the SimPy engine's :func:`~.simpy_engine.simulate` where
+    supported."""
     reason = unsupported_reason(scenario)
     if reason:
         raise ValueError(f"fast path cannot run this scenario: {reason}")
@@ -445,7 +446,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
 def _scores(
     peak: np.ndarray, last: np.ndarray, tol: np.ndarray, best: float, scale: float
 ) -> np.ndarray:
-    """:func:`frictionsim.engine.recommend_score`, element by element (same float operations)."""
+    """:func:`~.simpy_engine.recommend_score`, element by element (same float operations)."""
     remembered = (peak + last) / 2
     limit = scale * tol
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

@@ -50,6 +50,8 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
+from ..errors import SimulationError
+from ..scenario import END, Scenario
 from .codes import (  # noqa: F401 - the engine's codes are part of its interface
     ABANDONER,
     ARRIVAL_ACTIVITY,
@@ -66,8 +68,6 @@ from .codes import (  # noqa: F401 - the engine's codes are part of its interfac
     RETURNING,
     SOURCES,
 )
-from .errors import SimulationError
-from .scenario import END, Scenario
 
 #: Customers whose random numbers are drawn together.
 BLOCK = 4096
