@@ -36,7 +36,8 @@ import numpy as np
 from .errors import OptionError, RunTooLargeError, SimulationError
 from .scenario import Scenario
 from .sim import fastpath
-from .sim.simpy_engine import RunResult, simulate
+from .sim.result import RunResult
+from .sim.simpy_engine import simulate
 
 #: Below this many expected customers in all, work runs in this process.
 SERIAL_BELOW_CUSTOMERS = 50_000

@@ -6,7 +6,7 @@ never change), a **level** (``run``: the whole replication; ``step``: one step,
 ``segments.<segment>.<name>``), a **kind** that says how it is read and
 written (a count, a rate in [0, 1], money, minutes, or the NPS score in
 [−100, 100]), a **label** for tables and charts, and how it is **computed**
-from one replication's counters (:class:`~frictionsim.sim.simpy_engine.RunResult`).
+from one replication's counters (:class:`~frictionsim.sim.result.RunResult`).
 
 Statistics, the console, the report, the CSV columns and ``--metric`` all read
 this table, so a metric added here appears everywhere. The order of the table
@@ -29,7 +29,7 @@ from .sim.codes import ORGANIC, REFERRAL, RETURNING
 
 if TYPE_CHECKING:  # the table is read without loading the engine (the report does)
     from .scenario import Scenario
-    from .sim.simpy_engine import RunResult
+    from .sim.result import RunResult
 
 #: How a metric is read: its feasible range and how it is written.
 KINDS = {

@@ -26,7 +26,7 @@ from .metrics import bounds, nps_counts, run_values, segment_values, step_values
 from .metrics import ratio as _ratio
 from .scenario import Scenario
 from .sim.codes import SOURCES
-from .sim.simpy_engine import RunResult
+from .sim.result import RunResult
 
 
 def run_metrics(result: RunResult, scenario: Scenario) -> dict[str, float]:
@@ -153,7 +153,7 @@ def distributions(scenario: Scenario, results: Sequence[RunResult]) -> dict[str,
     (0, then log-spaced; the last bin also counts longer times). ``None`` when
     the results do not hold these histograms.
     """
-    from .sim.simpy_engine import TIME_EDGES, irritation_edges
+    from .sim.result import TIME_EDGES, irritation_edges
 
     if not results or any(r.step_irritation_hist is None for r in results):
         return None

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from frictionsim.scenario import Scenario, parse_scenario
-from frictionsim.sim.simpy_engine import RunResult, simulate
+from frictionsim.sim.result import RunResult
+from frictionsim.sim.simpy_engine import simulate
 
 BASE: dict[str, Any] = {
     "name": "micro",

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from frictionsim.sim.simpy_engine import arrival_times, substream
+from frictionsim.sim.streams import arrival_times, substream
 
 from .conftest import make_scenario, one_segment, run_once
 

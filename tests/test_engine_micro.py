@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frictionsim.sim.simpy_engine import EXIT, FRICTION, ORDER
+from frictionsim.sim.codes import EXIT, FRICTION, ORDER
 
 from .conftest import make_scenario, run_once
 
@@ -159,7 +159,8 @@ def test_loops_with_an_exit_terminate():
 
 def test_rounding_never_sends_a_customer_down_a_branch_of_p_zero():
     from frictionsim.sim import fastpath
-    from frictionsim.sim.simpy_engine import ORGANIC, _StepPlan, _Streams
+    from frictionsim.sim.codes import ORGANIC
+    from frictionsim.sim.streams import StepPlan, Streams
 
     # probabilities may sum to 1 - 1e-6; a draw above that must not reach the p = 0 branch
     steps = [
@@ -169,9 +170,9 @@ def test_rounding_never_sends_a_customer_down_a_branch_of_p_zero():
         {"name": "c"},
     ]  # fmt: skip
     scenario = make_scenario(steps=steps)
-    plan = _StepPlan(scenario, 0)
+    plan = StepPlan(scenario, 0)
     assert plan.next_cum[0] == 0.5
     assert plan.next_cum[1:] == [float("inf")] * 2
-    fast = fastpath._Step(scenario, 0, _Streams(scenario, np.random.SeedSequence(1), ORGANIC))
+    fast = fastpath._Step(scenario, 0, Streams(scenario, np.random.SeedSequence(1), ORGANIC))
     assert fast.next_cum[0] == 0.5
     assert np.all(np.isinf(fast.next_cum[1:]))

@@ -33,7 +33,8 @@ from frictionsim.errors import RunTooLargeError, SimulationError
 from frictionsim.execution import check_run_size, estimate_run
 from frictionsim.scenario import Scenario
 from frictionsim.sim import fastpath
-from frictionsim.sim.simpy_engine import RunResult, simulate
+from frictionsim.sim.result import RunResult
+from frictionsim.sim.simpy_engine import simulate
 from frictionsim.stats import distributions, funnel_rows, summarize
 
 from .test_fuzz_scenarios import _check, fuzz

@@ -9,8 +9,9 @@ import pytest
 
 from frictionsim.errors import SimulationError
 from frictionsim.execution import Task, run_task, uses_fast_path
-from frictionsim.sim import fastpath
-from frictionsim.sim import simpy_engine as engine
+from frictionsim.sim import fastpath, simpy_engine
+from frictionsim.sim.result import RunResult
+from frictionsim.sim.streams import BLOCK
 from frictionsim.studies import run_replications
 
 from .conftest import make_scenario
@@ -101,7 +102,7 @@ SCENARIOS = {
 }
 
 
-def assert_same(a: engine.RunResult, b: engine.RunResult) -> None:
+def assert_same(a: RunResult, b: RunResult) -> None:
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
@@ -115,14 +116,14 @@ def assert_same(a: engine.RunResult, b: engine.RunResult) -> None:
 def test_fast_path_equals_simpy_exactly(name, seed):
     scenario = make_scenario(**SCENARIOS[name])
     assert fastpath.supports(scenario)
-    slow = engine.simulate(scenario, np.random.SeedSequence(seed))
+    slow = simpy_engine.simulate(scenario, np.random.SeedSequence(seed))
     fast = fastpath.simulate(scenario, np.random.SeedSequence(seed))
     assert slow.visitors > 100  # the comparison covers real traffic
     assert slow.abandoned_friction > 0
     assert_same(slow, fast)
 
 
-@pytest.mark.parametrize("chunk", [engine.BLOCK, fastpath.CHUNK])
+@pytest.mark.parametrize("chunk", [BLOCK, fastpath.CHUNK])
 def test_fast_path_equals_simpy_across_blocks_and_chunks(chunk, monkeypatch):
     """More customers than two random-number blocks (4096 each), walked in chunks of one
     block or all at once, so block and chunk boundaries are crossed."""
@@ -130,8 +131,8 @@ def test_fast_path_equals_simpy_across_blocks_and_chunks(chunk, monkeypatch):
     scenario = make_scenario(
         **{**SCENARIOS["branches-errors-exits"], "horizon": 3000, "arrivals": {"rate": 4}}
     )
-    slow = engine.simulate(scenario, np.random.SeedSequence(5))
-    assert slow.visitors > 2 * engine.BLOCK
+    slow = simpy_engine.simulate(scenario, np.random.SeedSequence(5))
+    assert slow.visitors > 2 * BLOCK
     assert_same(slow, fastpath.simulate(scenario, np.random.SeedSequence(5)))
 
 
@@ -139,11 +140,11 @@ def test_fast_path_with_given_arrivals_and_none():
     scenario = make_scenario(**SCENARIOS["profile-fixed-durations"])
     times = [0.0, 0.1, 0.1, 5.0, 1e4]
     assert_same(
-        engine.simulate(scenario, np.random.SeedSequence(1), arrivals=times),
+        simpy_engine.simulate(scenario, np.random.SeedSequence(1), arrivals=times),
         fastpath.simulate(scenario, np.random.SeedSequence(1), arrivals=times),
     )
     assert_same(
-        engine.simulate(scenario, np.random.SeedSequence(1), arrivals=[]),
+        simpy_engine.simulate(scenario, np.random.SeedSequence(1), arrivals=[]),
         fastpath.simulate(scenario, np.random.SeedSequence(1), arrivals=[]),
     )
 
@@ -181,7 +182,7 @@ def test_unsupported_scenarios_fall_back_to_simpy(steps, reason):
         fastpath.simulate(scenario, np.random.SeedSequence(1))
     # auto still runs it, on SimPy
     seq = np.random.SeedSequence(3)
-    assert_same(run_task(Task(scenario, seq, "auto")), engine.simulate(scenario, seq))
+    assert_same(run_task(Task(scenario, seq, "auto")), simpy_engine.simulate(scenario, seq))
 
 
 def test_unknown_scenario_features_are_refused(monkeypatch):

@@ -23,7 +23,8 @@ from frictionsim.cli import cli
 from frictionsim.errors import ScenarioError
 from frictionsim.scenario import parse_scenario
 from frictionsim.sim import fastpath
-from frictionsim.sim.simpy_engine import arrival_bin_width, arrival_bins, simulate
+from frictionsim.sim.simpy_engine import simulate
+from frictionsim.sim.streams import arrival_bin_width, arrival_bins
 from frictionsim.userfiles import read_user_file
 
 from .conftest import make_scenario, one_segment, run_once, scenario_dict

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from frictionsim.sim.simpy_engine import IRRITATION_BINS, TIME_BINS, TIME_EDGES, irritation_edges
+from frictionsim.sim.result import IRRITATION_BINS, TIME_BINS, TIME_EDGES, irritation_edges
 from frictionsim.stats import distributions, summarize
 
 from .conftest import make_scenario, run_once

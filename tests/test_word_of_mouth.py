@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from frictionsim.errors import ScenarioError, SimulationError
-from frictionsim.sim.simpy_engine import REFERRAL, RETURNING, recommend_score
+from frictionsim.sim.codes import REFERRAL, RETURNING
+from frictionsim.sim.simpy_engine import recommend_score
 from frictionsim.stats import nps_counts, run_metrics
 
 from .conftest import make_scenario, one_segment, run_once

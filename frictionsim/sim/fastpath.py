@@ -3,11 +3,11 @@
 Without ``capacity`` nobody waits for anybody, and without loops a customer
 visits each step at most once; a customer's path then depends only on their
 own random numbers. This module draws exactly the random numbers the SimPy
-engine (:mod:`frictionsim.sim.simpy_engine`) draws — the same substreams, keyed by
-purpose and name, in the same blocks of ``BLOCK`` customers, row *i* for
-customer *i* — and walks every customer through the steps at once with numpy
-array operations, one step at a time in topological order. The result is the
-same :class:`~frictionsim.sim.simpy_engine.RunResult`, field for field: counters are
+engine (:mod:`.simpy_engine`) draws — the same substreams of :mod:`.streams`,
+keyed by purpose and name, in the same blocks of ``BLOCK`` customers, row *i*
+for customer *i* — and walks every customer through the steps at once with
+numpy array operations, one step at a time in topological order. The result
+is the same :class:`~.result.RunResult`, field for field: counters are
 identical, times are the same float sums (``now + duration`` in the order
 SimPy adds them), and money and checkout-time totals are summed in the order
 the customers finish, as SimPy's event loop does.
@@ -33,23 +33,15 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..scenario import Scenario
-from .simpy_engine import (
+from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
+from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
+from .streams import (
     BLOCK,
-    EXIT,
-    FRICTION,
-    IRRITATION_BINS,
-    ORDER,
-    ORGANIC,
-    SOURCES,
-    TIME_BINS,
-    TIME_INNER_EDGES,
-    RunResult,
-    _StepPlan,
-    _Streams,
+    StepPlan,
+    Streams,
     arrival_bin_width,
     arrival_bins,
     arrival_times,
-    irritation_edges,
     substream,
 )
 
@@ -230,7 +222,7 @@ MAX_CUSTOMERS = 2_000_000
 class _Customers:
     """Segment, tolerance and order value of customers, drawn block by block."""
 
-    def __init__(self, scenario: Scenario, streams: _Streams) -> None:
+    def __init__(self, scenario: Scenario, streams: Streams) -> None:
         self.segments = scenario.segments
         self.customer_rng = streams.customer
         self.segment_rngs = streams.segment
@@ -258,11 +250,11 @@ class _Customers:
         return seg, tol, value
 
 
-class _Step(_StepPlan):
-    """The SimPy engine's plan of a step, its branch table as arrays, and its random
-    streams; :meth:`draw` gives the next blocks' numbers."""
+class _Step(StepPlan):
+    """The plan of a step both engines use (:class:`~.streams.StepPlan`), its branch
+    table as arrays, and its random streams; :meth:`draw` gives the next blocks' numbers."""
 
-    def __init__(self, scenario: Scenario, i: int, streams: _Streams) -> None:
+    def __init__(self, scenario: Scenario, i: int, streams: Streams) -> None:
         super().__init__(scenario, i)
         self.duration = self.dur_dist
         self.next_to = np.asarray(self.next_to, dtype=np.int64)
@@ -321,7 +313,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     clock = _arrival_clock(times)
     del times
 
-    streams = _Streams(scenario, seq, ORGANIC)
+    streams = Streams(scenario, seq, ORGANIC)
     customers = _Customers(scenario, streams)
     steps = [_Step(scenario, i, streams) for i in range(n_steps)]
     order = scenario.flow.topological_order

@@ -1,7 +1,8 @@
 """The discrete-event engine: customers walk a checkout in SimPy.
 
-Time is in **minutes** throughout. One call to :func:`simulate` is one
-replication of one scenario:
+This is the only module of the package that imports SimPy. Time is in
+**minutes** throughout. One call to :func:`simulate` is one replication of one
+scenario:
 
 * Customers arrive as a Poisson process during ``horizon`` (a time-of-day
   ``profile`` is applied by thinning a process at the peak rate), and the run
@@ -19,21 +20,20 @@ replication of one scenario:
   tolerance: ``(tolerance - irritation) / rate`` minutes after joining the
   queue. They leave the queue without ever holding capacity. With an
   exponential tolerance this is the Erlang-A (M/M/c+M) queue.
+* A buyer remembers the visit by its worst and its last moment (peak-end,
+  :func:`recommend_score`); word of mouth and repeat visits bring referral and
+  returning customers, who walk the same flow.
 
-Randomness is drawn in numpy blocks of customers, never one Python call per
-draw, from streams keyed by purpose and by name: arrivals; one stream per
-segment (tolerance and order value); per step, one for the exit draw, one for
-the branch draw and one per attempt for durations and for errors. Customer *i*
-always uses row *i* of each block, so two designs run with the same seed see
-the same arrivals, the same customers and the same draws at every step they
-share (common random numbers): a step added or removed elsewhere, or an exit,
-branch, error or duration switched on or off at the same step, does not shift
-the other draws. Only a step visited a second time by the same customer (a
-loop) draws from that step's sequential "revisit" stream.
+Random numbers come from the streams of :mod:`.streams`, drawn in numpy blocks
+of customers (:class:`_Block`), never one Python call per draw; customer *i*
+always uses row *i* of each block, so designs run with the same seed share
+their draws (common random numbers). Only a step visited a second time by the
+same customer (a loop) draws from that step's sequential "revisit" stream.
 
-Nothing here reads files or draws charts; the result is a :class:`RunResult`
-of counters (memory does not grow with the number of customers), plus a
-per-customer table only when asked for.
+Nothing here reads files or draws charts; the result is a
+:class:`~.result.RunResult` of counters (memory does not grow with the number
+of customers), plus a per-customer table only when asked for, and the
+customers' events go to an :class:`EventSink` only when one is given.
 """
 
 from __future__ import annotations
@@ -42,9 +42,7 @@ import array
 import bisect
 import heapq
 import math
-import zlib
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,7 +50,7 @@ import simpy
 
 from ..errors import SimulationError
 from ..scenario import END, Scenario
-from .codes import (  # noqa: F401 - the engine's codes are part of its interface
+from .codes import (
     ABANDONER,
     ARRIVAL_ACTIVITY,
     DETRACTOR,
@@ -61,90 +59,22 @@ from .codes import (  # noqa: F401 - the engine's codes are part of its interfac
     ORDER,
     ORGANIC,
     OUTCOME_ACTIVITY,
-    OUTCOMES,
     PASSIVE,
     PROMOTER,
     REFERRAL,
     RETURNING,
     SOURCES,
 )
-
-#: Customers whose random numbers are drawn together.
-BLOCK = 4096
-#: Arrival times drawn together.
-ARRIVAL_CHUNK = 8192
-
-
-#: Bins of the irritation histograms: equal widths from 0 to a cap taken from
-#: the tolerance distributions (:func:`irritation_edges`); the last bin also
-#: counts everything above the cap.
-IRRITATION_BINS = 100
-#: Edges (minutes) of the wait and checkout-time histograms: [0, 0.01), then 20
-#: log-spaced bins per decade up to 10,000 minutes; the last bin also counts
-#: longer times. The same for every scenario, so runs can be compared.
-TIME_EDGES = np.concatenate([[0.0], 10.0 ** (np.arange(-40, 81) / 20)])
-TIME_BINS = TIME_EDGES.size - 1
-#: The inner edges: ``bisect_right(TIME_INNER_EDGES, m)`` is the bin of ``m`` minutes.
-TIME_INNER_EDGES = TIME_EDGES[1:-1].tolist()
-
-
-@dataclass
-class RunResult:
-    """Counters of one replication; per-step and per-segment arrays follow scenario order."""
-
-    visitors: int
-    orders: int
-    revenue: float
-    abandoned_friction: int
-    abandoned_exit: int
-    lost_revenue_friction: float
-    lost_revenue_exit: float
-    checkout_time_total: float  # minutes from arrival to order, summed over orders
-    end_time: float  # when the last customer left
-    step_entered: np.ndarray
-    step_abandoned_friction: np.ndarray
-    step_abandoned_exit: np.ndarray
-    step_reneged: np.ndarray  # friction abandonment while waiting (part of abandoned_friction)
-    step_failed_attempts: np.ndarray
-    step_wait_total: np.ndarray  # minutes in queue, summed over customers who entered
-    step_waited: np.ndarray  # customers who found every unit of capacity busy
-    step_busy_time: np.ndarray  # capacity-minutes held (for utilisation)
-    step_max_in_service: np.ndarray  # most customers holding capacity at once
-    step_in_service_at_end: np.ndarray  # 0 when every unit was released
-    segment_visitors: np.ndarray
-    segment_orders: np.ndarray
-    segment_revenue: np.ndarray
-    segment_abandoned_friction: np.ndarray
-    segment_abandoned_exit: np.ndarray
-    # money lost per step, and what happens after the checkout
-    step_lost_revenue_friction: np.ndarray
-    step_lost_revenue_exit: np.ndarray
-    segment_scores: np.ndarray  # (segments, 11): buyers per 0-10 recommendation score
-    source_visitors: np.ndarray  # organic, referral, returning
-    source_orders: np.ndarray
-    source_revenue: np.ndarray
-    prospects_lost: int  # organic arrivals that did not happen: deterred by word of mouth
-    deterrals_unused: int  # deterrals due before the horizon that found no organic arrival
-    defects: int  # post-purchase defects that surfaced
-    arrival_bin_minutes: float
-    arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
-    customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
-    # Bounded-memory aggregates for reports (sizes fixed by the scenario, not by the customers).
-    step_irritation_hist: np.ndarray | None = None  # [step, segment, bin]: irritation on entering
-    segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors
-    step_wait_hist: np.ndarray | None = None  # [step, TIME_BINS]: minutes waited, those who waited
-    checkout_time_hist: np.ndarray | None = None  # [TIME_BINS]: minutes from arrival to order
-
-
-def irritation_edges(scenario: Scenario) -> np.ndarray:
-    """Edges of the irritation histograms: 0 to a round cap at or above the largest
-    segment's tolerance mean + sd (analytic, so no random number is drawn)."""
-    cap = max(t.expectation + t.variance**0.5 for t in (s.tolerance for s in scenario.segments))
-    if not np.isfinite(cap) or cap < 1e-300:  # bins per irritation point must stay finite
-        cap = 1.0
-    step = 10.0 ** np.floor(np.log10(cap))
-    cap = next(m * step for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * step >= cap)
-    return np.linspace(0.0, cap, IRRITATION_BINS + 1)
+from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
+from .streams import (
+    BLOCK,
+    StepPlan,
+    Streams,
+    arrival_bin_width,
+    arrival_bins,
+    arrival_times,
+    substream,
+)
 
 
 class EventSink(Protocol):
@@ -166,129 +96,6 @@ class EventSink(Protocol):
         """The customer's visit, and the memory of it, is over."""
 
 
-def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generator:
-    """An independent generator for one purpose of one replication.
-
-    Names are hashed (CRC-32, stable across runs and platforms) so the stream
-    of a step depends on its name, not on its position in the flow.
-    """
-    words = tuple(zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in key)
-    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *words))
-    return np.random.Generator(np.random.PCG64(child))
-
-
-def arrival_times(scenario: Scenario, rng: np.random.Generator):
-    """Yield chunks (lists) of arrival times in ``[0, horizon)``, Poisson with the profile."""
-    profile = np.asarray(scenario.profile, dtype=float)
-    peak = float(profile.max())
-    if peak <= 0:
-        return
-    rate = scenario.arrivals.rate * peak
-    if rate <= 0:  # the product of two tiny numbers underflows: no arrivals in any horizon
-        return
-    flat = bool(np.all(profile == peak))
-    t = 0.0
-    horizon = scenario.horizon
-    while t < horizon:
-        # a tiny rate draws gaps so long that their sum overflows: infinite, past the horizon
-        with np.errstate(over="ignore", invalid="ignore"):
-            times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
-            t = float(times[-1])
-            if not flat:  # thinning: keep with probability profile(hour) / peak
-                hour = (times // 60).astype(np.int64) % 24
-                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
-        yield times[times < horizon].tolist()
-
-
-class _StepPlan:
-    """What the per-customer loop needs of a step, precomputed once."""
-
-    __slots__ = (
-        "attempts",
-        "capacity",
-        "defect_delay",
-        "defect_irr",
-        "defect_p",
-        "dur_const",
-        "dur_dist",
-        "entry",
-        "entry_saved",
-        "err_irr",
-        "err_p",
-        "exit",
-        "next_cum",
-        "next_single",
-        "next_to",
-        "wait_irr",
-    )
-
-    def __init__(self, scenario: Scenario, i: int) -> None:
-        step = scenario.steps[i]
-        self.entry = scenario.entry_irritation(step)
-        saved = scenario.repeat.saved_fields if scenario.repeat else 0.0
-        self.entry_saved = self.entry - saved * (self.entry - step.irritation)  # fields' share
-        self.exit = step.exit
-        self.capacity = step.capacity or 0
-        self.wait_irr = scenario.wait_irritation(step)
-        self.dur_dist = step.duration
-        self.dur_const = step.duration.expectation if step.duration.is_constant else None
-        self.err_p = step.errors.p if step.errors else 0.0
-        self.err_irr = step.errors.irritation if step.errors else 0.0
-        self.attempts = step.errors.max_attempts if step.errors else 1
-        self.defect_p = step.defect.p if step.defect else 0.0
-        self.defect_irr = step.defect.irritation if step.defect else 0.0
-        self.defect_delay = step.defect.delay if step.defect else 0.0
-        succ = scenario.successors(i)
-        self.next_single = succ[0][0] if len(succ) == 1 else None
-        self.next_to = [s for s, _ in succ]
-        self.next_cum = np.cumsum([p for _, p in succ]).tolist()
-        # rounding never sends a customer nowhere, nor down a branch of p = 0
-        last = max(k for k, (_, p) in enumerate(succ) if p > 0)
-        self.next_cum[last:] = [float("inf")] * (len(succ) - last)
-
-
-class _Streams:
-    """The generators of one source of customers (organic, referral or returning).
-
-    Organic customers use the replication's streams as they are; the other
-    sources use their own, so word of mouth never shifts an organic customer's
-    draws. Per step there is one stream per kind of draw (and per attempt), so
-    switching one of them on or off, or changing ``max_attempts``, leaves the
-    others as they were.
-    """
-
-    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence, source: int) -> None:
-        pre: tuple[str, ...] = () if source == ORGANIC else ("source", SOURCES[source])
-        self.returning = source == RETURNING
-        self.customer = substream(seq, *pre, "customers")
-        self.segment = [substream(seq, *pre, "segment", s.name) for s in scenario.segments]
-        self.exit, self.branch, self.dur, self.err, self.defect, self.revisit = (
-            [] for _ in "123456"
-        )
-        for step in scenario.steps:
-            name = step.name
-            attempts = step.errors.max_attempts if step.errors else 1
-            self.exit.append(substream(seq, *pre, "step", name, "exit"))
-            self.branch.append(substream(seq, *pre, "step", name, "branch"))
-            # streams per attempt only where they are drawn from (a stream is keyed by
-            # its name, so making one or not changes no other): up to 100 attempts
-            # each at up to 1000 steps would otherwise cost seconds and memory
-            random_duration = not step.duration.is_constant
-            failing = bool(step.errors and step.errors.p > 0)
-            self.dur.append(
-                [substream(seq, *pre, "step", name, "duration", a) for a in range(attempts)]
-                if random_duration
-                else []
-            )
-            self.err.append(
-                [substream(seq, *pre, "step", name, "errors", a) for a in range(attempts)]
-                if failing
-                else []
-            )
-            self.defect.append(substream(seq, *pre, "step", name, "defect"))
-            self.revisit.append(substream(seq, *pre, "step", name, "revisit"))  # loops
-
-
 class _Block:
     """Random numbers of ``BLOCK`` consecutive customers, row ``j`` for customer ``j``."""
 
@@ -305,7 +112,7 @@ class _Block:
         "value_by_segment",
     )
 
-    def __init__(self, sim: _Simulation, streams: _Streams) -> None:
+    def __init__(self, sim: _Simulation, streams: Streams) -> None:
         n = BLOCK
         shares = sim.seg_cum
         seg = np.searchsorted(shares, streams.customer.random(n), side="right")
@@ -364,7 +171,7 @@ class _Source:
 
     __slots__ = ("blk", "count", "j", "streams")
 
-    def __init__(self, streams: _Streams) -> None:
+    def __init__(self, streams: Streams) -> None:
         self.streams = streams
         self.blk: _Block | None = None
         self.j = BLOCK
@@ -385,7 +192,7 @@ class _Simulation:
         self.env = simpy.Environment()
         n_steps, n_segs = len(scenario.steps), len(scenario.segments)
         self.arrival_rng = substream(seq, "arrivals")
-        self.plan = [_StepPlan(scenario, i) for i in range(n_steps)]
+        self.plan = [StepPlan(scenario, i) for i in range(n_steps)]
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = [s.sensitivity for s in scenario.segments]
         self.cyclic = scenario.flow.has_cycle
@@ -393,9 +200,9 @@ class _Simulation:
         self.wom = scenario.word_of_mouth
         self.repeat = scenario.repeat
         self.talks = self.wom is not None or self.repeat is not None
-        self.sources = [_Source(_Streams(scenario, seq, ORGANIC))]
+        self.sources = [_Source(Streams(scenario, seq, ORGANIC))]
         if self.wom or self.repeat:
-            self.sources += [_Source(_Streams(scenario, seq, k)) for k in (REFERRAL, RETURNING)]
+            self.sources += [_Source(Streams(scenario, seq, k)) for k in (REFERRAL, RETURNING)]
         self.wom_rng = substream(seq, "word_of_mouth")
         self.repeat_rng = substream(seq, "repeat")
         if self.wom:
@@ -816,22 +623,6 @@ def recommend_score(peak: float, last: float, tolerance: float, best: float, sca
     else:  # a tolerance so near 0 that the product underflows
         score = best if remembered <= 0 else 0.0
     return min(10, max(0, math.floor(score + 0.5)))
-
-
-#: Most bins of arrivals over time, whatever the horizon.
-MAX_ARRIVAL_BINS = 1000
-
-
-def arrival_bin_width(scenario: Scenario) -> float:
-    """Minutes per bin of arrivals over time: hours for runs up to 2 days, else days, or
-    for horizons over 1000 days the whole number of days that makes at most 1000 bins."""
-    if scenario.horizon <= 2 * 1440:
-        return 60.0
-    return 1440.0 * max(1, math.ceil(scenario.horizon / 1440 / MAX_ARRIVAL_BINS))
-
-
-def arrival_bins(scenario: Scenario) -> int:
-    return max(1, math.ceil(scenario.horizon / arrival_bin_width(scenario)))
 
 
 def _renege(timer: simpy.Event) -> None:

@@ -58,7 +58,8 @@ from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_m
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..funnel_data import ObservedFunnel
 from ..scenario import Scenario
-from ..sim.simpy_engine import ORDER, simulate
+from ..sim.codes import ORDER
+from ..sim.simpy_engine import simulate
 
 #: Kinds of free parameters, in the order they are listed.
 KINDS = ("exit", "irritation", "tolerance")

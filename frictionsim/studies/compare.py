@@ -20,7 +20,7 @@ from ..formats import currency_symbol, verdict
 from ..frames import FrameMixin
 from ..metrics import flat_values, kind
 from ..scenario import Scenario
-from ..sim.simpy_engine import RunResult
+from ..sim.result import RunResult
 from ..stats import describe, difference
 
 #: What compared designs may differ in: the checkout itself, and how it is run.

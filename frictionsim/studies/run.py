@@ -20,7 +20,7 @@ from ..execution import DaskExecutor, Execution, Progress, open_execution, repli
 from ..frames import FrameMixin
 from ..metrics import flat_values
 from ..scenario import Scenario
-from ..sim.simpy_engine import RunResult
+from ..sim.result import RunResult
 from ..stats import summarize
 
 

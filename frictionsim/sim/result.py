@@ -1,0 +1,98 @@
+"""What one replication gives back: the counters of :class:`RunResult`.
+
+Both engines, the SimPy one (:mod:`.simpy_engine`) and the vectorized fast
+path (:mod:`.fastpath`), return a :class:`RunResult`, field for field the
+same for the same scenario and seed; everything downstream (metrics,
+statistics, results folders, reports) reads only this. Its size is fixed by
+the scenario (steps, segments, histogram bins), never by the number of
+customers, except for the per-customer table asked for with
+``record_customers``. Times are in minutes, money in the scenario's currency.
+
+The histograms have the same bins in every run, so runs can be compared and
+added up: :data:`IRRITATION_BINS` equal bins up to a cap taken from the
+scenario's tolerances (:func:`irritation_edges`, analytic, so drawing no
+random number), and :data:`TIME_EDGES` for minutes waited and minutes from
+arrival to order. The codes that index the per-outcome and per-source
+counters are in :mod:`.codes`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..scenario import Scenario
+
+#: Bins of the irritation histograms: equal widths from 0 to a cap taken from
+#: the tolerance distributions (:func:`irritation_edges`); the last bin also
+#: counts everything above the cap.
+IRRITATION_BINS = 100
+#: Edges (minutes) of the wait and checkout-time histograms: [0, 0.01), then 20
+#: log-spaced bins per decade up to 10,000 minutes; the last bin also counts
+#: longer times. The same for every scenario, so runs can be compared.
+TIME_EDGES = np.concatenate([[0.0], 10.0 ** (np.arange(-40, 81) / 20)])
+TIME_BINS = TIME_EDGES.size - 1
+#: The inner edges: ``bisect_right(TIME_INNER_EDGES, m)`` is the bin of ``m`` minutes.
+TIME_INNER_EDGES = TIME_EDGES[1:-1].tolist()
+
+
+@dataclass
+class RunResult:
+    """Counters of one replication; per-step and per-segment arrays follow scenario order."""
+
+    visitors: int
+    orders: int
+    revenue: float
+    abandoned_friction: int
+    abandoned_exit: int
+    lost_revenue_friction: float
+    lost_revenue_exit: float
+    checkout_time_total: float  # minutes from arrival to order, summed over orders
+    end_time: float  # when the last customer left
+    step_entered: np.ndarray
+    step_abandoned_friction: np.ndarray
+    step_abandoned_exit: np.ndarray
+    step_reneged: np.ndarray  # friction abandonment while waiting (part of abandoned_friction)
+    step_failed_attempts: np.ndarray
+    step_wait_total: np.ndarray  # minutes in queue, summed over customers who entered
+    step_waited: np.ndarray  # customers who found every unit of capacity busy
+    step_busy_time: np.ndarray  # capacity-minutes held (for utilisation)
+    step_max_in_service: np.ndarray  # most customers holding capacity at once
+    step_in_service_at_end: np.ndarray  # 0 when every unit was released
+    segment_visitors: np.ndarray
+    segment_orders: np.ndarray
+    segment_revenue: np.ndarray
+    segment_abandoned_friction: np.ndarray
+    segment_abandoned_exit: np.ndarray
+    # money lost per step, and what happens after the checkout
+    step_lost_revenue_friction: np.ndarray
+    step_lost_revenue_exit: np.ndarray
+    segment_scores: np.ndarray  # (segments, 11): buyers per 0-10 recommendation score
+    source_visitors: np.ndarray  # organic, referral, returning
+    source_orders: np.ndarray
+    source_revenue: np.ndarray
+    prospects_lost: int  # organic arrivals that did not happen: deterred by word of mouth
+    deterrals_unused: int  # deterrals due before the horizon that found no organic arrival
+    defects: int  # post-purchase defects that surfaced
+    arrival_bin_minutes: float
+    arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
+    customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # Bounded-memory aggregates for reports (sizes fixed by the scenario, not by the customers).
+    step_irritation_hist: np.ndarray | None = None  # [step, segment, bin]: irritation on entering
+    segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors
+    step_wait_hist: np.ndarray | None = None  # [step, TIME_BINS]: minutes waited, those who waited
+    checkout_time_hist: np.ndarray | None = None  # [TIME_BINS]: minutes from arrival to order
+
+
+def irritation_edges(scenario: Scenario) -> np.ndarray:
+    """Edges of the irritation histograms: 0 to a round cap at or above the largest
+    segment's tolerance mean + sd (analytic, so no random number is drawn)."""
+    cap = max(t.expectation + t.variance**0.5 for t in (s.tolerance for s in scenario.segments))
+    if not np.isfinite(cap) or cap < 1e-300:  # bins per irritation point must stay finite
+        cap = 1.0
+    step = 10.0 ** np.floor(np.log10(cap))
+    cap = next(m * step for m in (1, 1.5, 2, 3, 5, 7.5, 10) if m * step >= cap)
+    return np.linspace(0.0, cap, IRRITATION_BINS + 1)

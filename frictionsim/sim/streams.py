@@ -1,0 +1,190 @@
+"""The random streams both engines draw from, and the arrivals they share.
+
+This module is the contract that lets the vectorized fast path
+(:mod:`.fastpath`) reproduce the SimPy engine (:mod:`.simpy_engine`) draw for
+draw: whatever one engine takes from a stream, the other takes from the same
+stream, in the same order and the same amounts.
+
+* :func:`substream` makes the generator of one purpose of one replication,
+  keyed by purpose and by name (CRC-32 of a step's or a segment's name, stable
+  across runs and platforms), never by position.
+* :class:`Streams` holds the generators of one source of customers: one for
+  the customer draw (segment), one per segment (tolerance and order value),
+  and per step one for the exit draw, one for the branch draw, one per attempt
+  for durations and one per attempt for errors (made only where a duration is
+  random or errors can happen), one for defects, and one sequential "revisit"
+  stream for a step visited a second time by the same customer (a loop).
+  Organic customers use the replication's streams as they are; referral and
+  returning customers use their own, so word of mouth never shifts an organic
+  customer's draws.
+* Randomness is drawn in numpy blocks of :data:`BLOCK` customers, never one
+  Python call per draw; customer *i* always uses row *i* of each block. Two
+  designs run with the same seed therefore see the same arrivals, the same
+  customers and the same draws at every step they share (common random
+  numbers): a step added or removed elsewhere, or an exit, branch, error or
+  duration switched on or off at the same step, does not shift the other draws.
+* :class:`StepPlan` is what the per-customer loop of either engine needs of a
+  step (entry irritation, exit chance, attempts, branch table), computed once.
+* :func:`arrival_times` draws the Poisson arrivals of the horizon (thinned by
+  the time-of-day profile) from the ``"arrivals"`` stream, in chunks of
+  :data:`ARRIVAL_CHUNK`; :func:`arrival_bin_width` and :func:`arrival_bins`
+  are the bins over time in which both engines count them.
+
+Times are in minutes, as everywhere in the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Iterator
+
+import numpy as np
+
+from ..scenario import Scenario
+from .codes import ORGANIC, RETURNING, SOURCES
+
+#: Customers whose random numbers are drawn together.
+BLOCK = 4096
+#: Arrival times drawn together.
+ARRIVAL_CHUNK = 8192
+
+
+def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generator:
+    """An independent generator for one purpose of one replication.
+
+    Names are hashed (CRC-32, stable across runs and platforms) so the stream
+    of a step depends on its name, not on its position in the flow.
+    """
+    words = tuple(zlib.crc32(k.encode()) if isinstance(k, str) else int(k) for k in key)
+    child = np.random.SeedSequence(seq.entropy, spawn_key=(*seq.spawn_key, *words))
+    return np.random.Generator(np.random.PCG64(child))
+
+
+def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
+    """Yield chunks (lists) of arrival times in ``[0, horizon)``, Poisson with the profile."""
+    profile = np.asarray(scenario.profile, dtype=float)
+    peak = float(profile.max())
+    if peak <= 0:
+        return
+    rate = scenario.arrivals.rate * peak
+    if rate <= 0:  # the product of two tiny numbers underflows: no arrivals in any horizon
+        return
+    flat = bool(np.all(profile == peak))
+    t = 0.0
+    horizon = scenario.horizon
+    while t < horizon:
+        # a tiny rate draws gaps so long that their sum overflows: infinite, past the horizon
+        with np.errstate(over="ignore", invalid="ignore"):
+            times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
+            t = float(times[-1])
+            if not flat:  # thinning: keep with probability profile(hour) / peak
+                hour = (times // 60).astype(np.int64) % 24
+                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
+        yield times[times < horizon].tolist()
+
+
+#: Most bins of arrivals over time, whatever the horizon.
+MAX_ARRIVAL_BINS = 1000
+
+
+def arrival_bin_width(scenario: Scenario) -> float:
+    """Minutes per bin of arrivals over time: hours for runs up to 2 days, else days, or
+    for horizons over 1000 days the whole number of days that makes at most 1000 bins."""
+    if scenario.horizon <= 2 * 1440:
+        return 60.0
+    return 1440.0 * max(1, math.ceil(scenario.horizon / 1440 / MAX_ARRIVAL_BINS))
+
+
+def arrival_bins(scenario: Scenario) -> int:
+    """Bins of arrivals over time: enough of :func:`arrival_bin_width` to cover the horizon."""
+    return max(1, math.ceil(scenario.horizon / arrival_bin_width(scenario)))
+
+
+class StepPlan:
+    """What the per-customer loop of either engine needs of a step, precomputed once."""
+
+    __slots__ = (
+        "attempts",
+        "capacity",
+        "defect_delay",
+        "defect_irr",
+        "defect_p",
+        "dur_const",
+        "dur_dist",
+        "entry",
+        "entry_saved",
+        "err_irr",
+        "err_p",
+        "exit",
+        "next_cum",
+        "next_single",
+        "next_to",
+        "wait_irr",
+    )
+
+    def __init__(self, scenario: Scenario, i: int) -> None:
+        step = scenario.steps[i]
+        self.entry = scenario.entry_irritation(step)
+        saved = scenario.repeat.saved_fields if scenario.repeat else 0.0
+        self.entry_saved = self.entry - saved * (self.entry - step.irritation)  # fields' share
+        self.exit = step.exit
+        self.capacity = step.capacity or 0
+        self.wait_irr = scenario.wait_irritation(step)
+        self.dur_dist = step.duration
+        self.dur_const = step.duration.expectation if step.duration.is_constant else None
+        self.err_p = step.errors.p if step.errors else 0.0
+        self.err_irr = step.errors.irritation if step.errors else 0.0
+        self.attempts = step.errors.max_attempts if step.errors else 1
+        self.defect_p = step.defect.p if step.defect else 0.0
+        self.defect_irr = step.defect.irritation if step.defect else 0.0
+        self.defect_delay = step.defect.delay if step.defect else 0.0
+        succ = scenario.successors(i)
+        self.next_single = succ[0][0] if len(succ) == 1 else None
+        self.next_to = [s for s, _ in succ]
+        self.next_cum = np.cumsum([p for _, p in succ]).tolist()
+        # rounding never sends a customer nowhere, nor down a branch of p = 0
+        last = max(k for k, (_, p) in enumerate(succ) if p > 0)
+        self.next_cum[last:] = [float("inf")] * (len(succ) - last)
+
+
+class Streams:
+    """The generators of one source of customers (organic, referral or returning).
+
+    Organic customers use the replication's streams as they are; the other
+    sources use their own, so word of mouth never shifts an organic customer's
+    draws. Per step there is one stream per kind of draw (and per attempt), so
+    switching one of them on or off, or changing ``max_attempts``, leaves the
+    others as they were.
+    """
+
+    def __init__(self, scenario: Scenario, seq: np.random.SeedSequence, source: int) -> None:
+        pre: tuple[str, ...] = () if source == ORGANIC else ("source", SOURCES[source])
+        self.returning = source == RETURNING
+        self.customer = substream(seq, *pre, "customers")
+        self.segment = [substream(seq, *pre, "segment", s.name) for s in scenario.segments]
+        self.exit, self.branch, self.dur, self.err, self.defect, self.revisit = (
+            [] for _ in "123456"
+        )
+        for step in scenario.steps:
+            name = step.name
+            attempts = step.errors.max_attempts if step.errors else 1
+            self.exit.append(substream(seq, *pre, "step", name, "exit"))
+            self.branch.append(substream(seq, *pre, "step", name, "branch"))
+            # streams per attempt only where they are drawn from (a stream is keyed by
+            # its name, so making one or not changes no other): up to 100 attempts
+            # each at up to 1000 steps would otherwise cost seconds and memory
+            random_duration = not step.duration.is_constant
+            failing = bool(step.errors and step.errors.p > 0)
+            self.dur.append(
+                [substream(seq, *pre, "step", name, "duration", a) for a in range(attempts)]
+                if random_duration
+                else []
+            )
+            self.err.append(
+                [substream(seq, *pre, "step", name, "errors", a) for a in range(attempts)]
+                if failing
+                else []
+            )
+            self.defect.append(substream(seq, *pre, "step", name, "defect"))
+            self.revisit.append(substream(seq, *pre, "step", name, "revisit"))  # loops
