@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+PACKAGE = Path(__file__).parent.parent / "frictionsim"
 
 
 def loaded_after(statement: str) -> set[str]:
@@ -56,3 +60,65 @@ def test_python_dash_m_works():
         check=True,
     )
     assert "frictionsim" in out.stdout
+
+
+#: A library and the one part of the package that may import it (a file, or a folder
+#: ending in "/"), relative to frictionsim/.
+LIBRARY_LAYER = {
+    "simpy": "sim/simpy_engine.py",
+    "matplotlib": "report/",
+    "yaml": "scenario/",
+}
+
+
+def imported_libraries(tree: ast.AST) -> set[str]:
+    """Top-level names of everything a module imports, anywhere in it (functions and
+    ``TYPE_CHECKING`` blocks too), including ``importlib.import_module("name")``."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+            and not node.args[0].value.startswith(".")
+        ):
+            found.add(node.args[0].value.split(".")[0])
+    return found
+
+
+def test_each_library_is_imported_by_its_own_layer_only():
+    """By reading the source: SimPy only in the SimPy engine, matplotlib only in the
+    report, YAML only in the scenario package (the import test above sees only what
+    one import loads; this sees every module and every import in it)."""
+    importers: dict[str, list[str]] = {library: [] for library in LIBRARY_LAYER}
+    for source in sorted(PACKAGE.rglob("*.py")):
+        where = source.relative_to(PACKAGE).as_posix()
+        for library in imported_libraries(ast.parse(source.read_text(), str(source))):
+            if library in importers:
+                importers[library].append(where)
+    wrong = [
+        f"frictionsim/{where} imports {library} (only frictionsim/{LIBRARY_LAYER[library]} may)"
+        for library, wheres in importers.items()
+        for where in wheres
+        if not where.startswith(LIBRARY_LAYER[library])
+    ]
+    assert not wrong
+    assert all(importers.values()), importers  # each rule is about a real import
+
+
+def test_the_import_reader_sees_every_form_of_import():
+    tree = ast.parse(
+        "import simpy.core\n"
+        "from matplotlib import figure\n"
+        "from . import yaml_doc\n"
+        "def f():\n"
+        "    import importlib\n"
+        "    return importlib.import_module('yaml')\n"
+    )
+    assert imported_libraries(tree) == {"simpy", "matplotlib", "importlib", "yaml"}
