@@ -47,16 +47,28 @@ class Flow:
         object.__setattr__(self, "live", live)
 
     @classmethod
-    def of_steps(cls, steps: Sequence[object]) -> Flow:
-        """The flow of validated steps (objects with ``name`` and ``next``)."""
+    def of_steps(cls, steps: Sequence[object], segments: Sequence[tuple[str, float]] = ()) -> Flow:
+        """The flow of validated steps (objects with ``name`` and ``next``, and
+        ``by_segment`` where segments branch with their own probabilities): a branch's
+        probability is its mean over the ``(segment name, share)`` pairs."""
         index = {s.name: i for i, s in enumerate(steps)}  # type: ignore[attr-defined]
         succ = []
         for i, step in enumerate(steps):
             nxt = step.next  # type: ignore[attr-defined]
             if nxt is None:
                 succ.append(((i + 1 if i + 1 < len(steps) else END, 1.0),))
-            else:
-                succ.append(tuple((index[b.to], b.p) for b in nxt))
+                continue
+            own = getattr(step, "by_segment", None) or {}
+            ps = [b.p for b in nxt]
+            if any(o.next is not None for o in own.values()):
+                ps = [0.0] * len(nxt)
+                for name, share in segments:
+                    o = own.get(name)
+                    branches = o.next if o is not None and o.next is not None else nxt
+                    p_of = {b.to: b.p for b in branches}
+                    for k, b in enumerate(nxt):
+                        ps[k] += share * p_of[b.to]
+            succ.append(tuple((index[b.to], p) for b, p in zip(nxt, ps)))
         return cls(tuple(succ))
 
     @property

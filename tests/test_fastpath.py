@@ -85,6 +85,58 @@ SCENARIOS = {
         "experience": {"best": 9, "scale": 0.3},
         "economics": {"margin": 0.4},
     },
+    # time cost, commitment, relief, exits that grow with irritation, empty steps (no
+    # moment) and segments with their own exits, errors and branches
+    "model-keys": {
+        "horizon": 900,
+        "arrivals": {"rate": 3},
+        "segments": [
+            {**TWO_SEGMENTS[0], "commitment": 1.5},
+            {**TWO_SEGMENTS[1], "commitment": 0.5},
+        ],
+        "friction": {"per_field": 0.6, "time_irritation": "0.2/min"},
+        "steps": [
+            {"name": "cart", "irritation": 1, "exit": 0.1, "exit_irritation": 0.02},
+            {"name": "thanks"},
+            {
+                "name": "form",
+                "fields": 6,
+                "duration": {"dist": "exponential", "mean": 3},
+                "errors": {"p": 0.2, "irritation": 1.5, "max_attempts": 3},
+                "by_segment": {TWO_SEGMENTS[1]["name"]: {"errors": {"p": 0.4}, "exit": 0.05}},
+                "next": [{"to": "saved", "p": 0.3}, {"to": "new", "p": 0.7}],
+            },
+            {
+                "name": "new",
+                "fields": 4,
+                "duration": 2,
+                "time_irritation": 1,
+                "next": "review",
+                "exit_irritation": 0.01,
+            },
+            {"name": "saved", "irritation": -2, "next": "review"},
+            {"name": "review", "irritation": 0.5, "duration": 1},
+            {"name": "done"},
+        ],
+    },
+    "segment-branches": {
+        "horizon": 600,
+        "arrivals": {"rate": 2},
+        "segments": TWO_SEGMENTS,
+        "steps": [
+            {
+                "name": "a",
+                "next": [{"to": "c", "p": 0.5}, {"to": "b", "p": 0.5}],
+                "by_segment": {
+                    TWO_SEGMENTS[0]["name"]: {
+                        "next": [{"to": "b", "p": 0.9}, {"to": "c", "p": 0.1}]
+                    }
+                },
+            },
+            {"name": "b", "fields": 5, "irritation": -1},
+            {"name": "c", "fields": 2},
+        ],
+    },
     "three-way-branch": {
         "horizon": 300,
         "arrivals": {"rate": 2},

@@ -59,9 +59,13 @@ from .model import (
     Repeat,
     Scenario,
     Segment,
+    SegmentErrors,
+    SegmentStep,
     Step,
     Talk,
     WordOfMouth,
+    segment_error_p,
+    segment_exit,
 )
 from .overrides import vary
 from .yaml_doc import MAX_DEPTH, MAX_INTEGER_DIGITS, MAX_NODES
@@ -93,6 +97,8 @@ __all__ = [
     "Repeat",
     "Scenario",
     "Segment",
+    "SegmentErrors",
+    "SegmentStep",
     "Step",
     "Talk",
     "WordOfMouth",
@@ -101,5 +107,7 @@ __all__ = [
     "read_scenario_text",
     "scenario_json_schema",
     "scenario_to_yaml",
+    "segment_error_p",
+    "segment_exit",
     "vary",
 ]

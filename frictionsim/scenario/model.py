@@ -75,6 +75,8 @@ Probability = Annotated[Amount, Field(ge=0, le=1)]
 Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
 #: A rate per minute, 0 or more (at most MAX_PARAMETER).
 NonNegativeRate = Annotated[Rate, Field(ge=0, le=MAX_PARAMETER)]
+#: Irritation that may be negative: relief (reassurance, a saved address found).
+Signed = Annotated[Amount, Field(ge=-MAX_PARAMETER, le=MAX_PARAMETER)]
 
 
 def _horizon(value: float) -> float:
@@ -176,6 +178,27 @@ Next = Annotated[
 ]
 
 
+class SegmentErrors(_Model):
+    """A segment's own chance of a failed attempt (the irritation and attempts are the step's)."""
+
+    p: Probability = Field(description="Chance that one attempt of this segment fails.")
+
+
+class SegmentStep(_Model):
+    """How one segment behaves differently at a step (returning customers pick the saved
+    card far more often; mobile users fail 2FA more). What is left out is the step's."""
+
+    exit: Union[Probability, None] = Field(None, description="This segment's `exit`.")
+    errors: Union[SegmentErrors, None] = Field(
+        None, description="This segment's `errors.p` (the step must have `errors`)."
+    )
+    next: Union[tuple[Branch, ...], None] = Field(
+        None,
+        description="This segment's branch probabilities: the step's `next` branches, the "
+        "same targets, other `p`.",
+    )
+
+
 class Step(_Model):
     """One step of the checkout, in the order customers meet it."""
 
@@ -185,7 +208,11 @@ class Step(_Model):
         default_factory=lambda: TypeAdapter(DurationDist).validate_python(0),
         description="Time to perform the step once (minutes, or a string with a unit). Default 0.",
     )
-    irritation: NonNegative = Field(0.0, description="Irritation felt on entering the step.")
+    irritation: Signed = Field(
+        0.0,
+        description="Irritation felt on entering the step; negative is relief (reassurance), "
+        "which lowers cumulative irritation, never below 0.",
+    )
     fields: Annotated[Count, Field(le=MAX_FIELDS)] = Field(
         0, description="Form fields (at most 10,000); each adds `per_field` irritation."
     )
@@ -206,6 +233,15 @@ class Step(_Model):
         description="Irritation per minute spent waiting in the queue; "
         "default `friction.wait_irritation`.",
     )
+    time_irritation: Union[NonNegativeRate, None] = Field(
+        None,
+        description="Irritation per minute spent performing the step (every attempt); "
+        "default `friction.time_irritation`.",
+    )
+    exit_irritation: NonNegative = Field(
+        0.0,
+        description="How much each point of cumulative irritation raises `exit` (capped at 1).",
+    )
     next: Next = Field(
         None,
         description="Step name, or a list of {to, p} branches; default: the next listed step.",
@@ -213,9 +249,27 @@ class Step(_Model):
     defect: Union[Defect, None] = Field(
         None, description="A defect of this step that surfaces after the order."
     )
+    by_segment: dict[Name, SegmentStep] = Field(
+        default_factory=dict,
+        description="Per segment name: its own `exit`, `errors.p` or branch probabilities.",
+    )
     cost: NonNegative = Field(
         0.0, description="Cost per customer entering the step (e.g. a paid verification)."
     )
+
+
+def segment_exit(step: Step, segment: str) -> float:
+    """``step``'s exit chance for customers of ``segment``."""
+    own = step.by_segment.get(segment)
+    return step.exit if own is None or own.exit is None else own.exit
+
+
+def segment_error_p(step: Step, segment: str) -> float:
+    """``step``'s chance of a failed attempt for customers of ``segment``."""
+    own = step.by_segment.get(segment)
+    if own is not None and own.errors is not None:
+        return own.errors.p
+    return step.errors.p if step.errors else 0.0
 
 
 class Segment(_Model):
@@ -230,6 +284,10 @@ class Segment(_Model):
     sensitivity: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
         1.0, description="Multiplies all irritation this persona feels."
     )
+    commitment: NonNegative = Field(
+        0.0,
+        description="Added to the tolerance for each step completed (goal gradient).",
+    )
 
 
 class Arrivals(_Model):
@@ -241,6 +299,13 @@ class Arrivals(_Model):
     profile: Union[
         Annotated[tuple[NonNegative, ...], Field(min_length=24, max_length=24)], None
     ] = Field(None, description="24 hourly multipliers of `rate`, hour 0 = midnight.")
+    weekly: Union[Annotated[tuple[NonNegative, ...], Field(min_length=7, max_length=7)], None] = (
+        Field(
+            None,
+            description="7 daily multipliers of `rate` (and of the hourly profile), Monday "
+            "first; the day of minute 0 is the weekday of `start`.",
+        )
+    )
 
 
 class Friction(_Model):
@@ -249,6 +314,9 @@ class Friction(_Model):
     per_field: NonNegative = Field(0.4, description="Irritation per form field.")
     wait_irritation: NonNegativeRate = Field(
         0.0, description="Irritation per minute of waiting in a queue."
+    )
+    time_irritation: NonNegativeRate = Field(
+        0.0, description="Irritation per minute of performing a step."
     )
 
 
@@ -440,27 +508,46 @@ class Scenario(_Model):
             self.friction.wait_irritation if step.wait_irritation is None else step.wait_irritation
         )
 
+    def time_irritation(self, step: Step) -> float:
+        """Irritation per minute of performing ``step``."""
+        return (
+            self.friction.time_irritation if step.time_irritation is None else step.time_irritation
+        )
+
     @cached_property
     def flow(self) -> Flow:
-        """The step graph: successors, reachability, order, expected visits (computed once)."""
-        return Flow.of_steps(self.steps)
+        """The step graph: successors, reachability, order, expected visits (computed once).
+        Branches a segment takes with its own probabilities (``by_segment``) count at
+        their share-weighted mean, so a branch any segment takes is in the graph."""
+        return Flow.of_steps(self.steps, [(g.name, g.share) for g in self.segments])
 
-    def successors(self, i: int) -> list[tuple[int, float]]:
-        """Where step ``i`` leads, as ``(step index or END, probability)``."""
+    def successors(self, i: int, segment: str | None = None) -> list[tuple[int, float]]:
+        """Where step ``i`` leads, as ``(step index or END, probability)``: for customers
+        of ``segment`` when given (its own branch probabilities), else on average."""
+        if segment is not None:
+            own = self.steps[i].by_segment.get(segment)
+            if own is not None and own.next is not None:
+                index = self.step_index
+                return [(index(b.to), b.p) for b in own.next]
+            nxt = self.steps[i].next
+            if nxt is not None:
+                return [(self.step_index(b.to), b.p) for b in nxt]
         return list(self.flow.successors[i])
 
     def draws_per_customer(self) -> int:
         """Random numbers the engines draw ahead for each customer: segment, tolerance
         and order value, and per step an exit draw, a branch draw and a defect draw
-        where the step has them, and a duration and an error draw per attempt where
-        the duration is random and attempts can fail."""
+        where the step has them (for some segment), and a duration and an error draw
+        per attempt where the duration is random and attempts can fail."""
         draws = 3
+        names = [g.name for g in self.segments]
         for step in self.steps:
             attempts = step.errors.max_attempts if step.errors else 1
-            draws += (step.exit > 0) + (step.next is not None and len(step.next) > 1)
+            exits = step.exit_irritation > 0 or any(segment_exit(step, n) > 0 for n in names)
+            draws += exits + (step.next is not None and len(step.next) > 1)
             draws += bool(step.defect and step.defect.p > 0)
             draws += attempts * (not step.duration.is_constant)
-            draws += attempts * bool(step.errors and step.errors.p > 0)
+            draws += attempts * any(segment_error_p(step, n) > 0 for n in names)
         return draws
 
     @property
@@ -468,13 +555,29 @@ class Scenario(_Model):
         return self.arrivals.profile or (1.0,) * 24
 
     @property
+    def weekly(self) -> tuple[float, ...] | None:
+        """The day-of-week multipliers from the day of minute 0 on (day 0 first), or None."""
+        week = self.arrivals.weekly
+        if week is None:
+            return None
+        first = self.start.weekday()  # Monday is 0
+        return tuple(week[(first + d) % 7] for d in range(7))
+
+    @property
     def expected_visitors(self) -> float:
-        """Expected arrivals per replication, profile included."""
+        """Expected arrivals per replication, profile (and day of week) included."""
         hours = self.horizon / 60
         full, part = int(hours // 1), hours % 1
         prof = self.profile
         days, rest = divmod(full, 24)  # whole days at once: a horizon may be huge
-        total = days * sum(prof) + sum(prof[:rest]) + part * prof[rest]
+        week = self.weekly
+        if week is None:
+            total = days * sum(prof) + sum(prof[:rest]) + part * prof[rest]
+        else:
+            weeks, extra = divmod(days, 7)
+            whole = weeks * sum(week) + sum(week[:extra])  # full days, by their weight
+            today = week[extra]  # the day the horizon ends in
+            total = whole * sum(prof) + today * (sum(prof[:rest]) + part * prof[rest])
         return self.arrivals.rate * 60 * total
 
 
@@ -500,7 +603,11 @@ __all__ = [
     "Repeat",
     "Scenario",
     "Segment",
+    "SegmentErrors",
+    "SegmentStep",
     "Step",
     "Talk",
     "WordOfMouth",
+    "segment_error_p",
+    "segment_exit",
 ]

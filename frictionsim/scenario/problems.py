@@ -268,6 +268,24 @@ def _number(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _taken_by_a_segment(step: dict[str, Any], to: str) -> bool:
+    """Whether some segment takes the branch to ``to`` with its own probability > 0."""
+    own = step.get("by_segment")
+    if not isinstance(own, dict):
+        return False
+    for spec in own.values():
+        branches = spec.get("next") if isinstance(spec, dict) else None
+        if isinstance(branches, list):
+            for b in branches:
+                if (
+                    isinstance(b, dict)
+                    and b.get("to") == to
+                    and (not _number(b.get("p")) or b.get("p") > 0)
+                ):
+                    return True
+    return False
+
+
 def _flow_problems(doc: Document) -> None:
     """Checks across the whole file, on the plain data (they run even beside type errors)."""
     data = doc.data
@@ -333,7 +351,7 @@ def _flow_problems(doc: Document) -> None:
                     hint = did_you_mean(to, names) + non_ascii(to)
                     problem(path, f"no step named '{to}'{hint}")
                     graph_ok = False
-                elif not _number(p) or p > 0:
+                elif not _number(p) or p > 0 or _taken_by_a_segment(step, to):
                     out.add(index[to])
             ps = [p for _, p, _ in branches]
             numeric = isinstance(nxt, list) and ps and all(_number(p) for p in ps)
@@ -361,6 +379,65 @@ def _flow_problems(doc: Document) -> None:
                 f"from step '{names[i]}' no path leads to the end of the "
                 "checkout (a loop with no way out)",
             )
+
+
+def _segment_step_problems(doc: Document) -> None:
+    """``steps[].by_segment``: known segments, errors only where the step has them, and
+    branch probabilities for the step's own branches, summing to 1."""
+    data = doc.data
+    segments = data.get("segments")
+    steps = data.get("steps")
+    if not isinstance(segments, list) or not isinstance(steps, list):
+        return
+    names = [g.get("name") for g in segments if isinstance(g, dict)]
+    for i, step in enumerate(steps):
+        own = step.get("by_segment") if isinstance(step, dict) else None
+        if not isinstance(own, dict):
+            continue
+        for segment, spec in own.items():
+            where = ("steps", i, "by_segment", segment)
+            if segment not in names:
+                hint = did_you_mean(segment, [n for n in names if isinstance(n, str)])
+                doc.problem(
+                    doc.mark_of(where, key=True),
+                    display(data, where),
+                    f"no segment named '{segment}'{hint}{non_ascii(segment)}",
+                )
+            if not isinstance(spec, dict):
+                continue
+            if "errors" in spec and not step.get("errors"):
+                path = (*where, "errors")
+                doc.problem(
+                    doc.mark_of(path, key=True),
+                    display(data, path),
+                    "the step has no `errors`; give them there first (this sets only their p)",
+                )
+            branches = spec.get("next")
+            if branches is None:
+                continue
+            path = (*where, "next")
+            base = step.get("next")
+            targets = (
+                [b.get("to") for b in base if isinstance(b, dict)]
+                if isinstance(base, list)
+                else None
+            )
+            if not isinstance(branches, list) or not all(isinstance(b, dict) for b in branches):
+                continue  # its type is reported by the model
+            mine = [b.get("to") for b in branches]
+            if targets is None:
+                message = "the step has no branches (`next` as a list); give them there first"
+            elif sorted(map(str, mine)) != sorted(map(str, targets)) or len(set(mine)) != len(mine):
+                message = (
+                    "a segment's branches are the step's branches with other probabilities: "
+                    f"expected each of {', '.join(map(str, targets))} once"
+                )
+            else:
+                ps = [b.get("p") for b in branches]
+                if not (all(_number(x) for x in ps) and abs(sum(ps) - 1) > 1e-6):
+                    continue
+                message = f"branch probabilities sum to {sum(ps):g}; they must sum to 1"
+            doc.problem(doc.mark_of(path), display(data, path), message)
 
 
 def _size_problems(doc: Document, scenario: Scenario) -> None:
@@ -396,6 +473,7 @@ def validate(doc: Document) -> Scenario:
     if scenario is not None:
         _size_problems(doc, scenario)
     _flow_problems(doc)
+    _segment_step_problems(doc)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)
     return scenario

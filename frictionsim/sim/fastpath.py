@@ -64,8 +64,10 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "economics",  # applied by stats, not by the engine
         }
     ),
-    "Arrivals": frozenset({"rate", "profile"}),
-    "Segment": frozenset({"name", "share", "tolerance", "order_value", "sensitivity"}),
+    "Arrivals": frozenset({"rate", "profile", "weekly"}),
+    "Segment": frozenset(
+        {"name", "share", "tolerance", "order_value", "sensitivity", "commitment"}
+    ),
     "Step": frozenset(
         {
             "name",
@@ -78,13 +80,18 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "errors",
             "capacity",
             "wait_irritation",
+            "time_irritation",
+            "exit_irritation",
             "next",
+            "by_segment",
             "cost",  # applied by stats, not by the engine
         }
     ),
     "Errors": frozenset({"p", "irritation", "max_attempts"}),
     "Branch": frozenset({"to", "p"}),
-    "Friction": frozenset({"per_field", "wait_irritation"}),
+    "SegmentStep": frozenset({"exit", "errors", "next"}),
+    "SegmentErrors": frozenset({"p"}),
+    "Friction": frozenset({"per_field", "wait_irritation", "time_irritation"}),
 }
 
 
@@ -164,6 +171,16 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
         *[(s, f"steps.{s.name}") for s in scenario.steps],
         *[(s.errors, f"steps.{s.name}.errors") for s in scenario.steps if s.errors],
         *[(b, f"steps.{s.name}.next") for s in scenario.steps for b in s.next or ()],
+        *[
+            (m, f"steps.{s.name}.by_segment.{name}{part}")
+            for s in scenario.steps
+            for name, own in s.by_segment.items()
+            for m, part in [
+                (own, ""),
+                *([(own.errors, ".errors")] if own.errors else []),
+                *[(b, ".next") for b in own.next or ()],
+            ]
+        ],
     ]:
         reason = _unknown_fields(model, where)
         if reason:
@@ -228,6 +245,7 @@ class _Customers:
         self.segment_rngs = streams.segment
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)
+        self.commit = np.asarray([s.commitment for s in scenario.segments], dtype=float)
 
     def draw(self, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         size = blocks * BLOCK
@@ -259,6 +277,14 @@ class _Step(StepPlan):
         self.duration = self.dur_dist
         self.next_to = np.asarray(self.next_to, dtype=np.int64)
         self.next_cum = np.asarray(self.next_cum)
+        # segments that branch with their own probabilities, and theirs
+        self.own_branches = [
+            (k, np.asarray(cum))
+            for k, cum in enumerate(self.next_cum_seg)
+            if cum is not self.next_cum_seg_default
+        ]
+        self.exit_of = np.asarray(self.exit_seg, dtype=float)  # per segment
+        self.err_p_of = np.asarray(self.err_p_seg, dtype=float)
         self.rng_exit = streams.exit[i]
         self.rng_branch = streams.branch[i]
         self.rng_dur = streams.dur[i]
@@ -274,7 +300,7 @@ class _Step(StepPlan):
                     out[a][b * BLOCK : (b + 1) * BLOCK] = sample(rng)
             return out
 
-        self.exit_u = per_block([self.rng_exit], _uniform)[0] if self.exit > 0 else None
+        self.exit_u = per_block([self.rng_exit], _uniform)[0] if self.exits else None
         self.branch_u = (
             per_block([self.rng_branch], _uniform)[0] if self.next_single is None else None
         )
@@ -283,17 +309,22 @@ class _Step(StepPlan):
             if self.dur_const is None
             else None
         )
-        self.err_u = per_block(self.rng_err, _uniform) if self.err_p > 0 else None
+        self.err_u = per_block(self.rng_err, _uniform) if self.failing else None
 
-    def advance(self, where: np.ndarray, idx: np.ndarray) -> None:
-        """Send the customers ``idx``, who completed this step, to its successor."""
+    def advance(self, where: np.ndarray, idx: np.ndarray, seg: np.ndarray) -> None:
+        """Send the customers ``idx`` (of segments ``seg``), who completed this step, to its
+        successor."""
         if idx.size == 0:
             return
         if self.next_single is not None:
             where[idx] = self.next_single
-        else:
-            k = np.searchsorted(self.next_cum, self.branch_u[idx], side="right")
-            where[idx] = self.next_to[k]
+            return
+        u = self.branch_u[idx]
+        k = np.searchsorted(self.next_cum, u, side="right")
+        for g, cum in self.own_branches:  # a segment's own branch probabilities
+            mine = seg[idx] == g
+            k[mine] = np.searchsorted(cum, u[mine], side="right")
+        where[idx] = self.next_to[k]
 
 
 def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any = None) -> RunResult:
@@ -343,7 +374,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
         rows = slice(c0, c0 + m)
         seg[rows], value[rows] = c_seg[:m], c_value[:m]
         now = clock[rows].copy()
-        out = _walk(steps, order, c_seg[:m], customers.sens, tol[:m], now, irr_scale, irr_hist)
+        out = _walk(steps, order, c_seg[:m], customers, tol[:m], now, irr_scale, irr_hist)
         outcome[rows], finished_at[rows] = out[0], now
         entered += out[1]
         ab_friction += out[2]
@@ -453,7 +484,7 @@ def _walk(
     steps: list[_Step],
     order: list[int],
     seg: np.ndarray,
-    sens_of: np.ndarray,
+    customers: _Customers,
     tol: np.ndarray,
     now: np.ndarray,
     irr_scale: float,
@@ -467,7 +498,9 @@ def _walk(
     order), and each customer's worst and last step irritation (peak-end).
     """
     n, n_steps = seg.size, len(steps)
-    sens = sens_of[seg]
+    sens = customers.sens[seg]
+    limit = tol.copy()  # the tolerance, grown by commitment with every step completed
+    commit = customers.commit[seg] if customers.commit.any() else None
     where = np.zeros(n, dtype=np.int64)  # current step; END (-1) once the order is complete
     irr = np.zeros(n)
     outcome = np.full(n, ORDER, dtype=np.int8)
@@ -488,13 +521,18 @@ def _walk(
         entered[i] = idx.size
         start[idx] = irr[idx]
         irr[idx] = irr[idx] + st.entry * sens[idx]
+        if st.entry < 0:  # relief lowers irritation, never below 0
+            irr[idx] = np.maximum(irr[idx], 0.0)
         b = np.minimum(irr[idx] * irr_scale, top).astype(np.int64)
         np.add.at(irr_hist[i], (seg[idx], b), 1)
-        too_much = irr[idx] >= tol[idx]
+        too_much = irr[idx] >= limit[idx]
         gone = [idx[too_much]]
         idx = idx[~too_much]
-        if st.exit > 0:
-            left = st.exit_u[idx] < st.exit
+        if st.exits:
+            p_exit = st.exit_of[seg[idx]]
+            if st.exit_slope:
+                p_exit = np.minimum(1.0, p_exit + st.exit_slope * irr[idx])
+            left = st.exit_u[idx] < p_exit
             outcome[idx[left]] = EXIT
             where[idx[left]] = -2
             ab_exit[i] = np.count_nonzero(left)
@@ -502,28 +540,44 @@ def _walk(
             idx = idx[~left]
         for a in range(st.attempts):
             if st.dur_const is not None:
-                if st.dur_const > 0:
+                d = np.full(idx.size, st.dur_const) if st.time_irr > 0 else None
+                if st.dur_const > 0 and d is None:
                     now[idx] = now[idx] + st.dur_const
             else:
                 d = st.dur[a][idx]
-                now[idx] = np.where(d > 0, now[idx] + d, now[idx])
-            if st.err_p <= 0:
+                if st.time_irr <= 0:
+                    now[idx] = np.where(d > 0, now[idx] + d, now[idx])
+            if d is not None and st.time_irr > 0:  # irritation grows while they perform it
+                rate = st.time_irr * sens[idx]
+                timed = d > 0
+                felt = irr[idx] + rate * d
+                reach = timed & (felt >= limit[idx])  # the limit is reached mid-attempt
+                out = idx[reach]
+                now[out] = now[out] + (limit[out] - irr[out]) / rate[reach]
+                irr[out] = limit[out]
+                gone.append(out)
+                on = timed & ~reach
+                stay = idx[on]
+                now[stay] = now[stay] + d[on]
+                irr[stay] = felt[on]
+                idx = idx[~reach]
+            if not st.failing:
                 break
-            fail = st.err_u[a][idx] < st.err_p
+            fail = st.err_u[a][idx] < st.err_p_of[seg[idx]]
             bad = idx[fail]
-            _remember(idx[~fail], irr, start, peak, last)
-            st.advance(where, idx[~fail])
+            _complete(idx[~fail], irr, start, peak, last, limit, commit)
+            st.advance(where, idx[~fail], seg)
             failed[i] += bad.size
             irr[bad] = irr[bad] + st.err_irr * sens[bad]
             if a == st.attempts - 1:
                 gone.append(bad)  # max_attempts failures: they give up
                 idx = bad[:0]
                 break
-            give_up = irr[bad] >= tol[bad]
+            give_up = irr[bad] >= limit[bad]
             gone.append(bad[give_up])
             idx = bad[~give_up]  # they try again
-        _remember(idx, irr, start, peak, last)
-        st.advance(where, idx)
+        _complete(idx, irr, start, peak, last, limit, commit)
+        st.advance(where, idx, seg)
         lost = np.concatenate(gone)
         outcome[lost] = FRICTION
         where[lost] = -2
@@ -532,13 +586,23 @@ def _walk(
     return outcome, entered, ab_friction, ab_exit, failed, lost_at, peak, last
 
 
-def _remember(
-    done: np.ndarray, irr: np.ndarray, start: np.ndarray, peak: np.ndarray, last: np.ndarray
+def _complete(
+    done: np.ndarray,
+    irr: np.ndarray,
+    start: np.ndarray,
+    peak: np.ndarray,
+    last: np.ndarray,
+    limit: np.ndarray,
+    commit: np.ndarray | None,
 ) -> None:
-    """Customers ``done`` completed the current step: its irritation is their latest moment."""
+    """Customers ``done`` completed the current step: their limit grows by their
+    commitment, and what they felt here, if anything, is their latest moment."""
+    if commit is not None:
+        limit[done] = limit[done] + commit[done]
     felt = irr[done] - start[done]
-    peak[done] = np.where(felt > peak[done], felt, peak[done])
-    last[done] = felt
+    moment = felt != 0.0  # a step where nothing was felt is not a moment
+    peak[done] = np.where(moment & (felt > peak[done]), felt, peak[done])
+    last[done] = np.where(moment, felt, last[done])
 
 
 def _uniform(rng: np.random.Generator) -> np.ndarray:

@@ -139,7 +139,7 @@ class _Block:
         self.revisit = streams.revisit
         self.exit_u, self.branch_u, self.dur, self.err_u, self.defect_u = [], [], [], [], []
         for s, st in enumerate(sim.plan):
-            self.exit_u.append(_floats(streams.exit[s].random(n)) if st.exit > 0 else None)
+            self.exit_u.append(_floats(streams.exit[s].random(n)) if st.exits else None)
             self.branch_u.append(
                 _floats(streams.branch[s].random(n)) if st.next_single is None else None
             )
@@ -151,7 +151,7 @@ class _Block:
             )
             self.err_u.append(
                 _floats(np.concatenate([r.random(n) for r in streams.err[s]]))
-                if st.err_p > 0
+                if st.failing
                 else None
             )
             self.defect_u.append(_floats(streams.defect[s].random(n)) if st.defect_p > 0 else None)
@@ -195,6 +195,7 @@ class _Simulation:
         self.plan = [StepPlan(scenario, i) for i in range(n_steps)]
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = [s.sensitivity for s in scenario.segments]
+        self.commit = [s.commitment for s in scenario.segments]
         self.cyclic = scenario.flow.has_cycle
         self.horizon = scenario.horizon
         self.wom = scenario.word_of_mouth
@@ -301,6 +302,8 @@ class _Simulation:
         env = self.env
         plan = self.plan
         sens = self.sens[seg]
+        commit = self.commit[seg]  # the limit grows by this with every step completed
+        limit = tol
         returning = src == RETURNING
         value = blk.value_by_segment[seg][j] if returning else blk.value[j]
         arrival = env.now
@@ -325,14 +328,19 @@ class _Simulation:
             start_irr = irr
             self.entered[s] += 1
             irr += (st.entry_saved if returning else st.entry) * sens
+            if irr < 0.0:  # relief lowers irritation, never below 0
+                irr = 0.0
             x = irr * scale
             hist[s][int(x) if x < top else top] += 1
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "start", env.now, self.names[s], irr)
-            if irr >= tol:
+            if irr >= limit:
                 self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                 return
-            if st.exit > 0 and (blk.exit_u[s][j] if first else blk.revisit[s].random()) < st.exit:
+            p_exit = st.exit_seg[seg]
+            if st.exit_slope:
+                p_exit = min(1.0, p_exit + st.exit_slope * irr)
+            if p_exit > 0 and (blk.exit_u[s][j] if first else blk.revisit[s].random()) < p_exit:
                 self.finish(i, src, seg, tol, value, EXIT, s, irr)
                 return
             cap = st.capacity
@@ -350,7 +358,7 @@ class _Simulation:
                         name = self.names[s]
                         ev.event(src, i, seg, f"{name} queue", "start", joined, name, irr)
                     if rate > 0:
-                        env.timeout((tol - irr) / rate, ticket).callbacks.append(_renege)
+                        env.timeout((limit - irr) / rate, ticket).callbacks.append(_renege)
                     granted = yield ticket
                     waited = env.now - joined
                     self.wait_total[s] += waited
@@ -366,14 +374,16 @@ class _Simulation:
                             "complete" if granted else "withdraw",
                             env.now,
                             name,
-                            min(irr, tol),
+                            min(irr, limit),
                         )
                     if not granted:
                         self.reneged[s] += 1
-                        self.finish(i, src, seg, tol, value, FRICTION, s, max(irr, tol))
+                        self.finish(i, src, seg, tol, value, FRICTION, s, max(irr, limit))
                         return
                 started = env.now
             attempts = st.attempts
+            p_error = st.err_p_seg[seg]
+            time_rate = st.time_irr * sens
             for a in range(attempts):
                 d = st.dur_const
                 if d is None:
@@ -383,18 +393,28 @@ class _Simulation:
                         else float(st.dur_dist.sample(blk.revisit[s], 1)[0])
                     )
                 if d > 0:
-                    yield env.timeout(d)
+                    if time_rate > 0:
+                        if irr + time_rate * d >= limit:  # the limit is reached mid-attempt
+                            yield env.timeout((limit - irr) / time_rate)
+                            if cap:
+                                self.release(s, started)
+                            self.finish(i, src, seg, tol, value, FRICTION, s, limit)
+                            return
+                        yield env.timeout(d)
+                        irr += time_rate * d
+                    else:
+                        yield env.timeout(d)
                 if (
-                    st.err_p > 0
+                    p_error > 0
                     and (blk.err_u[s][a * BLOCK + j] if first else blk.revisit[s].random())
-                    < st.err_p
+                    < p_error
                 ):
                     self.failed[s] += 1
                     irr += st.err_irr * sens
                     if ev is not None:
                         name = self.names[s]
                         ev.event(src, i, seg, f"{name} error", "complete", env.now, name, irr)
-                    if irr >= tol or a == attempts - 1:
+                    if irr >= limit or a == attempts - 1:
                         if cap:
                             self.release(s, started)
                         self.finish(i, src, seg, tol, value, FRICTION, s, irr)
@@ -405,10 +425,12 @@ class _Simulation:
                 self.release(s, started)
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "complete", env.now, self.names[s], irr)
+            limit += commit
             felt = irr - start_irr
-            if felt > peak:
-                peak = felt
-            last = felt
+            if felt != 0.0:  # a moment: something was felt here (a step without is none)
+                if felt > peak:
+                    peak = felt
+                last = felt
             if st.defect_p > 0 and (
                 (blk.defect_u[s][j] if first else blk.revisit[s].random()) < st.defect_p
             ):
@@ -418,8 +440,9 @@ class _Simulation:
                 s = st.next_single
             else:
                 u = blk.branch_u[s][j] if first else blk.revisit[s].random()
+                cum = st.next_cum_seg[seg]
                 k = 0
-                while u >= st.next_cum[k]:
+                while u >= cum[k]:
                     k += 1
                 s = st.next_to[k]
         self.checkout_time += env.now - arrival

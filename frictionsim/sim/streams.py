@@ -41,7 +41,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..scenario import Scenario
+from ..scenario import Scenario, segment_error_p, segment_exit
 from .codes import ORGANIC, RETURNING, SOURCES
 
 #: Customers whose random numbers are drawn together.
@@ -62,7 +62,11 @@ def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generat
 
 
 def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
-    """Yield chunks (lists) of arrival times in ``[0, horizon)``, Poisson with the profile."""
+    """Yield chunks (lists) of arrival times in ``[0, horizon)``, Poisson with the profile
+    (and the day-of-week profile), by thinning a Poisson process at the peak rate."""
+    if scenario.weekly is not None:
+        yield from _weekly_arrival_times(scenario, rng)
+        return
     profile = np.asarray(scenario.profile, dtype=float)
     peak = float(profile.max())
     if peak <= 0:
@@ -84,6 +88,27 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list
         yield times[times < horizon].tolist()
 
 
+def _weekly_arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
+    """:func:`arrival_times` with a day-of-week profile: the rate at minute ``t`` is
+    ``rate × profile[hour] × weekly[day]``, thinned from a process at the peak of both."""
+    profile = np.asarray(scenario.profile, dtype=float)
+    week = np.asarray(scenario.weekly, dtype=float)
+    peak = float(profile.max()) * float(week.max())
+    rate = scenario.arrivals.rate * peak
+    if peak <= 0 or rate <= 0:
+        return
+    t = 0.0
+    horizon = scenario.horizon
+    while t < horizon:
+        with np.errstate(over="ignore", invalid="ignore"):
+            times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
+            t = float(times[-1])
+            hour = (times // 60).astype(np.int64) % 24
+            day = (times // 1440).astype(np.int64) % 7
+            times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour] * week[day]]
+        yield times[times < horizon].tolist()
+
+
 #: Most bins of arrivals over time, whatever the horizon.
 MAX_ARRIVAL_BINS = 1000
 
@@ -101,6 +126,16 @@ def arrival_bins(scenario: Scenario) -> int:
     return max(1, math.ceil(scenario.horizon / arrival_bin_width(scenario)))
 
 
+def _cumulative(ps: list[float]) -> list[float]:
+    """Cumulative branch probabilities, for a draw ``u``: the branch is the first whose
+    value exceeds ``u``. Rounding never sends a customer nowhere, nor down a branch of
+    p = 0: the last branch taken with p > 0 takes everything above."""
+    cum = np.cumsum(ps).tolist()
+    last = max(k for k, p in enumerate(ps) if p > 0)
+    cum[last:] = [float("inf")] * (len(ps) - last)
+    return cum
+
+
 class StepPlan:
     """What the per-customer loop of either engine needs of a step, precomputed once."""
 
@@ -116,10 +151,18 @@ class StepPlan:
         "entry_saved",
         "err_irr",
         "err_p",
+        "err_p_seg",
         "exit",
+        "exit_seg",
+        "exit_slope",
+        "exits",
+        "failing",
         "next_cum",
+        "next_cum_seg",
+        "next_cum_seg_default",
         "next_single",
         "next_to",
+        "time_irr",
         "wait_irr",
     )
 
@@ -128,12 +171,19 @@ class StepPlan:
         self.entry = scenario.entry_irritation(step)
         saved = scenario.repeat.saved_fields if scenario.repeat else 0.0
         self.entry_saved = self.entry - saved * (self.entry - step.irritation)  # fields' share
+        names = [g.name for g in scenario.segments]
         self.exit = step.exit
+        self.exit_seg = [segment_exit(step, name) for name in names]  # by_segment's own
+        self.exit_slope = step.exit_irritation  # each point of irritation adds this much
+        self.exits = self.exit_slope > 0 or any(x > 0 for x in self.exit_seg)  # drawn at all
         self.capacity = step.capacity or 0
         self.wait_irr = scenario.wait_irritation(step)
+        self.time_irr = scenario.time_irritation(step)
         self.dur_dist = step.duration
         self.dur_const = step.duration.expectation if step.duration.is_constant else None
         self.err_p = step.errors.p if step.errors else 0.0
+        self.err_p_seg = [segment_error_p(step, name) for name in names]
+        self.failing = any(p > 0 for p in self.err_p_seg)
         self.err_irr = step.errors.irritation if step.errors else 0.0
         self.attempts = step.errors.max_attempts if step.errors else 1
         self.defect_p = step.defect.p if step.defect else 0.0
@@ -142,10 +192,17 @@ class StepPlan:
         succ = scenario.successors(i)
         self.next_single = succ[0][0] if len(succ) == 1 else None
         self.next_to = [s for s, _ in succ]
-        self.next_cum = np.cumsum([p for _, p in succ]).tolist()
-        # rounding never sends a customer nowhere, nor down a branch of p = 0
-        last = max(k for k, (_, p) in enumerate(succ) if p > 0)
-        self.next_cum[last:] = [float("inf")] * (len(succ) - last)
+        base = [p for _, p in succ] if step.next is None else [b.p for b in step.next]
+        self.next_cum = _cumulative(base)
+        self.next_cum_seg_default = self.next_cum  # a segment without branches of its own
+        self.next_cum_seg = []
+        for name in names:  # each segment's probabilities, in the order of the step's branches
+            own = step.by_segment.get(name)
+            if own is None or own.next is None:
+                self.next_cum_seg.append(self.next_cum)
+            else:  # the same targets (each once: checked on loading), their own p
+                p_of = {b.to: b.p for b in own.next}
+                self.next_cum_seg.append(_cumulative([p_of[b.to] for b in step.next]))
 
 
 class Streams:
@@ -175,7 +232,7 @@ class Streams:
             # its name, so making one or not changes no other): up to 100 attempts
             # each at up to 1000 steps would otherwise cost seconds and memory
             random_duration = not step.duration.is_constant
-            failing = bool(step.errors and step.errors.p > 0)
+            failing = any(segment_error_p(step, g.name) > 0 for g in scenario.segments)
             self.dur.append(
                 [substream(seq, *pre, "step", name, "duration", a) for a in range(attempts)]
                 if random_duration

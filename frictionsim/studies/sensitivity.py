@@ -24,7 +24,16 @@ from ..scenario import Scenario, vary
 from ..stats import describe, difference
 
 #: Numeric keys a sensitivity analysis moves, where they appear in a scenario.
-_STEP_KEYS = ("irritation", "fields", "per_field", "exit", "capacity", "wait_irritation")
+_STEP_KEYS = (
+    "irritation",
+    "fields",
+    "per_field",
+    "exit",
+    "exit_irritation",
+    "capacity",
+    "wait_irritation",
+    "time_irritation",
+)
 _DIST_KEYS = ("mean", "value")  # a distribution's mean (or its fixed value)
 _INTEGER = ("fields", "capacity")
 _PROBABILITY = ("exit", "p")
@@ -62,9 +71,10 @@ def _address(name: str, index: int) -> str:
 
 def numeric_parameters(scenario: Scenario) -> list[Parameter]:
     """Every non-zero numeric parameter with a meaning to vary: the arrival rate, each
-    segment's sensitivity and the means of its tolerance and order value, each step's
-    irritation, fields, exit, capacity, waiting irritation, error probability and
-    irritation and mean duration, and the global friction defaults. Shares (they must
+    segment's sensitivity and commitment and the means of its tolerance and order
+    value, each step's irritation (relief too), fields, exit and exit_irritation,
+    capacity, waiting and time irritation, error probability and irritation and mean
+    duration, and the global friction defaults. Shares (they must
     sum to 1), branch probabilities and the horizon are left alone."""
     data = scenario.model_dump(mode="json", exclude_none=True)
     found: list[Parameter] = []
@@ -83,6 +93,7 @@ def numeric_parameters(scenario: Scenario) -> list[Parameter]:
     for k, seg in enumerate(data["segments"]):
         base = f"segments.{_address(seg['name'], k)}"
         add(f"{base}.sensitivity", seg.get("sensitivity"))
+        add(f"{base}.commitment", seg.get("commitment"))
         dist(f"{base}.tolerance", seg["tolerance"])
         dist(f"{base}.order_value", seg["order_value"])
     for k, step in enumerate(data["steps"]):
@@ -93,7 +104,7 @@ def numeric_parameters(scenario: Scenario) -> list[Parameter]:
         if "errors" in step:
             add(f"{base}.errors.p", step["errors"]["p"])
             add(f"{base}.errors.irritation", step["errors"]["irritation"])
-    for key in ("per_field", "wait_irritation"):
+    for key in ("per_field", "wait_irritation", "time_irritation"):
         add(f"friction.{key}", data["friction"][key])
     return found
 
