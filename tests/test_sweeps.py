@@ -16,6 +16,7 @@ from frictionsim.cli import cli
 from frictionsim.errors import OptionError, ScenarioError
 from frictionsim.report import draw_sweep, write_sweep_chart
 from frictionsim.results import write_sweep
+from frictionsim.scenario import load_scenario
 from frictionsim.studies import sweep
 from frictionsim.studies.sweep import parse_values, partial_path
 
@@ -94,7 +95,7 @@ def test_bad_values_are_refused(text, message):
 
 
 def test_points_share_seeds_so_more_fields_never_convert_more(shop):
-    result = sweep(shop, [("steps.account.fields", ["0", "5", "10", "20"])], seed=4)
+    result = sweep(load_scenario(shop), [("steps.account.fields", ["0", "5", "10", "20"])], seed=4)
     visitors = [[r["visitors"] for r in point] for point in result.rows]
     assert all(v == visitors[0] for v in visitors)  # the same customers at every point
     for rep in range(3):
@@ -105,7 +106,7 @@ def test_points_share_seeds_so_more_fields_never_convert_more(shop):
 
 def test_grid_has_every_combination(shop, tmp_cwd):
     result = sweep(
-        shop,
+        load_scenario(shop),
         [("steps.account.fields", ["0", "10"]), ("arrivals.rate", ["1", "120/h", "3"])],
         replications=2,
     )
@@ -130,7 +131,9 @@ def test_grid_has_every_combination(shop, tmp_cwd):
 
 
 def test_sweep_curve_is_the_mean_of_each_point(shop, tmp_cwd):
-    result = sweep(shop, [("steps.account.fields", ["0", "5", "10"])], replications=2)
+    result = sweep(
+        load_scenario(shop), [("steps.account.fields", ["0", "5", "10"])], replications=2
+    )
     ax = draw_sweep(Figure(), result.document)
     (line,) = ax.get_lines()
     assert list(line.get_xdata()) == [0.0, 5.0, 10.0]
@@ -145,12 +148,12 @@ def test_sweep_curve_is_the_mean_of_each_point(shop, tmp_cwd):
 
 def test_bad_path_is_located_like_set(shop):
     with pytest.raises(ScenarioError) as err:
-        sweep(shop, [("steps.acount.fields", ["1", "2"])])
+        sweep(load_scenario(shop), [("steps.acount.fields", ["1", "2"])])
     assert [str(p) for p in err.value.problems] == [
         "--set:1:7: steps.acount: no step named 'acount' (did you mean 'account'?)"
     ]
     with pytest.raises(ScenarioError, match=r"steps\.account\.fields"):
-        sweep(shop, [("steps.account.fields", ["1", "-2"])])
+        sweep(load_scenario(shop), [("steps.account.fields", ["1", "-2"])])
 
 
 class Stop(KeyboardInterrupt):
@@ -159,7 +162,7 @@ class Stop(KeyboardInterrupt):
 
 def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
     grid = [("steps.account.fields", ["0", "4", "8", "12"])]
-    whole = sweep(shop, grid, seed=2)
+    whole = sweep(load_scenario(shop), grid, seed=2)
     write_sweep(whole, tmp_cwd / "whole")
 
     out = tmp_cwd / "resumed"
@@ -170,7 +173,7 @@ def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
             raise Stop
 
     with pytest.raises(Stop):
-        sweep(shop, grid, seed=2, progress=interrupt_after_seven, partial=partial)
+        sweep(load_scenario(shop), grid, seed=2, progress=interrupt_after_seven, partial=partial)
     assert not out.exists()
     recorded = partial.read_text().splitlines()
     assert len(recorded) == 1 + 2
@@ -178,7 +181,12 @@ def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
         f.write('{"point": 2, "metr')  # a line cut short by the interruption
     calls = []
     resumed = sweep(
-        shop, grid, seed=2, partial=partial, resume=True, progress=lambda d, t: calls.append(d)
+        load_scenario(shop),
+        grid,
+        seed=2,
+        partial=partial,
+        resume=True,
+        progress=lambda d, t: calls.append(d),
     )
     assert resumed.resumed_points == 2
     # the two points read back count as done at once; only the two missing ones were
@@ -208,11 +216,11 @@ def test_resumed_sweep_writes_the_same_bytes(shop, tmp_cwd):
 def test_resume_simulates_again_the_points_of_damaged_lines(shop, tmp_cwd, damage):
     grid = [("steps.account.fields", ["0", "4"])]
     partial = tmp_cwd / ".x.partial.jsonl"
-    whole = sweep(shop, grid, seed=2, partial=partial)
+    whole = sweep(load_scenario(shop), grid, seed=2, partial=partial)
     head, first, second = partial.read_text().splitlines()
     point_one = first if '"point": 1' in first else second
     partial.write_text(f"{head}\n{damage}\n{point_one}\n", errors="surrogateescape")
-    resumed = sweep(shop, grid, seed=2, partial=partial, resume=True)
+    resumed = sweep(load_scenario(shop), grid, seed=2, partial=partial, resume=True)
     assert (resumed.resumed_points, resumed.damaged_lines) == (1, 1)
     assert resumed.document == whole.document
 
@@ -222,27 +230,42 @@ def test_resume_refuses_a_partial_file_with_a_damaged_head(shop, tmp_cwd, head):
     partial = tmp_cwd / ".x.partial.jsonl"
     partial.write_text(head + "\n")
     with pytest.raises(OptionError, match=r"records a different sweep .* or is damaged"):
-        sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial, resume=True)
+        sweep(
+            load_scenario(shop),
+            [("steps.account.fields", ["0", "4"])],
+            partial=partial,
+            resume=True,
+        )
 
 
 def test_resume_from_a_folder_in_place_of_the_partial_file_is_one_line(shop, tmp_cwd):
     partial = tmp_cwd / ".x.partial.jsonl"
     partial.mkdir()
     with pytest.raises(OptionError, match="cannot read the sweep's partial file"):
-        sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial, resume=True)
+        sweep(
+            load_scenario(shop),
+            [("steps.account.fields", ["0", "4"])],
+            partial=partial,
+            resume=True,
+        )
 
 
 @pytest.mark.parametrize("param", ["seed", "replications", " seed"])
 def test_seed_and_replications_cannot_be_swept(shop, param):
     with pytest.raises(OptionError, match="same seeds and replications"):
-        sweep(shop, [(param, ["1", "2"])])
+        sweep(load_scenario(shop), [(param, ["1", "2"])])
 
 
 def test_resume_refuses_a_partial_file_of_another_sweep(shop, tmp_cwd):
     partial = tmp_cwd / ".x.partial.jsonl"
-    sweep(shop, [("steps.account.fields", ["0", "4"])], partial=partial)
+    sweep(load_scenario(shop), [("steps.account.fields", ["0", "4"])], partial=partial)
     with pytest.raises(OptionError, match="records a different sweep"):
-        sweep(shop, [("steps.account.fields", ["0", "5"])], partial=partial, resume=True)
+        sweep(
+            load_scenario(shop),
+            [("steps.account.fields", ["0", "5"])],
+            partial=partial,
+            resume=True,
+        )
 
 
 # ------------------------------------------------------------------ command line
@@ -325,7 +348,7 @@ def test_cli_interrupted_sweep_keeps_partial_and_writes_no_folder(shop, tmp_cwd,
 
 def test_a_sweep_charts_any_metric_of_summary_json_by_its_path(shop):
     grid = [("steps.account.fields", ["0", "10"])]
-    result = sweep(shop, grid, seed=3, metric="steps.account.friction_rate")
+    result = sweep(load_scenario(shop), grid, seed=3, metric="steps.account.friction_rate")
     low, high = (
         p["metrics"]["steps.account.friction_rate"]["mean"] for p in result.document["points"]
     )

@@ -112,7 +112,7 @@ def test_studies_of_a_degenerate_scenario(case, tmp_path):
         results.write_comparison(comparison, tmp_path / "c")
         grid = [("steps.only.fields", ["0", "1"]), ("steps.only.irritation", ["0", "1"])]
         for params in (grid[:1], grid):
-            done = sweep(file, params, replications=2, jobs=1)
+            done = sweep(scenario, params, replications=2, jobs=1)
             results.write_sweep(done, tmp_path / f"s{len(params)}")
         ranking = sensitivity(scenario, replications=2, jobs=1)
         results.write_sensitivity(ranking, tmp_path / "t")
@@ -122,3 +122,9 @@ def test_studies_of_a_degenerate_scenario(case, tmp_path):
         console.print_sensitivity(ranking.document, tmp_path / "t", 0.1)
     finally:
         context.__exit__(None, None, None)
+
+
+def test_a_sweep_takes_a_scenario_not_a_path(tmp_path):
+    file = _degenerate_file(tmp_path, "nobody-lost")
+    with pytest.raises(TypeError, match="load_scenario"):
+        sweep(str(file), [("steps.only.fields", ["0", "1"])])

@@ -34,7 +34,7 @@ from ..errors import OptionError, ScenarioError
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..frames import FrameMixin
 from ..metrics import check_path, check_path_everywhere, flat_values, paths
-from ..scenario import Scenario, parse_scenario, read_scenario_text, scenario_to_yaml, vary
+from ..scenario import Scenario, scenario_to_yaml, vary
 from ..stats import describe
 
 #: More points than this in one sweep is almost certainly a typo in ``--values``.
@@ -141,12 +141,13 @@ class Sweep(FrameMixin):
 
 
 def sweep_points(
-    source: Scenario | str | Path,
+    source: Scenario,
     params: Sequence[tuple[str, Sequence[str]]],
     overrides: Sequence[str] = (),
 ) -> tuple[list[tuple[str, ...]], list[Scenario]]:
     """Every combination of the values, and its validated scenario: the ``source``
-    scenario (or the file, read once) with ``overrides``, then each point's values.
+    scenario with ``overrides``, then each point's values (:func:`vary`: no file is
+    read again).
 
     Raises one :class:`ScenarioError` with the problems of every point.
     """
@@ -168,10 +169,12 @@ def sweep_points(
         raise OptionError("--values is empty")
     if len(points) > MAX_POINTS:
         raise OptionError(f"{len(points)} points; a sweep has at most {MAX_POINTS}")
-    if isinstance(source, Scenario):
-        base = vary(source, overrides)
-    else:
-        base = parse_scenario(read_scenario_text(source), str(source), overrides)
+    if not isinstance(source, Scenario):
+        raise TypeError(
+            f"a sweep takes a Scenario, not {type(source).__name__}: "
+            "frictionsim.load_scenario(path) reads one"
+        )
+    base = vary(source, overrides)
     scenarios, problems = [], []
     for point in points:
         sets = [f"{name}={value}" for name, value in zip(names, point)]
@@ -290,7 +293,7 @@ def _append(path: Path, entry: dict[str, Any]) -> None:
 
 
 def sweep(
-    scenario: Scenario | str | Path,
+    scenario: Scenario,
     params: Sequence[tuple[str, Sequence[str]]],
     overrides: Sequence[str] = (),
     seed: int | None = None,
@@ -305,9 +308,8 @@ def sweep(
     force: bool = False,
     execution: Execution | None = None,
 ) -> Sweep:
-    """Run ``scenario`` (a :class:`Scenario`, or a file read once) at every point of
-    ``params`` (``[(path, values)]``); each point is the scenario varied by
-    :func:`~frictionsim.scenario.vary`, not the file parsed again.
+    """Run ``scenario`` at every point of ``params`` (``[(path, values)]``); each point
+    is the scenario varied by :func:`~frictionsim.scenario.vary`.
 
     Seed and replications default to those of the scenario as loaded (first
     point). ``partial``: where finished points are recorded as they complete;
