@@ -208,6 +208,10 @@ METRICS: tuple[Metric, ...] = (
     _step("exit_rate", "rate", "exit rate",
           lambda r, s, i: ratio(int(r.step_abandoned_exit[i]), int(r.step_entered[i])),
           "abandoned_exit / entered"),
+    _step("reach_rate", "rate", "reach rate",
+          lambda r, s, i: min(1.0, ratio(int(r.step_entered[i]), r.visitors)),
+          "entered / visitors: the share of visitors who got this far (at most 1; a loop "
+          "counts a visitor once at most)"),
     _step("mean_wait", "minutes", "mean wait",
           lambda r, s, i: ratio(float(r.step_wait_total[i]), int(r.step_entered[i])),
           "minutes in the step's queue over all customers who entered the step"),

@@ -118,3 +118,19 @@ def test_completed_visits_of_a_step_are_those_that_went_on():
     assert s["a"]["completed"] == s["b"]["entered"]
     assert s["b"]["completed"] == r.orders
     assert s["a"]["completed"] < s["a"]["entered"]
+
+
+def test_reach_rate_is_the_share_of_visitors_who_got_that_far():
+    # exits 0.5 then 0.2: every visitor reaches a, half reach b, 0.4 of them reach c
+    scenario = make_scenario(
+        horizon=2000,
+        steps=[{"name": "a", "exit": 0.5}, {"name": "b", "exit": 0.2}, {"name": "c"}],
+    )
+    r = run_once(scenario)
+    s = metrics.step_values(r, scenario)
+    assert s["a"]["reach_rate"] == 1.0
+    assert s["b"]["reach_rate"] == r.step_entered[1] / r.visitors
+    se = (0.25 / r.visitors) ** 0.5
+    assert abs(s["b"]["reach_rate"] - 0.5) < 4 * se
+    assert abs(s["c"]["reach_rate"] - 0.4) < 4 * se
+    assert metrics.lookup("steps.c.reach_rate").kind == "rate"
