@@ -216,7 +216,9 @@ def test_difference_chart_draws_each_metric_of_the_document(tmp_cwd):
     assert len(axes) == 9  # the headline metrics; the document has every metric
     assert "long" in axes[0].figure.get_suptitle()
     for ax in axes:
-        metric = next(m for m, d in TABLE["run"].items() if d.label == ax.get_title("left"))
+        metric = next(
+            m for m, d in TABLE["run"].items() if d.label == ax.get_title("left").replace("\n", " ")
+        )
         d = doc["differences"]["short"][metric]
         (container,) = [c for c in ax.containers if isinstance(c, BarContainer)]
         assert container.patches[0].get_width() == pytest.approx(d["mean"]), metric

@@ -345,3 +345,17 @@ def test_a_run_without_visitors_draws_the_funnel_only():
     files = R.render_report(run.summary, distributions(run.scenario, run.results))
     assert sorted(files) == ["funnel.png", "report.html", "report.md"]
     assert png_size(files["funnel.png"]) == (1600, 900)
+
+
+def test_a_long_panel_title_wraps_instead_of_running_off_the_slide():
+    from matplotlib.figure import Figure
+
+    from frictionsim.report.study_charts import COMPACT_TITLE, plot_comparison
+
+    ax = Figure().subplots()
+    title = "lost revenue: non-friction exits"
+    plot_comparison(ax, ["b"], [-3.0], [-4.0], [-2.0], metric="m", title=title,
+                    kind="money", reference=0.0, compact=True)  # fmt: skip
+    shown = ax.get_title("left")
+    assert shown.replace("\n", " ") == title
+    assert max(len(line) for line in shown.splitlines()) <= COMPACT_TITLE

@@ -15,6 +15,7 @@ functions write one chart straight into a folder.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ from .common import (
     render_png,
     scenario_label,
 )
+
+#: Characters of a panel title that fit a third of a slide (longer ones wrap).
+COMPACT_TITLE = 26
 
 # -- charts of several runs (plain data) ------------------------------------------------------
 
@@ -111,6 +115,10 @@ def plot_comparison(
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
     if compact:
         ax.xaxis.set_major_locator(MaxNLocator(4, integer=kind == "count"))
+        # a panel is a third of the width: a long label on two lines, not cut at the edge
+        title = (
+            "\n".join(textwrap.wrap(title, COMPACT_TITLE)) if len(title) > COMPACT_TITLE else title
+        )
     else:
         ax.set_xlabel(f"{metric} ({CI_NOTE})")
     ax.set_title(title, loc="left")
