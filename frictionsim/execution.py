@@ -574,10 +574,10 @@ def estimate_runs(
         if id(scenario) not in seen:
             seen[id(scenario)] = step_attempts_per_customer(scenario)
         attempts = max(attempts, seen[id(scenario)])
-        customers += scenario.expected_visitors * n
-        work += (
-            scenario.expected_visitors * n * max(1.0, seen[id(scenario)] / REFERENCE_STEP_ATTEMPTS)
-        )
+        # the warm-up's customers are simulated too, at the horizon's mean rate
+        arrivals = scenario.expected_visitors * scenario.arrival_span / scenario.horizon
+        customers += arrivals * n
+        work += arrivals * n * max(1.0, seen[id(scenario)] / REFERENCE_STEP_ATTEMPTS)
     workers = min(default_jobs() if jobs is None else jobs, replications)
     if customers < SERIAL_BELOW_CUSTOMERS:
         workers = 1

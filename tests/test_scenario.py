@@ -330,6 +330,7 @@ def test_json_schema_describes_every_key():
         "seed",
         "replications",
         "horizon",
+        "warmup",
         "start",
         "arrivals",
         "segments",

@@ -473,6 +473,11 @@ class Scenario(_Model):
     horizon: Annotated[Duration, Field(gt=0), AfterValidator(_horizon)] = Field(
         description="Simulated time during which customers arrive (e.g. '7d'); at most 100 years."
     )
+    warmup: Annotated[Duration, Field(ge=0), AfterValidator(_horizon)] = Field(
+        0.0,
+        description="Simulated time before the horizon whose customers run but are not "
+        "counted (queues start busy, not empty); e.g. '1d'. Default 0.",
+    )
     start: StartTime = Field(
         dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
         description="Wall-clock time of minute 0, in UTC (a midnight, so hour 0 of "
@@ -562,6 +567,11 @@ class Scenario(_Model):
             return None
         first = self.start.weekday()  # Monday is 0
         return tuple(week[(first + d) % 7] for d in range(7))
+
+    @property
+    def arrival_span(self) -> float:
+        """Minutes during which customers arrive: the warm-up, then the horizon."""
+        return self.warmup + self.horizon
 
     @property
     def expected_visitors(self) -> float:

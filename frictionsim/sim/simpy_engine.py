@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import array
 import bisect
+import copy
 import heapq
 import math
 from collections import deque
@@ -190,14 +191,15 @@ class _Simulation:
         self.events = events
         self.names = [s.name for s in scenario.steps]
         self.env = simpy.Environment()
-        n_steps, n_segs = len(scenario.steps), len(scenario.segments)
+        n_steps = len(scenario.steps)
         self.arrival_rng = substream(seq, "arrivals")
         self.plan = [StepPlan(scenario, i) for i in range(n_steps)]
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = [s.sensitivity for s in scenario.segments]
         self.commit = [s.commitment for s in scenario.segments]
         self.cyclic = scenario.flow.has_cycle
-        self.horizon = scenario.horizon
+        self.horizon = scenario.arrival_span  # arrivals end: after the warm-up and horizon
+        self.warmup = scenario.warmup
         self.wom = scenario.word_of_mouth
         self.repeat = scenario.repeat
         self.talks = self.wom is not None or self.repeat is not None
@@ -219,11 +221,18 @@ class _Simulation:
         self.extra_scheduled = 0
         self.deterrals: list[float] = []  # heap of times from which one prospect stays away
         self.deterred_ready = 0
-        self.prospects_lost = 0
         self.bin_width = arrival_bin_width(scenario)
         self.n_bins = arrival_bins(scenario)
+        self.busy = [0] * n_steps  # units in use (state, shared with the warm-up's customers)
+        self.queues: list[deque] = [deque() for _ in range(n_steps)]
+        self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+        self._new_counters(record)
+        self.warm = self._warm_up() if self.warmup > 0 else self
+
+    def _new_counters(self, record: bool) -> None:
+        """What a run counts (plain Python lists in the hot loop, arrays at the end)."""
+        n_steps, n_segs = len(self.plan), len(self.sens)
         self.arrival_bins = [[0] * self.n_bins for _ in SOURCES]
-        # counters (plain Python lists in the hot loop, arrays at the end)
         self.totals = [0, 0, 0]  # orders, friction, exit
         self.money = [0.0, 0.0, 0.0]
         self.checkout_time = 0.0
@@ -241,20 +250,29 @@ class _Simulation:
         self.wait_total = [0.0] * n_steps
         self.waited = [0] * n_steps
         self.busy_time = [0.0] * n_steps
-        self.busy = [0] * n_steps
         self.max_busy = [0] * n_steps
-        self.queues: list[deque] = [deque() for _ in range(n_steps)]
         self.seg_visitors = [0] * n_segs
         self.seg_outcomes = [[0, 0, 0] for _ in range(n_segs)]
         self.seg_revenue = [0.0] * n_segs
         self.scores = [[0] * 11 for _ in range(n_segs)]
         self.defects = 0
         self.log: list[tuple] | None = [] if record else None
-        self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+        self.prospects_lost = 0
         self.irr_hist = [[[0] * IRRITATION_BINS for _ in range(n_steps)] for _ in range(n_segs)]
         self.tol_hist = [[0] * IRRITATION_BINS for _ in range(n_segs)]
         self.wait_hist = [[0] * TIME_BINS for _ in range(n_steps)]
         self.checkout_hist = [0] * TIME_BINS
+
+    def _warm_up(self) -> _Simulation:
+        """The simulation as the warm-up's customers see it: the same clock, queues,
+        units, blocks of random numbers and word of mouth, but counters of its own that
+        are thrown away, and no events. Customers who arrive during the warm-up run here;
+        whoever arrives later (a referral of theirs too) is counted."""
+        warm = copy.copy(self)  # shares every state object; counters are made anew
+        warm._new_counters(record=False)
+        warm.events = None
+        warm.spawn = self.spawn  # type: ignore[method-assign]  # arrivals are routed by time
+        return warm
 
     # -- processes ---------------------------------------------------------------------------
 
@@ -275,7 +293,7 @@ class _Simulation:
                         self.deterred_ready += 1
                     if self.deterred_ready:
                         self.deterred_ready -= 1
-                        self.prospects_lost += 1
+                        (self if t >= self.warmup else self.warm).prospects_lost += 1
                         self.take_row(source)  # the row stays this prospect's
                         continue
                 self.spawn(ORGANIC)
@@ -290,13 +308,15 @@ class _Simulation:
 
     def spawn(self, src: int, seg: int = -1, tol: float = 0.0) -> None:
         blk, j, i = self.take_row(self.sources[src])
-        self.src_visitors[src] += 1
-        b = int(self.env.now // self.bin_width)
-        if b < self.n_bins:
-            self.arrival_bins[src][b] += 1
+        now = self.env.now
+        sim = self if now >= self.warmup else self.warm  # the warm-up's customers: uncounted
+        sim.src_visitors[src] += 1
+        b = int((now - self.warmup) // self.bin_width)
+        if 0 <= b < self.n_bins:
+            sim.arrival_bins[src][b] += 1
         if seg < 0:  # a new person; a returning customer keeps who they are
             seg, tol = blk.seg[j], blk.tol[j]
-        self.env.process(self.customer(i, blk, j, src, seg, tol))
+        self.env.process(sim.customer(i, blk, j, src, seg, tol))
 
     def customer(self, i: int, blk: _Block, j: int, src: int, seg: int, tol: float):
         env = self.env
@@ -590,7 +610,7 @@ class _Simulation:
             lost_revenue_friction=self.money[FRICTION],
             lost_revenue_exit=self.money[EXIT],
             checkout_time_total=self.checkout_time,
-            end_time=self.last_left,
+            end_time=max(0.0, self.last_left - self.warmup),  # from the end of the warm-up
             step_entered=arr(self.entered, dtype=np.int64),
             step_abandoned_friction=arr(self.ab_friction, dtype=np.int64),
             step_abandoned_exit=arr(self.ab_exit, dtype=np.int64),

@@ -62,10 +62,12 @@ def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generat
 
 
 def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
-    """Yield chunks (lists) of arrival times in ``[0, horizon)``, Poisson with the profile
-    (and the day-of-week profile), by thinning a Poisson process at the peak rate."""
-    if scenario.weekly is not None:
-        yield from _weekly_arrival_times(scenario, rng)
+    """Yield chunks (lists) of arrival times in ``[0, warmup + horizon)``, Poisson with
+    the profile (and the day-of-week profile), by thinning a Poisson process at the peak
+    rate. The clock of the profiles starts at ``start``, after the warm-up: a warm-up
+    of a day sees yesterday's hours."""
+    if scenario.weekly is not None or scenario.warmup > 0:
+        yield from _calendar_arrival_times(scenario, rng)
         return
     profile = np.asarray(scenario.profile, dtype=float)
     peak = float(profile.max())
@@ -88,25 +90,30 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list
         yield times[times < horizon].tolist()
 
 
-def _weekly_arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
-    """:func:`arrival_times` with a day-of-week profile: the rate at minute ``t`` is
-    ``rate × profile[hour] × weekly[day]``, thinned from a process at the peak of both."""
+def _calendar_arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
+    """:func:`arrival_times` with a day-of-week profile or a warm-up: the rate at minute
+    ``t`` is ``rate × profile[hour] × weekly[day]`` with hour and day counted from
+    ``start`` (minute ``warmup``), thinned from a process at the peak of both."""
     profile = np.asarray(scenario.profile, dtype=float)
-    week = np.asarray(scenario.weekly, dtype=float)
+    week = np.asarray(scenario.weekly or (1.0,) * 7, dtype=float)
     peak = float(profile.max()) * float(week.max())
     rate = scenario.arrivals.rate * peak
     if peak <= 0 or rate <= 0:
         return
+    flat = bool(np.all(profile * week.max() == peak) and np.all(week == week.max()))
     t = 0.0
-    horizon = scenario.horizon
-    while t < horizon:
+    end = scenario.arrival_span
+    warmup = scenario.warmup
+    while t < end:
         with np.errstate(over="ignore", invalid="ignore"):
             times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
             t = float(times[-1])
-            hour = (times // 60).astype(np.int64) % 24
-            day = (times // 1440).astype(np.int64) % 7
-            times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour] * week[day]]
-        yield times[times < horizon].tolist()
+            if not flat:
+                clock = times - warmup  # minutes since `start`
+                hour = np.floor_divide(clock, 60).astype(np.int64) % 24
+                day = np.floor_divide(clock, 1440).astype(np.int64) % 7
+                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour] * week[day]]
+        yield times[times < end].tolist()
 
 
 #: Most bins of arrivals over time, whatever the horizon.
