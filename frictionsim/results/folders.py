@@ -389,6 +389,9 @@ def hidden_name(name: str, kind: str, pid: int | None = None) -> str:
 SIBLING_KINDS = ("tmp", "old", "events")
 
 
+# ------------------------------------------------------------------ one writer at a time
+
+
 @contextmanager
 def _turn(parent: Path) -> Iterator[None]:
     """One writer at a time swaps folders in ``parent`` (an advisory lock on it)."""
