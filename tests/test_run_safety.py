@@ -21,7 +21,7 @@ from frictionsim.execution import (
     check_run_size,
     estimate_run,
 )
-from frictionsim.results import MARKER, is_results_folder, sha256, write_folder
+from frictionsim.results import MARKER, atomic, is_results_folder, sha256, write_folder
 from frictionsim.scenario import MAX_HORIZON
 
 from .conftest import make_scenario, scenario_dict
@@ -261,16 +261,19 @@ def test_an_interrupt_held_back_during_the_swap_keeps_the_complete_new_folder(
     """Ctrl-C during the swap is delivered when signals are unblocked: too late to undo."""
     out = tmp_path / "o"
     _ours(out, "previous")
-    real = results._signals_held
+    real = atomic._signals_held
+    delivered = []
 
     @contextlib.contextmanager
     def delivered_on_exit():
         with real():
             yield
+        delivered.append(True)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(results, "_signals_held", delivered_on_exit)
+    monkeypatch.setattr(atomic, "_signals_held", delivered_on_exit)
     assert write_folder(out, {MARKER: json.dumps({"frictionsim_results": 1, "tag": "new"})}) == out
+    assert delivered  # the interrupt was raised after the swap
     assert json.loads((out / MARKER).read_text())["tag"] == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]
 

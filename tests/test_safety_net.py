@@ -8,8 +8,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from frictionsim import results
 from frictionsim.cli import cli
+from frictionsim.results import writers
 
 from .conftest import scenario_dict
 
@@ -53,13 +53,13 @@ def _broken(exc):
 )
 def test_unexpected_errors_are_one_line_and_exit_1(scenario_file, monkeypatch, exc, line):
     monkeypatch.delenv("FRICTIONSIM_DEBUG")
-    monkeypatch.setattr(results, "write_run", _broken(exc))
+    monkeypatch.setattr(writers, "write_run", _broken(exc))
     result = CliRunner().invoke(cli, ["run", str(scenario_file), "--out", "o", "-q"])
     assert (result.exit_code, result.output) == (1, line + "\n")
 
 
 def test_debug_raises_the_error_itself(scenario_file, monkeypatch):
-    monkeypatch.setattr(results, "write_run", _broken(TypeError("a bug")))
+    monkeypatch.setattr(writers, "write_run", _broken(TypeError("a bug")))
     result = CliRunner().invoke(cli, ["run", str(scenario_file), "--out", "o", "-q"])
     assert isinstance(result.exception, TypeError)
 
