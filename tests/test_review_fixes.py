@@ -140,3 +140,23 @@ def test_paths_and_names_are_printed_as_they_are(tmp_path, monkeypatch):
         quiet = invoke("run", scenario, *SMALL, "--out", out, "-q")
         assert quiet.output == shown + "\n"
         assert (tmp_path / out / "summary.json").is_file()
+
+
+def test_a_folder_that_cannot_be_made_is_refused_before_any_work(tmp_path, monkeypatch):
+    """/proc says it is writable to root (os.access) but refuses a new folder: that used
+    to be found only after the whole simulation."""
+    import pytest
+
+    from frictionsim.execution import Execution
+
+    if not __import__("os").path.isdir("/proc/self"):
+        pytest.skip("needs /proc")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a refused run must not simulate")
+
+    monkeypatch.setattr(Execution, "map", no_work)
+    result = invoke("run", write(tmp_path), *SMALL, "--out", "/proc/frictionsim-x")
+    assert result.exit_code == 1
+    assert result.output.startswith("error: /proc: cannot write here (")
+    assert len(result.output.splitlines()) == 1

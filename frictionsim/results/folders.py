@@ -23,12 +23,14 @@ up, and the provenance document that ``run.json`` starts from (:func:`provenance
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import platform
 import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -257,6 +259,20 @@ def _check_writable(out: Path, identity: str | None, force: bool) -> None:
         _check_replaceable(out, target, identity, force)
     if not os.access(ancestor, os.W_OK):
         raise ResultsError(f"{ancestor}: cannot write here (read-only or no permission)")
+    _probe(ancestor)
+
+
+def _probe(folder: Path) -> None:
+    """Make and remove an empty folder in ``folder``: some places that ``os.access``
+    calls writable refuse it (``/proc``, a read-only mount seen as root), which would
+    otherwise be found only after all the work."""
+    try:
+        made = tempfile.mkdtemp(prefix=".frictionsim-probe-", dir=folder)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ResultsError(f"{folder}: cannot write here ({reason})") from None
+    with contextlib.suppress(OSError):
+        os.rmdir(made)
 
 
 def _nearest_existing(path: Path) -> Path:
