@@ -119,7 +119,7 @@ class Task:
     @property
     def cost(self) -> float:
         """Expected work, in SimPy customers."""
-        return self.scenario.expected_visitors / (FAST_PATH_SPEEDUP if self.fast else 1)
+        return self.scenario.expected_arrivals / (FAST_PATH_SPEEDUP if self.fast else 1)
 
 
 def run_task(task: Task) -> RunResult:
@@ -574,8 +574,7 @@ def estimate_runs(
         if id(scenario) not in seen:
             seen[id(scenario)] = step_attempts_per_customer(scenario)
         attempts = max(attempts, seen[id(scenario)])
-        # the warm-up's customers are simulated too, at the horizon's mean rate
-        arrivals = scenario.expected_visitors * scenario.arrival_span / scenario.horizon
+        arrivals = scenario.expected_arrivals  # the warm-up's customers are simulated too
         customers += arrivals * n
         work += arrivals * n * max(1.0, seen[id(scenario)] / REFERENCE_STEP_ATTEMPTS)
     workers = min(default_jobs() if jobs is None else jobs, replications)

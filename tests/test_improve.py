@@ -74,6 +74,7 @@ def test_what_removing_friction_changes_and_what_it_keeps():
         "steps.0.irritation=0.0",
         "steps.0.per_field=0.0",
         "steps.0.wait_irritation=0.0",
+        "steps.0.time_irritation=0.0",
     ]
     assert friction_sets(scenario, 1, 0.5)[-1] == "steps.1.errors.irritation=2.5"
     assert has_friction(scenario, 0)

@@ -328,3 +328,75 @@ def test_day_of_week_profile_combines_with_the_hourly_one():
     (r,) = customers(scenario, reps=1)
     assert r.arrivals_by_source[0][5:].sum() == 0  # closed at the weekend
     assert abs(r.visitors - 480) <= Z * math.sqrt(480)
+
+
+# ------------------------------------------------------------------ review findings
+
+
+@pytest.mark.parametrize("scale", [0.5, 1e-320])
+def test_a_relief_ending_scores_best_at_most_on_both_engines(scale):
+    # moments +2, +2, -10: remembered (2 - 4) / 2 < 0 is nothing remembered: `best`, and a
+    # scale so small its ratio overflows must not crash either engine
+    scenario = make_scenario(
+        horizon=300,
+        arrivals={"rate": 1},
+        experience={"best": 3, "scale": scale},
+        segments=one_segment(10),
+        steps=[{"name": "a", "irritation": 2}, {"name": "b", "irritation": 2},
+               {"name": "c", "irritation": -10}],
+    )  # fmt: skip
+    for engine in ["simpy", "fast"]:
+        (r,) = customers(scenario, reps=1, engine=engine)
+        assert r.orders == r.visitors > 100
+        assert r.segment_scores[0][3] == r.orders  # `best`, never above
+
+
+def test_a_warm_up_with_word_of_mouth_is_no_runaway():
+    # a month of warm-up before an hour: the guard against word of mouth growing without
+    # bound counts the warm-up's customers as expected ones too
+    scenario = make_scenario(
+        warmup="30d",
+        horizon="1h",
+        arrivals={"rate": 1},
+        word_of_mouth={},
+        repeat={},
+        steps=[{"name": "cart", "irritation": 1}],
+    )
+    assert scenario.expected_arrivals == pytest.approx(30 * 1440 + 60)
+    (r,) = customers(scenario, reps=1)
+    assert r.source_visitors[0] == r.arrivals_by_source[0].sum()
+
+
+def test_the_event_log_of_a_warmed_up_run_starts_when_the_warm_up_ends(tmp_path):
+    from frictionsim.execution import Task, event_part, run_task
+
+    scenario = make_scenario(warmup="1d", horizon="2h", arrivals={"rate": 0.5},
+                             steps=[{"name": "cart", "duration": 1}])  # fmt: skip
+    task = Task(scenario, np.random.SeedSequence(1), "simpy", 0, tmp_path)
+    r = run_task(task)
+    rows = event_part(tmp_path, 0).read_text().splitlines()
+    minutes = [float(line.split("\t")[3]) for line in rows]  # case, activity, life, minute
+    assert minutes, rows[:3]
+    assert min(minutes) >= 0  # the clock of the counted run, not of the warm-up
+    assert max(minutes) < 2 * 60 + 5
+    assert r.visitors > 20
+
+
+def test_improve_ranks_time_cost_and_a_segment_s_own_errors():
+    from frictionsim.studies import improve
+
+    scenario = make_scenario(
+        horizon="1d",
+        replications=3,
+        arrivals={"rate": "60/h"},
+        segments=one_segment({"dist": "exponential", "mean": 10}),
+        steps=[
+            {"name": "cart", "irritation": 1},
+            {"name": "slow_form", "duration": "10min", "time_irritation": 1},
+            {"name": "pay", "errors": {"p": 0, "irritation": 5},
+             "by_segment": {"all": {"errors": {"p": 0.5}}}},
+        ],
+    )  # fmt: skip
+    ranked = improve(scenario, ("remove",), jobs=1).document["improvements"]
+    assert ranked[0]["step"] == "slow_form"  # the largest loss first
+    assert {row["step"] for row in ranked} == {"cart", "slow_form", "pay"}

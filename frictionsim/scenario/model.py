@@ -19,9 +19,11 @@ the step graph, random draws per customer, expected visitors.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import cached_property
 from typing import Annotated, Any, Union
 
+import numpy as np
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -572,6 +574,24 @@ class Scenario(_Model):
     def arrival_span(self) -> float:
         """Minutes during which customers arrive: the warm-up, then the horizon."""
         return self.warmup + self.horizon
+
+    @cached_property
+    def expected_arrivals(self) -> float:
+        """Expected customers simulated per replication: the visitors of the horizon and
+        those of the warm-up before it (run, not counted), profiles included."""
+        if self.warmup <= 0:
+            return self.expected_visitors
+        # hour by hour from the start of the warm-up (minute -warmup of the clock): at
+        # most ~1.75 million hours for 100 years of warm-up and 100 of horizon
+        first = math.floor(-self.warmup / 60)
+        k = np.arange(first, math.ceil(self.horizon / 60), dtype=np.int64)
+        lo = np.maximum(k * 60.0, -self.warmup)
+        hi = np.minimum((k + 1) * 60.0, self.horizon)
+        prof = np.asarray(self.profile, dtype=float)
+        week = np.asarray(self.weekly or (1.0,) * 7, dtype=float)
+        weight = prof[k % 24] * week[(k // 24) % 7]
+        total = float(np.sum(np.maximum(hi - lo, 0.0) / 60 * weight))
+        return self.arrivals.rate * 60 * total
 
     @property
     def expected_visitors(self) -> float:

@@ -470,7 +470,7 @@ def _scores(
     peak: np.ndarray, last: np.ndarray, tol: np.ndarray, best: float, scale: float
 ) -> np.ndarray:
     """:func:`~.simpy_engine.recommend_score`, element by element (same float operations)."""
-    remembered = (peak + last) / 2
+    remembered = np.maximum(0.0, (peak + last) / 2)  # relief lightens it down to nothing
     limit = scale * tol
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         raw = best * (1.0 - remembered / limit)

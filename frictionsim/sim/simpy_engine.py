@@ -179,6 +179,19 @@ class _Source:
         self.count = 0
 
 
+class _Shifted:
+    """An event sink whose times count from ``offset`` (the end of the warm-up)."""
+
+    def __init__(self, sink: EventSink, offset: float) -> None:
+        self.sink, self.offset = sink, offset
+
+    def event(self, src, i, seg, activity, lifecycle, time, step, irr) -> None:
+        self.sink.event(src, i, seg, activity, lifecycle, time - self.offset, step, irr)
+
+    def done(self, src: int, i: int) -> None:
+        self.sink.done(src, i)
+
+
 class _Simulation:
     def __init__(
         self,
@@ -217,8 +230,8 @@ class _Simulation:
         self.best = scenario.experience.best
         self.scale = scenario.experience.scale
         # arrivals still to come from word of mouth, bounded against a runaway loop
-        self.extra_limit = 20 * scenario.expected_visitors + 10_000
-        self.extra_scheduled = 0
+        self.extra_limit = 20 * scenario.expected_arrivals + 10_000
+        self.extra_scheduled = [0]  # one count for the run and its warm-up (shared list)
         self.deterrals: list[float] = []  # heap of times from which one prospect stays away
         self.deterred_ready = 0
         self.bin_width = arrival_bin_width(scenario)
@@ -271,6 +284,8 @@ class _Simulation:
         warm = copy.copy(self)  # shares every state object; counters are made anew
         warm._new_counters(record=False)
         warm.events = None
+        if self.events is not None:  # the event log's clock starts when the warm-up ends
+            self.events = _Shifted(self.events, self.warmup)
         warm.spawn = self.spawn  # type: ignore[method-assign]  # arrivals are routed by time
         return warm
 
@@ -570,8 +585,8 @@ class _Simulation:
                     self.schedule(t, RETURNING, seg, tol)
 
     def schedule(self, t: float, src: int, seg: int = -1, tol: float = 0.0) -> None:
-        self.extra_scheduled += 1
-        if self.extra_scheduled > self.extra_limit:
+        self.extra_scheduled[0] += 1
+        if self.extra_scheduled[0] > self.extra_limit:
             raise SimulationError(
                 f"word of mouth and repeat visits grow without bound: more than "
                 f"{self.extra_limit:,.0f} extra visitors in one replication; "
@@ -655,7 +670,9 @@ def recommend_score(peak: float, last: float, tolerance: float, best: float, sca
     linearly from ``best`` (nothing to remember) to 0 (remembered at ``scale``
     times the tolerance).
     """
-    remembered = (peak + last) / 2
+    # a relief at the end lightens the memory, down to nothing remembered (the score
+    # is then `best`: no checkout is remembered as better than one without friction)
+    remembered = max(0.0, (peak + last) / 2)
     if tolerance <= 0:
         return 0
     limit = scale * tolerance

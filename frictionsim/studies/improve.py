@@ -31,7 +31,7 @@ from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..formats import MINUTES_PER_YEAR
 from ..frames import FrameMixin
 from ..metrics import flat_values
-from ..scenario import Scenario, vary
+from ..scenario import Scenario, segment_error_p, vary
 from ..stats import describe, difference
 
 #: The changes a step's friction can get, and the factor each applies.
@@ -49,6 +49,7 @@ def friction_sets(scenario: Scenario, i: int, factor: float) -> list[str]:
         f"{at}.irritation={max(step.irritation, 0) * factor + min(step.irritation, 0)!r}",
         f"{at}.per_field={per_field * factor!r}",
         f"{at}.wait_irritation={scenario.wait_irritation(step) * factor!r}",
+        f"{at}.time_irritation={scenario.time_irritation(step) * factor!r}",
     ]
     if step.errors:
         sets.append(f"{at}.errors.irritation={step.errors.irritation * factor!r}")
@@ -62,7 +63,12 @@ def has_friction(scenario: Scenario, i: int) -> bool:
         step.irritation > 0
         or scenario.entry_irritation(step) - step.irritation > 0
         or (step.capacity and scenario.wait_irritation(step) > 0)
-        or (step.errors and step.errors.p > 0 and step.errors.irritation > 0)
+        or scenario.time_irritation(step) > 0
+        or (
+            step.errors is not None
+            and step.errors.irritation > 0
+            and any(segment_error_p(step, g.name) > 0 for g in scenario.segments)
+        )
     )
 
 
