@@ -301,3 +301,15 @@ def test_cli_compare_applies_set_to_every_design_and_shows_levels_and_steps(tmp_
     bad = invoke("compare", a, b, "--set", "steps.nope.exit=0.5", "--out", "d")
     assert bad.exit_code == 2
     assert "--set:1:7: steps.nope: no step named 'nope'" in bad.output
+
+
+def test_designs_with_another_start_are_refused_with_readable_dates():
+    from frictionsim.errors import ComparisonError
+    from frictionsim.studies import check_comparable
+
+    from .conftest import make_scenario
+
+    a = make_scenario(name="a")
+    b = make_scenario(name="b", start="2026-03-01")
+    with pytest.raises(ComparisonError, match=r"2026-01-05T00:00:00\+00:00 vs 2026-03-01T00"):
+        check_comparable([a, b])

@@ -400,3 +400,36 @@ def test_improve_ranks_time_cost_and_a_segment_s_own_errors():
     ranked = improve(scenario, ("remove",), jobs=1).document["improvements"]
     assert ranked[0]["step"] == "slow_form"  # the largest loss first
     assert {row["step"] for row in ranked} == {"cart", "slow_form", "pay"}
+
+
+def test_an_unknown_key_under_by_segment_gets_the_allowed_keys(tmp_path):
+    from frictionsim.errors import ScenarioError
+    from frictionsim.scenario import parse_scenario
+
+    text = (
+        "name: x\nhorizon: 60\narrivals: {rate: 1}\n"
+        "segments: [{name: all, share: 1, tolerance: 10, order_value: 1}]\n"
+        "steps:\n  - name: a\n    by_segment: {all: {exitt: 0.2}}\n"
+    )
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(text, "s.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "s.yaml:7:24: steps.a.by_segment.all.exitt: unknown key 'exitt' (did you mean "
+        "'exit'?); allowed: exit, errors, next"
+    ]
+
+
+def test_sensitivity_moves_a_segment_s_own_exit_and_errors():
+    from frictionsim.studies.sensitivity import numeric_parameters
+
+    scenario = make_scenario(
+        segments=[
+            {"name": "web", "share": 0.5, "tolerance": 10, "order_value": 1},
+            {"name": "mobile", "share": 0.5, "tolerance": 10, "order_value": 1},
+        ],
+        steps=[{"name": "pay", "exit": 0.1, "errors": {"p": 0.1},
+                "by_segment": {"mobile": {"exit": 0.3, "errors": {"p": 0.2}}}}],
+    )  # fmt: skip
+    paths = [p.path for p in numeric_parameters(scenario)]
+    assert "steps.pay.by_segment.mobile.exit" in paths
+    assert "steps.pay.by_segment.mobile.errors.p" in paths

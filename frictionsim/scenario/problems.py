@@ -79,6 +79,8 @@ def _type_at(loc: Sequence[Any]) -> Any:
             if not isinstance(elem, int):
                 return None
             tp = typing.get_args(tp)[0]
+        elif origin is dict:  # a mapping by name (`by_segment`): any key, one value type
+            tp = typing.get_args(tp)[1]
         elif origin in (Union, types.UnionType):
             members = [
                 m

@@ -8,6 +8,7 @@ first design, and a verdict.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,7 +70,14 @@ def _describe_difference(a: Any, b: Any, path: str = "") -> str:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return f"{where}{len(a)} vs {len(b)} entries"
     shown = [
-        "absent" if x is None else f"{x:g}" if isinstance(x, float) else repr(x) for x in (a, b)
+        "absent"
+        if x is None
+        else f"{x:g}"
+        if isinstance(x, float)
+        else x.isoformat()
+        if isinstance(x, dt.datetime)
+        else repr(x)
+        for x in (a, b)
     ]
     text = f"{where}{shown[0]} vs {shown[1]}"
     return text if len(text) <= 120 else text[:119] + "…"

@@ -74,7 +74,8 @@ def numeric_parameters(scenario: Scenario) -> list[Parameter]:
     segment's sensitivity and commitment and the means of its tolerance and order
     value, each step's irritation (relief too), fields, exit and exit_irritation,
     capacity, waiting and time irritation, error probability and irritation and mean
-    duration, and the global friction defaults. Shares (they must
+    duration, a segment's own exit and error probability there (``by_segment``), and
+    the global friction defaults. Shares (they must
     sum to 1), branch probabilities and the horizon are left alone."""
     data = scenario.model_dump(mode="json", exclude_none=True)
     found: list[Parameter] = []
@@ -104,6 +105,11 @@ def numeric_parameters(scenario: Scenario) -> list[Parameter]:
         if "errors" in step:
             add(f"{base}.errors.p", step["errors"]["p"])
             add(f"{base}.errors.irritation", step["errors"]["irritation"])
+        for name, own in step.get("by_segment", {}).items():
+            if "." in name:  # not reachable by a --set path
+                continue
+            add(f"{base}.by_segment.{name}.exit", own.get("exit"))
+            add(f"{base}.by_segment.{name}.errors.p", (own.get("errors") or {}).get("p"))
     for key in ("per_field", "wait_irritation", "time_irritation"):
         add(f"friction.{key}", data["friction"][key])
     return found
