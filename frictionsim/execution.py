@@ -110,11 +110,10 @@ class Task:
     fast: bool | None = None
 
     def __post_init__(self) -> None:
-        if self.fast is None:
-            fast = uses_fast_path(self.scenario, self.engine)
-            object.__setattr__(self, "fast", fast)
-        if self.event_dir is not None:
+        if self.event_dir is not None:  # an event log comes from the SimPy engine
             object.__setattr__(self, "fast", False)
+        elif self.fast is None:
+            object.__setattr__(self, "fast", uses_fast_path(self.scenario, self.engine))
 
     @property
     def cost(self) -> float:

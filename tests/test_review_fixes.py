@@ -145,11 +145,13 @@ def test_paths_and_names_are_printed_as_they_are(tmp_path, monkeypatch):
 def test_a_folder_that_cannot_be_made_is_refused_before_any_work(tmp_path, monkeypatch):
     """/proc says it is writable to root (os.access) but refuses a new folder: that used
     to be found only after the whole simulation."""
+    import os
+
     import pytest
 
     from frictionsim.execution import Execution
 
-    if not __import__("os").path.isdir("/proc/self"):
+    if not os.path.isdir("/proc/self"):
         pytest.skip("needs /proc")
 
     def no_work(*args, **kwargs):

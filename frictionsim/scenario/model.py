@@ -528,17 +528,10 @@ class Scenario(_Model):
         their share-weighted mean, so a branch any segment takes is in the graph."""
         return Flow.of_steps(self.steps, [(g.name, g.share) for g in self.segments])
 
-    def successors(self, i: int, segment: str | None = None) -> list[tuple[int, float]]:
-        """Where step ``i`` leads, as ``(step index or END, probability)``: for customers
-        of ``segment`` when given (its own branch probabilities), else on average."""
-        if segment is not None:
-            own = self.steps[i].by_segment.get(segment)
-            if own is not None and own.next is not None:
-                index = self.step_index
-                return [(index(b.to), b.p) for b in own.next]
-            nxt = self.steps[i].next
-            if nxt is not None:
-                return [(self.step_index(b.to), b.p) for b in nxt]
+    def successors(self, i: int) -> list[tuple[int, float]]:
+        """Where step ``i`` leads, as ``(step index or END, probability)``; a branch that
+        segments take with their own probabilities counts at its share-weighted mean
+        (each segment's own are in ``by_segment``)."""
         return list(self.flow.successors[i])
 
     def draws_per_customer(self) -> int:

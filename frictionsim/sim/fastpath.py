@@ -276,13 +276,13 @@ class _Step(StepPlan):
         super().__init__(scenario, i)
         self.duration = self.dur_dist
         self.next_to = np.asarray(self.next_to, dtype=np.int64)
-        self.next_cum = np.asarray(self.next_cum)
-        # segments that branch with their own probabilities, and theirs
+        # segments that branch with their own probabilities (not the step's list), and theirs
         self.own_branches = [
             (k, np.asarray(cum))
             for k, cum in enumerate(self.next_cum_seg)
-            if cum is not self.next_cum_seg_default
+            if cum is not self.next_cum
         ]
+        self.next_cum = np.asarray(self.next_cum)
         self.exit_of = np.asarray(self.exit_seg, dtype=float)  # per segment
         self.err_p_of = np.asarray(self.err_p_seg, dtype=float)
         self.rng_exit = streams.exit[i]
@@ -539,28 +539,18 @@ def _walk(
             lost_at[idx[left]] = i
             idx = idx[~left]
         for a in range(st.attempts):
-            if st.dur_const is not None:
-                d = np.full(idx.size, st.dur_const) if st.time_irr > 0 else None
-                if st.dur_const > 0 and d is None:
+            d = None if st.dur_const is not None else st.dur[a][idx]
+            if st.time_irr > 0:  # irritation grows while they perform it
+                if d is None:
+                    d = np.full(idx.size, st.dur_const)
+                reach = _perform_timed(idx, d, st.time_irr * sens[idx], now, irr, limit)
+                gone.append(idx[reach])
+                idx = idx[~reach]
+            elif d is None:
+                if st.dur_const > 0:
                     now[idx] = now[idx] + st.dur_const
             else:
-                d = st.dur[a][idx]
-                if st.time_irr <= 0:
-                    now[idx] = np.where(d > 0, now[idx] + d, now[idx])
-            if d is not None and st.time_irr > 0:  # irritation grows while they perform it
-                rate = st.time_irr * sens[idx]
-                timed = d > 0
-                felt = irr[idx] + rate * d
-                reach = timed & (felt >= limit[idx])  # the limit is reached mid-attempt
-                out = idx[reach]
-                now[out] = now[out] + (limit[out] - irr[out]) / rate[reach]
-                irr[out] = limit[out]
-                gone.append(out)
-                on = timed & ~reach
-                stay = idx[on]
-                now[stay] = now[stay] + d[on]
-                irr[stay] = felt[on]
-                idx = idx[~reach]
+                now[idx] = np.where(d > 0, now[idx] + d, now[idx])
             if not st.failing:
                 break
             fail = st.err_u[a][idx] < st.err_p_of[seg[idx]]
@@ -584,6 +574,31 @@ def _walk(
         lost_at[lost] = i
         ab_friction[i] = lost.size
     return outcome, entered, ab_friction, ab_exit, failed, lost_at, peak, last
+
+
+def _perform_timed(
+    idx: np.ndarray,
+    d: np.ndarray,
+    rate: np.ndarray,
+    now: np.ndarray,
+    irr: np.ndarray,
+    limit: np.ndarray,
+) -> np.ndarray:
+    """Customers ``idx`` perform an attempt of ``d`` minutes, their irritation growing by
+    ``rate`` a minute (``now``, ``irr`` updated in place). Those whose irritation reaches
+    their limit stop at that moment, with irritation at the limit: returned, as a mask
+    over ``idx``."""
+    timed = d > 0
+    felt = irr[idx] + rate * d
+    reach = timed & (felt >= limit[idx])  # the limit is reached mid-attempt
+    out = idx[reach]
+    now[out] = now[out] + (limit[out] - irr[out]) / rate[reach]
+    irr[out] = limit[out]
+    on = timed & ~reach
+    stay = idx[on]
+    now[stay] = now[stay] + d[on]
+    irr[stay] = felt[on]
+    return reach
 
 
 def _complete(

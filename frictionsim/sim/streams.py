@@ -62,53 +62,28 @@ def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generat
 
 
 def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
-    """Yield chunks (lists) of arrival times in ``[0, warmup + horizon)``, Poisson with
-    the profile (and the day-of-week profile), by thinning a Poisson process at the peak
-    rate. The clock of the profiles starts at ``start``, after the warm-up: a warm-up
-    of a day sees yesterday's hours."""
-    if scenario.weekly is not None or scenario.warmup > 0:
-        yield from _calendar_arrival_times(scenario, rng)
-        return
+    """Yield chunks (lists) of arrival times in ``[0, warmup + horizon)``: Poisson at
+    ``rate × profile[hour] × weekly[day]``, by thinning a Poisson process at the peak
+    rate (no thinning, and no thinning draws, when the rate is flat). Hour and day count
+    from ``start``, which is minute ``warmup``: a warm-up of a day sees yesterday's hours."""
     profile = np.asarray(scenario.profile, dtype=float)
-    peak = float(profile.max())
+    week = np.asarray(scenario.weekly or (1.0,) * 7, dtype=float)
+    peak = float(profile.max()) * float(week.max())
     if peak <= 0:
         return
     rate = scenario.arrivals.rate * peak
     if rate <= 0:  # the product of two tiny numbers underflows: no arrivals in any horizon
-        return
-    flat = bool(np.all(profile == peak))
-    t = 0.0
-    horizon = scenario.horizon
-    while t < horizon:
-        # a tiny rate draws gaps so long that their sum overflows: infinite, past the horizon
-        with np.errstate(over="ignore", invalid="ignore"):
-            times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
-            t = float(times[-1])
-            if not flat:  # thinning: keep with probability profile(hour) / peak
-                hour = (times // 60).astype(np.int64) % 24
-                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour]]
-        yield times[times < horizon].tolist()
-
-
-def _calendar_arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
-    """:func:`arrival_times` with a day-of-week profile or a warm-up: the rate at minute
-    ``t`` is ``rate × profile[hour] × weekly[day]`` with hour and day counted from
-    ``start`` (minute ``warmup``), thinned from a process at the peak of both."""
-    profile = np.asarray(scenario.profile, dtype=float)
-    week = np.asarray(scenario.weekly or (1.0,) * 7, dtype=float)
-    peak = float(profile.max()) * float(week.max())
-    rate = scenario.arrivals.rate * peak
-    if peak <= 0 or rate <= 0:
         return
     flat = bool(np.all(profile * week.max() == peak) and np.all(week == week.max()))
     t = 0.0
     end = scenario.arrival_span
     warmup = scenario.warmup
     while t < end:
+        # a tiny rate draws gaps so long that their sum overflows: infinite, past the end
         with np.errstate(over="ignore", invalid="ignore"):
             times = t + np.cumsum(rng.exponential(1.0 / rate, ARRIVAL_CHUNK))
             t = float(times[-1])
-            if not flat:
+            if not flat:  # thinning: keep with probability rate(t) / peak
                 clock = times - warmup  # minutes since `start`
                 hour = np.floor_divide(clock, 60).astype(np.int64) % 24
                 day = np.floor_divide(clock, 1440).astype(np.int64) % 7
@@ -157,16 +132,13 @@ class StepPlan:
         "entry",
         "entry_saved",
         "err_irr",
-        "err_p",
         "err_p_seg",
-        "exit",
         "exit_seg",
         "exit_slope",
         "exits",
         "failing",
         "next_cum",
         "next_cum_seg",
-        "next_cum_seg_default",
         "next_single",
         "next_to",
         "time_irr",
@@ -179,7 +151,6 @@ class StepPlan:
         saved = scenario.repeat.saved_fields if scenario.repeat else 0.0
         self.entry_saved = self.entry - saved * (self.entry - step.irritation)  # fields' share
         names = [g.name for g in scenario.segments]
-        self.exit = step.exit
         self.exit_seg = [segment_exit(step, name) for name in names]  # by_segment's own
         self.exit_slope = step.exit_irritation  # each point of irritation adds this much
         self.exits = self.exit_slope > 0 or any(x > 0 for x in self.exit_seg)  # drawn at all
@@ -188,7 +159,6 @@ class StepPlan:
         self.time_irr = scenario.time_irritation(step)
         self.dur_dist = step.duration
         self.dur_const = step.duration.expectation if step.duration.is_constant else None
-        self.err_p = step.errors.p if step.errors else 0.0
         self.err_p_seg = [segment_error_p(step, name) for name in names]
         self.failing = any(p > 0 for p in self.err_p_seg)
         self.err_irr = step.errors.irritation if step.errors else 0.0
@@ -201,7 +171,6 @@ class StepPlan:
         self.next_to = [s for s, _ in succ]
         base = [p for _, p in succ] if step.next is None else [b.p for b in step.next]
         self.next_cum = _cumulative(base)
-        self.next_cum_seg_default = self.next_cum  # a segment without branches of its own
         self.next_cum_seg = []
         for name in names:  # each segment's probabilities, in the order of the step's branches
             own = step.by_segment.get(name)
