@@ -204,24 +204,31 @@ def test_exits_grow_with_irritation(slope, exact):
 # ------------------------------------------------------------------ honest peak-end
 
 
+@pytest.mark.parametrize("commitment", [0, 2])
 @pytest.mark.parametrize("where", [0, 1, 2, 3])
-def test_a_step_where_nothing_is_felt_changes_no_score(where):
+def test_a_step_where_nothing_is_felt_changes_no_score(where, commitment):
+    # nor any order: a routing point (no time, nothing felt) adds no commitment either
     steps = [
         {"name": "cart", "irritation": 1, "exit": 0.1},
         {"name": "form", "fields": 8, "errors": {"p": 0.2, "irritation": 2}},
         {"name": "pay", "irritation": 2, "duration": {"dist": "exponential", "mean": 1}},
     ]
-    base = make_scenario(horizon=600, arrivals={"rate": 3}, steps=steps)
+    segment = one_segment({"dist": "exponential", "mean": 6})
+    segment[0]["commitment"] = commitment
+    base = make_scenario(horizon=600, arrivals={"rate": 3}, segments=segment, steps=steps)
     with_empty = make_scenario(
         horizon=600,
         arrivals={"rate": 3},
+        segments=segment,
         steps=[*steps[:where], {"name": "thanks"}, *steps[where:]],
     )
     for engine in engines(base):
         a = customers(base, engine=engine)
         b = customers(with_empty, engine=engine)
+        assert sum(x.orders for x in a) > 0
         for x, y in zip(a, b):
             assert x.orders == y.orders
+            assert x.abandoned_friction == y.abandoned_friction
             assert (x.segment_scores == y.segment_scores).all()
 
 

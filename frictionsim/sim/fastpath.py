@@ -500,7 +500,7 @@ def _walk(
     n, n_steps = seg.size, len(steps)
     sens = customers.sens[seg]
     limit = tol.copy()  # the tolerance, grown by commitment with every step completed
-    commit = customers.commit[seg] if customers.commit.any() else None
+    committing = customers.commit[seg] if customers.commit.any() else None
     where = np.zeros(n, dtype=np.int64)  # current step; END (-1) once the order is complete
     irr = np.zeros(n)
     outcome = np.full(n, ORDER, dtype=np.int8)
@@ -518,6 +518,7 @@ def _walk(
         if idx.size == 0:
             continue
         st = steps[i]
+        commit = committing if st.commits else None
         entered[i] = idx.size
         start[idx] = irr[idx]
         irr[idx] = irr[idx] + st.entry * sens[idx]

@@ -460,7 +460,8 @@ class _Simulation:
                 self.release(s, started)
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "complete", env.now, self.names[s], irr)
-            limit += commit
+            if st.commits:
+                limit += commit
             felt = irr - start_irr
             if felt != 0.0:  # a moment: something was felt here (a step without is none)
                 if felt > peak:

@@ -124,6 +124,7 @@ class StepPlan:
     __slots__ = (
         "attempts",
         "capacity",
+        "commits",
         "defect_delay",
         "defect_irr",
         "defect_p",
@@ -166,6 +167,11 @@ class StepPlan:
         self.defect_p = step.defect.p if step.defect else 0.0
         self.defect_irr = step.defect.irritation if step.defect else 0.0
         self.defect_delay = step.defect.delay if step.defect else 0.0
+        # A routing point (no time, nothing felt on entry, no errors, no queue) is
+        # not a page: completing it adds no commitment, as it is no moment.
+        self.commits = not (
+            self.dur_const == 0 and self.entry == 0 and not self.failing and not self.capacity
+        )
         succ = scenario.successors(i)
         self.next_single = succ[0][0] if len(succ) == 1 else None
         self.next_to = [s for s, _ in succ]
