@@ -287,12 +287,112 @@ def prepare_checkout7_wom(n: int) -> Prepared:
     return run
 
 
+def _mmc_scenario(n: int) -> Any:
+    from frictionsim.scenario import parse_scenario
+
+    return parse_scenario(
+        MMC_YAML.format(
+            horizon=n / LAMBDA, rate=LAMBDA, patience=1 / THETA, servers=SERVERS, service=1 / MU
+        ),
+        "bench-mmc.yaml",
+    )
+
+
+def prepare_mmc_fast(n: int) -> Prepared:
+    """The M/M/10+M queue on the fast path (numba where installed), one replication."""
+    import numpy as np
+
+    from frictionsim.sim import fastpath
+
+    scenario = _mmc_scenario(n)
+    fastpath.simulate(_mmc_scenario(200), np.random.SeedSequence(SEED))  # compile, untimed
+
+    def run() -> tuple[int, float | None]:
+        result = fastpath.simulate(scenario, np.random.SeedSequence(SEED))
+        return result.visitors, result.abandoned_friction / result.visitors
+
+    return run
+
+
+def prepare_mmc_ciw(n: int) -> Prepared:
+    """The same queue in Ciw (``pip install ciw``; reneging since Ciw 2.3)."""
+    import ciw
+
+    def run() -> tuple[int, float | None]:
+        network = ciw.create_network(
+            arrival_distributions=[ciw.dists.Exponential(rate=LAMBDA)],
+            service_distributions=[ciw.dists.Exponential(rate=MU)],
+            number_of_servers=[SERVERS],
+            reneging_time_distributions=[ciw.dists.Exponential(rate=THETA)],
+        )
+        ciw.seed(SEED)
+        sim = ciw.Simulation(network)
+        sim.simulate_until_max_time(n / LAMBDA)
+        records = sim.get_all_records()
+        reneged = sum(1 for r in records if r.record_type == "renege")
+        return len(records), reneged / max(len(records), 1)
+
+    return run
+
+
+BASELINE = Path(__file__).resolve().parent.parent / "scenarios" / "checkout_baseline.yaml"
+
+
+def _baseline(n: int) -> Any:
+    """The bundled baseline checkout over a horizon in which about ``n`` customers arrive
+    (90 an hour on average, its daily profile and payment queue included)."""
+    from frictionsim.scenario import load_scenario
+
+    return load_scenario(BASELINE, overrides=[f"horizon={n / 1.5!r}"])
+
+
+def prepare_baseline_fast(n: int) -> Prepared:
+    import numpy as np
+
+    from frictionsim.sim import fastpath
+
+    scenario = _baseline(n)
+    fastpath.simulate(_baseline(300), np.random.SeedSequence(SEED))  # compile, untimed
+
+    def run() -> tuple[int, float | None]:
+        return fastpath.simulate(scenario, np.random.SeedSequence(SEED)).visitors, None
+
+    return run
+
+
+def prepare_baseline_simpy(n: int) -> Prepared:
+    import numpy as np
+
+    from frictionsim.sim.simpy_engine import simulate
+
+    scenario = _baseline(n)
+
+    def run() -> tuple[int, float | None]:
+        return simulate(scenario, np.random.SeedSequence(SEED)).visitors, None
+
+    return run
+
+
 CASES: dict[str, Callable[[int], Prepared]] = {
     "mmc-frictionsim": prepare_mmc_frictionsim,
     "mmc-simpy": prepare_mmc_simpy,
     "checkout7-frictionsim": prepare_checkout7_frictionsim,
     "checkout7-wom": prepare_checkout7_wom,
+    "mmc-fast": prepare_mmc_fast,
+    "mmc-ciw": prepare_mmc_ciw,
+    "baseline-fast": prepare_baseline_fast,
+    "baseline-simpy": prepare_baseline_simpy,
 }
+#: Cases run without --cases (the original engine table).
+DEFAULT_CASES = ["mmc-frictionsim", "mmc-simpy", "checkout7-frictionsim", "checkout7-wom"]
+#: The ratios printed: (case, reference) measured at the same N in the same run.
+RATIOS = [
+    ("mmc-frictionsim", "mmc-simpy"),
+    ("mmc-fast", "mmc-simpy"),
+    ("mmc-fast", "mmc-ciw"),
+    ("mmc-ciw", "mmc-simpy"),
+    ("baseline-fast", "baseline-simpy"),
+]
 
 
 # ----------------------------------------------------------------------- child
@@ -353,10 +453,15 @@ def _find(results: Sequence[Measurement], case: str, n: int) -> Measurement | No
 def summarize(results: Sequence[Measurement], sizes: Sequence[int]) -> dict[str, Any]:
     """The ratios to compare: frictionsim/simpy per N, and growth from min to max N."""
     vs_simpy: dict[str, float] = {}
+    ratios: dict[str, dict[str, float]] = {}
     for n in sizes:
         a, b = _find(results, "mmc-frictionsim", n), _find(results, "mmc-simpy", n)
         if a and b:
             vs_simpy[str(n)] = a.per_second / b.per_second
+        for case, ref in RATIOS:
+            a, b = _find(results, case, n), _find(results, ref, n)
+            if a and b:
+                ratios.setdefault(f"{case} / {ref}", {})[str(n)] = a.per_second / b.per_second
     growth: dict[str, dict[str, float]] = {}
     lo, hi = min(sizes), max(sizes)
     if hi > lo:
@@ -368,7 +473,13 @@ def summarize(results: Sequence[Measurement], sizes: Sequence[int]) -> dict[str,
                     "peak_rss": last.peak_rss_mb / first.peak_rss_mb,
                     "sim_rss_mb_added": last.sim_rss_mb - first.sim_rss_mb,
                 }
-    return {"frictionsim_over_simpy": vs_simpy, "growth": growth, "from": lo, "to": hi}
+    return {
+        "frictionsim_over_simpy": vs_simpy,
+        "ratios": ratios,
+        "growth": growth,
+        "from": lo,
+        "to": hi,
+    }
 
 
 def print_report(
@@ -387,10 +498,11 @@ def print_report(
             f"{m.per_second:>12,.0f} {m.peak_rss_mb:>8.1f} {m.base_rss_mb:>8.1f} "
             f"{m.sim_rss_mb:>7.1f} {abandon:>8}"
         )
-    print()
-    print("customers/s, mmc-frictionsim / mmc-simpy (same queue, same run):")
-    for n, ratio in summary["frictionsim_over_simpy"].items():
-        print(f"  N={int(n):>9,}: {ratio:5.2f}x")
+    for name, per_n in summary["ratios"].items():
+        print()
+        print(f"customers/s, {name} (same model, same run):")
+        for n, ratio in per_n.items():
+            print(f"  N={int(n):>9,}: {ratio:5.2f}x")
     if summary["growth"]:
         lo, hi = summary["from"], summary["to"]
         print()
@@ -444,6 +556,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated customer counts (default 1e4,1e5,1e6)",
     )
     parser.add_argument("--quick", action="store_true", help="only 1e4 and 1e5")
+    parser.add_argument(
+        "--cases",
+        default=",".join(DEFAULT_CASES),
+        help=f"comma-separated cases (default {','.join(DEFAULT_CASES)}; all: {','.join(CASES)})",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write results here")
     parser.add_argument(
         "--one",
@@ -461,10 +578,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     sizes: list[int] = [10_000, 100_000] if args.quick else args.sizes
+    cases = [c.strip() for c in args.cases.split(",") if c.strip()]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case {unknown[0]!r}; choose from {', '.join(CASES)}")
     results: list[Measurement] = []
     # No heavy import before this loop: a child's ru_maxrss starts at this process's RSS.
     for n in sizes:  # cases interleaved per N, so compared cases are measured close in time
-        for case in CASES:
+        for case in cases:
             print(f"... {case} N={n:,}", file=sys.stderr, flush=True)
             results.append(run_child(case, n))
     from frictionsim.theory import erlang_a

@@ -247,7 +247,7 @@ def execution_options(f: Any) -> Any:
         type=click.Choice(["auto", "simpy", "fast"]),
         default="auto",
         show_default=True,
-        help="auto: vectorized fast path where it is exact (no capacity, no loops), else SimPy.",
+        help="auto: vectorized fast path where it is exact (no loops; queues too), else SimPy.",
     )(f)
     return jobs_option("Worker processes (default: all cores; small runs stay serial).")(f)
 

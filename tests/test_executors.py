@@ -161,14 +161,15 @@ def test_cli_engine_and_scheduler_errors_are_clean_lines(tmp_cwd, monkeypatch):
     from .conftest import scenario_dict
 
     path = tmp_cwd / "queue.yaml"
-    steps = [{"name": "desk", "capacity": 1, "duration": 1}]
+    steps = [
+        {"name": "desk", "capacity": 1, "duration": 1},
+        {"name": "back", "next": [{"to": "desk", "p": 0.1}, {"to": "done", "p": 0.9}]},
+        {"name": "done"},
+    ]
     path.write_text(yaml.safe_dump(scenario_dict(steps=steps), sort_keys=False))
     result = CliRunner().invoke(cli, ["run", str(path), "--engine", "fast"])
     assert result.exit_code == 1
-    assert result.output.strip() == (
-        "error: --engine fast cannot run 'micro': "
-        "steps.desk has capacity (customers queue for each other)"
-    )
+    assert result.output.strip() == "error: --engine fast cannot run 'micro': the flow has a loop"
     fine = CliRunner().invoke(cli, ["run", str(path), "--engine", "simpy", "-q", "--no-charts"])
     assert fine.exit_code == 0, fine.output
     pytest.importorskip("distributed")

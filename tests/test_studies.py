@@ -90,7 +90,13 @@ def test_the_engine_is_decided_once_per_scenario(monkeypatch):
 
 
 def test_an_engine_that_cannot_run_a_study_is_refused_before_any_work():
-    queue = shop(steps=[{"name": "desk", "capacity": 1, "duration": 1}])
+    queue = shop(
+        steps=[
+            {"name": "desk", "capacity": 1, "duration": 1},
+            {"name": "back", "next": [{"to": "desk", "p": 0.1}, {"to": "done", "p": 0.9}]},
+            {"name": "done"},
+        ]
+    )  # a loop: the fast path cannot run it
     calls = []
     with pytest.raises(SimulationError, match="--engine fast cannot run 'shop'"):
         run(queue, engine="fast", progress=lambda d, t: calls.append(d))

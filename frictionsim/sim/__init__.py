@@ -23,9 +23,9 @@ Each module owns one concept:
 * :mod:`.simpy_engine`: the discrete-event engine (SimPy), for every scenario;
   the only module of the package that imports SimPy. Its :func:`simulate` is
   the one exported here.
-* :mod:`.fastpath`: the same replication vectorized with numpy where customers
-  never meet (no capacity, no loops), giving exactly the SimPy engine's
-  result; ``unsupported_reason`` says when it cannot, and
+* :mod:`.fastpath`: the same replication vectorized with numpy for flows
+  without loops (a queue walked in the order customers reach it), giving
+  exactly the SimPy engine's result; ``unsupported_reason`` says when it cannot, and
   :mod:`frictionsim.execution` then uses the SimPy engine.
 
 Modules of the package import a name from the module that owns it. Callers can

@@ -1,8 +1,13 @@
-"""A vectorized engine for checkouts where customers never meet.
+"""A vectorized engine for checkouts without loops, queues included.
 
-Without ``capacity`` nobody waits for anybody, and without loops a customer
-visits each step at most once; a customer's path then depends only on their
-own random numbers. This module draws exactly the random numbers the SimPy
+Without loops a customer visits each step at most once. Without ``capacity``
+nobody waits for anybody, and a customer's path depends only on their own
+random numbers; at a step with ``capacity`` customers meet only in its
+first-come-first-served queue, which :func:`_serve` walks in the order they
+reach it, so no event calendar is needed there either (the whole replication
+is then walked at once, step by step in topological order).
+
+This module draws exactly the random numbers the SimPy
 engine (:mod:`.simpy_engine`) draws — the same substreams of :mod:`.streams`,
 keyed by purpose and name, in the same blocks of ``BLOCK`` customers, row *i*
 for customer *i* — and walks every customer through the steps at once with
@@ -16,9 +21,13 @@ The one ordering SimPy decides that this module imitates rather than
 reproduces is between customers who finish at exactly the same float time
 (ties are broken by arrival order); with continuous arrivals that does not
 happen in practice, and only the last bits of the float totals could differ.
+In a queue, order decides who is served: two events there at the same instant
+raise :class:`_Tie`, and :func:`simulate` hands that replication to the SimPy
+engine.
 
 :func:`unsupported_reason` is the explicit predicate of what this engine
-handles. Anything else — a step with capacity, a loop, a per-customer table,
+handles. Anything else — a capacity step that takes no time, a loop, a
+per-customer table,
 or any scenario key it does not know about (features added to the SimPy
 engine later) — makes it return a reason, and the execution layer falls back
 to the SimPy engine.
@@ -33,6 +42,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..scenario import Scenario
+from . import fcfs
 from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
 from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
 from .streams import (
@@ -186,8 +196,11 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
         if reason:
             return reason
     for step in scenario.steps:
-        if step.capacity:
-            return f"steps.{step.name} has capacity (customers queue for each other)"
+        if step.capacity and step.duration.is_constant and step.duration.expectation == 0:
+            return (
+                f"steps.{step.name} has capacity and takes no time (the unit passes on at "
+                "the same instant, an order only SimPy's event queue decides)"
+            )
     if scenario.expected_visitors > MAX_CUSTOMERS:
         return (
             f"about {scenario.expected_visitors:,.0f} customers per replication; the fast "
@@ -195,7 +208,21 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
         )
     if scenario.flow.has_cycle:
         return "the flow has a loop"
+    if _queues(scenario):
+        held = scenario.expected_visitors * scenario.draws_per_customer() * 8
+        if held > MAX_QUEUE_DRAW_BYTES or scenario.expected_visitors > MAX_QUEUE_CUSTOMERS:
+            return (
+                f"a flow with a queue walks every customer at once: about "
+                f"{scenario.expected_visitors:,.0f} customers and {held / 2**20:,.0f} MB of "
+                f"random numbers per replication (at most {MAX_QUEUE_CUSTOMERS:,} and "
+                f"{MAX_QUEUE_DRAW_BYTES / 2**20:,.0f} MB); the SimPy engine's memory does "
+                "not grow with them"
+            )
     return None
+
+
+def _queues(scenario: Scenario) -> bool:
+    return any(step.capacity for step in scenario.steps)
 
 
 def supports(scenario: Scenario, record_customers: bool = False) -> bool:
@@ -234,6 +261,19 @@ CHUNK_BYTES = 64 * 2**20
 #: over all customers (about 130 bytes each); larger runs use the SimPy engine,
 #: whose memory does not grow with the number of customers.
 MAX_CUSTOMERS = 2_000_000
+#: Random numbers of one replication at most in a flow with a queue (bytes): customers
+#: meet there in the order they reach it, so the walk cannot go chunk by chunk.
+MAX_QUEUE_DRAW_BYTES = 512 * 2**20
+#: Expected customers of one replication at most in a flow with a queue.
+MAX_QUEUE_CUSTOMERS = 500_000
+
+
+#: Walk queues in Python even where numba is installed (the numbers are the same).
+PYTHON_QUEUES = False
+
+
+class _Tie(Exception):
+    """Two events of a queue at the same instant: their order is SimPy's event queue's."""
 
 
 class _Customers:
@@ -333,6 +373,15 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     reason = unsupported_reason(scenario)
     if reason:
         raise ValueError(f"fast path cannot run this scenario: {reason}")
+    try:
+        return _simulate(scenario, seq, arrivals)
+    except _Tie:  # an instant whose order only SimPy's event queue knows: let it decide
+        from .simpy_engine import simulate as simpy_simulate
+
+        return simpy_simulate(scenario, seq, arrivals=arrivals)
+
+
+def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) -> RunResult:
     if arrivals is None:
         arrival_rng = substream(seq, "arrivals")
         chunks = [np.asarray(c, dtype=float) for c in arrival_times(scenario, arrival_rng)]
@@ -365,6 +414,9 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
     experience = scenario.experience
     chunk = BLOCK * max(1, min(CHUNK // BLOCK, CHUNK_BYTES // (8 * BLOCK * draws)))
+    queues = [_QueueCounts() if st.capacity else None for st in steps]
+    if _queues(scenario):  # customers meet at a queue in the order they reach it: all at once
+        chunk = max(chunk, -(-n // BLOCK) * BLOCK)
     for c0 in range(0, n, chunk):
         m = min(chunk, n - c0)
         blocks = -(-m // BLOCK)
@@ -374,7 +426,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
         rows = slice(c0, c0 + m)
         seg[rows], value[rows] = c_seg[:m], c_value[:m]
         now = clock[rows].copy()
-        out = _walk(steps, order, c_seg[:m], customers, tol[:m], now, irr_scale, irr_hist)
+        out = _walk(steps, order, c_seg[:m], customers, tol[:m], now, irr_scale, irr_hist, queues)
         outcome[rows], finished_at[rows] = out[0], now
         entered += out[1]
         ab_friction += out[2]
@@ -421,8 +473,13 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     checkout_bins = np.searchsorted(TIME_INNER_EDGES, waited, side="right")
     n_orders = int(ordered.sum())
 
-    zeros_f = np.zeros(n_steps, dtype=float)
-    zeros_i = np.zeros(n_steps, dtype=np.int64)
+    def per_queue(get: Any, dtype: Any) -> np.ndarray:
+        return np.asarray([get(q) if q else 0 for q in queues], dtype=dtype)
+
+    wait_hist = np.zeros((n_steps, TIME_BINS), dtype=np.int64)
+    for i, q in enumerate(queues):
+        if q is not None:
+            wait_hist[i] = q.wait_hist()
     return RunResult(
         visitors=n,
         orders=n_orders,
@@ -436,13 +493,13 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
         step_entered=entered,
         step_abandoned_friction=ab_friction,
         step_abandoned_exit=ab_exit,
-        step_reneged=zeros_i.copy(),
+        step_reneged=per_queue(lambda q: q.reneged, np.int64),
         step_failed_attempts=failed,
-        step_wait_total=zeros_f.copy(),
-        step_waited=zeros_i.copy(),
-        step_busy_time=zeros_f.copy(),
-        step_max_in_service=zeros_i.copy(),
-        step_in_service_at_end=zeros_i.copy(),
+        step_wait_total=per_queue(lambda q: q.wait_total(), float),
+        step_waited=per_queue(lambda q: len(q.waits), np.int64),
+        step_busy_time=per_queue(lambda q: q.busy_time(), float),
+        step_max_in_service=per_queue(lambda q: q.max_busy, np.int64),
+        step_in_service_at_end=np.zeros(n_steps, dtype=np.int64),  # every unit is released
         segment_visitors=np.bincount(seg, minlength=n_segs).astype(np.int64),
         segment_orders=count(ordered),
         segment_revenue=np.asarray(seg_revenue, dtype=float),
@@ -461,7 +518,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
         arrivals_by_source=by_source,
         step_irritation_hist=irr_hist,
         segment_tolerance_hist=tol_hist,
-        step_wait_hist=np.zeros((n_steps, TIME_BINS), dtype=np.int64),
+        step_wait_hist=wait_hist,
         checkout_time_hist=np.bincount(checkout_bins, minlength=TIME_BINS).astype(np.int64),
     )
 
@@ -489,9 +546,11 @@ def _walk(
     now: np.ndarray,
     irr_scale: float,
     irr_hist: np.ndarray,
+    queues: list[_QueueCounts | None],
 ) -> tuple[np.ndarray, ...]:
     """Walk a chunk of customers through the steps (``now`` and ``irr_hist`` are updated
-    in place).
+    in place, and what happens in each queue is counted in ``queues``; with a queue, the
+    chunk is every customer).
 
     Returns each customer's outcome, the chunk's per-step entered, friction, exit
     and failed-attempt counts, the step where each customer left (-1 for an
@@ -539,7 +598,15 @@ def _walk(
             ab_exit[i] = np.count_nonzero(left)
             lost_at[idx[left]] = i
             idx = idx[~left]
-        for a in range(st.attempts):
+        if st.capacity:
+            idx, lost = _serve(st, queues[i], idx, seg, sens, now, irr, limit)
+            failed[i] += queues[i].failed
+            queues[i].failed = 0
+            gone.append(lost)
+            _complete(idx, irr, start, peak, last, limit, commit)
+            st.advance(where, idx, seg)
+            idx = idx[:0]
+        for a in range(st.attempts if idx.size else 0):
             d = None if st.dur_const is not None else st.dur[a][idx]
             if st.time_irr > 0:  # irritation grows while they perform it
                 if d is None:
@@ -575,6 +642,90 @@ def _walk(
         lost_at[lost] = i
         ab_friction[i] = lost.size
     return outcome, entered, ab_friction, ab_exit, failed, lost_at, peak, last
+
+
+class _QueueCounts:
+    """What one capacity step's queue saw: waits (with the moment each ended), units held
+    (with the moment each was released), reneging customers and the most units in use."""
+
+    def __init__(self) -> None:
+        self.reneged = 0
+        self.failed = 0  # failed attempts of the walk's current call (moved to its counts)
+        self.max_busy = 0
+        self.waits: list[float] = []
+        self.wait_ends: list[float] = []
+        self.held: list[float] = []
+        self.releases: list[float] = []
+
+    def wait_total(self) -> float:
+        """The waits summed in the order they ended, as SimPy's clock adds them."""
+        order = np.argsort(np.asarray(self.wait_ends), kind="stable")
+        return _sequential_sum(np.asarray(self.waits)[order])
+
+    def busy_time(self) -> float:
+        order = np.argsort(np.asarray(self.releases), kind="stable")
+        return _sequential_sum(np.asarray(self.held)[order])
+
+    def wait_hist(self) -> np.ndarray:
+        bins = np.searchsorted(TIME_INNER_EDGES, np.asarray(self.waits), side="right")
+        return np.bincount(bins, minlength=TIME_BINS).astype(np.int64)
+
+
+def _serve(
+    st: _Step,
+    counts: _QueueCounts,
+    idx: np.ndarray,
+    seg: np.ndarray,
+    sens: np.ndarray,
+    now: np.ndarray,
+    irr: np.ndarray,
+    limit: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Customers ``idx`` at a step with ``capacity``, first come first served, through
+    :func:`.fcfs.walk` in the order they reach the step. Two events at the same instant
+    (two arrivals at once, an arrival as a unit is freed, a renege as it is handed on, a
+    hand-on to a customer who takes no time) raise :class:`_Tie`.
+
+    Returns the customers who completed the step and those lost there (friction);
+    ``now`` and ``irr`` are updated in place.
+    """
+    t_all = now[idx]
+    order = np.argsort(t_all, kind="stable")
+    idx = idx[order]
+    arrive = t_all[order]
+    if arrive.size > 1 and not np.all(arrive[1:] > arrive[:-1]):
+        raise _Tie
+    out = fcfs.run(
+        arrive,
+        irr[idx],
+        limit[idx],
+        sens[idx],
+        st.err_p_of[seg[idx]],
+        None if st.dur_const is not None else np.stack([d[idx] for d in st.dur]),
+        st.dur_const,
+        np.stack([u[idx] for u in st.err_u]) if st.failing else None,
+        st.attempts,
+        st.wait_irr,
+        st.time_irr,
+        st.err_irr,
+        st.capacity,
+        python=PYTHON_QUEUES,
+    )
+    end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds = out[:9]
+    reneged, failed, max_busy, tie = out[9:]
+    if tie:
+        raise _Tie
+    counts.reneged += int(reneged)
+    counts.failed += int(failed)
+    counts.max_busy = max(counts.max_busy, int(max_busy))
+    counts.waits.extend(waits[:n_waits].tolist())
+    counts.wait_ends.extend(wait_ends[:n_waits].tolist())
+    counts.held.extend(holds[:n_holds].tolist())
+    counts.releases.extend(releases[:n_holds].tolist())
+    now[idx] = end
+    irr[idx] = irr_out
+    lost = status == fcfs.LOST
+    return idx[~lost], idx[lost]
 
 
 def _perform_timed(

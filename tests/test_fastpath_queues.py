@@ -1,0 +1,248 @@
+"""The fast path through steps with capacity: field for field the SimPy engine's result.
+
+A queue needs no event calendar when customers are taken in the order they reach
+the step (see :func:`frictionsim.sim.fastpath._serve`); these tests hold it to the
+SimPy engine on hand-made flows (queues in series, a merge of branches, errors,
+time cost, commitment, segments) and on random ones (hypothesis), and check what
+happens at the instants whose order only SimPy's event queue knows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from frictionsim.execution import uses_fast_path
+from frictionsim.scenario import load_scenario
+from frictionsim.sim import fastpath, fcfs, simpy_engine
+
+from .conftest import make_scenario
+from .test_fastpath import TWO_SEGMENTS, assert_same
+
+BUNDLED = Path(__file__).parent.parent / "scenarios"
+
+
+@pytest.fixture(params=["compiled", "python"], autouse=True)
+def kernel(request, monkeypatch):
+    """Every test twice: the queue walked by the numba-compiled kernel (where numba is
+    installed) and by the same function in plain Python. Both must give SimPy's numbers."""
+    if request.param == "compiled" and fcfs.compiled() is None:
+        pytest.skip("numba is not installed (pip install 'frictionsim[fast]')")
+    monkeypatch.setattr(fastpath, "PYTHON_QUEUES", request.param == "python")
+    return request.param
+
+
+QUEUES = {
+    "queue-errors-time-cost": {
+        "horizon": 600,
+        "arrivals": {"rate": 4},
+        "segments": [
+            {**TWO_SEGMENTS[0], "commitment": 0.5},
+            {**TWO_SEGMENTS[1], "sensitivity": 0.8},
+        ],
+        "steps": [
+            {"name": "cart", "irritation": 0.5, "exit": 0.1, "exit_irritation": 0.02},
+            {
+                "name": "pay",
+                "duration": {"dist": "lognormal", "mean": 0.6, "sd": 0.4},
+                "capacity": 2,
+                "wait_irritation": 1.5,
+                "time_irritation": 0.8,
+                "errors": {"p": 0.2, "irritation": 1, "max_attempts": 3},
+            },
+            {"name": "review", "irritation": -0.5, "duration": 0.3},
+        ],
+    },
+    "two-queues-and-a-merge": {
+        "horizon": 800,
+        "arrivals": {"rate": 3, "profile": [0.5] * 12 + [1.5] * 12},
+        "segments": TWO_SEGMENTS,
+        "steps": [
+            {
+                "name": "desk",
+                "duration": {"dist": "exponential", "mean": 0.5},
+                "capacity": 2,
+                "wait_irritation": 0.5,
+                "next": [{"to": "left", "p": 0.5}, {"to": "right", "p": 0.5}],
+            },
+            {
+                "name": "left",
+                "duration": {"dist": "uniform", "low": 0.1, "high": 2},
+                "next": "gate",
+            },
+            {"name": "right", "fields": 3, "duration": 1, "next": "gate"},
+            {
+                "name": "gate",
+                "duration": {"dist": "gamma", "mean": 0.8, "sd": 0.5},
+                "capacity": 3,
+                "wait_irritation": 2,
+                "errors": {"p": 0.1, "irritation": 2, "max_attempts": 2},
+            },
+        ],
+    },
+    "overloaded-no-reneging": {
+        # no waiting irritation: nobody reneges, the queue only grows; customers
+        # leave only by errors and time cost
+        "horizon": 300,
+        "arrivals": {"rate": 2},
+        "segments": [{**TWO_SEGMENTS[1], "share": 1}],
+        "steps": [
+            {
+                "name": "one-desk",
+                "duration": {"dist": "exponential", "mean": 0.6},
+                "capacity": 1,
+                "time_irritation": 0.3,
+                "errors": {"p": 0.3, "irritation": 0.5, "max_attempts": 2},
+            },
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUEUES))
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_queues_on_the_fast_path_equal_simpy_exactly(name, seed):
+    scenario = make_scenario(**QUEUES[name])
+    assert fastpath.supports(scenario)
+    slow = simpy_engine.simulate(scenario, np.random.SeedSequence(seed))
+    fast = fastpath.simulate(scenario, np.random.SeedSequence(seed))
+    assert slow.step_waited.sum() > 50  # the queues were busy
+    assert slow.abandoned_friction > 0
+    assert_same(slow, fast)
+
+
+@pytest.mark.parametrize("name", ["checkout_baseline", "checkout_streamlined", "mmc_queue"])
+def test_bundled_flows_with_queues_take_the_fast_path_with_simpy_s_numbers(name):
+    scenario = load_scenario(BUNDLED / f"{name}.yaml")
+    assert uses_fast_path(scenario, "auto")
+    seq = np.random.SeedSequence(42).spawn(2)[1]
+    slow = simpy_engine.simulate(scenario, seq)
+    assert slow.step_reneged.sum() > 0
+    assert_same(slow, fastpath.simulate(scenario, seq))
+
+
+def test_customers_arriving_at_once_are_left_to_simpy(monkeypatch):
+    """Two customers reach a queue at the same instant: the fast path does not guess
+    their order, it hands the replication to the SimPy engine."""
+    scenario = make_scenario(**{**QUEUES["overloaded-no-reneging"], "horizon": 30})
+    times = [0.0, 1.0, 1.0, 1.5, 2.0]
+    with pytest.raises(fastpath._Tie):
+        fastpath._simulate(scenario, np.random.SeedSequence(1), times)
+    seq = np.random.SeedSequence(1)
+    assert_same(
+        simpy_engine.simulate(scenario, seq, arrivals=times),
+        fastpath.simulate(scenario, seq, arrivals=times),
+    )
+
+
+def test_a_queue_step_that_takes_no_time_stays_on_simpy():
+    scenario = make_scenario(steps=[{"name": "desk", "capacity": 2, "wait_irritation": 1}])
+    assert "takes no time" in fastpath.unsupported_reason(scenario)
+    assert not uses_fast_path(scenario, "auto")
+
+
+def test_a_queue_flow_too_large_to_hold_stays_on_simpy(monkeypatch):
+    scenario = make_scenario(**QUEUES["overloaded-no-reneging"])
+    assert fastpath.supports(scenario)
+    monkeypatch.setattr(fastpath, "MAX_QUEUE_DRAW_BYTES", 1000)
+    assert "walks every customer at once" in fastpath.unsupported_reason(scenario)
+
+
+# -- random flows with queues ----------------------------------------------------------------
+
+DURATIONS = st.sampled_from(
+    [
+        {"dist": "exponential", "mean": 0.7},
+        {"dist": "lognormal", "mean": 1.0, "sd": 0.8},
+        {"dist": "uniform", "low": 0.2, "high": 1.5},
+        0.9,
+    ]
+)
+
+
+@st.composite
+def queue_flows(draw):
+    n = draw(st.integers(1, 4))
+    steps = []
+    for k in range(n):
+        step = {"name": f"s{k}", "irritation": draw(st.sampled_from([0, 0.5, 2, -1]))}
+        if draw(st.booleans()):
+            step["duration"] = draw(DURATIONS)
+        if draw(st.booleans()):
+            step["exit"] = draw(st.sampled_from([0.05, 0.2]))
+            if draw(st.booleans()):
+                step["exit_irritation"] = 0.01
+        if draw(st.booleans()):
+            step["errors"] = {
+                "p": draw(st.sampled_from([0.1, 0.4])),
+                "irritation": draw(st.sampled_from([0, 1])),
+                "max_attempts": draw(st.integers(1, 3)),
+            }
+        if draw(st.booleans()):
+            step["time_irritation"] = draw(st.sampled_from([0.2, 1.5]))
+        steps.append(step)
+    for k in draw(st.sets(st.integers(0, n - 1), min_size=1)):  # at least one queue
+        steps[k]["duration"] = draw(DURATIONS)
+        steps[k]["capacity"] = draw(st.integers(1, 4))
+        steps[k]["wait_irritation"] = draw(st.sampled_from([0, 0.3, 2]))
+    if n >= 3 and draw(st.booleans()):  # a branch that skips a step
+        steps[0]["next"] = [{"to": "s1", "p": 0.6}, {"to": "s2", "p": 0.4}]
+    segments = [
+        {**TWO_SEGMENTS[0], "commitment": draw(st.sampled_from([0, 0.5]))},
+        TWO_SEGMENTS[1],
+    ]
+    rate = draw(st.sampled_from([0.5, 2, 5]))
+    return {"horizon": 120, "arrivals": {"rate": rate}, "segments": segments, "steps": steps}
+
+
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(queue_flows(), st.integers(0, 2**32 - 1))
+def test_random_flows_with_queues_equal_simpy_field_for_field(spec, seed):
+    scenario = make_scenario(**spec)
+    assert fastpath.supports(scenario)
+    seq = np.random.SeedSequence(seed)
+    assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
+
+
+def test_the_compiled_and_the_python_kernel_agree_bit_for_bit(kernel):
+    if kernel == "python":
+        pytest.skip("one comparison is enough")
+    rng = np.random.default_rng(3)
+    n = 3000
+    arrive = np.cumsum(rng.exponential(0.3, n))
+    args = (
+        arrive,
+        rng.uniform(0, 3, n),  # irritation on arriving
+        rng.exponential(6, n) + 3,  # limit
+        rng.choice([0.8, 1.0, 1.3], n),  # sensitivity
+        rng.choice([0.0, 0.2], n),  # error chance
+        rng.lognormal(0, 0.6, (3, n)),  # durations of 3 attempts
+        None,
+        rng.random((3, n)),
+        3,
+        1.5,  # wait irritation
+        0.4,  # time irritation
+        1.0,  # error irritation
+        2,  # capacity
+    )
+    compiled = fcfs.run(*args)
+    python = fcfs.run(*args, python=True)
+    assert compiled[5] > 100  # waits
+    assert compiled[9] > 10  # reneging customers
+
+    def used(out):  # the waits and holds arrays are filled up to their counts
+        w, h = out[5], out[8]
+        return [*out[:3], out[3][:w], out[4][:w], w, out[6][:h], out[7][:h], *out[8:]]
+
+    for a, b in zip(used(compiled), used(python)):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
