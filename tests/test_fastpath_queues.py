@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from frictionsim.execution import uses_fast_path
 from frictionsim.scenario import load_scenario
 from frictionsim.sim import fastpath, fcfs, simpy_engine
+from frictionsim.sim.streams import BLOCK
 
 from .conftest import make_scenario
 from .test_fastpath import TWO_SEGMENTS, assert_same
@@ -145,11 +146,28 @@ def test_a_queue_step_that_takes_no_time_stays_on_simpy():
     assert not uses_fast_path(scenario, "auto")
 
 
-def test_a_queue_flow_too_large_to_hold_stays_on_simpy(monkeypatch):
-    scenario = make_scenario(**QUEUES["overloaded-no-reneging"])
-    assert fastpath.supports(scenario)
-    monkeypatch.setattr(fastpath, "MAX_QUEUE_DRAW_BYTES", 1000)
-    assert "walks every customer at once" in fastpath.unsupported_reason(scenario)
+@pytest.mark.parametrize("chunk", [BLOCK, 2 * BLOCK])
+@pytest.mark.parametrize("name", ["queue-errors-time-cost", "two-queues-and-a-merge"])
+def test_queues_walked_chunk_by_chunk_equal_simpy(name, chunk, monkeypatch):
+    """Several chunks of customers: those still waiting in a queue (or still on their
+    way) when a chunk is walked are carried into the next, and sums wait for events
+    that a later chunk could bring earlier; the numbers stay SimPy's."""
+    monkeypatch.setattr(fastpath, "CHUNK", chunk)
+    spec = {**QUEUES[name], "horizon": 8000, "arrivals": {"rate": 3.5}}
+    scenario = make_scenario(**spec)
+    seq = np.random.SeedSequence(11)
+    slow = simpy_engine.simulate(scenario, seq)
+    assert slow.visitors > 3 * chunk
+    assert slow.step_waited.sum() > 1000
+    assert_same(slow, fastpath.simulate(scenario, seq))
+
+
+def test_an_arrival_clock_carries_across_chunks():
+    times = np.array([1e-300, 1.0, 3.0000000000000004, 1e6 + 0.1, 1e6 + 0.1, 1e6 + 0.2])
+    whole = fastpath._arrival_clock(times)
+    pieces = list(fastpath._clock_chunks([times[:2], times[2:5], times[5:]], 2))
+    assert [p.size for p in pieces] == [2, 2, 2]
+    assert np.concatenate(pieces).tolist() == whole.tolist()
 
 
 # -- random flows with queues ----------------------------------------------------------------
@@ -233,16 +251,59 @@ def test_the_compiled_and_the_python_kernel_agree_bit_for_bit(kernel):
         1.5,  # wait irritation
         0.4,  # time irritation
         1.0,  # error irritation
-        2,  # capacity
     )
-    compiled = fcfs.run(*args)
-    python = fcfs.run(*args, python=True)
-    assert compiled[5] > 100  # waits
-    assert compiled[9] > 10  # reneging customers
+    fast, slow = fcfs.State(2, python=False), fcfs.State(2, python=True)
+    half = n // 2  # in two batches, the queue's state carried between them
+    compiled = [fcfs.run(fast, *part(args, rows)) for rows in (slice(0, half), slice(half, n))]
+    python = [fcfs.run(slow, *part(args, rows)) for rows in (slice(0, half), slice(half, n))]
+    assert sum(out[5] for out in compiled) > 100  # waits
+    assert sum(out[9] for out in compiled) > 10  # reneging customers
+    assert (fast.n_held, fast.max_busy) == (slow.n_held, slow.max_busy)
+    assert list(fast.units) == list(slow.units)
 
     def used(out):  # the waits and holds arrays are filled up to their counts
         w, h = out[5], out[8]
         return [*out[:3], out[3][:w], out[4][:w], w, out[6][:h], out[7][:h], *out[8:]]
 
-    for a, b in zip(used(compiled), used(python)):
-        assert np.array_equal(np.asarray(a), np.asarray(b))
+    for x, y in zip(compiled, python):
+        for a, b in zip(used(x), used(y)):
+            assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def part(args, rows):
+    """The kernel's arguments for the customers ``rows`` (arrays cut, scalars kept)."""
+    return tuple(
+        a[rows]
+        if isinstance(a, np.ndarray) and a.ndim == 1
+        else a[:, rows]
+        if isinstance(a, np.ndarray)
+        else a
+        for a in args
+    )
+
+
+@pytest.mark.parametrize("spec", ["mmc", "checkout"])
+def test_the_fast_path_s_memory_does_not_grow_with_the_customers(spec, kernel):
+    """Peak memory allocated during one replication (tracemalloc sees numpy's arrays)
+    at 2 and at 8 chunks of customers: the same working set, not 4 times as much."""
+    if kernel == "python":
+        pytest.skip("the kernel does not change what is held")
+    import tracemalloc
+
+    def peak(n: int) -> int:
+        if spec == "mmc":
+            scenario = load_scenario(BUNDLED / "mmc_queue.yaml", overrides=[f"horizon={n / 9}"])
+        else:
+            scenario = load_scenario(
+                BUNDLED / "checkout_baseline.yaml", overrides=[f"horizon={n / 1.5}"]
+            )
+        fastpath.simulate(scenario, np.random.SeedSequence(1))  # compiled, warmed up
+        tracemalloc.start()
+        result = fastpath.simulate(scenario, np.random.SeedSequence(2))
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert result.visitors > 0.9 * n
+        return top
+
+    small, large = peak(2 * fastpath.CHUNK), peak(8 * fastpath.CHUNK)
+    assert large < 1.25 * small, (small, large)

@@ -3,19 +3,22 @@
 Without loops a customer visits each step at most once. Without ``capacity``
 nobody waits for anybody, and a customer's path depends only on their own
 random numbers; at a step with ``capacity`` customers meet only in its
-first-come-first-served queue, which :func:`_serve` walks in the order they
-reach it, so no event calendar is needed there either (the whole replication
-is then walked at once, step by step in topological order).
+first-come-first-served queue, which :mod:`.fcfs` walks in the order they
+reach it, so no event calendar is needed there either.
 
-This module draws exactly the random numbers the SimPy
-engine (:mod:`.simpy_engine`) draws — the same substreams of :mod:`.streams`,
-keyed by purpose and name, in the same blocks of ``BLOCK`` customers, row *i*
-for customer *i* — and walks every customer through the steps at once with
-numpy array operations, one step at a time in topological order. The result
-is the same :class:`~.result.RunResult`, field for field: counters are
-identical, times are the same float sums (``now + duration`` in the order
-SimPy adds them), and money and checkout-time totals are summed in the order
-the customers finish, as SimPy's event loop does.
+This module draws exactly the random numbers the SimPy engine
+(:mod:`.simpy_engine`) draws — the same substreams of :mod:`.streams`, keyed by
+purpose and name, in the same blocks of ``BLOCK`` customers, row *i* for
+customer *i* — and walks customers through the steps with numpy array
+operations, one step at a time in topological order, a chunk of ``CHUNK``
+arrivals at a time, so memory does not grow with the customers. A chunk's
+customers who are still in the flow (on their way, or waiting at a queue that
+only serves those who reached it before the next chunk's first arrival) are
+carried into the next chunk with their random numbers. The result is the same
+:class:`~.result.RunResult`, field for field: counters are identical, times
+are the same float sums (``now + duration`` in the order SimPy adds them), and
+money, waits and checkout-time totals are summed in the order SimPy's event
+loop adds them (:class:`_InOrder`).
 
 The one ordering SimPy decides that this module imitates rather than
 reproduces is between customers who finish at exactly the same float time
@@ -27,22 +30,20 @@ engine.
 
 :func:`unsupported_reason` is the explicit predicate of what this engine
 handles. Anything else — a capacity step that takes no time, a loop, a
-per-customer table,
-or any scenario key it does not know about (features added to the SimPy
-engine later) — makes it return a reason, and the execution layer falls back
-to the SimPy engine.
-"""
+per-customer table, or any scenario key it does not know about (features added
+to the SimPy engine later) — makes it return a reason, and the execution layer
+falls back to the SimPy engine."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
 
 from ..scenario import Scenario
-from . import fcfs
 from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
 from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
 from .streams import (
@@ -201,28 +202,9 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
                 f"steps.{step.name} has capacity and takes no time (the unit passes on at "
                 "the same instant, an order only SimPy's event queue decides)"
             )
-    if scenario.expected_visitors > MAX_CUSTOMERS:
-        return (
-            f"about {scenario.expected_visitors:,.0f} customers per replication; the fast "
-            f"path holds every customer in memory (at most {MAX_CUSTOMERS:,})"
-        )
     if scenario.flow.has_cycle:
         return "the flow has a loop"
-    if _queues(scenario):
-        held = scenario.expected_visitors * scenario.draws_per_customer() * 8
-        if held > MAX_QUEUE_DRAW_BYTES or scenario.expected_visitors > MAX_QUEUE_CUSTOMERS:
-            return (
-                f"a flow with a queue walks every customer at once: about "
-                f"{scenario.expected_visitors:,.0f} customers and {held / 2**20:,.0f} MB of "
-                f"random numbers per replication (at most {MAX_QUEUE_CUSTOMERS:,} and "
-                f"{MAX_QUEUE_DRAW_BYTES / 2**20:,.0f} MB); the SimPy engine's memory does "
-                "not grow with them"
-            )
     return None
-
-
-def _queues(scenario: Scenario) -> bool:
-    return any(step.capacity for step in scenario.steps)
 
 
 def supports(scenario: Scenario, record_customers: bool = False) -> bool:
@@ -230,25 +212,26 @@ def supports(scenario: Scenario, record_customers: bool = False) -> bool:
     return unsupported_reason(scenario, record_customers) is None
 
 
-def _arrival_clock(times: np.ndarray) -> np.ndarray:
-    """SimPy's clock at each arrival: ``now + (t - now)``, skipped when ``t <= now``.
+def _arrival_clock(times: np.ndarray, prev: float = 0.0) -> np.ndarray:
+    """SimPy's clock at each arrival: ``now + (t - now)``, skipped when ``t <= now``,
+    the clock standing at ``prev`` before the first.
 
     Usually this is ``t`` exactly, but float rounding can leave it an ulp off
     (after a long gap); the fixed point reproduces that chain of additions.
     """
     clock = times.copy()
     while True:
-        prev = np.concatenate(([0.0], clock[:-1]))
-        delay = times - prev
-        new = np.where(delay > 0, prev + delay, prev)
+        before = np.concatenate(([prev], clock[:-1]))
+        delay = times - before
+        new = np.where(delay > 0, before + delay, before)
         if np.array_equal(new, clock):
             return clock
         clock = new
 
 
-def _sequential_sum(x: np.ndarray) -> float:
-    """``0.0 + x[0] + x[1] + ...`` in this order (like a Python loop of ``+=``)."""
-    return float(np.cumsum(x)[-1]) if x.size else 0.0
+def _sequential_sum(x: np.ndarray, start: float = 0.0) -> float:
+    """``start + x[0] + x[1] + ...`` in this order (like a Python loop of ``+=``)."""
+    return float(np.cumsum(np.concatenate(([start], x)))[-1]) if x.size else start
 
 
 #: Customers walked through the steps together (a whole number of blocks): large
@@ -257,23 +240,32 @@ CHUNK = 16 * BLOCK
 #: Bytes of random numbers drawn for one chunk at most: a long flow with many
 #: attempts walks fewer blocks at once (the draws are the same whatever the chunk).
 CHUNK_BYTES = 64 * 2**20
-#: Expected customers of one replication at most: the fast path keeps a few arrays
-#: over all customers (about 130 bytes each); larger runs use the SimPy engine,
-#: whose memory does not grow with the number of customers.
-MAX_CUSTOMERS = 2_000_000
-#: Random numbers of one replication at most in a flow with a queue (bytes): customers
-#: meet there in the order they reach it, so the walk cannot go chunk by chunk.
-MAX_QUEUE_DRAW_BYTES = 512 * 2**20
-#: Expected customers of one replication at most in a flow with a queue.
-MAX_QUEUE_CUSTOMERS = 500_000
-
-
 #: Walk queues in Python even where numba is installed (the numbers are the same).
 PYTHON_QUEUES = False
 
 
 class _Tie(Exception):
     """Two events of a queue at the same instant: their order is SimPy's event queue's."""
+
+
+def _clock_chunks(times: Any, chunk: int) -> Any:
+    """The arrivals' clock (:func:`_arrival_clock`) in pieces of ``chunk`` customers."""
+    prev, pending, held = 0.0, [], 0
+    for part in times:
+        part = np.asarray(part, dtype=float)
+        pending.append(part)
+        held += part.size
+        while held >= chunk:
+            joined = np.concatenate(pending)
+            piece, rest = joined[:chunk], joined[chunk:]
+            clock = _arrival_clock(piece, prev)
+            prev = float(clock[-1])
+            yield clock
+            pending, held = [rest], rest.size
+    if held:
+        clock = _arrival_clock(np.concatenate(pending), prev)
+        if clock.size:
+            yield clock
 
 
 class _Customers:
@@ -314,6 +306,7 @@ class _Step(StepPlan):
 
     def __init__(self, scenario: Scenario, i: int, streams: Streams) -> None:
         super().__init__(scenario, i)
+        self.i = i
         self.duration = self.dur_dist
         self.next_to = np.asarray(self.next_to, dtype=np.int64)
         # segments that branch with their own probabilities (not the step's list), and theirs
@@ -330,41 +323,146 @@ class _Step(StepPlan):
         self.rng_dur = streams.dur[i]
         self.rng_err = streams.err[i]
 
-    def draw(self, blocks: int) -> None:
-        """Random numbers of the next ``blocks`` blocks of customers, one row per customer."""
+    def draw(self, blocks: int, m: int, into: dict[Any, np.ndarray]) -> None:
+        """Random numbers of the next ``blocks`` blocks of customers, one row per customer,
+        the first ``m`` rows put ``into`` the batch's columns (keyed by step and kind)."""
 
         def per_block(rngs: list[np.random.Generator], sample: Any) -> list[np.ndarray]:
             out = [np.empty(blocks * BLOCK) for _ in rngs]
             for b in range(blocks):
                 for a, rng in enumerate(rngs):  # attempt a of customer j: a * BLOCK + j
                     out[a][b * BLOCK : (b + 1) * BLOCK] = sample(rng)
-            return out
+            return [x[:m] for x in out]
 
-        self.exit_u = per_block([self.rng_exit], _uniform)[0] if self.exits else None
-        self.branch_u = (
-            per_block([self.rng_branch], _uniform)[0] if self.next_single is None else None
-        )
-        self.dur = (
-            per_block(self.rng_dur, lambda r: self.duration.sample(r, BLOCK))
-            if self.dur_const is None
-            else None
-        )
-        self.err_u = per_block(self.rng_err, _uniform) if self.failing else None
+        i = self.i
+        if self.exits:
+            into[i, "exit"] = per_block([self.rng_exit], _uniform)[0]
+        if self.next_single is None:
+            into[i, "branch"] = per_block([self.rng_branch], _uniform)[0]
+        if self.dur_const is None:
+            for a, x in enumerate(
+                per_block(self.rng_dur, lambda r: self.duration.sample(r, BLOCK))
+            ):
+                into[i, "dur", a] = x
+        if self.failing:
+            for a, x in enumerate(per_block(self.rng_err, _uniform)):
+                into[i, "err", a] = x
 
-    def advance(self, where: np.ndarray, idx: np.ndarray, seg: np.ndarray) -> None:
-        """Send the customers ``idx`` (of segments ``seg``), who completed this step, to its
-        successor."""
+    def advance(self, batch: _Batch, idx: np.ndarray) -> None:
+        """Send the customers ``idx``, who completed this step, to its successor."""
         if idx.size == 0:
             return
+        where = batch.where
         if self.next_single is not None:
             where[idx] = self.next_single
             return
-        u = self.branch_u[idx]
+        u = batch.cols[self.i, "branch"][idx]
         k = np.searchsorted(self.next_cum, u, side="right")
+        seg = batch.seg
         for g, cum in self.own_branches:  # a segment's own branch probabilities
             mine = seg[idx] == g
             k[mine] = np.searchsorted(cum, u[mine], side="right")
         where[idx] = self.next_to[k]
+
+
+#: Per-customer columns of a batch besides the step draws, and their initial values.
+_STATE = ("order", "seg", "tol", "value", "clock", "now", "irr", "limit", "start", "peak",
+          "last", "where", "parked", "outcome", "lost_at")  # fmt: skip
+
+
+class _Batch:
+    """Customers walked together: one chunk's arrivals after those carried over from
+    earlier chunks who are still in the flow (waiting at a queue, or on their way).
+    Each column has a row per customer: state, attributes and their random numbers."""
+
+    def __init__(self, cols: dict[Any, np.ndarray]) -> None:
+        self.cols = cols
+        for name in _STATE:
+            setattr(self, name, cols[name])
+
+    @classmethod
+    def new(cls, first: int, clock: np.ndarray, seg: np.ndarray, tol: np.ndarray,
+            value: np.ndarray, draws: dict[Any, np.ndarray]) -> _Batch:  # fmt: skip
+        m = clock.size
+        cols: dict[Any, np.ndarray] = {
+            "order": np.arange(first, first + m, dtype=np.int64),  # arrival order, for ties
+            "seg": seg,
+            "tol": tol,
+            "value": value,
+            "clock": clock,
+            "now": clock.copy(),
+            "irr": np.zeros(m),
+            "limit": tol.copy(),  # the tolerance, grown by commitment with every step completed
+            "start": np.zeros(m),  # irritation on arriving at the current step
+            "peak": np.zeros(m),
+            "last": np.zeros(m),
+            "where": np.zeros(m, dtype=np.int64),  # current step; END once ordered, -2 lost
+            "parked": np.zeros(m, dtype=bool),  # waiting at the current step's queue
+            "outcome": np.full(m, ORDER, dtype=np.int8),
+            "lost_at": np.full(m, -1, dtype=np.int64),
+            **draws,
+        }
+        return cls(cols)
+
+    def take(self, rows: np.ndarray) -> _Batch:
+        return _Batch({k: v[rows] for k, v in self.cols.items()})
+
+    def then(self, other: _Batch) -> _Batch:
+        return _Batch({k: np.concatenate((v, other.cols[k])) for k, v in self.cols.items()})
+
+
+class _InOrder:
+    """Sums that SimPy adds in the order of events in time (ties: as given), made from
+    batches whose events may come in any order: an event is added once no later batch
+    can bring an earlier one (before the ``watermark``), the rest wait."""
+
+    def __init__(self, n_sums: int) -> None:
+        self.sums = [0.0] * n_sums
+        self.times = np.empty(0)
+        self.ties = np.empty(0, dtype=np.int64)
+        self.values = np.empty(0)
+        self.which = np.empty(0, dtype=np.int64)  # the sum an event adds to
+
+    def add(
+        self, times: np.ndarray, ties: np.ndarray, values: np.ndarray, which: np.ndarray
+    ) -> None:
+        self.times = np.concatenate((self.times, times))
+        self.ties = np.concatenate((self.ties, ties))
+        self.values = np.concatenate((self.values, values))
+        self.which = np.concatenate((self.which, which))
+
+    def flush(self, watermark: float) -> None:
+        due = self.times < watermark
+        if not due.any():
+            return
+        t, tie, v, w = self.times[due], self.ties[due], self.values[due], self.which[due]
+        order = np.lexsort((tie, t))  # by time, then as given
+        v, w = v[order], w[order]
+        for k in np.unique(w):
+            self.sums[k] = _sequential_sum(v[w == k], self.sums[k])
+        keep = ~due
+        self.times, self.ties = self.times[keep], self.ties[keep]
+        self.values, self.which = self.values[keep], self.which[keep]
+
+
+class _QueueCounts:
+    """What one capacity step's queue saw: its state between batches (:class:`.fcfs.State`),
+    waits (summed in the order they ended) and units held (in the order released),
+    reneging customers and the waits' histogram."""
+
+    def __init__(self, cap: int) -> None:
+        from . import fcfs  # numba, where installed, only for flows with a queue
+
+        self.state = fcfs.State(cap, PYTHON_QUEUES or fcfs.compiled() is None)
+        self.reneged = 0
+        self.waited = 0
+        self.sums = _InOrder(2)  # 0: waits, 1: units held
+        self.seen = 0  # events so far (ties in time keep this order)
+        self.hist = np.zeros(TIME_BINS, dtype=np.int64)
+
+
+#: The sums of a run's outcomes, in the order customers finish (SimPy's order).
+_MONEY, _CHECKOUT = 0, 3  # 0-2: money by outcome; 3: checkout time; then per segment, step
 
 
 def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any = None) -> RunResult:
@@ -383,144 +481,168 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
 
 def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) -> RunResult:
     if arrivals is None:
-        arrival_rng = substream(seq, "arrivals")
-        chunks = [np.asarray(c, dtype=float) for c in arrival_times(scenario, arrival_rng)]
-        times = np.concatenate(chunks) if chunks else np.empty(0)
+        times: Any = arrival_times(scenario, substream(seq, "arrivals"))
     else:
-        times = np.asarray(arrivals, dtype=float)
-    n = times.size
+        times = [np.asarray(arrivals, dtype=float)]
     n_steps, n_segs = len(scenario.steps), len(scenario.segments)
-    clock = _arrival_clock(times)
-    del times
-
     streams = Streams(scenario, seq, ORGANIC)
     customers = _Customers(scenario, streams)
     steps = [_Step(scenario, i, streams) for i in range(n_steps)]
     order = scenario.flow.topological_order
     draws = scenario.draws_per_customer()
-    # per customer, for the totals that SimPy sums in the order customers finish
-    finished_at = np.empty(n)
-    outcome = np.empty(n, dtype=np.int8)
-    value = np.empty(n)
-    seg = np.empty(n, dtype=np.int64)
-    entered = np.zeros(n_steps, dtype=np.int64)
-    ab_friction = np.zeros(n_steps, dtype=np.int64)
-    ab_exit = np.zeros(n_steps, dtype=np.int64)
-    failed = np.zeros(n_steps, dtype=np.int64)
-    lost_at = np.empty(n, dtype=np.int64)  # the step where a customer left (-1: ordered)
-    score = np.empty(n, dtype=np.int64)  # 0-10 for those who ordered
-    irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
-    irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
-    tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
-    experience = scenario.experience
     chunk = BLOCK * max(1, min(CHUNK // BLOCK, CHUNK_BYTES // (8 * BLOCK * draws)))
-    queues = [_QueueCounts() if st.capacity else None for st in steps]
-    if _queues(scenario):  # customers meet at a queue in the order they reach it: all at once
-        chunk = max(chunk, -(-n // BLOCK) * BLOCK)
-    for c0 in range(0, n, chunk):
-        m = min(chunk, n - c0)
+    queues = [_QueueCounts(st.capacity) if st.capacity else None for st in steps]
+    counts = _Counts(scenario)
+    finish = _InOrder(4 + n_segs + 2 * n_steps)
+    experience = scenario.experience
+    carried: _Batch | None = None
+    pieces = _clock_chunks(times, chunk)
+    nxt = next(pieces, None)
+    first = 0
+    while nxt is not None:
+        clock, nxt = nxt, next(pieces, None)
+        watermark = float(nxt[0]) if nxt is not None else math.inf
+        m = clock.size
         blocks = -(-m // BLOCK)
-        c_seg, tol, c_value = customers.draw(blocks)
+        seg, tol, value = (x[:m] for x in customers.draw(blocks))
+        step_draws: dict[Any, np.ndarray] = {}
         for st in steps:
-            st.draw(blocks)
-        rows = slice(c0, c0 + m)
-        seg[rows], value[rows] = c_seg[:m], c_value[:m]
-        now = clock[rows].copy()
-        out = _walk(steps, order, c_seg[:m], customers, tol[:m], now, irr_scale, irr_hist, queues)
-        outcome[rows], finished_at[rows] = out[0], now
-        entered += out[1]
-        ab_friction += out[2]
-        ab_exit += out[3]
-        failed += out[4]
-        lost_at[rows] = out[5]
-        score[rows] = _scores(out[6], out[7], tol[:m], experience.best, experience.scale)
-        tb = np.minimum(tol[:m] * irr_scale, IRRITATION_BINS - 1).astype(np.int64)
-        np.add.at(tol_hist, (c_seg[:m], tb), 1)
+            st.draw(blocks, m, step_draws)
+        counts.arrive(clock, seg, tol)
+        batch = _Batch.new(first, clock, seg, tol, value, step_draws)
+        first += m
+        if carried is not None:
+            batch = carried.then(batch)
+        _walk(steps, order, batch, customers, counts, queues, watermark)
+        done = batch.where < 0
+        out = batch.take(np.flatnonzero(done))
+        counts.leave(out, experience)
+        _finish_sums(finish, out, n_segs, n_steps)
+        finish.flush(watermark)
+        for q in queues:
+            if q is not None:
+                q.sums.flush(watermark)
+        carried = batch.take(np.flatnonzero(~done))
+    return counts.result(scenario, finish, queues)
 
-    # -- totals, summed in the order customers finish (time, then arrival) -----------------
-    finish = np.argsort(finished_at, kind="stable")
-    o_sorted = outcome[finish]
-    v_sorted = value[finish]
-    money = [_sequential_sum(v_sorted[o_sorted == k]) for k in (ORDER, FRICTION, EXIT)]
-    order_rows = finish[o_sorted == ORDER]
-    checkout_time = _sequential_sum(finished_at[order_rows] - clock[order_rows])
-    seg_sorted = seg[finish]
-    seg_revenue = [
-        _sequential_sum(v_sorted[(o_sorted == ORDER) & (seg_sorted == k)]) for k in range(n_segs)
-    ]
-    end_time = float(finished_at.max()) if n else 0.0  # when the last customer left
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(seg[mask], minlength=n_segs).astype(np.int64)
+def _finish_sums(finish: _InOrder, out: _Batch, n_segs: int, n_steps: int) -> None:
+    """The customers ``out`` (finished) into the sums SimPy adds as customers finish."""
+    t, tie, v, o = out.now, out.order, out.value, out.outcome.astype(np.int64)
+    finish.add(t, tie, v, o)  # money by outcome
+    ordered = np.flatnonzero(o == ORDER)
+    finish.add(t[ordered], tie[ordered], t[ordered] - out.clock[ordered],
+               np.full(ordered.size, _CHECKOUT))  # fmt: skip
+    finish.add(t[ordered], tie[ordered], v[ordered], 4 + out.seg[ordered])
+    lost = np.flatnonzero(o != ORDER)
+    step_sum = 4 + n_segs + np.where(o[lost] == FRICTION, 0, n_steps) + out.lost_at[lost]
+    finish.add(t[lost], tie[lost], v[lost], step_sum)
 
-    # money lost at each step, summed in finishing order like SimPy
-    at_sorted = lost_at[finish]
-    step_lost = [
-        np.asarray(
-            [_sequential_sum(v_sorted[(o_sorted == k) & (at_sorted == s)]) for s in range(n_steps)],
-            dtype=float,
+
+class _Counts:
+    """Everything of a run that is counted, not summed in order: per step, segment and
+    source, the histograms, and when the last customer left."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        n_steps, n_segs = len(scenario.steps), len(scenario.segments)
+        self.n_steps, self.n_segs = n_steps, n_segs
+        self.visitors = 0
+        self.entered = np.zeros(n_steps, dtype=np.int64)
+        self.ab_friction = np.zeros(n_steps, dtype=np.int64)
+        self.ab_exit = np.zeros(n_steps, dtype=np.int64)
+        self.failed = np.zeros(n_steps, dtype=np.int64)
+        self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+        self.irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
+        self.tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
+        self.seg_visitors = np.zeros(n_segs, dtype=np.int64)
+        self.seg_out = np.zeros((3, n_segs), dtype=np.int64)  # by outcome
+        self.scores = np.zeros(n_segs * 11, dtype=np.int64)
+        self.checkout_hist = np.zeros(TIME_BINS, dtype=np.int64)
+        self.width = arrival_bin_width(scenario)
+        self.by_source = np.zeros((len(SOURCES), arrival_bins(scenario)), dtype=np.int64)
+        self.end_time = 0.0
+
+    def arrive(self, clock: np.ndarray, seg: np.ndarray, tol: np.ndarray) -> None:
+        self.visitors += clock.size
+        self.seg_visitors += np.bincount(seg, minlength=self.n_segs)
+        tb = np.minimum(tol * self.irr_scale, IRRITATION_BINS - 1).astype(np.int64)
+        np.add.at(self.tol_hist, (seg, tb), 1)
+        n_bins = self.by_source.shape[1]
+        b = (clock // self.width).astype(np.int64)
+        self.by_source[0] += np.bincount(b[b < n_bins], minlength=n_bins)
+
+    def leave(self, out: _Batch, experience: Any) -> None:
+        if out.now.size:
+            self.end_time = max(self.end_time, float(out.now.max()))
+        for k in (ORDER, FRICTION, EXIT):
+            self.seg_out[k] += np.bincount(out.seg[out.outcome == k], minlength=self.n_segs)
+        ordered = out.outcome == ORDER
+        score = _scores(out.peak[ordered], out.last[ordered], out.tol[ordered],
+                        experience.best, experience.scale)  # fmt: skip
+        self.scores += np.bincount(out.seg[ordered] * 11 + score, minlength=self.n_segs * 11)
+        took = out.now[ordered] - out.clock[ordered]
+        bins = np.searchsorted(TIME_INNER_EDGES, took, side="right")
+        self.checkout_hist += np.bincount(bins, minlength=TIME_BINS)
+
+    def result(self, scenario: Scenario, finish: _InOrder,
+               queues: list[_QueueCounts | None]) -> RunResult:  # fmt: skip
+        finish.flush(math.inf)
+        for q in queues:
+            if q is not None:
+                q.sums.flush(math.inf)
+        n_steps, n_segs = self.n_steps, self.n_segs
+        sums = finish.sums
+        orders = int(self.seg_out[ORDER].sum())
+
+        def per_queue(get: Any, dtype: Any) -> np.ndarray:
+            return np.asarray([get(q) if q else 0 for q in queues], dtype=dtype)
+
+        wait_hist = np.zeros((n_steps, TIME_BINS), dtype=np.int64)
+        for i, q in enumerate(queues):
+            if q is not None:
+                wait_hist[i] = q.hist
+        step0 = 4 + n_segs
+        return RunResult(
+            visitors=self.visitors,
+            orders=orders,
+            revenue=sums[ORDER],
+            abandoned_friction=int(self.seg_out[FRICTION].sum()),
+            abandoned_exit=int(self.seg_out[EXIT].sum()),
+            lost_revenue_friction=sums[FRICTION],
+            lost_revenue_exit=sums[EXIT],
+            checkout_time_total=sums[_CHECKOUT],
+            end_time=self.end_time,
+            step_entered=self.entered,
+            step_abandoned_friction=self.ab_friction,
+            step_abandoned_exit=self.ab_exit,
+            step_reneged=per_queue(lambda q: q.reneged, np.int64),
+            step_failed_attempts=self.failed,
+            step_wait_total=per_queue(lambda q: q.sums.sums[0], float),
+            step_waited=per_queue(lambda q: q.waited, np.int64),
+            step_busy_time=per_queue(lambda q: q.sums.sums[1], float),
+            step_max_in_service=per_queue(lambda q: q.state.max_busy, np.int64),
+            step_in_service_at_end=np.zeros(n_steps, dtype=np.int64),  # every unit released
+            segment_visitors=self.seg_visitors,
+            segment_orders=self.seg_out[ORDER].copy(),
+            segment_revenue=np.asarray(sums[4:step0], dtype=float),
+            segment_abandoned_friction=self.seg_out[FRICTION].copy(),
+            segment_abandoned_exit=self.seg_out[EXIT].copy(),
+            step_lost_revenue_friction=np.asarray(sums[step0 : step0 + n_steps], dtype=float),
+            step_lost_revenue_exit=np.asarray(sums[step0 + n_steps :], dtype=float),
+            segment_scores=self.scores.reshape(n_segs, 11),
+            source_visitors=np.asarray([self.visitors, 0, 0], dtype=np.int64),
+            source_orders=np.asarray([orders, 0, 0], dtype=np.int64),
+            source_revenue=np.asarray([sums[ORDER], 0.0, 0.0], dtype=float),
+            prospects_lost=0,
+            deterrals_unused=0,
+            defects=0,
+            arrival_bin_minutes=self.width,
+            arrivals_by_source=self.by_source,
+            step_irritation_hist=self.irr_hist,
+            segment_tolerance_hist=self.tol_hist,
+            step_wait_hist=wait_hist,
+            checkout_time_hist=self.checkout_hist,
         )
-        for k in (FRICTION, EXIT)
-    ]
-    ordered = outcome == ORDER
-    scores = np.bincount(seg[ordered] * 11 + score[ordered], minlength=n_segs * 11)
-    width = arrival_bin_width(scenario)
-    n_bins = arrival_bins(scenario)
-    by_source = np.zeros((len(SOURCES), n_bins), dtype=np.int64)
-    b = (clock // width).astype(np.int64)
-    by_source[0] = np.bincount(b[b < n_bins], minlength=n_bins)
-    waited = finished_at[ordered] - clock[ordered]
-    checkout_bins = np.searchsorted(TIME_INNER_EDGES, waited, side="right")
-    n_orders = int(ordered.sum())
-
-    def per_queue(get: Any, dtype: Any) -> np.ndarray:
-        return np.asarray([get(q) if q else 0 for q in queues], dtype=dtype)
-
-    wait_hist = np.zeros((n_steps, TIME_BINS), dtype=np.int64)
-    for i, q in enumerate(queues):
-        if q is not None:
-            wait_hist[i] = q.wait_hist()
-    return RunResult(
-        visitors=n,
-        orders=n_orders,
-        revenue=money[ORDER],
-        abandoned_friction=int((outcome == FRICTION).sum()),
-        abandoned_exit=int((outcome == EXIT).sum()),
-        lost_revenue_friction=money[FRICTION],
-        lost_revenue_exit=money[EXIT],
-        checkout_time_total=checkout_time,
-        end_time=end_time,
-        step_entered=entered,
-        step_abandoned_friction=ab_friction,
-        step_abandoned_exit=ab_exit,
-        step_reneged=per_queue(lambda q: q.reneged, np.int64),
-        step_failed_attempts=failed,
-        step_wait_total=per_queue(lambda q: q.wait_total(), float),
-        step_waited=per_queue(lambda q: len(q.waits), np.int64),
-        step_busy_time=per_queue(lambda q: q.busy_time(), float),
-        step_max_in_service=per_queue(lambda q: q.max_busy, np.int64),
-        step_in_service_at_end=np.zeros(n_steps, dtype=np.int64),  # every unit is released
-        segment_visitors=np.bincount(seg, minlength=n_segs).astype(np.int64),
-        segment_orders=count(ordered),
-        segment_revenue=np.asarray(seg_revenue, dtype=float),
-        segment_abandoned_friction=count(outcome == FRICTION),
-        segment_abandoned_exit=count(outcome == EXIT),
-        step_lost_revenue_friction=step_lost[0],
-        step_lost_revenue_exit=step_lost[1],
-        segment_scores=scores.reshape(n_segs, 11).astype(np.int64),
-        source_visitors=np.asarray([n, 0, 0], dtype=np.int64),
-        source_orders=np.asarray([n_orders, 0, 0], dtype=np.int64),
-        source_revenue=np.asarray([money[ORDER], 0.0, 0.0], dtype=float),
-        prospects_lost=0,
-        deterrals_unused=0,
-        defects=0,
-        arrival_bin_minutes=width,
-        arrivals_by_source=by_source,
-        step_irritation_hist=irr_hist,
-        segment_tolerance_hist=tol_hist,
-        step_wait_hist=wait_hist,
-        checkout_time_hist=np.bincount(checkout_bins, minlength=TIME_BINS).astype(np.int64),
-    )
 
 
 def _scores(
@@ -540,51 +662,36 @@ def _scores(
 def _walk(
     steps: list[_Step],
     order: list[int],
-    seg: np.ndarray,
+    b: _Batch,
     customers: _Customers,
-    tol: np.ndarray,
-    now: np.ndarray,
-    irr_scale: float,
-    irr_hist: np.ndarray,
+    counts: _Counts,
     queues: list[_QueueCounts | None],
-) -> tuple[np.ndarray, ...]:
-    """Walk a chunk of customers through the steps (``now`` and ``irr_hist`` are updated
-    in place, and what happens in each queue is counted in ``queues``; with a queue, the
-    chunk is every customer).
-
-    Returns each customer's outcome, the chunk's per-step entered, friction, exit
-    and failed-attempt counts, the step where each customer left (-1 for an
-    order), and each customer's worst and last step irritation (peak-end).
-    """
-    n, n_steps = seg.size, len(steps)
+    watermark: float,
+) -> None:
+    """Walk a batch of customers through the steps, in topological order (its columns
+    and ``counts`` updated in place). At a queue, only those who reach it before the
+    ``watermark`` (the next chunk's first arrival: nobody not yet walked can reach it
+    earlier) are served; the others stay there, parked, for the next batch."""
+    seg, now, irr, limit, start, peak, last = b.seg, b.now, b.irr, b.limit, b.start, b.peak, b.last
     sens = customers.sens[seg]
-    limit = tol.copy()  # the tolerance, grown by commitment with every step completed
     committing = customers.commit[seg] if customers.commit.any() else None
-    where = np.zeros(n, dtype=np.int64)  # current step; END (-1) once the order is complete
-    irr = np.zeros(n)
-    outcome = np.full(n, ORDER, dtype=np.int8)
-    entered = np.zeros(n_steps, dtype=np.int64)
-    ab_friction = np.zeros(n_steps, dtype=np.int64)
-    ab_exit = np.zeros(n_steps, dtype=np.int64)
-    failed = np.zeros(n_steps, dtype=np.int64)
-    lost_at = np.full(n, -1, dtype=np.int64)
-    start = np.zeros(n)  # irritation on arriving at the current step
-    peak = np.zeros(n)
-    last = np.zeros(n)
     top = IRRITATION_BINS - 1
     for i in order:
-        idx = np.flatnonzero(where == i)
-        if idx.size == 0:
+        at = np.flatnonzero(b.where == i)
+        if at.size == 0:
             continue
         st = steps[i]
+        cols = b.cols
         commit = committing if st.commits else None
-        entered[i] = idx.size
+        waiting = at[b.parked[at]]  # entered in an earlier batch, still in the queue
+        idx = at[~b.parked[at]]
+        counts.entered[i] += idx.size
         start[idx] = irr[idx]
         irr[idx] = irr[idx] + st.entry * sens[idx]
         if st.entry < 0:  # relief lowers irritation, never below 0
             irr[idx] = np.maximum(irr[idx], 0.0)
-        b = np.minimum(irr[idx] * irr_scale, top).astype(np.int64)
-        np.add.at(irr_hist[i], (seg[idx], b), 1)
+        bins = np.minimum(irr[idx] * counts.irr_scale, top).astype(np.int64)
+        np.add.at(counts.irr_hist[i], (seg[idx], bins), 1)
         too_much = irr[idx] >= limit[idx]
         gone = [idx[too_much]]
         idx = idx[~too_much]
@@ -592,22 +699,25 @@ def _walk(
             p_exit = st.exit_of[seg[idx]]
             if st.exit_slope:
                 p_exit = np.minimum(1.0, p_exit + st.exit_slope * irr[idx])
-            left = st.exit_u[idx] < p_exit
-            outcome[idx[left]] = EXIT
-            where[idx[left]] = -2
-            ab_exit[i] = np.count_nonzero(left)
-            lost_at[idx[left]] = i
+            left = cols[i, "exit"][idx] < p_exit
+            out = idx[left]
+            b.outcome[out] = EXIT
+            b.where[out] = -2
+            b.lost_at[out] = i
+            counts.ab_exit[i] += out.size
             idx = idx[~left]
         if st.capacity:
-            idx, lost = _serve(st, queues[i], idx, seg, sens, now, irr, limit)
-            failed[i] += queues[i].failed
-            queues[i].failed = 0
+            queue = np.concatenate((waiting, idx))
+            ready = now[queue] < watermark
+            b.parked[queue[~ready]] = True
+            idx, lost = _serve(st, queues[i], counts, b, queue[ready], sens)
+            b.parked[queue[ready]] = False
             gone.append(lost)
             _complete(idx, irr, start, peak, last, limit, commit)
-            st.advance(where, idx, seg)
+            st.advance(b, idx)
             idx = idx[:0]
         for a in range(st.attempts if idx.size else 0):
-            d = None if st.dur_const is not None else st.dur[a][idx]
+            d = None if st.dur_const is not None else cols[i, "dur", a][idx]
             if st.time_irr > 0:  # irritation grows while they perform it
                 if d is None:
                     d = np.full(idx.size, st.dur_const)
@@ -621,11 +731,11 @@ def _walk(
                 now[idx] = np.where(d > 0, now[idx] + d, now[idx])
             if not st.failing:
                 break
-            fail = st.err_u[a][idx] < st.err_p_of[seg[idx]]
+            fail = cols[i, "err", a][idx] < st.err_p_of[seg[idx]]
             bad = idx[fail]
             _complete(idx[~fail], irr, start, peak, last, limit, commit)
-            st.advance(where, idx[~fail], seg)
-            failed[i] += bad.size
+            st.advance(b, idx[~fail])
+            counts.failed[i] += bad.size
             irr[bad] = irr[bad] + st.err_irr * sens[bad]
             if a == st.attempts - 1:
                 gone.append(bad)  # max_attempts failures: they give up
@@ -635,93 +745,73 @@ def _walk(
             gone.append(bad[give_up])
             idx = bad[~give_up]  # they try again
         _complete(idx, irr, start, peak, last, limit, commit)
-        st.advance(where, idx, seg)
+        st.advance(b, idx)
         lost = np.concatenate(gone)
-        outcome[lost] = FRICTION
-        where[lost] = -2
-        lost_at[lost] = i
-        ab_friction[i] = lost.size
-    return outcome, entered, ab_friction, ab_exit, failed, lost_at, peak, last
-
-
-class _QueueCounts:
-    """What one capacity step's queue saw: waits (with the moment each ended), units held
-    (with the moment each was released), reneging customers and the most units in use."""
-
-    def __init__(self) -> None:
-        self.reneged = 0
-        self.failed = 0  # failed attempts of the walk's current call (moved to its counts)
-        self.max_busy = 0
-        self.waits: list[float] = []
-        self.wait_ends: list[float] = []
-        self.held: list[float] = []
-        self.releases: list[float] = []
-
-    def wait_total(self) -> float:
-        """The waits summed in the order they ended, as SimPy's clock adds them."""
-        order = np.argsort(np.asarray(self.wait_ends), kind="stable")
-        return _sequential_sum(np.asarray(self.waits)[order])
-
-    def busy_time(self) -> float:
-        order = np.argsort(np.asarray(self.releases), kind="stable")
-        return _sequential_sum(np.asarray(self.held)[order])
-
-    def wait_hist(self) -> np.ndarray:
-        bins = np.searchsorted(TIME_INNER_EDGES, np.asarray(self.waits), side="right")
-        return np.bincount(bins, minlength=TIME_BINS).astype(np.int64)
+        b.outcome[lost] = FRICTION
+        b.where[lost] = -2
+        b.lost_at[lost] = i
+        counts.ab_friction[i] += lost.size
 
 
 def _serve(
     st: _Step,
-    counts: _QueueCounts,
+    q: _QueueCounts,
+    counts: _Counts,
+    b: _Batch,
     idx: np.ndarray,
-    seg: np.ndarray,
     sens: np.ndarray,
-    now: np.ndarray,
-    irr: np.ndarray,
-    limit: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Customers ``idx`` at a step with ``capacity``, first come first served, through
-    :func:`.fcfs.walk` in the order they reach the step. Two events at the same instant
-    (two arrivals at once, an arrival as a unit is freed, a renege as it is handed on, a
-    hand-on to a customer who takes no time) raise :class:`_Tie`.
+    :func:`.fcfs.walk` in the order they reach the step, after everyone who reached it
+    in earlier batches. Two events at the same instant (two arrivals at once, an
+    arrival as a unit is freed, a renege as it is handed on, a hand-on to a customer
+    who takes no time) raise :class:`_Tie`.
 
-    Returns the customers who completed the step and those lost there (friction);
-    ``now`` and ``irr`` are updated in place.
+    Returns the customers who completed the step and those lost there (friction); the
+    batch's ``now`` and ``irr`` are updated in place.
     """
+    from . import fcfs
+
+    now, irr = b.now, b.irr
     t_all = now[idx]
-    order = np.argsort(t_all, kind="stable")
+    order = np.lexsort((b.order[idx], t_all))
     idx = idx[order]
     arrive = t_all[order]
     if arrive.size > 1 and not np.all(arrive[1:] > arrive[:-1]):
         raise _Tie
+    i = st.i
     out = fcfs.run(
+        q.state,
         arrive,
         irr[idx],
-        limit[idx],
+        b.limit[idx],
         sens[idx],
-        st.err_p_of[seg[idx]],
-        None if st.dur_const is not None else np.stack([d[idx] for d in st.dur]),
+        st.err_p_of[b.seg[idx]],
+        None
+        if st.dur_const is not None
+        else np.stack([b.cols[i, "dur", a][idx] for a in range(st.attempts)]),
         st.dur_const,
-        np.stack([u[idx] for u in st.err_u]) if st.failing else None,
+        np.stack([b.cols[i, "err", a][idx] for a in range(st.attempts)]) if st.failing else None,
         st.attempts,
         st.wait_irr,
         st.time_irr,
         st.err_irr,
-        st.capacity,
-        python=PYTHON_QUEUES,
     )
     end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds = out[:9]
-    reneged, failed, max_busy, tie = out[9:]
+    reneged, failed, tie = out[9], out[10], out[13]
     if tie:
         raise _Tie
-    counts.reneged += int(reneged)
-    counts.failed += int(failed)
-    counts.max_busy = max(counts.max_busy, int(max_busy))
-    counts.waits.extend(waits[:n_waits].tolist())
-    counts.wait_ends.extend(wait_ends[:n_waits].tolist())
-    counts.held.extend(holds[:n_holds].tolist())
-    counts.releases.extend(releases[:n_holds].tolist())
+    q.reneged += int(reneged)
+    q.waited += int(n_waits)
+    counts.failed[i] += int(failed)
+    waits, wait_ends = waits[:n_waits], wait_ends[:n_waits]
+    holds, releases = holds[:n_holds], releases[:n_holds]
+    bins = np.searchsorted(TIME_INNER_EDGES, waits, side="right")
+    q.hist += np.bincount(bins, minlength=TIME_BINS)
+    seen = q.seen + np.arange(n_waits + n_holds, dtype=np.int64)
+    q.seen += n_waits + n_holds
+    q.sums.add(wait_ends, seen[:n_waits], waits, np.zeros(n_waits, dtype=np.int64))
+    q.sums.add(releases, seen[n_waits:], holds, np.ones(n_holds, dtype=np.int64))
     now[idx] = end
     irr[idx] = irr_out
     lost = status == fcfs.LOST

@@ -6,7 +6,10 @@ reaches their limit while they wait (``(limit - irritation) / wait rate`` after
 joining): then they renege at that moment, never holding a unit. Otherwise
 they hold it for every attempt, as the SimPy engine's customer does
 (:mod:`.simpy_engine`), with the same float operations in the same order, so
-the numbers are the SimPy engine's to the last bit.
+the numbers are the SimPy engine's to the last bit. The queue's state (when
+each unit is free next, which are in use) carries from one call to the next, so
+the customers can come in batches: every batch after every customer who reached
+the step before it.
 
 :func:`walk` is plain Python over scalars. With numba installed
 (``pip install 'frictionsim[fast]'``) the same function is compiled (no
@@ -16,7 +19,6 @@ Python over lists. ``FRICTIONSIM_NUMBA=0`` keeps it in Python.
 
 from __future__ import annotations
 
-import heapq
 import os
 import warnings
 from collections.abc import Callable
@@ -24,8 +26,72 @@ from typing import Any
 
 import numpy as np
 
+
+def _use_numba() -> bool:
+    if os.environ.get("FRICTIONSIM_NUMBA", "1") == "0":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if _use_numba():
+    from numba.extending import register_jitable as _jitable
+else:
+
+    def _jitable(function: Callable) -> Callable:
+        return function
+
+
 #: What :func:`walk` returns in ``status`` per customer.
 DONE, LOST = 0, 1
+
+
+@_jitable
+def _sift_down(h: Any, n: int, pos: int) -> None:
+    """Restore the min-heap ``h[:n]`` below ``pos`` (whose item may be too large)."""
+    x = h[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        if child + 1 < n and h[child + 1] < h[child]:
+            child += 1
+        if h[child] < x:
+            h[pos] = h[child]
+            pos = child
+        else:
+            break
+    h[pos] = x
+
+
+@_jitable
+def _sift_up(h: Any, pos: int) -> None:
+    """Restore the min-heap ``h[:pos + 1]`` above ``pos`` (whose item may be too small)."""
+    x = h[pos]
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if x < h[parent]:
+            h[pos] = h[parent]
+            pos = parent
+        else:
+            break
+    h[pos] = x
+
+
+class State:
+    """A queue between batches: when each unit is free next (``units``, a heap), the
+    release times of the units in use (``held[:n_held]``, a heap) and the most units
+    in use at once. Lists for the Python kernel, arrays for the compiled one."""
+
+    def __init__(self, cap: int, python: bool) -> None:
+        self.python = python
+        self.units: Any = [-np.inf] * cap if python else np.full(cap, -np.inf)
+        self.held: Any = [0.0] * cap if python else np.zeros(cap)
+        self.n_held = 0
+        self.max_busy = 0
 
 
 def walk(
@@ -42,10 +108,14 @@ def walk(
     wait_irr: float,
     time_irr: float,
     err_irr: float,
-    cap: int,
+    units: Any,
+    held: Any,
+    n_held: int,
+    max_busy: int,
 ) -> tuple:
     """Walk the customers (in the order they reach the step, times ascending) through
-    the queue and their attempts.
+    the queue and their attempts, from the queue's state (``units`` and ``held`` are
+    updated in place; see :class:`State`).
 
     ``durs[a][k]`` and ``errs[a][k]`` are customer k's duration and error draw of
     attempt a (``durs`` unused when ``dur_const >= 0``; ``errs`` when not ``failing``).
@@ -53,9 +123,9 @@ def walk(
     Returns per customer the moment they leave the step, their irritation then and
     ``DONE`` or ``LOST`` (friction at the step); the waits and the moments they
     ended (``n_waits`` of them); the times units were held and the moments they were
-    released (``n_holds``); the reneging customers, failed attempts and the most
-    units in use at once; and ``tie``: two events at the same instant, whose order
-    only SimPy's event queue knows (the results are then not to be used).
+    released (``n_holds``); the reneging customers, failed attempts, units in use
+    and most in use at once; and ``tie``: two events at the same instant, whose
+    order only SimPy's event queue knows (nothing else returned is then to be used).
     """
     n = len(arrive)
     end = np.empty(n)
@@ -69,27 +139,29 @@ def walk(
     n_holds = 0
     reneged = 0
     failed = 0
-    max_busy = 0
-    units = [-np.inf for _ in range(cap)]  # when each unit is free next (a heap)
-    held = [0.0]  # release times of the units in use (a heap; typed by its first item)
-    held.pop()
+    tie = False
     for k in range(n):
         t = arrive[k]
         x = irr_in[k]
         lim = lim_in[k]
         sn = sens_in[k]
-        while len(held) > 0 and held[0] < t:
-            heapq.heappop(held)
-        if len(held) > 0 and held[0] == t:  # a unit is released as they arrive
-            return end, irr_out, status, waits, wait_ends, 0, holds, releases, 0, 0, 0, 0, True
+        while n_held > 0 and held[0] < t:  # units released before they arrive
+            n_held -= 1
+            held[0] = held[n_held]
+            _sift_down(held, n_held, 0)
+        if n_held > 0 and held[0] == t:  # a unit is released as they arrive
+            tie = True
+            break
         free = units[0]
         handed = False
-        if free < t:  # a unit is free: they take it
-            start = t
-        else:  # every unit is busy: they queue
+        start = t
+        if free >= t:  # every unit is busy: they queue
             rate = wait_irr * sn
             if rate > 0:
                 gives_up = t + (lim - x) / rate
+                if gives_up == free:
+                    tie = True
+                    break
                 if gives_up < free:  # they renege, never holding a unit
                     waits[n_waits] = gives_up - t
                     wait_ends[n_waits] = gives_up
@@ -99,11 +171,6 @@ def walk(
                     irr_out[k] = lim
                     status[k] = LOST
                     continue
-                if gives_up == free:
-                    return (
-                        end, irr_out, status, waits, wait_ends, 0, holds, releases, 0, 0, 0, 0,
-                        True,
-                    )  # fmt: skip
             start = free
             waits[n_waits] = free - t
             wait_ends[n_waits] = free
@@ -137,13 +204,18 @@ def walk(
                 break
         if handed:
             if clock == start:  # handed on and gone at the same instant
-                return end, irr_out, status, waits, wait_ends, 0, holds, releases, 0, 0, 0, 0, True
-            heapq.heapreplace(held, clock)
+                tie = True
+                break
+            held[0] = clock  # the unit passes on: its release is theirs now
+            _sift_down(held, n_held, 0)
         else:
-            heapq.heappush(held, clock)
-            if len(held) > max_busy:
-                max_busy = len(held)
-        heapq.heapreplace(units, clock)
+            held[n_held] = clock
+            _sift_up(held, n_held)
+            n_held += 1
+            if n_held > max_busy:
+                max_busy = n_held
+        units[0] = clock
+        _sift_down(units, len(units), 0)
         holds[n_holds] = clock - start
         releases[n_holds] = clock
         n_holds += 1
@@ -153,17 +225,15 @@ def walk(
             status[k] = LOST
     return (
         end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds,
-        reneged, failed, max_busy, False,
+        reneged, failed, n_held, max_busy, tie,
     )  # fmt: skip
 
 
 def _compile() -> Callable[..., tuple] | None:
-    if os.environ.get("FRICTIONSIM_NUMBA", "1") == "0":
+    if not _use_numba():
         return None
-    try:
-        import numba
-    except ImportError:
-        return None
+    import numba
+
     return numba.njit(cache=True, nogil=True)(walk)
 
 
@@ -178,6 +248,7 @@ def compiled() -> Callable[..., tuple] | None:
 
 
 def run(
+    state: State,
     arrive: np.ndarray,
     irr_in: np.ndarray,
     lim_in: np.ndarray,
@@ -190,21 +261,19 @@ def run(
     wait_irr: float,
     time_irr: float,
     err_irr: float,
-    cap: int,
-    *,
-    python: bool = False,
 ) -> tuple:
-    """:func:`walk` over arrays (``durs``, ``errs``: attempts × customers, or ``None``),
-    compiled where numba is installed unless ``python``; the numbers are the same."""
+    """:func:`walk` over arrays (``durs``, ``errs``: attempts × customers, or ``None``)
+    from ``state`` (updated), compiled where numba is installed unless the state is
+    Python's; the numbers are the same. Returns what :func:`walk` returns."""
     n = arrive.size
     failing = errs is not None
     const = -1.0 if dur_const is None else float(dur_const)
-    fast = None if python else compiled()
+    fast = None if state.python else compiled()
     if fast is not None:
         empty = np.zeros((1, max(n, 1)))
         with warnings.catch_warnings():  # e.g. no writable cache folder: compiled anyway
             warnings.simplefilter("ignore")
-            return fast(
+            out = fast(
                 np.ascontiguousarray(arrive, dtype=np.float64),
                 np.ascontiguousarray(irr_in, dtype=np.float64),
                 np.ascontiguousarray(lim_in, dtype=np.float64),
@@ -218,24 +287,33 @@ def run(
                 float(wait_irr),
                 float(time_irr),
                 float(err_irr),
-                int(cap),
+                state.units,
+                state.held,
+                state.n_held,
+                state.max_busy,
             )
-    return walk(
-        arrive.tolist(),
-        irr_in.tolist(),
-        lim_in.tolist(),
-        sens_in.tolist(),
-        p_in.tolist(),
-        None if durs is None else durs.tolist(),
-        const,
-        None if errs is None else errs.tolist(),
-        n_att,
-        failing,
-        wait_irr,
-        time_irr,
-        err_irr,
-        cap,
-    )
+    else:
+        out = walk(
+            arrive.tolist(),
+            irr_in.tolist(),
+            lim_in.tolist(),
+            sens_in.tolist(),
+            p_in.tolist(),
+            None if durs is None else durs.tolist(),
+            const,
+            None if errs is None else errs.tolist(),
+            n_att,
+            failing,
+            wait_irr,
+            time_irr,
+            err_irr,
+            state.units,
+            state.held,
+            state.n_held,
+            state.max_busy,
+        )
+    state.n_held, state.max_busy = int(out[11]), int(out[12])
+    return out
 
 
-__all__ = ["DONE", "LOST", "compiled", "run", "walk"]
+__all__ = ["DONE", "LOST", "State", "compiled", "run", "walk"]
