@@ -97,6 +97,16 @@ def test_every_keyword_is_draft_2020_12():
     assert set(keywords(SCHEMA)) - known == {"discriminator"}
 
 
+#: The first line of every bundled scenario: the YAML language server reads the schema
+#: from scenarios/scenario.schema.json (generated, see scenarios/README.md).
+MODELINE = "# yaml-language-server: $schema=scenario.schema.json\n"
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+def test_bundled_scenarios_name_the_schema_on_their_first_line(path):
+    assert path.read_text(encoding="utf-8").startswith(MODELINE)
+
+
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
 def test_bundled_scenarios_validate(path):
     text = path.read_text(encoding="utf-8")
