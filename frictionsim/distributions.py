@@ -32,7 +32,14 @@ from pydantic import (
     model_validator,
 )
 
-from .units import DURATION_PATTERN, RATE_PATTERN, parse_duration, parse_rate
+from .units import duration_pattern, parse_duration, parse_rate, rate_pattern
+
+# Each quantity is a function of its bounds (pydantic's ``ge``, ``gt``, ``le``, ``lt``)
+# that puts them on the number itself, before the validator that reads the file's
+# value. A bound written after a validator is still checked, but pydantic writes it
+# into the JSON Schema under its own name (``"ge": 0``, which editors ignore, instead
+# of ``"minimum": 0``; pydantic issue #11576). Unit strings carry their sign in their
+# pattern.
 
 
 def _number_only(value: object) -> object:
@@ -41,24 +48,55 @@ def _number_only(value: object) -> object:
     return value
 
 
-#: A plain finite number (irritation points, money, shares).
-Amount = Annotated[float, BeforeValidator(_number_only), Strict()]
-#: A duration in minutes; YAML may write ``45s``, ``3min``, ``2h``, ``7d``.
-Duration = Annotated[
-    float,
-    BeforeValidator(
-        parse_duration,
-        json_schema_input_type=Union[float, Annotated[str, Field(pattern=DURATION_PATTERN)]],
-    ),
-]
-#: A rate per minute; YAML may write ``120/h``, ``2/min``, ``1.5/d``.
-Rate = Annotated[
-    float,
-    BeforeValidator(
-        parse_rate,
-        json_schema_input_type=Union[float, Annotated[str, Field(pattern=RATE_PATTERN)]],
-    ),
-]
+def _integer_only(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+def amount(**bounds: float) -> Any:
+    """A plain finite number (irritation points, money, shares) within ``bounds``."""
+    return Annotated[
+        float, Strict(), Field(allow_inf_nan=False, **bounds), BeforeValidator(_number_only)
+    ]
+
+
+def count(ge: int = 0, **bounds: int) -> Any:
+    """A whole number, 0 or more unless ``ge`` says otherwise, within ``bounds``."""
+    return Annotated[int, Field(ge=ge, **bounds), BeforeValidator(_integer_only)]
+
+
+def _sign(bounds: dict[str, float]) -> str:
+    """Which numbers a unit string within ``bounds`` may start with (see units.py)."""
+    if bounds.get("gt", -1) >= 0:
+        return "positive"
+    return "nonnegative" if bounds.get("ge", -1) >= 0 else "any"
+
+
+def duration(shown_le: float | None = None, **bounds: float) -> Any:
+    """A duration in minutes within ``bounds``; YAML may write ``45s``, ``3min``, ``2h``,
+    ``7d``. ``shown_le`` is an upper bound that the caller checks with a message of its
+    own and the JSON Schema shows too."""
+    shown = bounds if shown_le is None else {**bounds, "le": shown_le}
+    number = Annotated[float, Field(**shown)]
+    text = Annotated[str, Field(pattern=duration_pattern(_sign(bounds)))]
+    return Annotated[
+        float,
+        Field(**bounds),
+        BeforeValidator(parse_duration, json_schema_input_type=Union[number, text]),
+    ]
+
+
+def rate(**bounds: float) -> Any:
+    """A rate per minute within ``bounds``; YAML may write ``120/h``, ``2/min``, ``1.5/d``."""
+    text = Annotated[str, Field(pattern=rate_pattern(_sign(bounds)))]
+    return Annotated[
+        float,
+        Field(**bounds),
+        BeforeValidator(
+            parse_rate, json_schema_input_type=Union[Annotated[float, Field(**bounds)], text]
+        ),
+    ]
 
 
 class Distribution(BaseModel):
@@ -280,11 +318,12 @@ def _spread(mean: float, sd: float, family: str, both_ways: bool) -> None:
 
 
 def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
-    """Concrete models of every family whose parameters are quantities ``q``."""
+    """Concrete models of every family whose parameters are quantities ``q`` (a function
+    of bounds: :func:`amount` or :func:`duration`)."""
     # at most 1e12 (minutes: ~2 million years; money, irritation, people): larger
     # values can only be typos, and their squares overflow floating point
-    nonneg = Annotated[q, Field(ge=0, le=MAX_PARAMETER)]
-    positive = Annotated[q, Field(gt=0, le=MAX_PARAMETER)]
+    nonneg = q(ge=0, le=MAX_PARAMETER)
+    positive = q(gt=0, le=MAX_PARAMETER)
 
     def make(name: str, base: type[Distribution], doc: str, **fields: Any):
         literal = Literal[name.lower()]  # type: ignore[valid-type]
@@ -348,7 +387,7 @@ def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
             "One of the listed values, with optional weights.",
             values=(tuple[nonneg, ...], Field(min_length=1)),
             weights=(
-                Union[tuple[Annotated[Amount, Field(ge=0, le=MAX_PARAMETER)], ...], None],
+                Union[tuple[amount(ge=0, le=MAX_PARAMETER), ...], None],
                 None,
             ),
         ),
@@ -359,7 +398,7 @@ def _families(kind: str, q: Any, counts: bool) -> list[type[Distribution]]:
                 "Poisson",
                 _Poisson,
                 "Poisson count with this mean.",
-                mean=(Annotated[q, Field(ge=0)], ...),
+                mean=(q(ge=0), ...),
             )
         )
     for fam in fams:  # module attributes, so scenarios pickle to worker processes
@@ -376,12 +415,14 @@ def _bare_to_fixed(value: object) -> object:
 
 
 def distribution_type(kind: str, quantity: Any, counts: bool = False) -> Any:
-    """The annotated type of a field holding a distribution of ``quantity``."""
+    """The annotated type of a field holding a distribution of ``quantity`` (a function
+    of bounds: :func:`amount` or :func:`duration`)."""
     fams = _families(kind, quantity, counts)
     union = Annotated[Union[tuple(fams)], Field(discriminator="dist")]  # type: ignore[valid-type]
+    fixed = quantity(ge=0, le=MAX_PARAMETER)  # a bare number is a fixed value
     return Annotated[
         union,
-        BeforeValidator(_bare_to_fixed, json_schema_input_type=Union[quantity, union]),
+        BeforeValidator(_bare_to_fixed, json_schema_input_type=Union[fixed, union]),
     ]
 
 
@@ -398,6 +439,6 @@ FAMILIES = (
     "poisson",
 )
 
-DurationDist = distribution_type("Duration", Duration)
-AmountDist = distribution_type("Amount", Annotated[Amount, Field(allow_inf_nan=False)])
-CountDist = distribution_type("Count", Annotated[Amount, Field(allow_inf_nan=False)], counts=True)
+DurationDist = distribution_type("Duration", duration)
+AmountDist = distribution_type("Amount", amount)
+CountDist = distribution_type("Count", amount, counts=True)

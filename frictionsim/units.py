@@ -17,13 +17,31 @@ import re
 #: Minutes per unit, for every unit a scenario may use.
 MINUTES_PER_UNIT: dict[str, float] = {"s": 1 / 60, "min": 1.0, "h": 60.0, "d": 1440.0}
 
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_MAGNITUDE = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER = rf"[+-]?{_MAGNITUDE}"
 _DURATION_RE = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]+)\s*$")
 _RATE_RE = re.compile(rf"^\s*({_NUMBER})\s*/\s*([A-Za-z]+)\s*$")
 
-#: JSON Schema patterns, so editors can check strings as researchers type.
-DURATION_PATTERN = rf"^\s*{_NUMBER}\s*(s|min|h|d)\s*$"
-RATE_PATTERN = rf"^\s*{_NUMBER}\s*/\s*(s|min|h|d)\s*$"
+#: The numbers a unit string may start with, by the sign its key allows: a key of 0 or
+#: more refuses a minus sign, a key above 0 also a number without a digit 1-9 before
+#: its exponent (``0s``, ``0.0e3/h``).
+SIGNED_NUMBER = {
+    "any": _NUMBER,
+    "nonnegative": rf"\+?{_MAGNITUDE}",
+    "positive": rf"\+?(?=[0.]*[1-9]){_MAGNITUDE}",
+}
+
+
+def duration_pattern(sign: str = "any") -> str:
+    """JSON Schema pattern of a duration string (``45s``), so editors check it as
+    researchers type; ``sign`` is a key of :data:`SIGNED_NUMBER`."""
+    return rf"^\s*{SIGNED_NUMBER[sign]}\s*(s|min|h|d)\s*$"
+
+
+def rate_pattern(sign: str = "any") -> str:
+    """JSON Schema pattern of a rate string (``120/h``); ``sign`` as for
+    :func:`duration_pattern`."""
+    return rf"^\s*{SIGNED_NUMBER[sign]}\s*/\s*(s|min|h|d)\s*$"
 
 
 #: Spellings people write, mapped to the unit they meant (for the error message only).

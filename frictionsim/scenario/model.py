@@ -37,12 +37,13 @@ from pydantic import (
 
 from ..distributions import (
     MAX_PARAMETER,
-    Amount,
     AmountDist,
     CountDist,
-    Duration,
     DurationDist,
-    Rate,
+    amount,
+    count,
+    duration,
+    rate,
 )
 from ..flow import Flow
 
@@ -66,19 +67,24 @@ MAX_DRAWS = 1_000
 MAX_HORIZON = 100 * 365.25 * 1440
 
 
-def _integer_only(value: object) -> object:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return value
-
-
-NonNegative = Annotated[Amount, Field(ge=0, le=MAX_PARAMETER)]
-Probability = Annotated[Amount, Field(ge=0, le=1)]
-Count = Annotated[int, BeforeValidator(_integer_only), Field(ge=0)]
-#: A rate per minute, 0 or more (at most MAX_PARAMETER).
-NonNegativeRate = Annotated[Rate, Field(ge=0, le=MAX_PARAMETER)]
+NonNegative = amount(ge=0, le=MAX_PARAMETER)
+Positive = amount(gt=0, le=MAX_PARAMETER)
+Probability = amount(ge=0, le=1)
+#: A segment's share of the customers: above 0, at most 1.
+Share = amount(gt=0, le=1)
+#: A recommendation score, 0–10.
+Score = amount(ge=0, le=10)
 #: Irritation that may be negative: relief (reassurance, a saved address found).
-Signed = Annotated[Amount, Field(ge=-MAX_PARAMETER, le=MAX_PARAMETER)]
+Signed = amount(ge=-MAX_PARAMETER, le=MAX_PARAMETER)
+#: Rates per minute, 0 or more and above 0 (at most MAX_PARAMETER).
+NonNegativeRate = rate(ge=0, le=MAX_PARAMETER)
+PositiveRate = rate(gt=0, le=MAX_PARAMETER)
+NonNegativeDuration = duration(ge=0, le=MAX_PARAMETER)
+Attempts = count(ge=1, le=100)
+FieldCount = count(le=MAX_FIELDS)
+Capacity = count(ge=1, le=MAX_CAPACITY)
+Seed = count(le=2**63 - 1)
+Replications = count(ge=1, le=100_000)
 
 
 def _horizon(value: float) -> float:
@@ -88,6 +94,11 @@ def _horizon(value: float) -> float:
             f"must be at most 100 years ({MAX_HORIZON:,.0f} minutes), got {got} minutes"
         )
     return value
+
+
+# the longest horizon is checked with a message in years; the JSON Schema shows it too
+Horizon = Annotated[duration(MAX_HORIZON, gt=0), AfterValidator(_horizon)]
+Warmup = Annotated[duration(MAX_HORIZON, ge=0), AfterValidator(_horizon)]
 
 
 Name = Annotated[
@@ -144,7 +155,7 @@ class Errors(_Model):
 
     p: Probability = Field(description="Chance that one attempt fails.")
     irritation: NonNegative = Field(0.0, description="Irritation felt per failed attempt.")
-    max_attempts: Annotated[Count, Field(ge=1, le=100)] = Field(
+    max_attempts: Attempts = Field(
         3, description="Failed attempts after which the customer gives up (friction); 1–100."
     )
 
@@ -156,7 +167,7 @@ class Defect(_Model):
     irritation: NonNegative = Field(
         description="Irritation felt when it surfaces (a moment of the remembered experience)."
     )
-    delay: Annotated[Duration, Field(ge=0, le=MAX_PARAMETER)] = Field(
+    delay: NonNegativeDuration = Field(
         "3d", validate_default=True, description="Time from the order until it surfaces."
     )
 
@@ -215,7 +226,7 @@ class Step(_Model):
         description="Irritation felt on entering the step; negative is relief (reassurance), "
         "which lowers cumulative irritation, never below 0.",
     )
-    fields: Annotated[Count, Field(le=MAX_FIELDS)] = Field(
+    fields: FieldCount = Field(
         0, description="Form fields (at most 10,000); each adds `per_field` irritation."
     )
     per_field: Union[NonNegative, None] = Field(
@@ -225,7 +236,7 @@ class Step(_Model):
         0.0, description="Chance of leaving for reasons unrelated to friction (browsing)."
     )
     errors: Union[Errors, None] = Field(None, description="Failed attempts and retries.")
-    capacity: Union[Annotated[Count, Field(ge=1, le=MAX_CAPACITY)], None] = Field(
+    capacity: Union[Capacity, None] = Field(
         None,
         description="Customers served at once (agents, gateway slots; at most 1,000,000); "
         "others queue.",
@@ -278,14 +289,10 @@ class Segment(_Model):
     """A persona: a share of the customers with their own tolerance and basket."""
 
     name: Name = Field(description="Unique name of the segment.")
-    share: Annotated[Probability, Field(gt=0)] = Field(
-        description="Share of customers in this segment; shares sum to 1."
-    )
+    share: Share = Field(description="Share of customers in this segment; shares sum to 1.")
     tolerance: AmountDist = Field(description="Irritation at which a customer abandons.")
     order_value: AmountDist = Field(description="Value of the order (currency units).")
-    sensitivity: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
-        1.0, description="Multiplies all irritation this persona feels."
-    )
+    sensitivity: Positive = Field(1.0, description="Multiplies all irritation this persona feels.")
     commitment: NonNegative = Field(
         0.0,
         description="Added to the tolerance for each step completed (goal gradient).",
@@ -295,9 +302,7 @@ class Segment(_Model):
 class Arrivals(_Model):
     """Customers who start checkout: a Poisson process."""
 
-    rate: Annotated[Rate, Field(gt=0, le=MAX_PARAMETER)] = Field(
-        description="Arrivals per minute (or '120/h'), before the profile."
-    )
+    rate: PositiveRate = Field(description="Arrivals per minute (or '120/h'), before the profile.")
     profile: Union[
         Annotated[tuple[NonNegative, ...], Field(min_length=24, max_length=24)], None
     ] = Field(None, description="24 hourly multipliers of `rate`, hour 0 = midnight.")
@@ -332,10 +337,10 @@ class Experience(_Model):
     rounded and clipped to 0–10.
     """
 
-    best: Annotated[Amount, Field(ge=0, le=10)] = Field(
+    best: Score = Field(
         10.0, description="Score of a checkout remembered with no irritation at all."
     )
-    scale: Annotated[Amount, Field(gt=0, le=MAX_PARAMETER)] = Field(
+    scale: Positive = Field(
         0.5,
         description="Remembered irritation, as a share of the customer's tolerance, "
         "at which the score reaches 0.",
@@ -453,7 +458,7 @@ class Economics(_Model):
         1.0, description="Share of an order's value that is profit (1 = count revenue)."
     )
     currency: str = Field("", max_length=8, description="Shown in reports, e.g. EUR.")
-    capacity_cost: Annotated[Rate, Field(ge=0, le=1e12)] = Field(
+    capacity_cost: NonNegativeRate = Field(
         0.0,
         description="Cost of one unit of capacity (an agent, a gateway slot) per unit of "
         "time, e.g. '30/h', for every step with capacity over the whole horizon; "
@@ -466,16 +471,14 @@ class Scenario(_Model):
 
     name: Name = Field(description="Name; default output folder is results/<name>/.")
     description: str = Field("", description="Free text.")
-    seed: Annotated[Count, Field(le=2**63 - 1)] = Field(
-        1, description="Default seed; `--seed` overrides."
-    )
-    replications: Annotated[Count, Field(ge=1, le=100_000)] = Field(
+    seed: Seed = Field(1, description="Default seed; `--seed` overrides.")
+    replications: Replications = Field(
         10, description="Independent runs; `--replications` overrides."
     )
-    horizon: Annotated[Duration, Field(gt=0), AfterValidator(_horizon)] = Field(
+    horizon: Horizon = Field(
         description="Simulated time during which customers arrive (e.g. '7d'); at most 100 years."
     )
-    warmup: Annotated[Duration, Field(ge=0), AfterValidator(_horizon)] = Field(
+    warmup: Warmup = Field(
         0.0,
         description="Simulated time before the horizon whose customers run but are not "
         "counted (queues start busy, not empty); e.g. '1d'. Default 0.",
