@@ -373,6 +373,84 @@ def prepare_baseline_simpy(n: int) -> Prepared:
     return run
 
 
+def prepare_checkout7_fast(n: int) -> Prepared:
+    """``checkout7`` on the fast path (its numbers are the SimPy engine's)."""
+    import numpy as np
+
+    from frictionsim.scenario import parse_scenario
+    from frictionsim.sim import fastpath
+
+    scenario = parse_scenario(
+        CHECKOUT_YAML.format(horizon=n / CHECKOUT_RATE, rate=CHECKOUT_RATE),
+        "bench-checkout7.yaml",
+    )
+
+    def run() -> tuple[int, float | None]:
+        return fastpath.simulate(scenario, np.random.SeedSequence(SEED)).visitors, None
+
+    return run
+
+
+def _lognormal(rng: Any, mean: float, sd: float, n: int) -> Any:
+    import numpy as np
+
+    sigma2 = np.log1p((sd / mean) ** 2)
+    return rng.lognormal(np.log(mean) - sigma2 / 2, np.sqrt(sigma2), n)
+
+
+def prepare_checkout7_numpy(n: int) -> Prepared:
+    """``checkout7`` as a plain numpy funnel: the same draws (segment, tolerance, order
+    value, a duration per attempt, exit, branch and error uniforms), cumulative
+    irritation against tolerance, counts per step and revenue; no queue, no histograms,
+    no remembered experience. What the fast path is measured against."""
+    import numpy as np
+
+    # step: (mean, sd of duration, entry irritation incl. fields x 0.4, exit, attempts, p)
+    steps = {
+        "cart": (0.8, 0.6, 0.5, 0.08, 1, 0.0),
+        "sign_in": (0.7, 0.5, 1.5 + 2 * 0.4, 0.0, 1, 0.0),
+        "guest_details": (1.5, 0.9, 8 * 0.4, 0.0, 1, 0.0),
+        "shipping": (0.9, 0.6, 0.5 + 3 * 0.4, 0.03, 1, 0.0),
+        "payment": (1.2, 0.7, 4 * 0.4, 0.0, 3, 0.08),
+        "review": (0.5, 0.4, 0.0, 0.02, 1, 0.0),
+        "confirm": (0.2, 0.1, 0.0, 0.0, 1, 0.0),
+    }
+
+    def run() -> tuple[int, float | None]:
+        rng = np.random.default_rng(SEED)
+        m = rng.poisson(n)
+        now = np.cumsum(rng.exponential(1 / CHECKOUT_RATE, m))
+        new = rng.random(m) < 0.6
+        tol = np.where(new, _lognormal(rng, 9, 5, m), _lognormal(rng, 12, 6, m))
+        value = np.where(new, _lognormal(rng, 55, 40, m), _lognormal(rng, 80, 60, m))
+        sens = np.where(new, 1.0, 0.7)
+        irr = np.zeros(m)
+        alive = np.ones(m, dtype=bool)
+        sign_in = rng.random(m) < 0.35
+        entered = {}
+        for name, (mean, sd, entry, exit_p, attempts, p_err) in steps.items():
+            here = alive & (
+                ~sign_in if name == "sign_in" else sign_in if name == "guest_details" else True
+            )
+            entered[name] = int(here.sum())
+            irr = np.where(here, irr + entry * sens, irr)
+            alive &= ~(here & (irr >= tol))
+            if exit_p:
+                alive &= ~(here & (rng.random(m) < exit_p))
+            for a in range(attempts):
+                now = np.where(here & alive, now + _lognormal(rng, mean, sd, m), now)
+                if p_err:
+                    fail = here & alive & (rng.random(m) < p_err)
+                    irr = np.where(fail, irr + 2.0 * sens, irr)
+                    alive &= ~(fail & ((irr >= tol) | (a == attempts - 1)))
+        revenue = float(value[alive].sum())
+        assert revenue > 0
+        assert entered["cart"] == m
+        return m, None
+
+    return run
+
+
 CASES: dict[str, Callable[[int], Prepared]] = {
     "mmc-frictionsim": prepare_mmc_frictionsim,
     "mmc-simpy": prepare_mmc_simpy,
@@ -382,6 +460,8 @@ CASES: dict[str, Callable[[int], Prepared]] = {
     "mmc-ciw": prepare_mmc_ciw,
     "baseline-fast": prepare_baseline_fast,
     "baseline-simpy": prepare_baseline_simpy,
+    "checkout7-fast": prepare_checkout7_fast,
+    "checkout7-numpy": prepare_checkout7_numpy,
 }
 #: Cases run without --cases (the original engine table).
 DEFAULT_CASES = ["mmc-frictionsim", "mmc-simpy", "checkout7-frictionsim", "checkout7-wom"]
@@ -392,6 +472,8 @@ RATIOS = [
     ("mmc-fast", "mmc-ciw"),
     ("mmc-ciw", "mmc-simpy"),
     ("baseline-fast", "baseline-simpy"),
+    ("checkout7-fast", "checkout7-numpy"),
+    ("checkout7-fast", "checkout7-frictionsim"),
 ]
 
 

@@ -370,6 +370,10 @@ _STATE = ("order", "seg", "tol", "value", "clock", "now", "irr", "limit", "start
           "last", "where", "parked", "outcome", "lost_at")  # fmt: skip
 
 
+#: The columns the counts and sums of finished customers read.
+_FINISHED = frozenset(_STATE)
+
+
 class _Batch:
     """Customers walked together: one chunk's arrivals after those carried over from
     earlier chunks who are still in the flow (waiting at a queue, or on their way).
@@ -404,8 +408,9 @@ class _Batch:
         }
         return cls(cols)
 
-    def take(self, rows: np.ndarray) -> _Batch:
-        return _Batch({k: v[rows] for k, v in self.cols.items()})
+    def take(self, rows: np.ndarray, keys: Any = None) -> _Batch:
+        """The customers ``rows``, with every column or only ``keys``."""
+        return _Batch({k: v[rows] for k, v in self.cols.items() if keys is None or k in keys})
 
     def then(self, other: _Batch) -> _Batch:
         return _Batch({k: np.concatenate((v, other.cols[k])) for k, v in self.cols.items()})
@@ -414,35 +419,40 @@ class _Batch:
 class _InOrder:
     """Sums that SimPy adds in the order of events in time (ties: as given), made from
     batches whose events may come in any order: an event is added once no later batch
-    can bring an earlier one (before the ``watermark``), the rest wait."""
+    can bring an earlier one (before the ``watermark``), the rest wait. An event adds
+    one value to each of its columns' sums (``which``; -1: none)."""
 
-    def __init__(self, n_sums: int) -> None:
+    def __init__(self, n_sums: int, n_columns: int) -> None:
         self.sums = [0.0] * n_sums
         self.times = np.empty(0)
         self.ties = np.empty(0, dtype=np.int64)
-        self.values = np.empty(0)
-        self.which = np.empty(0, dtype=np.int64)  # the sum an event adds to
+        self.values = [np.empty(0) for _ in range(n_columns)]
+        self.which = [np.empty(0, dtype=np.int64) for _ in range(n_columns)]
 
-    def add(
-        self, times: np.ndarray, ties: np.ndarray, values: np.ndarray, which: np.ndarray
-    ) -> None:
+    def add(self, times: np.ndarray, ties: np.ndarray, *columns: tuple[Any, Any]) -> None:
         self.times = np.concatenate((self.times, times))
         self.ties = np.concatenate((self.ties, ties))
-        self.values = np.concatenate((self.values, values))
-        self.which = np.concatenate((self.which, which))
+        for c, (values, which) in enumerate(columns):
+            self.values[c] = np.concatenate((self.values[c], values))
+            self.which[c] = np.concatenate((self.which[c], which))
 
     def flush(self, watermark: float) -> None:
         due = self.times < watermark
         if not due.any():
             return
-        t, tie, v, w = self.times[due], self.ties[due], self.values[due], self.which[due]
-        order = np.lexsort((tie, t))  # by time, then as given
-        v, w = v[order], w[order]
-        for k in np.unique(w):
-            self.sums[k] = _sequential_sum(v[w == k], self.sums[k])
+        order = np.lexsort((self.ties[due], self.times[due]))  # by time, then as given
+        for v, w in zip(self.values, self.which):
+            v, w = v[due][order], w[due][order]
+            group = np.argsort(w, kind="stable")  # by sum, each still in time order
+            v, w = v[group], w[group]
+            bounds = np.flatnonzero(np.diff(w)) + 1
+            for part, k in zip(np.split(v, bounds), w[np.concatenate(([0], bounds))]):
+                if k >= 0:
+                    self.sums[k] = _sequential_sum(part, self.sums[k])
         keep = ~due
         self.times, self.ties = self.times[keep], self.ties[keep]
-        self.values, self.which = self.values[keep], self.which[keep]
+        self.values = [v[keep] for v in self.values]
+        self.which = [w[keep] for w in self.which]
 
 
 class _QueueCounts:
@@ -456,7 +466,7 @@ class _QueueCounts:
         self.state = fcfs.State(cap, PYTHON_QUEUES or fcfs.compiled() is None)
         self.reneged = 0
         self.waited = 0
-        self.sums = _InOrder(2)  # 0: waits, 1: units held
+        self.sums = _InOrder(2, 1)  # 0: waits, 1: units held
         self.seen = 0  # events so far (ties in time keep this order)
         self.hist = np.zeros(TIME_BINS, dtype=np.int64)
 
@@ -493,7 +503,7 @@ def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) ->
     chunk = BLOCK * max(1, min(CHUNK // BLOCK, CHUNK_BYTES // (8 * BLOCK * draws)))
     queues = [_QueueCounts(st.capacity) if st.capacity else None for st in steps]
     counts = _Counts(scenario)
-    finish = _InOrder(4 + n_segs + 2 * n_steps)
+    finish = _InOrder(4 + n_segs + 2 * n_steps, 3)
     experience = scenario.experience
     carried: _Batch | None = None
     pieces = _clock_chunks(times, chunk)
@@ -515,28 +525,34 @@ def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) ->
             batch = carried.then(batch)
         _walk(steps, order, batch, customers, counts, queues, watermark)
         done = batch.where < 0
-        out = batch.take(np.flatnonzero(done))
+        if done.all():  # nobody still on their way (always so without a queue)
+            out, carried = batch, None
+        else:
+            out = batch.take(np.flatnonzero(done), _FINISHED)
+            carried = batch.take(np.flatnonzero(~done))
         counts.leave(out, experience)
         _finish_sums(finish, out, n_segs, n_steps)
         finish.flush(watermark)
         for q in queues:
             if q is not None:
                 q.sums.flush(watermark)
-        carried = batch.take(np.flatnonzero(~done))
     return counts.result(scenario, finish, queues)
 
 
 def _finish_sums(finish: _InOrder, out: _Batch, n_segs: int, n_steps: int) -> None:
-    """The customers ``out`` (finished) into the sums SimPy adds as customers finish."""
-    t, tie, v, o = out.now, out.order, out.value, out.outcome.astype(np.int64)
-    finish.add(t, tie, v, o)  # money by outcome
-    ordered = np.flatnonzero(o == ORDER)
-    finish.add(t[ordered], tie[ordered], t[ordered] - out.clock[ordered],
-               np.full(ordered.size, _CHECKOUT))  # fmt: skip
-    finish.add(t[ordered], tie[ordered], v[ordered], 4 + out.seg[ordered])
-    lost = np.flatnonzero(o != ORDER)
-    step_sum = 4 + n_segs + np.where(o[lost] == FRICTION, 0, n_steps) + out.lost_at[lost]
-    finish.add(t[lost], tie[lost], v[lost], step_sum)
+    """The customers ``out`` (finished) into the sums SimPy adds as customers finish:
+    money by outcome; checkout time (orders); revenue by segment or, for those who
+    left, lost revenue by cause and step."""
+    o = out.outcome.astype(np.int64)
+    ordered = o == ORDER
+    lost_sum = 4 + n_segs + np.where(o == FRICTION, 0, n_steps) + out.lost_at
+    finish.add(
+        out.now,
+        out.order,
+        (out.value, o),
+        (out.now - out.clock, np.where(ordered, _CHECKOUT, -1)),
+        (out.value, np.where(ordered, 4 + out.seg, lost_sum)),
+    )
 
 
 class _Counts:
@@ -566,7 +582,7 @@ class _Counts:
         self.visitors += clock.size
         self.seg_visitors += np.bincount(seg, minlength=self.n_segs)
         tb = np.minimum(tol * self.irr_scale, IRRITATION_BINS - 1).astype(np.int64)
-        np.add.at(self.tol_hist, (seg, tb), 1)
+        self.tol_hist += _counts2(seg, tb, self.tol_hist.shape)
         n_bins = self.by_source.shape[1]
         b = (clock // self.width).astype(np.int64)
         self.by_source[0] += np.bincount(b[b < n_bins], minlength=n_bins)
@@ -645,6 +661,12 @@ class _Counts:
         )
 
 
+def _counts2(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """How often each (row, column) pair occurs, as a ``shape`` table of counts."""
+    flat = np.bincount(rows * shape[1] + cols, minlength=shape[0] * shape[1])
+    return flat.reshape(shape)
+
+
 def _scores(
     peak: np.ndarray, last: np.ndarray, tol: np.ndarray, best: float, scale: float
 ) -> np.ndarray:
@@ -691,7 +713,7 @@ def _walk(
         if st.entry < 0:  # relief lowers irritation, never below 0
             irr[idx] = np.maximum(irr[idx], 0.0)
         bins = np.minimum(irr[idx] * counts.irr_scale, top).astype(np.int64)
-        np.add.at(counts.irr_hist[i], (seg[idx], bins), 1)
+        counts.irr_hist[i] += _counts2(seg[idx], bins, counts.irr_hist[i].shape)
         too_much = irr[idx] >= limit[idx]
         gone = [idx[too_much]]
         idx = idx[~too_much]
@@ -810,8 +832,8 @@ def _serve(
     q.hist += np.bincount(bins, minlength=TIME_BINS)
     seen = q.seen + np.arange(n_waits + n_holds, dtype=np.int64)
     q.seen += n_waits + n_holds
-    q.sums.add(wait_ends, seen[:n_waits], waits, np.zeros(n_waits, dtype=np.int64))
-    q.sums.add(releases, seen[n_waits:], holds, np.ones(n_holds, dtype=np.int64))
+    q.sums.add(wait_ends, seen[:n_waits], (waits, np.zeros(n_waits, dtype=np.int64)))
+    q.sums.add(releases, seen[n_waits:], (holds, np.ones(n_holds, dtype=np.int64)))
     now[idx] = end
     irr[idx] = irr_out
     lost = status == fcfs.LOST
