@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import signal
 import sys
@@ -286,6 +287,19 @@ def study_execution(
     type=click.Choice(["csv", "xes"]),
     help="Also write every customer's events (events.csv or events.xes) for process mining.",
 )
+@click.option(
+    "--precision",
+    "precision",
+    multiple=True,
+    metavar="METRIC=HALFWIDTH",
+    help="Run more replications, in batches, until the 95% CI half-width of METRIC (its "
+    "path in summary.json) is at most HALFWIDTH, e.g. conversion_rate=0.005 (repeatable).",
+)
+@click.option(
+    "--max-replications",
+    type=click.IntRange(2, 100_000),
+    help="With --precision: replications at most (default 1000).",
+)
 @force_option
 @execution_options
 def run(
@@ -296,6 +310,8 @@ def run(
     overrides: tuple[str, ...],
     no_charts: bool,
     event_log: str | None,
+    precision: tuple[str, ...],
+    max_replications: int | None,
     force: bool,
     jobs: int | None,
     engine: str,
@@ -303,7 +319,7 @@ def run(
     quiet: bool,
 ) -> None:
     """Simulate scenario FILE, print a summary and write the results folder."""
-    from .console import print_summary
+    from .console import print_precision, print_summary
     from .execution import check_run_size, estimate_run
     from .results import (
         check_writable,
@@ -315,10 +331,13 @@ def run(
     )
     from .scenario import load_scenario, scenario_to_yaml
     from .studies import run as run_scenario
+    from .studies.run import MAX_REPLICATIONS
 
     scenario = load_scenario(file, overrides)
+    targets = _precision_targets(precision, max_replications, scenario)
+    most = max_replications or MAX_REPLICATIONS
     if not force:  # before the folder is looked at: a run too large is refused first
-        check_run_size(estimate_run(scenario, replications, jobs))
+        check_run_size(estimate_run(scenario, most if targets else replications, jobs))
     out = out or default_folder(scenario.name, overrides)
     check_writable(out, run_identity(scenario_to_yaml(scenario)), force)
     with contextlib.ExitStack() as stack:
@@ -329,7 +348,13 @@ def run(
                              force) as execution:  # fmt: skip
             try:
                 result = run_scenario(
-                    scenario, seed, replications, event_dir=event_dir, execution=execution
+                    scenario,
+                    seed,
+                    replications,
+                    event_dir=event_dir,
+                    execution=execution,
+                    precision=targets,
+                    max_replications=most,
                 )
             except OSError as exc:  # writing the event log's parts
                 if event_dir is None:
@@ -337,6 +362,37 @@ def run(
                 raise write_error(exc, out / f"events.{event_log}") from None
         write_study(result, out, str(file), not no_charts, overrides, force, event_log=event_log)
     print_summary(result.summary, out, result.runtime_seconds, quiet)
+    if result.precision is not None:
+        print_precision(result.precision, quiet)
+
+
+def _precision_targets(
+    given: tuple[str, ...], most: int | None, scenario: Any
+) -> list[tuple[str, float]]:
+    """``--precision METRIC=HALFWIDTH`` values, each metric checked against ``scenario``."""
+    from .errors import OptionError
+    from .metrics import check_path
+
+    if most is not None and not given:
+        raise OptionError("--max-replications: it limits --precision; give --precision too")
+    targets = []
+    for text in given:
+        metric, sep, width = text.rpartition("=")
+        if not sep or not metric:
+            raise OptionError(f"--precision: {text!r}: expected METRIC=HALFWIDTH, "
+                              "e.g. conversion_rate=0.005")  # fmt: skip
+        try:
+            value = float(width)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise OptionError(f"--precision: {text!r}: the half-width must be a number above 0")
+        try:
+            check_path(metric, scenario)
+        except OptionError as exc:
+            raise OptionError(f"--precision: {exc}") from None
+        targets.append((metric, value))
+    return targets
 
 
 @cli.command()

@@ -94,6 +94,27 @@ SUMMARY_WHEN_SET = (
 )
 
 
+def print_precision(precision: dict[str, Any], quiet: bool = False) -> None:
+    """One line per ``--precision`` target: the half-width reached, after how many
+    replications; a target not reached within ``--max-replications`` is said so (stderr)."""
+    n = precision["replications"]
+    batches = " + ".join(
+        str(b - a) for a, b in zip([0, *precision["batches"]], precision["batches"])
+    )
+    for metric, target in precision["targets"].items():
+        width = precision["half_widths"][metric]
+        ok = width <= target
+        if ok and quiet:
+            continue
+        line = (
+            f"precision: {metric} ±{width:.4g} (95% CI half-width) "
+            f"{'≤' if ok else '>'} {target:g} after {n} replications ({batches})"
+        )
+        if not ok:
+            line += f"; not reached within --max-replications {precision['max_replications']}"
+        print(visible(line), file=sys.stdout if ok else sys.stderr)
+
+
 def print_summary(summary: dict[str, Any], out: Path, runtime: float, quiet: bool = False) -> None:
     """The compact table a strategist reads after a run; one line when ``quiet``."""
     if quiet:

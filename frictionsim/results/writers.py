@@ -76,6 +76,7 @@ def write_run(
         jobs=run.jobs,
         engine=getattr(run, "engine", None),
         runtime_seconds=round(run.runtime_seconds, 3),
+        **({"precision": run.precision} if getattr(run, "precision", None) else {}),
     )
     loop = None
     if run.scenario.word_of_mouth or run.scenario.repeat:

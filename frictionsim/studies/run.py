@@ -9,10 +9,14 @@ document of its results folder, returned as one result object.
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .. import __version__
 from ..errors import SimulationError
@@ -59,6 +63,8 @@ class Run(FrameMixin):
     jobs: int
     engine: str = "simpy"  # the engine that ran: "fast" or "simpy"
     event_dir: Path | None = None
+    #: With ``precision``: what was asked, reached, and the replications of each batch.
+    precision: dict[str, Any] | None = field(default=None)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -72,6 +78,23 @@ class Run(FrameMixin):
         ]
 
 
+#: Replications a run with ``precision`` makes at most, unless told otherwise.
+MAX_REPLICATIONS = 1000
+
+
+def half_width(values: Sequence[float | None]) -> float:
+    """Half-width of the 95 % Student-t interval of the mean of ``values`` (undefined
+    ones, such as a rate of a step nobody entered, left out, as in ``summary.json``);
+    ``inf`` with fewer than two. Not clipped to what the metric can be."""
+    from scipy import stats as st
+
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return math.inf
+    return float(st.t.ppf(0.975, x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
+
+
 def run(
     scenario: Scenario,
     seed: int | None = None,
@@ -83,6 +106,8 @@ def run(
     event_dir: Path | None = None,
     force: bool = False,
     execution: Execution | None = None,
+    precision: Sequence[tuple[str, float]] = (),
+    max_replications: int = MAX_REPLICATIONS,
 ) -> Run:
     """Run ``scenario`` (its own seed and replications unless given) and summarize it.
 
@@ -91,22 +116,78 @@ def run(
     else local processes. ``force=False`` refuses a run beyond the size limits before
     it starts. ``execution``: run in this open execution instead (its jobs, engine,
     scheduler, progress and force).
+
+    ``precision``: ``(metric, half-width)`` pairs. After the first ``replications``
+    (at least 2), more are run in batches until the 95 % CI half-width of every
+    metric is at most its target, or ``max_replications`` are done (the size check
+    counts them all). Replication *k* always has seed ``SeedSequence(seed).spawn(n)[k]``
+    whatever ``n``, so the result is exactly that of a run with the final number of
+    replications.
     """
     seed = scenario.seed if seed is None else seed
     replications = scenario.replications if replications is None else replications
+    if precision:
+        replications = min(max(replications, 2), max_replications)
     start = time.perf_counter()
     with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
         if event_dir is not None and isinstance(ex.executor, DaskExecutor):
             raise SimulationError(
                 "--event-log writes files on this machine; run it without a Dask scheduler"
             )
-        ex.plan([(scenario, replications)])
+        largest = max_replications if precision else replications
+        ex.plan([(scenario, largest)], total=replications)
         fast = event_dir is None and ex.fast(scenario)
         results = run_replications(scenario, seed, replications, executor=ex, event_dir=event_dir)
+        reached = None
+        if precision:
+            results, reached = _until_precise(
+                ex, scenario, seed, results, precision, max_replications, event_dir
+            )
         jobs = ex.jobs
     summary = summarize(scenario, results, seed, __version__)
     used = "fast" if fast else "simpy"
-    return Run(scenario, seed, results, summary, time.perf_counter() - start, jobs, used, event_dir)
+    elapsed = time.perf_counter() - start
+    return Run(scenario, seed, results, summary, elapsed, jobs, used, event_dir, reached)
 
 
-__all__ = ["Run", "run", "run_replications"]
+def _until_precise(
+    ex: Execution,
+    scenario: Scenario,
+    seed: int,
+    results: list[RunResult],
+    precision: Sequence[tuple[str, float]],
+    max_replications: int,
+    event_dir: Path | None,
+) -> tuple[list[RunResult], dict[str, Any]]:
+    """More replications, batch by batch, until every metric's half-width is at most its
+    target (the usual sequential procedure: the next total is the one the current
+    spread says is needed, ``n × (half-width / target)²``, at least one more)."""
+    batches = [len(results)]
+    while True:
+        values = [flat_values(r, scenario) for r in results]
+        widths = {m: half_width([v.get(m) for v in values]) for m, _ in precision}
+        short = [(widths[m], h) for m, h in precision if not widths[m] <= h]
+        n = len(results)
+        if not short or n >= max_replications:
+            break
+        need = max(math.ceil(n * (w / h) ** 2) if math.isfinite(w) else 2 * n for w, h in short)
+        target = min(max_replications, max(n + 1, need))
+        seeds = replication_seeds(seed, target)[n:]
+        tasks = [
+            replace(t, replication=n + k)
+            for k, t in enumerate(ex.tasks(scenario, seeds, event_dir))
+        ]
+        ex.total = target
+        results = results + ex.map(tasks)
+        batches.append(target)
+    return results, {
+        "targets": dict(precision),
+        "half_widths": widths,
+        "reached": not short,
+        "replications": len(results),
+        "max_replications": max_replications,
+        "batches": batches,
+    }
+
+
+__all__ = ["MAX_REPLICATIONS", "Run", "half_width", "run", "run_replications"]

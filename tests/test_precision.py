@@ -1,0 +1,104 @@
+"""``run --precision METRIC=HALFWIDTH``: replications in batches until the 95 % CI
+half-width of every metric is at most its target, reusing earlier replications
+exactly, so the result is a plain run with the final number of replications."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+from scipy import stats
+
+from frictionsim.cli import cli
+from frictionsim.studies import run
+from frictionsim.studies.run import half_width
+
+from .conftest import make_scenario, one_segment, scenario_dict
+
+SHOP = {
+    "horizon": 300,
+    "arrivals": {"rate": 2},
+    "replications": 3,
+    "segments": one_segment({"dist": "exponential", "mean": 6}),
+    "steps": [{"name": "cart", "exit": 0.3}, {"name": "form", "fields": 10}],
+}
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])  # output: stdout and stderr
+
+
+@pytest.fixture
+def shop(tmp_cwd):
+    path = tmp_cwd / "shop.yaml"
+    path.write_text(yaml.safe_dump(scenario_dict(**SHOP), sort_keys=False))
+    return path
+
+
+def test_the_half_width_is_student_t_over_the_defined_values():
+    x = [0.2, 0.25, 0.3, 0.4]
+    expected = stats.t.ppf(0.975, 3) * np.std(x, ddof=1) / 2
+    assert half_width(x) == pytest.approx(expected, rel=1e-12)
+    assert half_width([*x, None, math.nan]) == half_width(x)  # undefined ones left out
+    assert half_width([0.3]) == math.inf
+
+
+def test_a_precise_run_is_the_plain_run_of_its_final_replications(shop, tmp_cwd):
+    result = invoke("run", shop, "--precision", "conversion_rate=0.01", "-o", "p", "-q",
+                    "--no-charts")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    reached = json.loads((tmp_cwd / "p" / "run.json").read_text())["precision"]
+    n = reached["replications"]
+    assert reached["reached"]
+    assert reached["half_widths"]["conversion_rate"] <= 0.01
+    assert reached["batches"][0] == 3  # the scenario's replications first
+    assert reached["batches"][-1] == n > 3  # the target needed more than those
+    plain = invoke("run", shop, "-r", n, "-o", "plain", "-q", "--no-charts")
+    assert plain.exit_code == 0, plain.output
+    for name in ("summary.json", "funnel.csv"):
+        assert (tmp_cwd / "p" / name).read_bytes() == (tmp_cwd / "plain" / name).read_bytes()
+    ci = json.loads((tmp_cwd / "p" / "summary.json").read_text())["metrics"]["conversion_rate"]
+    assert (ci["ci95"][1] - ci["ci95"][0]) / 2 <= 0.01 + 1e-12
+
+
+def test_every_target_must_hold():
+    scenario = make_scenario(**SHOP)
+    done = run(scenario, precision=[("conversion_rate", 0.02), ("orders", 5.0)], jobs=1)
+    assert done.precision["reached"]
+    assert all(done.precision["half_widths"][m] <= h for m, h in [("conversion_rate", 0.02),
+                                                                    ("orders", 5.0)])  # fmt: skip
+    fewer = run(scenario, precision=[("conversion_rate", 0.02)], jobs=1)
+    assert len(done.results) > len(fewer.results)  # the tighter target decided
+
+
+def test_a_target_not_reached_within_the_cap_is_said_and_recorded(shop, tmp_cwd):
+    result = invoke("run", shop, "--precision", "conversion_rate=0.00001", "--max-replications",
+                    8, "-o", "p", "--no-charts")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "not reached within --max-replications 8" in result.output
+    reached = json.loads((tmp_cwd / "p" / "run.json").read_text())["precision"]
+    assert reached["replications"] == 8
+    assert reached["reached"] is False
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--precision", "conversion_rate"], "expected METRIC=HALFWIDTH"),
+        (["--precision", "conversion_rat=0.01"], "did you mean 'conversion_rate'"),
+        (["--precision", "conversion_rate=0"], "the half-width must be a number above 0"),
+        (["--precision", "conversion_rate=inf"], "the half-width must be a number above 0"),
+        (["--precision", "=0.1"], "expected METRIC=HALFWIDTH"),
+        (["--max-replications", "9"], "give --precision too"),
+    ],
+)
+def test_bad_precision_options_are_one_line_and_exit_2(shop, options, message):
+    result = invoke("run", shop, *options, "-o", "p", "--no-charts")
+    assert result.exit_code == 2
+    assert message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (shop.parent / "p").exists()
