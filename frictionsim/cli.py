@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import math
 import os
@@ -346,6 +347,12 @@ def run(
             event_dir = stack.enter_context(event_folder(out))
         with study_execution(f"simulating {scenario.name}", quiet, jobs, engine, scheduler,
                              force) as execution:  # fmt: skip
+            render = None
+            if not no_charts:  # workers load matplotlib while this process simulates
+                from .results.drawing import render_shared, warm
+
+                execution.warm(warm)
+                render = functools.partial(render_shared, execution)
             try:
                 result = run_scenario(
                     scenario,
@@ -360,7 +367,8 @@ def run(
                 if event_dir is None:
                     raise
                 raise write_error(exc, out / f"events.{event_log}") from None
-        write_study(result, out, str(file), not no_charts, overrides, force, event_log=event_log)
+            write_study(result, out, str(file), not no_charts, overrides, force,
+                        event_log=event_log, render=render)  # fmt: skip
     print_summary(result.summary, out, result.runtime_seconds, quiet)
     if result.precision is not None:
         print_precision(result.precision, quiet)

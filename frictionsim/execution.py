@@ -158,6 +158,15 @@ class Executor:
     def close(self) -> None:
         """Release the workers (or the cluster connection); the executor may map again."""
 
+    def call_each(self, function: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+        """``function(*args)`` for each ``args`` of ``calls``, results in that order: in
+        this process, unless the executor has local workers to share them out."""
+        return [function(*args) for args in calls]
+
+    def warm(self, function: Callable[[], Any]) -> None:
+        """Let each local worker (started now if need be) run ``function`` before any
+        later work, so what it loads is ready by then; nothing without local workers."""
+
     def __enter__(self) -> Executor:
         return self
 
@@ -271,6 +280,23 @@ class LocalExecutor(Executor):
             # the replications in flight; workers hold no files.
             self._kill()
             raise
+
+    def call_each(self, function: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+        if min(self.jobs, len(calls)) <= 1:
+            return [function(*args) for args in calls]
+        pool = self._workers()
+        futures = [pool.submit(function, *args) for args in calls]
+        try:
+            return [f.result() for f in futures]
+        except BaseException:
+            self._kill()
+            raise
+
+    def warm(self, function: Callable[[], Any]) -> None:
+        if self.jobs >= 2:
+            pool = self._workers()
+            for _ in range(self.jobs):
+                pool.submit(function)
 
     def _kill(self) -> None:
         pool, self._pool = self._pool, None
@@ -399,6 +425,19 @@ class Execution:
         self.done = 0  # progress units finished
         self._executor: Executor | None = None
         self._fast: dict[int, tuple[Scenario, bool]] = {}
+
+    def call_each(self, function: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
+        """``function(*args)`` for each of ``calls`` (picklable), shared out among this
+        execution's local workers if it has any, else here; results in order."""
+        if isinstance(self.executor, LocalExecutor):
+            return self.executor.call_each(function, calls)
+        return [function(*args) for args in calls]
+
+    def warm(self, function: Callable[[], Any]) -> None:
+        """Have the local workers (if any) run ``function`` now, while this process
+        works on: e.g. import what later calls will need."""
+        if isinstance(self.executor, LocalExecutor):
+            self.executor.warm(function)
 
     def fast(self, scenario: Scenario) -> bool:
         """Whether ``scenario`` runs on the fast path (decided once per scenario)."""

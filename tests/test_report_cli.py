@@ -9,11 +9,15 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from frictionsim.cli import cli
 from frictionsim.execution import Execution
 
 from .test_cli import SMALL, invoke
 from .test_report import WORD_OF_MOUTH
+
+BUNDLED = Path(__file__).parent.parent / "scenarios"
 
 CHARTS = ["checkout_time.png", "funnel.png", "irritation.png", "lost_revenue.png", "waiting.png"]
 
@@ -184,3 +188,31 @@ def test_committed_example_matches_the_report_code(tmp_path):
     assert invoke("report", copy).exit_code == 0
     for path in sorted(EXAMPLE.iterdir()):
         assert (copy / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_report_drawn_in_parts_is_the_report_drawn_at_once(folder, parts):
+    from frictionsim.report import render_report
+    from frictionsim.results.drawing import merge_parts
+
+    summary = json.loads((folder / "summary.json").read_text())
+    dists = json.loads((folder / "distributions.json").read_text())
+    whole = render_report(summary, dists)
+    drawn = merge_parts([render_report(summary, dists, None, (), k, parts) for k in range(parts)])
+    assert list(drawn) == list(whole)  # the same files in the same order
+    assert drawn == whole
+
+
+def test_workers_draw_the_charts_of_a_run_byte_for_byte(tmp_cwd):
+    """--jobs 2: the execution's workers load matplotlib while it simulates, then each
+    draws every other chart; the folder is the one a single process writes."""
+    args = ["run", str(BUNDLED / "checkout_baseline.yaml"), "-r", "2", "--set", "horizon=1d", "-q"]
+    one = CliRunner().invoke(cli, [*args, "--jobs", "1", "-o", "one"])
+    two = CliRunner().invoke(cli, [*args, "--jobs", "2", "-o", "two"])
+    assert one.exit_code == 0, one.output
+    assert two.exit_code == 0, two.output
+    names = json.loads((tmp_cwd / "one" / "run.json").read_text())["files"]
+    assert any(n.endswith(".png") for n in names)
+    for name in names:
+        if name != "run.json":
+            assert (tmp_cwd / "one" / name).read_bytes() == (tmp_cwd / "two" / name).read_bytes()

@@ -183,11 +183,19 @@ def render_report(
     distributions: dict[str, Any] | None = None,
     word_of_mouth: dict[str, Any] | None = None,
     overrides: Sequence[str] = (),
+    part: int = 0,
+    parts: int = 1,
 ) -> dict[str, bytes]:
     """Every chart the data allows (PNG), ``report.md`` and ``report.html``, by file name.
-    ``overrides``: the ``--set`` values of the run, shown in every title and the report."""
+    ``overrides``: the ``--set`` values of the run, shown in every title and the report.
+
+    ``part`` of ``parts``: only every ``parts``-th chart from the ``part``-th (the
+    pages with the first part), so that processes can draw a report together;
+    :func:`frictionsim.results.drawing.merge_parts` puts their files back in order."""
     plan = chart_plan(summary, distributions, word_of_mouth, overrides)
-    files = {name: render_png(draw) for name, _, _, draw in plan}
+    files = {name: render_png(draw) for name, _, _, draw in plan[part::parts]}
+    if part != 0:
+        return files
     listed = [(name, title, caption) for name, title, caption, _ in plan]
     summary = _labelled(summary, overrides)
     lines = key_numbers(summary)

@@ -47,8 +47,12 @@ def write_run(
     event_log: str | None = None,
     overrides: Sequence[str] = (),
     force: bool = False,
+    render: Any = None,
 ) -> Path:
     """Write the results folder of a completed :class:`~frictionsim.studies.run.Run`.
+
+    ``render``: draws the charts and pages, called as
+    :func:`~frictionsim.report.render_report` is (which it is by default).
 
     With ``event_log`` ("csv" or "xes"), the replications' event parts in
     ``run.event_dir`` are merged into ``events.csv`` or ``events.xes``.
@@ -97,7 +101,7 @@ def write_run(
         if charts:
             from ..report import render_report
 
-            drawn = render_report(run.summary, dists, loop, overrides=overrides)
+            drawn = (render or render_report)(run.summary, dists, loop, overrides=overrides)
             for name, content in drawn.items():
                 with writing(folder / name):
                     (folder / name).write_bytes(content)

@@ -1,0 +1,60 @@
+"""A run's report drawn by the execution's local workers, with the bytes of one call
+of :func:`frictionsim.report.render_report`.
+
+Nothing here loads matplotlib in this process: the workers do, ahead of time
+(:func:`warm`, while the simulation runs), and each draws every other chart
+(:func:`render_shared`), which :func:`merge_parts` puts back in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+#: The pages of a report, after its charts.
+PAGES = ("report.md", "report.html")
+
+
+def warm() -> None:
+    """Load what drawing needs (matplotlib, its fonts), e.g. in a worker process."""
+    from ..report.common import render_png
+
+    render_png(lambda fig: fig.add_subplot().set_title("0.0"), size=(2, 1), dpi=40)
+
+
+def draw_part(*args: Any) -> dict[str, bytes]:
+    """:func:`~frictionsim.report.render_report` with ``args`` (in a worker)."""
+    from ..report import render_report
+
+    return render_report(*args)
+
+
+def merge_parts(drawn: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
+    """The files of :func:`~frictionsim.report.render_report`'s parts (``drawn[k]`` is
+    part k of ``len(drawn)``), in the order one call of it gives them."""
+    charts = [[(n, b) for n, b in d.items() if n not in PAGES] for d in drawn]
+    out: dict[str, bytes] = {}
+    for i in range(sum(len(c) for c in charts)):
+        name, content = charts[i % len(drawn)][i // len(drawn)]
+        out[name] = content
+    out.update({n: b for n, b in drawn[0].items() if n in PAGES})
+    return out
+
+
+def render_shared(
+    execution: Any,
+    summary: dict[str, Any],
+    distributions: dict[str, Any] | None = None,
+    word_of_mouth: dict[str, Any] | None = None,
+    overrides: Sequence[str] = (),
+) -> dict[str, bytes]:
+    """:func:`~frictionsim.report.render_report`, its charts drawn in parts by
+    ``execution``'s local workers (:meth:`~frictionsim.execution.Execution.call_each`)."""
+    parts = max(1, min(2, execution.jobs))
+    calls = [
+        (summary, distributions, word_of_mouth, tuple(overrides), k, parts) for k in range(parts)
+    ]
+    return merge_parts(execution.call_each(draw_part, calls))
+
+
+__all__ = ["PAGES", "draw_part", "merge_parts", "render_shared", "warm"]
