@@ -270,3 +270,32 @@ def test_replications_identical_whichever_engine():
     slow = run_replications(scenario, 4, 3, jobs=1, engine="simpy")
     for a, b in zip(fast, slow):
         assert_same(a, b)
+
+
+@pytest.mark.parametrize(
+    "dist",
+    [
+        {"dist": "exponential", "mean": 2},
+        {"dist": "lognormal", "mean": 2, "sd": 1},
+        {"dist": "gamma", "mean": 2, "sd": 1},
+        {"dist": "normal", "mean": 2, "sd": 1},
+        {"dist": "uniform", "low": 1, "high": 3},
+        {"dist": "triangular", "low": 0, "mode": 1, "high": 3},
+        {"dist": "empirical", "values": [1, 2, 5], "weights": [1, 1, 2]},
+    ],
+)
+def test_one_draw_of_several_blocks_is_the_blocks_drawn_one_by_one(dist):
+    """The fast path draws a chunk of blocks at once where the SimPy engine draws a
+    block at a time: the same numbers, for every distribution a duration can have."""
+    from pydantic import TypeAdapter
+
+    from frictionsim.distributions import DurationDist
+
+    d = TypeAdapter(DurationDist).validate_python(dist)
+    whole = d.sample(np.random.default_rng(7), 3 * BLOCK)
+    rng = np.random.default_rng(7)
+    parts = np.concatenate([d.sample(rng, BLOCK) for _ in range(3)])
+    assert np.array_equal(whole, parts)
+    rng = np.random.default_rng(7)
+    uniforms = np.concatenate([rng.random(BLOCK) for _ in range(3)])
+    assert np.array_equal(np.random.default_rng(7).random(3 * BLOCK), uniforms)

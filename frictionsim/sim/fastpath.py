@@ -327,26 +327,20 @@ class _Step(StepPlan):
         """Random numbers of the next ``blocks`` blocks of customers, one row per customer,
         the first ``m`` rows put ``into`` the batch's columns (keyed by step and kind)."""
 
-        def per_block(rngs: list[np.random.Generator], sample: Any) -> list[np.ndarray]:
-            out = [np.empty(blocks * BLOCK) for _ in rngs]
-            for b in range(blocks):
-                for a, rng in enumerate(rngs):  # attempt a of customer j: a * BLOCK + j
-                    out[a][b * BLOCK : (b + 1) * BLOCK] = sample(rng)
-            return [x[:m] for x in out]
-
+        # The SimPy engine draws a block at a time from each stream; numpy's generators
+        # give the same numbers for one call of several blocks (element by element).
+        size = blocks * BLOCK
         i = self.i
         if self.exits:
-            into[i, "exit"] = per_block([self.rng_exit], _uniform)[0]
+            into[i, "exit"] = self.rng_exit.random(size)[:m]
         if self.next_single is None:
-            into[i, "branch"] = per_block([self.rng_branch], _uniform)[0]
+            into[i, "branch"] = self.rng_branch.random(size)[:m]
         if self.dur_const is None:
-            for a, x in enumerate(
-                per_block(self.rng_dur, lambda r: self.duration.sample(r, BLOCK))
-            ):
-                into[i, "dur", a] = x
+            for a, rng in enumerate(self.rng_dur):  # attempt a of customer j
+                into[i, "dur", a] = self.duration.sample(rng, size)[:m]
         if self.failing:
-            for a, x in enumerate(per_block(self.rng_err, _uniform)):
-                into[i, "err", a] = x
+            for a, rng in enumerate(self.rng_err):
+                into[i, "err", a] = rng.random(size)[:m]
 
     def advance(self, batch: _Batch, idx: np.ndarray) -> None:
         """Send the customers ``idx``, who completed this step, to its successor."""
@@ -440,7 +434,10 @@ class _InOrder:
         due = self.times < watermark
         if not due.any():
             return
-        order = np.lexsort((self.ties[due], self.times[due]))  # by time, then as given
+        times = self.times[due]
+        order = np.argsort(times, kind="stable")  # by time
+        if times.size > 1 and np.any(np.diff(times[order]) == 0):  # then as given
+            order = np.lexsort((self.ties[due], times))
         for v, w in zip(self.values, self.which):
             v, w = v[due][order], w[due][order]
             group = np.argsort(w, kind="stable")  # by sum, each still in time order
@@ -796,7 +793,7 @@ def _serve(
 
     now, irr = b.now, b.irr
     t_all = now[idx]
-    order = np.lexsort((b.order[idx], t_all))
+    order = np.argsort(t_all, kind="stable")  # two at the same instant: a tie, below
     idx = idx[order]
     arrive = t_all[order]
     if arrive.size > 1 and not np.all(arrive[1:] > arrive[:-1]):
