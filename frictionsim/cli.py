@@ -301,6 +301,12 @@ def study_execution(
     type=click.IntRange(2, 100_000),
     help="With --precision: replications at most (default 1000).",
 )
+@click.option(
+    "--uncertainty",
+    is_flag=True,
+    help="Each replication draws the parameters `frictionsim calibrate` fitted (the "
+    "scenario's `uncertainty` section) from their fitted distribution.",
+)
 @force_option
 @execution_options
 def run(
@@ -313,6 +319,7 @@ def run(
     event_log: str | None,
     precision: tuple[str, ...],
     max_replications: int | None,
+    uncertainty: bool,
     force: bool,
     jobs: int | None,
     engine: str,
@@ -336,6 +343,11 @@ def run(
 
     scenario = load_scenario(file, overrides)
     targets = _precision_targets(precision, max_replications, scenario)
+    if uncertainty and scenario.uncertainty is None:
+        raise OptionError(
+            f"--uncertainty: {visible(str(file))} has no `uncertainty` section; "
+            "`frictionsim calibrate` writes one into the scenario it calibrates"
+        )
     most = max_replications or MAX_REPLICATIONS
     if not force:  # before the folder is looked at: a run too large is refused first
         check_run_size(estimate_run(scenario, most if targets else replications, jobs))
@@ -362,6 +374,7 @@ def run(
                     execution=execution,
                     precision=targets,
                     max_replications=most,
+                    uncertainty=uncertainty,
                 )
             except OSError as exc:  # writing the event log's parts
                 if event_dir is None:

@@ -81,6 +81,7 @@ def write_run(
         engine=getattr(run, "engine", None),
         runtime_seconds=round(run.runtime_seconds, 3),
         **({"precision": run.precision} if getattr(run, "precision", None) else {}),
+        **({"uncertainty": run.uncertainty} if getattr(run, "uncertainty", None) else {}),
     )
     loop = None
     if run.scenario.word_of_mouth or run.scenario.repeat:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from functools import cached_property
-from typing import Annotated, Any, Union
+from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 from pydantic import (
@@ -466,6 +466,59 @@ class Economics(_Model):
     )
 
 
+#: Parameters an ``uncertainty`` section may hold at most.
+MAX_UNCERTAIN = 100
+
+
+class UncertainValue(_Model):
+    """One fitted parameter of ``uncertainty``: where it is, its estimate and the scale
+    on which its error is normal."""
+
+    path: str = Field(
+        pattern=r"^(tolerance|steps\.[^\s]+\.(exit|irritation))$",
+        max_length=200,
+        description="`steps.<step>.exit`, `steps.<step>.irritation`, or `tolerance` (a "
+        "factor on every segment's tolerance, 1 at the estimate).",
+    )
+    value: Positive = Field(description="The estimate (the scenario's own value).")
+    scale: Literal["logit", "log"] = Field(
+        description="`logit` for a probability, `log` otherwise: the estimate's error is "
+        "normal on this scale."
+    )
+
+
+class Uncertainty(_Model):
+    """What a fit did not pin down: fitted parameters and the covariance of their
+    estimates (``frictionsim calibrate`` writes it); ``run --uncertainty`` draws each
+    replication's parameters from it."""
+
+    parameters: Annotated[
+        tuple[UncertainValue, ...], Field(min_length=1, max_length=MAX_UNCERTAIN)
+    ] = Field(description="The fitted parameters.")
+    covariance: tuple[
+        tuple[Annotated[float, Strict(False), Field(allow_inf_nan=False)], ...], ...
+    ] = Field(
+        description="Covariance of the estimates on their scales, one row per parameter: "
+        "symmetric and positive semi-definite."
+    )
+
+    @model_validator(mode="after")
+    def _a_covariance(self) -> Uncertainty:
+        n = len(self.parameters)
+        if len(self.covariance) != n or any(len(row) != n for row in self.covariance):
+            raise ValueError(f"covariance must be {n} × {n}, one row and column per parameter")
+        c = np.asarray(self.covariance, dtype=float)
+        top = float(np.abs(c).max()) if c.size else 0.0
+        if not np.allclose(c, c.T, rtol=1e-9, atol=1e-12 * max(top, 1.0)):
+            raise ValueError("covariance must be symmetric")
+        if np.linalg.eigvalsh(c).min() < -1e-9 * max(top, 1e-300):
+            raise ValueError("covariance must be positive semi-definite")
+        paths = [p.path for p in self.parameters]
+        if len(set(paths)) != len(paths):
+            raise ValueError("a parameter is listed twice")
+        return self
+
+
 class Scenario(_Model):
     """One checkout design and the customers who meet it."""
 
@@ -498,6 +551,11 @@ class Scenario(_Model):
     )
     repeat: Union[Repeat, None] = Field(None, description="Repeat customers; off when absent.")
     economics: Economics = Field(default_factory=Economics)
+    uncertainty: Union[Uncertainty, None] = Field(
+        None,
+        description="Fitted parameters with the covariance of their estimates, written by "
+        "`frictionsim calibrate`; used only by `run --uncertainty`.",
+    )
 
     # Derived views the engine and reports use; all follow from the fields.
     def step_index(self, name: str) -> int:
@@ -617,6 +675,7 @@ __all__ = [
     "MAX_STEPS",
     "MAX_STEP_SEGMENTS",
     "MAX_TOLD",
+    "MAX_UNCERTAIN",
     "MIN_START",
     "TALK_DEFAULTS",
     "Arrivals",
@@ -633,6 +692,8 @@ __all__ = [
     "SegmentStep",
     "Step",
     "Talk",
+    "UncertainValue",
+    "Uncertainty",
     "WordOfMouth",
     "segment_error_p",
     "segment_exit",

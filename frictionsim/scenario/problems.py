@@ -383,6 +383,35 @@ def _flow_problems(doc: Document) -> None:
             )
 
 
+def _uncertainty_problems(doc: Document) -> None:
+    """``uncertainty.parameters[].path``: a step the scenario has (``tolerance`` needs none),
+    and a scale that fits the parameter (``logit`` for an exit, ``log`` otherwise)."""
+    data = doc.data
+    unc = data.get("uncertainty")
+    steps = data.get("steps")
+    if not isinstance(unc, dict) or not isinstance(steps, list):
+        return
+    names = [s.get("name") for s in steps if isinstance(s, dict)]
+    params = unc.get("parameters")
+    for k, p in enumerate(params if isinstance(params, list) else []):
+        if not isinstance(p, dict) or not isinstance(p.get("path"), str):
+            continue
+        path = p["path"]
+        where = ("uncertainty", "parameters", k, "path")
+        kind = "tolerance" if path == "tolerance" else path.rsplit(".", 1)[-1]
+        if path != "tolerance" and path.startswith("steps."):
+            step = path[len("steps.") : -(len(kind) + 1)]
+            if step not in names:
+                hint = did_you_mean(step, [n for n in names if isinstance(n, str)])
+                doc.problem(doc.mark_of(where), display(data, where),
+                            f"no step named '{step}'{hint}")  # fmt: skip
+        wanted = "logit" if kind == "exit" else "log"
+        if p.get("scale") in ("logit", "log") and p["scale"] != wanted:
+            at = ("uncertainty", "parameters", k, "scale")
+            doc.problem(doc.mark_of(at), display(data, at),
+                        f"the scale of '{path}' is '{wanted}'")  # fmt: skip
+
+
 def _segment_step_problems(doc: Document) -> None:
     """``steps[].by_segment``: known segments, errors only where the step has them, and
     branch probabilities for the step's own branches, summing to 1."""
@@ -476,6 +505,7 @@ def validate(doc: Document) -> Scenario:
         _size_problems(doc, scenario)
     _flow_problems(doc)
     _segment_step_problems(doc)
+    _uncertainty_problems(doc)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)
     return scenario

@@ -73,6 +73,7 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "start",  # timestamps of event logs only
             "experience",
             "economics",  # applied by stats, not by the engine
+            "uncertainty",  # applied by the run study (a scenario per replication)
         }
     ),
     "Arrivals": frozenset({"rate", "profile", "weekly"}),

@@ -57,7 +57,7 @@ from scipy import stats as st
 from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..funnel_data import ObservedFunnel
-from ..scenario import Scenario
+from ..scenario import Scenario, Uncertainty
 from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
 
@@ -370,6 +370,53 @@ def evaluation_replications(scenario: Scenario, visitors: float, sample: float) 
     return max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
 
 
+def _uncertainty(
+    parameters: Sequence[Parameter], values: Sequence[float], cov: np.ndarray
+) -> Uncertainty | None:
+    """The calibrated scenario's ``uncertainty``: each estimate and the covariance of the
+    estimates in the optimiser's coordinates (logit for an exit, log otherwise), or
+    ``None`` where that covariance is not finite."""
+    c = np.asarray(cov, dtype=float)
+    if not np.isfinite(c).all():
+        return None
+    c = (c + c.T) / 2
+    items = [
+        {
+            "path": "tolerance" if p.kind == "tolerance" else p.name,
+            "value": 1.0 if p.kind == "tolerance" else float(v),  # the scale is applied
+            "scale": "logit" if p.kind == "exit" else "log",
+        }
+        for p, v in zip(parameters, values)
+    ]
+    try:
+        return Uncertainty.model_validate({"parameters": items, "covariance": c.tolist()})
+    except ValueError:  # not positive semi-definite after all
+        return None
+
+
+def uncertain_scenario(
+    scenario: Scenario, rng: np.random.Generator
+) -> tuple[Scenario, list[float]]:
+    """``scenario`` with its ``uncertainty`` parameters drawn once: normal around the
+    estimates with their covariance, on their scales (logit, log), and mapped back.
+    Returns the variant and the values drawn (a tolerance factor for ``tolerance``)."""
+    unc = scenario.uncertainty
+    if unc is None:
+        raise CalibrationError(f"'{scenario.name}' has no `uncertainty` section")
+    params = []
+    for item in unc.parameters:
+        if item.path == "tolerance":
+            params.append(Parameter("tolerance", None, item.value))
+        else:
+            step, kind = item.path[len("steps.") :].rsplit(".", 1)
+            params.append(Parameter(kind, step, item.value))
+    centre = np.asarray([p.to_free(p.start) for p in params])
+    cov = np.asarray(unc.covariance, dtype=float)
+    z = rng.multivariate_normal(np.zeros(len(params)), cov, method="eigh")
+    values = [p.from_free(u) for p, u in zip(params, centre + z)]
+    return with_parameters(scenario, params, values), values
+
+
 def calibrate(
     scenario: Scenario,
     funnel: ObservedFunnel,
@@ -529,7 +576,15 @@ def _calibrate(
     p_value = float(st.chi2.sf(deviance, dof)) if dof > 0 else None
 
     calibrated = with_parameters(scenario, parameters, values)
-    calibrated = calibrated.model_copy(update={"name": calibrated_name(scenario.name)})
+    update: dict[str, Any] = {"name": calibrated_name(scenario.name)}
+    uncertainty = _uncertainty(parameters, values, cov)
+    if uncertainty is None:
+        warnings.append(
+            "the estimates' covariance is not finite (the data cannot tell the parameters "
+            "apart): no `uncertainty` section for run --uncertainty"
+        )
+    update["uncertainty"] = uncertainty
+    calibrated = calibrated.model_copy(update=update)
     return Calibration(
         scenario=calibrated,
         parameters=parameters,
@@ -722,6 +777,7 @@ __all__ = [
     "check_output",
     "fit_paths",
     "free_parameters",
+    "uncertain_scenario",
     "wilson",
     "with_parameters",
     "write_calibration",

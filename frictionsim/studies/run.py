@@ -65,6 +65,8 @@ class Run(FrameMixin):
     event_dir: Path | None = None
     #: With ``precision``: what was asked, reached, and the replications of each batch.
     precision: dict[str, Any] | None = field(default=None)
+    #: With ``uncertainty``: the parameters drawn, and each replication's values.
+    uncertainty: dict[str, Any] | None = field(default=None)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -108,6 +110,7 @@ def run(
     execution: Execution | None = None,
     precision: Sequence[tuple[str, float]] = (),
     max_replications: int = MAX_REPLICATIONS,
+    uncertainty: bool = False,
 ) -> Run:
     """Run ``scenario`` (its own seed and replications unless given) and summarize it.
 
@@ -123,8 +126,18 @@ def run(
     counts them all). Replication *k* always has seed ``SeedSequence(seed).spawn(n)[k]``
     whatever ``n``, so the result is exactly that of a run with the final number of
     replications.
+
+    ``uncertainty``: each replication draws the parameters of the scenario's
+    ``uncertainty`` section (what ``frictionsim calibrate`` fitted) from their fitted
+    distribution (:func:`~frictionsim.studies.calibrate.uncertain_scenario`, its own
+    random stream), so the intervals include what the data did not pin down.
     """
     seed = scenario.seed if seed is None else seed
+    if uncertainty and scenario.uncertainty is None:
+        raise SimulationError(
+            f"--uncertainty: '{scenario.name}' has no `uncertainty` section; "
+            "`frictionsim calibrate` writes one into the scenario it calibrates"
+        )
     replications = scenario.replications if replications is None else replications
     if precision:
         replications = min(max(replications, 2), max_replications)
@@ -137,27 +150,58 @@ def run(
         largest = max_replications if precision else replications
         ex.plan([(scenario, largest)], total=replications)
         fast = event_dir is None and ex.fast(scenario)
-        results = run_replications(scenario, seed, replications, executor=ex, event_dir=event_dir)
+        batch = _Batches(ex, scenario, seed, event_dir, uncertainty)
+        results = batch(0, replications)
         reached = None
         if precision:
-            results, reached = _until_precise(
-                ex, scenario, seed, results, precision, max_replications, event_dir
-            )
+            results, reached = _until_precise(batch, scenario, results, precision, max_replications)
         jobs = ex.jobs
     summary = summarize(scenario, results, seed, __version__)
     used = "fast" if fast else "simpy"
     elapsed = time.perf_counter() - start
-    return Run(scenario, seed, results, summary, elapsed, jobs, used, event_dir, reached)
+    drawn = None
+    if uncertainty:
+        paths = [p.path for p in scenario.uncertainty.parameters]  # type: ignore[union-attr]
+        drawn = {"parameters": paths, "draws": batch.draws[: len(results)]}
+    return Run(scenario, seed, results, summary, elapsed, jobs, used, event_dir, reached, drawn)
+
+
+class _Batches:
+    """Replications ``a`` to ``b - 1`` of a run, each with seed ``spawn(b)[k]`` (the same
+    whatever ``b``), and with ``uncertainty`` its own draw of the fitted parameters."""
+
+    def __init__(
+        self, ex: Execution, scenario: Scenario, seed: int, event_dir: Path | None,
+        uncertainty: bool,
+    ) -> None:  # fmt: skip
+        self.ex, self.scenario, self.seed = ex, scenario, seed
+        self.event_dir, self.uncertainty = event_dir, uncertainty
+        self.draws: list[list[float]] = []
+
+    def __call__(self, a: int, b: int) -> list[RunResult]:
+        from ..sim.streams import substream
+        from .calibrate import uncertain_scenario
+
+        seeds = replication_seeds(self.seed, b)[a:]
+        tasks = [
+            replace(t, replication=a + k)
+            for k, t in enumerate(self.ex.tasks(self.scenario, seeds, self.event_dir))
+        ]
+        if self.uncertainty:
+            for k, (task, seq) in enumerate(zip(tasks, seeds)):
+                variant, values = uncertain_scenario(self.scenario, substream(seq, "uncertainty"))
+                self.draws.append(values)
+                fast = task.fast and self.ex.fast(variant)
+                tasks[k] = replace(task, scenario=variant, fast=fast)
+        return self.ex.map(tasks)
 
 
 def _until_precise(
-    ex: Execution,
+    batch: _Batches,
     scenario: Scenario,
-    seed: int,
     results: list[RunResult],
     precision: Sequence[tuple[str, float]],
     max_replications: int,
-    event_dir: Path | None,
 ) -> tuple[list[RunResult], dict[str, Any]]:
     """More replications, batch by batch, until every metric's half-width is at most its
     target (the usual sequential procedure: the next total is the one the current
@@ -172,13 +216,8 @@ def _until_precise(
             break
         need = max(math.ceil(n * (w / h) ** 2) if math.isfinite(w) else 2 * n for w, h in short)
         target = min(max_replications, max(n + 1, need))
-        seeds = replication_seeds(seed, target)[n:]
-        tasks = [
-            replace(t, replication=n + k)
-            for k, t in enumerate(ex.tasks(scenario, seeds, event_dir))
-        ]
-        ex.total = target
-        results = results + ex.map(tasks)
+        batch.ex.total = target
+        results = results + batch(n, target)
         batches.append(target)
     return results, {
         "targets": dict(precision),
