@@ -783,10 +783,12 @@ def report(folder: Path) -> None:
     "--fit",
     default="exit",
     show_default=True,
-    help="Parameters to fit: exit, irritation, tolerance; a kind may name its steps "
-    "(exit:cart+review).",
+    help="Parameters to fit: exit, irritation, errors (errors.p), tolerance; a kind may name "
+    "its steps (exit:cart+review).",
 )
-@click.option("--steps", help="Steps whose exit/irritation is fitted (default: all observed).")
+@click.option(
+    "--steps", help="Steps whose exit/irritation/errors are fitted (default: all observed)."
+)
 @click.option(
     "--out", "-o", required=True, type=click.Path(path_type=Path), help="Calibrated scenario YAML."
 )

@@ -89,6 +89,39 @@ def test_recovers_irritation_at_two_steps(truth_csv):
     assert_recovered(result, TRUE_IRRITATIONS[1:], max_se=0.2)
 
 
+def with_errors(p_b: float, horizon: float = 1000):
+    """``three_steps`` with a failing attempt at b (chance ``p_b``, two attempts)."""
+    scenario = three_steps(TRUE_EXITS, TRUE_IRRITATIONS, horizon=horizon)
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["steps"][1]["errors"] = {"p": p_b, "irritation": 3, "max_attempts": 2}
+    return type(scenario).model_validate(data)
+
+
+def test_recovers_an_error_rate():
+    truth = with_errors(0.3, horizon=3000)
+    start = with_errors(0.1)
+    funnel = parse_funnel(observed_csv(truth, 1001), "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="errors:b", seed=7, sample=5)
+    assert [p.name for p in result.parameters] == ["steps.b.errors.p"]
+    assert_recovered(result, [0.3], max_se=0.05)
+    section = result.scenario.uncertainty.parameters[0]
+    assert (section.path, section.scale) == ("steps.b.errors.p", "logit")
+
+
+@pytest.mark.parametrize(
+    ("fit", "message"),
+    [
+        ("errors:a", "step 'a' has no `errors` to fit"),
+        ("errors:b,exit:b", "cannot fit both errors and exit at step(s) b"),
+    ],
+)
+def test_errors_that_cannot_be_fitted_are_refused(fit, message):
+    start = with_errors(0.1)
+    funnel = parse_funnel("step,entered,completed\na,100,\nb,80,\nc,60,50\n", "o.csv", start)
+    with pytest.raises(CalibrationError, match=re.escape(message)):
+        cal.free_parameters(start, funnel, fit)
+
+
 def test_recovers_the_tolerance_scale():
     # truth: every tolerance 1.5 times the scenario's (lognormal mean 15, sd 12)
     wider = {"dist": "lognormal", "mean": 15, "sd": 12}

@@ -475,9 +475,10 @@ class UncertainValue(_Model):
     on which its error is normal."""
 
     path: str = Field(
-        pattern=r"^(tolerance|steps\.[^\s]+\.(exit|irritation))$",
+        pattern=r"^(tolerance|steps\.[^\s]+\.(exit|irritation|errors\.p))$",
         max_length=200,
-        description="`steps.<step>.exit`, `steps.<step>.irritation`, or `tolerance` (a "
+        description="`steps.<step>.exit`, `steps.<step>.irritation`, `steps.<step>.errors.p`, "
+        "or `tolerance` (a "
         "factor on every segment's tolerance, 1 at the estimate).",
     )
     value: Positive = Field(description="The estimate (the scenario's own value).")

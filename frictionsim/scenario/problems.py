@@ -399,13 +399,18 @@ def _uncertainty_problems(doc: Document) -> None:
         path = p["path"]
         where = ("uncertainty", "parameters", k, "path")
         kind = "tolerance" if path == "tolerance" else path.rsplit(".", 1)[-1]
+        if path.endswith(".errors.p"):
+            kind = "errors.p"
         if path != "tolerance" and path.startswith("steps."):
             step = path[len("steps.") : -(len(kind) + 1)]
             if step not in names:
                 hint = did_you_mean(step, [n for n in names if isinstance(n, str)])
                 doc.problem(doc.mark_of(where), display(data, where),
                             f"no step named '{step}'{hint}")  # fmt: skip
-        wanted = "logit" if kind == "exit" else "log"
+            elif kind == "errors.p" and not steps[names.index(step)].get("errors"):
+                doc.problem(doc.mark_of(where), display(data, where),
+                            f"step '{step}' has no `errors`")  # fmt: skip
+        wanted = "logit" if kind in ("exit", "errors.p") else "log"
         if p.get("scale") in ("logit", "log") and p["scale"] != wanted:
             at = ("uncertainty", "parameters", k, "scale")
             doc.problem(doc.mark_of(at), display(data, at),

@@ -7,6 +7,8 @@ every observed step (completed / entered) matches the observed one:
 
 * ``exit`` of a step (non-friction leaving), a probability;
 * ``irritation`` of a step (felt on entering it), points ≥ 0;
+* ``errors`` of a step: its ``errors.p``, the chance an attempt fails, a probability
+  (the step must have ``errors``);
 * ``tolerance``: one factor multiplying every segment's tolerance (every
   parameter of its distribution that is a level or a spread, so a lognormal
   keeps its shape and every customer's tolerance is scaled by the factor).
@@ -33,8 +35,8 @@ pass rates gives the Fisher information of the binomial counts,
 ``Jᵀ diag(n / (p(1 − p))) J``, whose inverse gives standard errors (delta
 method back to natural units). When it is (near-)singular the parameters that
 move the funnel the same way are named: the data cannot tell them apart.
-``exit`` and ``irritation`` at the same step are refused outright, since
-either only lowers that step's pass rate.
+Two of ``exit``, ``irritation`` and ``errors`` at the same step are refused
+outright, since each only lowers that step's pass rate.
 
 The simulation is one function, :func:`_simulate_funnel`; every evaluation runs in
 one :class:`~frictionsim.execution.Execution` (one pool of workers, started once).
@@ -62,7 +64,9 @@ from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
 
 #: Kinds of free parameters, in the order they are listed.
-KINDS = ("exit", "irritation", "tolerance")
+KINDS = ("exit", "irritation", "errors", "tolerance")
+#: Kinds that are probabilities (fitted in logit coordinates).
+PROBABILITIES = ("exit", "errors")
 #: Simulated visitors per observed visitor, by default.
 DEFAULT_SAMPLE = 5.0
 #: Optimiser evaluations at most, by default.
@@ -76,7 +80,8 @@ SINGULAR_BELOW = 0.01
 
 @dataclass(frozen=True)
 class Parameter:
-    """One free parameter: a step's ``exit`` or ``irritation``, or the tolerance scale."""
+    """One free parameter: a step's ``exit``, ``irritation`` or ``errors.p``, or the
+    tolerance scale."""
 
     kind: str
     step: str | None
@@ -84,24 +89,26 @@ class Parameter:
 
     @property
     def name(self) -> str:
-        return f"steps.{self.step}.{self.kind}" if self.step else "tolerance scale"
+        if not self.step:
+            return "tolerance scale"
+        return f"steps.{self.step}.{'errors.p' if self.kind == 'errors' else self.kind}"
 
     def to_free(self, value: float) -> float:
         """The optimiser's unbounded coordinate of ``value``."""
-        if self.kind == "exit":
+        if self.kind in PROBABILITIES:
             v = min(max(value, 1e-4), 1 - 1e-4)
             return math.log(v / (1 - v))
         return math.log(max(value, 1e-4))
 
     def from_free(self, u: float) -> float:
         u = min(max(u, -30.0), 30.0)
-        if self.kind == "exit":
+        if self.kind in PROBABILITIES:
             return 1.0 / (1.0 + math.exp(-u))
         return math.exp(u)
 
     def slope(self, value: float) -> float:
         """d value / d free coordinate, for the delta method."""
-        return value * (1 - value) if self.kind == "exit" else value
+        return value * (1 - value) if self.kind in PROBABILITIES else value
 
 
 @dataclass
@@ -206,17 +213,29 @@ def free_parameters(
                     f"--fit {kind}: step '{name}' has no observed counts in {funnel.file}"
                 )
             step = scenario.steps[scenario.step_index(name)]
-            start = getattr(step, kind)
-            start = min(max(start, 0.01), 0.9) if kind == "exit" else max(start, 0.1)
+            if kind == "errors":
+                if step.errors is None:
+                    raise CalibrationError(
+                        f"--fit errors: step '{name}' has no `errors` to fit; give it "
+                        "`errors: {p: ...}` first, or leave it out (errors:STEPS)"
+                    )
+                start = step.errors.p
+            else:
+                start = getattr(step, kind)
+            start = min(max(start, 0.01), 0.9) if kind in PROBABILITIES else max(start, 0.1)
             params.append(Parameter(kind, name, start))
     if not params:
         raise CalibrationError("--fit: nothing to fit")
-    irritated = {p.step for p in params if p.kind == "irritation"}
-    both = list(dict.fromkeys(p.step for p in params if p.kind == "exit" and p.step in irritated))
-    if both:
+    kinds_at: dict[str, list[str]] = {}
+    for p in params:
+        if p.step:
+            kinds_at.setdefault(p.step, []).append(p.kind)
+    clash = {step: kinds for step, kinds in kinds_at.items() if len(kinds) > 1}
+    if clash:
+        step, kinds = next(iter(clash.items()))
         raise CalibrationError(
-            f"cannot fit both exit and irritation at step(s) {', '.join(both)}: counts of "
-            "entries and completions cannot tell them apart (either only lowers the step's "
+            f"cannot fit both {' and '.join(kinds)} at step(s) {', '.join(clash)}: counts of "
+            "entries and completions cannot tell them apart (each only lowers the step's "
             "pass rate). Fix one of them: e.g. --fit exit:STEPS,irritation:OTHER_STEPS, or "
             "--fit exit with --steps"
         )
@@ -243,6 +262,8 @@ def with_parameters(
         if p.kind == "tolerance":
             for seg in data["segments"]:
                 seg["tolerance"] = _scale_distribution(seg["tolerance"], float(v))
+        elif p.kind == "errors":
+            steps[p.step]["errors"]["p"] = float(v)
         else:
             steps[p.step][p.kind] = float(v)
     return Scenario.model_validate(data)
@@ -384,7 +405,7 @@ def _uncertainty(
         {
             "path": "tolerance" if p.kind == "tolerance" else p.name,
             "value": 1.0 if p.kind == "tolerance" else float(v),  # the scale is applied
-            "scale": "logit" if p.kind == "exit" else "log",
+            "scale": "logit" if p.kind in PROBABILITIES else "log",
         }
         for p, v in zip(parameters, values)
     ]
@@ -407,6 +428,10 @@ def uncertain_scenario(
     for item in unc.parameters:
         if item.path == "tolerance":
             params.append(Parameter("tolerance", None, item.value))
+        elif item.path.endswith(".errors.p"):
+            params.append(
+                Parameter("errors", item.path[len("steps.") : -len(".errors.p")], item.value)
+            )
         else:
             step, kind = item.path[len("steps.") :].rsplit(".", 1)
             params.append(Parameter(kind, step, item.value))
@@ -535,7 +560,8 @@ def _calibrate(
             f"({result.message}); raise --max-evaluations"
         )
     for p, v in zip(parameters, values):
-        if (p.kind == "exit" and (v < 1e-3 or v > 1 - 1e-3)) or (p.kind != "exit" and v < 1e-3):
+        probability = p.kind in PROBABILITIES
+        if (probability and (v < 1e-3 or v > 1 - 1e-3)) or (not probability and v < 1e-3):
             warnings.append(f"{p.name} ended at the edge of its range ({v:.3g})")
 
     fitted_at: dict[str, list[str]] = {}
