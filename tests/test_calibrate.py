@@ -122,6 +122,30 @@ def test_errors_that_cannot_be_fitted_are_refused(fit, message):
         cal.free_parameters(start, funnel, fit)
 
 
+def test_fits_the_arrival_rate_from_the_first_step_s_entries():
+    truth = three_steps(TRUE_EXITS, TRUE_IRRITATIONS, arrivals={"rate": 2.5})
+    start = three_steps([0.3, 0.1, 0.15], TRUE_IRRITATIONS)
+    text = observed_csv(truth, 1001)
+    entries = int(text.splitlines()[1].split(",")[1])
+    funnel = parse_funnel(text, "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="rate,exit:a", seed=7, sample=2)
+    assert [p.name for p in result.parameters] == ["arrivals.rate", "steps.a.exit"]
+    # the Poisson estimate: the scenario's rate times observed over expected entries
+    assert result.values[0] == pytest.approx(2 * entries / start.expected_visitors, rel=1e-12)
+    assert result.standard_errors[0] == pytest.approx(result.values[0] / entries**0.5)
+    assert abs(result.values[0] - 2.5) <= Z_1E4 * result.standard_errors[0]
+    assert result.scenario.arrivals.rate == result.values[0]
+    unc = result.scenario.uncertainty
+    assert unc.parameters[0].path == "arrivals.rate"
+    assert unc.covariance[0][0] == pytest.approx(1 / entries)
+    assert unc.covariance[0][1] == 0.0  # independent of the pass rates
+    with pytest.raises(CalibrationError, match="the rate alone needs no simulation"):
+        cal.calibrate(start, funnel, fit="rate", seed=7, sample=2)
+    no_first = parse_funnel("step,entered,completed\nb,800,\nc,700,600\n", "o.csv", start)
+    with pytest.raises(CalibrationError, match="no entries at the first step 'a'"):
+        cal.calibrate(start, no_first, fit="rate,exit:b", seed=7, sample=2)
+
+
 def test_recovers_the_tolerance_scale():
     # truth: every tolerance 1.5 times the scenario's (lognormal mean 15, sd 12)
     wider = {"dist": "lognormal", "mean": 15, "sd": 12}

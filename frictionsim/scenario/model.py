@@ -475,10 +475,10 @@ class UncertainValue(_Model):
     on which its error is normal."""
 
     path: str = Field(
-        pattern=r"^(tolerance|steps\.[^\s]+\.(exit|irritation|errors\.p))$",
+        pattern=r"^(tolerance|arrivals\.rate|steps\.[^\s]+\.(exit|irritation|errors\.p))$",
         max_length=200,
         description="`steps.<step>.exit`, `steps.<step>.irritation`, `steps.<step>.errors.p`, "
-        "or `tolerance` (a "
+        "`arrivals.rate` (per minute), or `tolerance` (a "
         "factor on every segment's tolerance, 1 at the estimate).",
     )
     value: Positive = Field(description="The estimate (the scenario's own value).")

@@ -64,7 +64,7 @@ from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
 
 #: Kinds of free parameters, in the order they are listed.
-KINDS = ("exit", "irritation", "errors", "tolerance")
+KINDS = ("exit", "irritation", "errors", "tolerance", "rate")
 #: Kinds that are probabilities (fitted in logit coordinates).
 PROBABILITIES = ("exit", "errors")
 #: Simulated visitors per observed visitor, by default.
@@ -89,6 +89,8 @@ class Parameter:
 
     @property
     def name(self) -> str:
+        if self.kind == "rate":
+            return "arrivals.rate"
         if not self.step:
             return "tolerance scale"
         return f"steps.{self.step}.{'errors.p' if self.kind == 'errors' else self.kind}"
@@ -206,6 +208,11 @@ def free_parameters(
                 )
             params.append(Parameter("tolerance", None, 1.0))
             continue
+        if kind == "rate":
+            if own:
+                raise CalibrationError("--fit: 'rate' is the arrival rate; it takes no steps")
+            params.append(Parameter("rate", None, scenario.arrivals.rate))
+            continue
         names = _step_list(own, scenario, f"--fit {kind}") if own else default_steps
         for name in names:
             if name not in observed:
@@ -262,6 +269,8 @@ def with_parameters(
         if p.kind == "tolerance":
             for seg in data["segments"]:
                 seg["tolerance"] = _scale_distribution(seg["tolerance"], float(v))
+        elif p.kind == "rate":
+            data["arrivals"]["rate"] = float(v)
         elif p.kind == "errors":
             steps[p.step]["errors"]["p"] = float(v)
         else:
@@ -391,6 +400,23 @@ def evaluation_replications(scenario: Scenario, visitors: float, sample: float) 
     return max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
 
 
+def _fit_rate(scenario: Scenario, funnel: ObservedFunnel) -> tuple[float, float]:
+    """The arrival rate that makes the expected entries at the first step the observed
+    ones (the Poisson maximum-likelihood estimate, the profile and day-of-week shape kept),
+    and the variance of its log, ``1 / entries``."""
+    first = scenario.steps[0].name
+    entered = sum(r.entered for r in funnel.rows if r.step == first)
+    if first not in funnel.steps or entered <= 0:
+        raise CalibrationError(
+            f"--fit rate: {funnel.file} has no entries at the first step '{first}', which "
+            "every arrival enters; the rate is fitted from them"
+        )
+    expected = scenario.expected_visitors
+    if expected <= 0:
+        raise CalibrationError(f"--fit rate: '{scenario.name}' expects no arrivals to scale")
+    return scenario.arrivals.rate * entered / expected, 1.0 / entered
+
+
 def _uncertainty(
     parameters: Sequence[Parameter], values: Sequence[float], cov: np.ndarray
 ) -> Uncertainty | None:
@@ -403,7 +429,7 @@ def _uncertainty(
     c = (c + c.T) / 2
     items = [
         {
-            "path": "tolerance" if p.kind == "tolerance" else p.name,
+            "path": "tolerance" if p.kind == "tolerance" else p.name,  # rate: arrivals.rate
             "value": 1.0 if p.kind == "tolerance" else float(v),  # the scale is applied
             "scale": "logit" if p.kind in PROBABILITIES else "log",
         }
@@ -428,6 +454,8 @@ def uncertain_scenario(
     for item in unc.parameters:
         if item.path == "tolerance":
             params.append(Parameter("tolerance", None, item.value))
+        elif item.path == "arrivals.rate":
+            params.append(Parameter("rate", None, item.value))
         elif item.path.endswith(".errors.p"):
             params.append(
                 Parameter("errors", item.path[len("steps.") : -len(".errors.p")], item.value)
@@ -476,6 +504,18 @@ def _calibrate(
     ex: Execution,
 ) -> Calibration:
     parameters = free_parameters(scenario, funnel, fit, steps)
+    rate_param = next((p for p in parameters if p.kind == "rate"), None)
+    if rate_param is not None:  # in closed form, first: the other fits simulate with it
+        rate_value, rate_var = _fit_rate(scenario, funnel)
+        scenario = with_parameters(scenario, [rate_param], [rate_value])
+        parameters = [p for p in parameters if p.kind != "rate"]
+        if not parameters:
+            raise CalibrationError(
+                "--fit rate: the rate alone needs no simulation; fit it with at least one "
+                f"other kind, or set arrivals.rate to {rate_value:.6g} per minute "
+                f"(± {rate_value * math.sqrt(rate_var):.3g}, from the entries at "
+                f"'{scenario.steps[0].name}')"
+            )
     observed = sum(1 for r in funnel.rows if r.entered > 0)
     if observed == 0:
         raise CalibrationError(f"{funnel.file}: every step has 0 entries; nothing to fit")
@@ -602,6 +642,12 @@ def _calibrate(
     p_value = float(st.chi2.sf(deviance, dof)) if dof > 0 else None
 
     calibrated = with_parameters(scenario, parameters, values)
+    if rate_param is not None:  # first among the fitted, independent of the pass rates
+        parameters = [rate_param, *parameters]
+        values = [rate_value, *values]
+        ses = [rate_value * math.sqrt(rate_var), *ses]
+        cov = np.block([[np.asarray([[rate_var]]), np.zeros((1, k))],
+                        [np.zeros((k, 1)), np.asarray(cov, dtype=float)]])  # fmt: skip
     update: dict[str, Any] = {"name": calibrated_name(scenario.name)}
     uncertainty = _uncertainty(parameters, values, cov)
     if uncertainty is None:
