@@ -783,8 +783,8 @@ def report(folder: Path) -> None:
     "--fit",
     default="exit",
     show_default=True,
-    help="Parameters to fit: exit, irritation, errors (errors.p), tolerance; a kind may name "
-    "its steps (exit:cart+review).",
+    help="Parameters to fit: exit, irritation, errors (errors.p), tolerance, rate; a kind may "
+    "name its steps (exit:cart+review).",
 )
 @click.option(
     "--steps", help="Steps whose exit/irritation/errors are fitted (default: all observed)."
