@@ -772,6 +772,45 @@ def report(folder: Path) -> None:
 
 
 @cli.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="The animation: .gif (Pillow) or .mp4 (needs ffmpeg); default FOLDER/animation.gif.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(0.2, 600),
+    default=15.0,
+    show_default=True,
+    help="Length of the animation; the whole replication is spread over it.",
+)
+@click.option("--fps", type=click.IntRange(1, 50), default=10, show_default=True,
+              help="Frames a second.")  # fmt: skip
+@click.option(
+    "--replication",
+    type=click.IntRange(0, None),
+    default=0,
+    show_default=True,
+    help="Which replication of the event log.",
+)
+@force_option
+def animate(
+    folder: Path, out: Path | None, seconds: float, fps: int, replication: int, force: bool
+) -> None:
+    """Animate the event log of run FOLDER (frictionsim run FILE --event-log csv): customers
+    at each step and in its queue, and the orders, abandonments and exits so far."""
+    from .results.animating import write_animation
+
+    def say(text: str) -> None:
+        click.echo(text, err=True)
+
+    written = write_animation(folder, out, seconds, fps, replication, force, announce=say)
+    click.echo(visible(str(written)))
+
+
+@cli.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--funnel",
