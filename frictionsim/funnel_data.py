@@ -1,9 +1,10 @@
 """Observed funnels: an analytics export of entries and completions per step.
 
 Teams know how many visitors entered each checkout step and how many
-completed it. This module reads frictionsim's own funnel CSV and checks its
-counts against a scenario (:func:`observed_funnel`, for counts read from any
-format), so :mod:`frictionsim.studies.calibrate` can fit the scenario to them.
+completed it. This module reads frictionsim's own funnel CSV, checks counts
+from any format against a scenario (:func:`observed_funnel`, which the
+analytics exports of :mod:`frictionsim.funnel_exports` go through too), so
+:mod:`frictionsim.studies.calibrate` can fit the scenario to them.
 
 The format (documented in ``scenarios/README.md``)::
 
@@ -36,6 +37,7 @@ nothing here raises a traceback at users.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -374,18 +376,29 @@ def parse_funnel(
     return observed_funnel(rows, file, scenario, digest)
 
 
-def load_funnel(path: str | Path, scenario: Scenario) -> ObservedFunnel:
-    """Read and check the funnel CSV at ``path``."""
+def load_funnel(
+    path: str | Path,
+    scenario: Scenario,
+    funnel_format: str = "auto",
+    step_map: Sequence[str] = (),
+) -> ObservedFunnel:
+    """Read and check the funnel at ``path``: frictionsim's CSV or an analytics export
+    (:mod:`frictionsim.funnel_exports`; ``funnel_format`` ``auto`` tells them apart by
+    their content). ``step_map`` entries (``'Tool step=scenario_step'``) name the
+    scenario step of an export's step."""
+    from .funnel_exports import parse_export  # it builds on this module
+
     raw, text = read_user_file(
         path,
-        kind="a funnel CSV file",
+        kind="a funnel file",
         max_bytes=MAX_FUNNEL_BYTES,
         too_big="larger than {limit} bytes; refused",
         encoding="utf-8-sig",
-        not_text="not UTF-8 text (is this a CSV file?)",
+        not_text="not UTF-8 text (is this a CSV or JSON export?)",
         locate_bad_byte=False,
     )
-    return parse_funnel(text, str(path), scenario, hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(raw).hexdigest()
+    return parse_export(text, str(path), scenario, funnel_format, step_map, digest)
 
 
 __all__ = [
