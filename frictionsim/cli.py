@@ -816,7 +816,23 @@ def animate(
     "--funnel",
     required=True,
     type=click.Path(path_type=Path),
-    help="Observed funnel CSV: step,entered[,completed][,segment].",
+    help="Observed funnel: a CSV step,entered[,completed][,segment], or an analytics "
+    "export (GA4, PostHog, Mixpanel; see --funnel-format).",
+)
+@click.option(
+    "--funnel-format",
+    type=click.Choice(["auto", "frictionsim", "ga4", "ga4-json", "posthog", "mixpanel"]),
+    default="auto",
+    show_default=True,
+    help="Format of --funnel; auto tells it from the content.",
+)
+@click.option(
+    "--step-map",
+    "step_map",
+    multiple=True,
+    metavar="'TOOL STEP=STEP'",
+    help="Scenario step of an export's step (repeatable); 'TOOL STEP=' leaves it out. "
+    "Default: by name, then by position.",
 )
 @click.option(
     "--fit",
@@ -858,6 +874,8 @@ def animate(
 def calibrate(
     file: Path,
     funnel: Path,
+    funnel_format: str,
+    step_map: tuple[str, ...],
     fit: str,
     steps: str | None,
     out: Path,
@@ -881,7 +899,9 @@ def calibrate(
 
     check_output(out, [file, funnel], force)
     scenario = load_scenario(file, overrides)
-    observed = load_funnel(funnel, scenario)
+    observed = load_funnel(funnel, scenario, funnel_format, step_map)
+    for warning in observed.warnings:
+        click.echo(f"warning: {warning}", err=True)
     start = time.perf_counter()
     with study_execution("calibrating", quiet, jobs, force=force, unit="evaluations") as execution:
         result = fit_scenario(

@@ -1,8 +1,10 @@
 """Observed funnels: an analytics export of entries and completions per step.
 
 Teams know how many visitors entered each checkout step and how many
-completed it. This module reads such an export (CSV) and checks it against a
-scenario, so :mod:`frictionsim.studies.calibrate` can fit the scenario to it.
+completed it. This module reads frictionsim's own funnel CSV, checks counts
+from any format against a scenario (:func:`observed_funnel`, which the
+analytics exports of :mod:`frictionsim.funnel_exports` go through too), so
+:mod:`frictionsim.studies.calibrate` can fit the scenario to them.
 
 The format (documented in ``scenarios/README.md``)::
 
@@ -20,17 +22,26 @@ The format (documented in ``scenarios/README.md``)::
 * ``segment`` (optional column): the segment the row counts; then every row
   names one, and each segment has its own rows.
 
+Columns may be separated by commas, semicolons or tabs, and numbers may use a
+decimal comma (:mod:`frictionsim.csvtext`). More visitors entering a step than
+completed the only step before it is read as an **open funnel** (visitors
+joining mid-way) when that step's completions are given: each step's pass rate
+is then its own completed / entered, and the funnel carries a warning. Where
+the completions would have to come from the next step's entries, that rise is
+refused.
+
 Every problem is reported at once as ``FILE:LINE:COL: column: message``;
 nothing here raises a traceback at users.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .csvtext import Record, comma_hint, parse_count, read_table
 from .errors import ScenarioError, ScenarioProblem, did_you_mean
 from .scenario import END, Scenario
 from .userfiles import read_user_file
@@ -54,11 +65,14 @@ class Observation:
 
 @dataclass(frozen=True)
 class ObservedFunnel:
-    """A checked funnel export: its rows, and where they came from."""
+    """A checked funnel export: its rows, where they came from, the format they were
+    read as, and warnings about them (located lines, e.g. an open funnel)."""
 
     file: str
     sha256: str
     rows: tuple[Observation, ...]
+    format: str = "frictionsim"
+    warnings: tuple[str, ...] = ()
 
     @property
     def by_segment(self) -> bool:
@@ -78,15 +92,22 @@ class ObservedFunnel:
         return list(dict.fromkeys(r.step for r in self.rows))
 
 
-def _columns_of(line: str) -> list[int]:
-    """1-based start column of each comma-separated field (plain lines; 1s if quoted)."""
-    if '"' in line:
-        return []
-    cols, at = [], 1
-    for part in line.split(","):
-        cols.append(at)
-        at += len(part) + 1
-    return cols
+@dataclass(frozen=True)
+class CountRow:
+    """One row of counts on its way into an :class:`ObservedFunnel`, read from any
+    format: a scenario step, its counts, and where each value sits in the file."""
+
+    line: int
+    step: str
+    segment: str | None
+    entered: int
+    completed: int | None
+    step_col: int = 1
+    entered_col: int = 1
+    completed_col: int = 1
+    step_path: str = "step"
+    entered_path: str = "entered"
+    completed_path: str = "completed"
 
 
 def only_predecessor(scenario: Scenario) -> dict[int, int]:
@@ -94,27 +115,147 @@ def only_predecessor(scenario: Scenario) -> dict[int, int]:
     return scenario.flow.only_predecessor
 
 
-def parse_funnel(
-    text: str, file: str, scenario: Scenario, sha256: str | None = None
+def observed_funnel(
+    rows: list[CountRow],
+    file: str,
+    scenario: Scenario,
+    sha256: str,
+    funnel_format: str = "frictionsim",
 ) -> ObservedFunnel:
-    """Check funnel CSV ``text`` against ``scenario``; raise :class:`ScenarioError`.
+    """Check ``rows`` against the flow of ``scenario``; raise :class:`ScenarioError`.
 
-    ``sha256`` is the file's (its bytes); by default that of ``text``."""
+    Fills each missing completion from the next step's entries (where this step
+    always leads there and nothing else does), and refuses counts the flow makes
+    impossible. More visitors entering a step than completed the only step before
+    it is an open funnel (visitors joining mid-way): accepted, with a warning, where
+    that step's completions are given; refused where they would come from the
+    entries that rose. ``funnel_format`` other than ``frictionsim`` words the
+    messages for an analytics export."""
+    export = funnel_format != "frictionsim"
     problems: list[ScenarioProblem] = []
-    lines = text.splitlines()
+    warnings: list[str] = []
 
     def problem(line: int, col: int, path: str, message: str) -> None:
         problems.append(ScenarioProblem(file, line, col, path, message))
 
-    # one record per physical line, so every problem has its line number;
-    # blank lines and lines starting with '#' (comments) are skipped
-    records = [next(csv.reader([ln]), []) for ln in lines]
-    content = [
-        k
-        for k, rec in enumerate(records)
-        if any(f.strip() for f in rec) and not rec[0].lstrip().startswith("#")
-    ]
-    if not content:
+    step_names = [s.name for s in scenario.steps]
+    raw: dict[tuple[str | None, str], CountRow] = {}
+    for row in rows:
+        key = (row.segment, row.step)
+        if key in raw:
+            who = f" for segment '{row.segment}'" if row.segment else ""
+            hint = " (a breakdown? export the funnel without one)" if export else ""
+            problem(
+                row.line,
+                row.step_col,
+                row.step_path,
+                f"step '{row.step}'{who} repeats line {raw[key].line}{hint}",
+            )
+            continue
+        raw[key] = row
+    if problems:
+        raise ScenarioError(problems)
+    if not raw:
+        raise ScenarioError([ScenarioProblem(file, 1, 1, "(file)", "no rows of counts")])
+
+    into_only = only_predecessor(scenario)
+    out = []
+    for (segment, step), row in raw.items():
+        i = step_names.index(step)
+        nxt = into_only.get(i)
+        following = raw.get((segment, step_names[nxt])) if nxt is not None else None
+        completed = row.completed
+        if completed is None:
+            if following is None:
+                problem(
+                    row.line,
+                    row.completed_col,
+                    row.completed_path,
+                    _no_completions(scenario, i, nxt, export),
+                )
+                continue
+            completed = following.entered
+            if completed > row.entered:
+                problem(
+                    following.line,
+                    following.entered_col,
+                    following.entered_path,
+                    f"more visitors entered '{following.step}' ({completed}) than entered "
+                    f"'{step}' ({row.entered}), and only '{step}' leads there; an open "
+                    "funnel (visitors joining mid-way) needs each step's own completions: "
+                    + (
+                        "export a closed funnel"
+                        if export
+                        else "give them, or export a closed funnel"
+                    ),
+                )
+                continue
+        elif following is not None and following.entered > completed:
+            warnings.append(
+                str(
+                    ScenarioProblem(
+                        file,
+                        following.line,
+                        following.entered_col,
+                        following.entered_path,
+                        f"more visitors entered '{following.step}' ({following.entered}) than "
+                        f"completed '{step}' ({completed}), and only '{step}' leads there: read "
+                        f"as an open funnel (visitors joining at '{following.step}'); each "
+                        "step's pass rate is its own completed / entered",
+                    )
+                )
+            )
+        out.append(Observation(step, segment, row.entered, completed, row.line))
+    if problems:
+        raise ScenarioError(problems)
+    if any(r.segment is not None for r in out):
+        order = {s.name: k for k, s in enumerate(scenario.segments)}
+        out.sort(key=lambda r: (order[r.segment or ""], step_names.index(r.step)))
+    else:
+        out.sort(key=lambda r: step_names.index(r.step))
+    return ObservedFunnel(file, sha256, tuple(out), funnel_format, tuple(warnings))
+
+
+def _no_completions(scenario: Scenario, i: int, nxt: int | None, export: bool) -> str:
+    """Why the completions of step ``i`` cannot be had, and what to do."""
+    step = scenario.steps[i].name
+    if scenario.successors(i) == [(END, 1.0)]:
+        if export:
+            return (
+                f"'{step}' is the scenario's last step, and the export counts no orders "
+                f"after it: add the order step (e.g. purchase) to the funnel after '{step}'"
+            )
+        return f"empty, and '{step}' is the last step: give its completions (the orders)"
+    if nxt is None:
+        if export:
+            return (
+                f"cannot tell how many completed '{step}': the flow after it branches or "
+                "joins, and the export's next step is not the one it always leads to"
+            )
+        return (
+            f"empty, and the flow after '{step}' branches or joins, so its completions "
+            "cannot be read from the next step; give them"
+        )
+    name = scenario.steps[nxt].name
+    if export:
+        return f"cannot tell how many completed '{step}': the export has no step for '{name}'"
+    return f"empty, and no row for the next step '{name}'; give the completions"
+
+
+def parse_funnel(
+    text: str, file: str, scenario: Scenario, sha256: str | None = None
+) -> ObservedFunnel:
+    """Check funnel CSV ``text`` (frictionsim's own columns) against ``scenario``; raise
+    :class:`ScenarioError`. Columns may be separated by commas, semicolons or tabs.
+
+    ``sha256`` is the file's (its bytes); by default that of ``text``."""
+    problems: list[ScenarioProblem] = []
+
+    def problem(line: int, col: int, path: str, message: str) -> None:
+        problems.append(ScenarioProblem(file, line, col, path, message))
+
+    table = read_table(text.removeprefix("\ufeff"))
+    if table is None:
         raise ScenarioError(
             [
                 ScenarioProblem(
@@ -122,17 +263,16 @@ def parse_funnel(
                 )
             ]
         )
-    h = content[0]
-    header = [name.strip().lower() for name in records[h]]
-    header_cols = _columns_of(lines[h]) or [1] * len(header)
+    header = [name.lower() for name in table.header.cells]
+    h = table.header
     where: dict[str, int] = {}
     for k, name in enumerate(header):
         if name in where:
-            problem(h + 1, header_cols[k], name, f"duplicate column '{name}'")
+            problem(h.line, h.col(k), name, f"duplicate column '{name}'")
         elif name not in COLUMNS:
             problem(
-                h + 1,
-                header_cols[k],
+                h.line,
+                h.col(k),
                 name or "(empty)",
                 f"unknown column '{name}'{did_you_mean(name, list(COLUMNS))}; "
                 f"allowed: {', '.join(COLUMNS)}",
@@ -141,25 +281,30 @@ def parse_funnel(
             where[name] = k
     for needed in ("step", "entered"):
         if needed not in where:
-            problem(h + 1, 1, needed, f"missing required column '{needed}'")
+            problem(h.line, 1, needed, f"missing required column '{needed}'")
     if problems:
         raise ScenarioError(problems)
 
     step_names = [s.name for s in scenario.steps]
     segment_names = [s.name for s in scenario.segments]
-    raw: dict[tuple[str | None, str], tuple[int, int | None, int]] = {}
-    for k in content[1:]:
-        n, record = k + 1, records[k]
-        cols = _columns_of(lines[n - 1]) or [1] * len(record)
-        if len(record) != len(header):
-            problem(n, 1, "(row)", f"has {len(record)} fields; the header has {len(header)}")
+    rows: list[CountRow] = []
+    for record in table.rows:
+        n, cells = record.line, record.cells
+        if len(cells) != len(header):
+            problem(
+                n,
+                1,
+                "(row)",
+                f"has {len(cells)} fields; the header has {len(header)}"
+                + comma_hint(record, table),
+            )
             continue
 
-        def cell(name: str, record: list[str] = record) -> str:
-            return record[where[name]].strip() if name in where else ""
+        def cell(name: str, cells: list[str] = cells) -> str:
+            return cells[where[name]] if name in where else ""
 
-        def col(name: str, cols: list[int] = cols) -> int:
-            return cols[where[name]] if name in where and where[name] < len(cols) else 1
+        def col(name: str, record: Record = record) -> int:
+            return record.col(where[name]) if name in where else 1
 
         ok = True
         step = cell("step")
@@ -198,14 +343,9 @@ def parse_funnel(
             if name == "completed" and not value:
                 counts[name] = None
                 continue
-            try:
-                number = int(value)
-            except ValueError:
-                problem(n, col(name), name, f"expected a whole number of visitors, got {value!r}")
-                ok = False
-                continue
-            if number < 0:
-                problem(n, col(name), name, f"must not be negative (got {number})")
+            number, message = parse_count(value, table.decimal)
+            if message:
+                problem(n, col(name), name, message)
                 ok = False
             counts[name] = number
         entered, completed = counts.get("entered"), counts.get("completed")
@@ -217,80 +357,56 @@ def parse_funnel(
                 f"completed ({completed}) exceeds entered ({entered})",
             )
             ok = False
-        key = (segment, step)
-        if ok and key in raw:
-            who = f" for segment '{segment}'" if segment else ""
-            problem(n, col("step"), "step", f"step '{step}'{who} repeats line {raw[key][2]}")
-            ok = False
         if ok and entered is not None:
-            raw[key] = (entered, completed, n)
-    if problems:
-        raise ScenarioError(problems)
-    if not raw:
-        raise ScenarioError([ScenarioProblem(file, 1, 1, "(file)", "no rows of counts")])
-
-    # completions from the flow, and counts the flow makes impossible
-    into_only = only_predecessor(scenario)
-    rows = []
-    for (segment, step), (entered, completed, n) in raw.items():
-        i = step_names.index(step)
-        nxt = into_only.get(i)
-        following = raw.get((segment, step_names[nxt])) if nxt is not None else None
-        if completed is None:
-            if following is None:
-                if scenario.successors(i) == [(END, 1.0)]:
-                    why = f"'{step}' is the last step: give its completions (the orders)"
-                elif nxt is None:
-                    why = (
-                        f"the flow after '{step}' branches or joins, so its completions "
-                        "cannot be read from the next step; give them"
-                    )
-                else:
-                    why = f"no row for the next step '{step_names[nxt]}'; give the completions"
-                problem(n, len(lines[n - 1]) + 1, "completed", f"empty, and {why}")
-                continue
-            completed = following[0]
-            if completed > entered:
-                problem(
-                    following[2],
-                    1,
-                    "entered",
-                    f"more visitors entered '{step_names[nxt]}' ({completed}) than entered "
-                    f"'{step}' ({entered}), and only '{step}' leads there",
+            rows.append(
+                CountRow(
+                    n,
+                    step,
+                    segment,
+                    entered,
+                    completed,
+                    col("step"),
+                    col("entered"),
+                    record.length + 1 if completed is None else col("completed"),
                 )
-                continue
-        elif following is not None and following[0] > completed:
-            problem(
-                following[2],
-                1,
-                "entered",
-                f"more visitors entered '{step_names[nxt]}' ({following[0]}) than completed "
-                f"'{step}' ({completed}), and only '{step}' leads there",
             )
-        rows.append(Observation(step, segment, entered, completed, n))
     if problems:
         raise ScenarioError(problems)
-    if "segment" in where:
-        order = {name: k for k, name in enumerate(segment_names)}
-        rows.sort(key=lambda r: (order[r.segment or ""], step_names.index(r.step)))
-    else:
-        rows.sort(key=lambda r: step_names.index(r.step))
     digest = sha256 or hashlib.sha256(text.encode()).hexdigest()
-    return ObservedFunnel(file, digest, tuple(rows))
+    return observed_funnel(rows, file, scenario, digest)
 
 
-def load_funnel(path: str | Path, scenario: Scenario) -> ObservedFunnel:
-    """Read and check the funnel CSV at ``path``."""
+def load_funnel(
+    path: str | Path,
+    scenario: Scenario,
+    funnel_format: str = "auto",
+    step_map: Sequence[str] = (),
+) -> ObservedFunnel:
+    """Read and check the funnel at ``path``: frictionsim's CSV or an analytics export
+    (:mod:`frictionsim.funnel_exports`; ``funnel_format`` ``auto`` tells them apart by
+    their content). ``step_map`` entries (``'Tool step=scenario_step'``) name the
+    scenario step of an export's step."""
+    from .funnel_exports import parse_export  # it builds on this module
+
     raw, text = read_user_file(
         path,
-        kind="a funnel CSV file",
+        kind="a funnel file",
         max_bytes=MAX_FUNNEL_BYTES,
         too_big="larger than {limit} bytes; refused",
         encoding="utf-8-sig",
-        not_text="not UTF-8 text (is this a CSV file?)",
+        not_text="not UTF-8 text (is this a CSV or JSON export?)",
         locate_bad_byte=False,
     )
-    return parse_funnel(text, str(path), scenario, hashlib.sha256(raw).hexdigest())
+    digest = hashlib.sha256(raw).hexdigest()
+    return parse_export(text, str(path), scenario, funnel_format, step_map, digest)
 
 
-__all__ = ["COLUMNS", "Observation", "ObservedFunnel", "load_funnel", "parse_funnel"]
+__all__ = [
+    "COLUMNS",
+    "CountRow",
+    "Observation",
+    "ObservedFunnel",
+    "load_funnel",
+    "observed_funnel",
+    "parse_funnel",
+]

@@ -32,6 +32,7 @@ def loaded_after(statement: str) -> set[str]:
         ),
         ("frictionsim.stats", {"matplotlib", "simpy"}),
         ("frictionsim.funnel_data", {"simpy", "matplotlib"}),
+        ("frictionsim.funnel_exports", {"simpy", "matplotlib"}),
         ("frictionsim.studies.calibrate", {"matplotlib"}),
     ],
 )
