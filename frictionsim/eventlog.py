@@ -22,7 +22,9 @@ queue and ``complete`` when served or ``withdraw`` when reneging;
 ``abandoned`` (friction) or ``left`` (non-friction exit); and ``defect`` when a
 post-purchase defect surfaces. A case is one visit: ``r<replication>-<source
 initial><number>``, e.g. ``r0-o17`` (organic), ``r0-r3`` (referral), ``r0-b2``
-(back: returning).
+(back: returning). ``customer`` links a person's visits: it is the case of their
+first visit (a returning customer's is the visit they first came on, whatever
+number of times they return; every other visit is its own customer's).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ CSV_COLUMNS = (
     "step",
     "irritation",
     "minute",
+    "customer",
 )
 _CASE_PREFIX = {"organic": "o", "referral": "r", "returning": "b"}
 
@@ -63,6 +66,7 @@ class PartWriter:
         # per visit in progress: the fields every row of it shares, and its rows
         self.visits: dict[tuple[int, int], tuple[str, str, list[str]]] = {}
         self.most_open = 0  # the most visits held at once, for the memory bound
+        self.persons: dict[tuple[int, int], str] = {}  # returning visits: their person's case
 
     def event(
         self,
@@ -79,13 +83,20 @@ class PartWriter:
         visit = self.visits.get(key)
         if visit is None:
             name = SOURCES[source]
-            case = f"r{self.replication}-{_CASE_PREFIX[name]}{customer}"
-            shared = f"\t{self.replication}\t{name}\t{self.segments[segment]}\t"
+            case = self._case(source, customer)
+            person = self.persons.pop(key, case)
+            shared = f"\t{self.replication}\t{name}\t{self.segments[segment]}\t{person}\t"
             visit = self.visits[key] = (case, shared, [])
             if len(self.visits) > self.most_open:
                 self.most_open = len(self.visits)
         case, shared, rows = visit
         rows.append(f"{case}\t{activity}\t{lifecycle}\t{minute!r}{shared}{step}\t{irritation!r}\n")
+
+    def _case(self, source: int, customer: int) -> str:
+        return f"r{self.replication}-{_CASE_PREFIX[SOURCES[source]]}{customer}"
+
+    def person(self, source: int, customer: int, person: tuple[int, int]) -> None:
+        self.persons[(source, customer)] = self._case(*person)
 
     def done(self, source: int, customer: int) -> None:
         self.file.writelines(self.visits.pop((source, customer))[2])
@@ -121,10 +132,11 @@ def write_log(scenario: Scenario, parts: Sequence[Path], out: Path, fmt: str) ->
     with open(out, "w", encoding="utf-8", newline="") as f:
         if fmt == "csv":
             f.write(",".join(CSV_COLUMNS) + "\n")
-            for case, activity, life, minute, rep, source, seg, step, irr in _rows(parts):
+            for case, activity, life, minute, rep, source, seg, who, step, irr in _rows(parts):
                 stamp = _timestamp(start, minute)
                 f.write(
-                    f"{case},{activity},{life},{stamp},{rep},{source},{seg},{step},{irr},{minute}\n"
+                    f"{case},{activity},{life},{stamp},{rep},{source},{seg},{step},{irr},{minute},"
+                    f"{who}\n"
                 )
         elif fmt == "xes":
             _write_xes(f, scenario, parts)
@@ -155,7 +167,7 @@ def _write_xes(f: TextIO, scenario: Scenario, parts: Sequence[Path]) -> None:
     f.write(_XES_HEAD)
     f.write(f'  <string key="concept:name" value={quoteattr(scenario.name)}/>\n')
     current = None
-    for case, activity, life, minute, rep, source, seg, step, irr in _rows(parts):
+    for case, activity, life, minute, rep, source, seg, who, step, irr in _rows(parts):
         if case != current:
             if current is not None:
                 f.write("  </trace>\n")
@@ -165,6 +177,7 @@ def _write_xes(f: TextIO, scenario: Scenario, parts: Sequence[Path]) -> None:
                 f'    <int key="replication" value="{rep}"/>\n'
                 f'    <string key="source" value="{source}"/>\n'
                 f'    <string key="segment" value={quoteattr(seg)}/>\n'
+                f'    <string key="customer" value="{who}"/>\n'
             )
         f.write(
             f"    <event>\n"

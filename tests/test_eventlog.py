@@ -165,3 +165,35 @@ def test_the_writer_holds_only_visits_in_progress(tmp_path):
     assert not writer.visits
     lines = (tmp_path / "part.tsv").read_text().count("\n")
     assert lines == result.visitors * 6  # arrival, a start/complete, b start/complete, order
+
+
+def test_the_customer_column_links_a_person_s_visits(tmp_path):
+    """A returning visit's customer is the case of that person's first visit (also
+    after several returns); every other visit is its own customer's."""
+    shop = {**SHOP, "repeat": {"delay": 20, "promoters": 0.9, "passives": 0.9,
+                               "detractors": 0.9, "abandoners": 0.9}}  # fmt: skip
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(shop, sort_keys=False))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["run", str(path), "-o", str(out), "--event-log", "csv",
+                                      "-q", "--no-charts", "-r", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with open(out / "events.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[-1] == "customer"
+    first_seen: dict[str, float] = {}
+    customer_of: dict[str, str] = {}
+    for row in rows:
+        case = row["case:concept:name"]
+        first_seen.setdefault(case, float(row["minute"]))
+        assert customer_of.setdefault(case, row["customer"]) == row["customer"]  # one per case
+    returning = [c for c in customer_of if c.startswith("r0-b")]
+    assert len(returning) > 20
+    for case, person in customer_of.items():
+        if case in returning:
+            assert not person.startswith("r0-b")  # the first visit, not another return
+            assert first_seen[person] < first_seen[case]
+        else:
+            assert person == case
+    visits = collections.Counter(customer_of.values())
+    assert max(visits.values()) >= 3  # people who came back more than once are one customer

@@ -96,6 +96,10 @@ class EventSink(Protocol):
     def done(self, source: int, customer: int) -> None:
         """The customer's visit, and the memory of it, is over."""
 
+    def person(self, source: int, customer: int, person: tuple[int, int]) -> None:
+        """The visit ``(source, customer)``, about to start, is of the person whose first
+        visit was ``person`` (a returning customer); every other visit is its own person's."""
+
 
 class _Block:
     """Random numbers of ``BLOCK`` consecutive customers, row ``j`` for customer ``j``."""
@@ -191,6 +195,9 @@ class _Shifted:
     def done(self, src: int, i: int) -> None:
         self.sink.done(src, i)
 
+    def person(self, src: int, i: int, person: tuple[int, int]) -> None:
+        self.sink.person(src, i, person)
+
 
 class _Simulation:
     def __init__(
@@ -233,6 +240,8 @@ class _Simulation:
         self.extra_limit = 20 * scenario.expected_arrivals + 10_000
         self.extra_scheduled = [0]  # one count for the run and its warm-up (shared list)
         self.deterrals: list[float] = []  # heap of times from which one prospect stays away
+        # the person (source, number of their first visit) of each returning visit in progress
+        self.persons: dict[tuple[int, int], tuple[int, int]] = {}
         self.deterred_ready = 0
         self.bin_width = arrival_bin_width(scenario)
         self.n_bins = arrival_bins(scenario)
@@ -321,10 +330,16 @@ class _Simulation:
         source.count += 1
         return source.blk, j, i  # type: ignore[return-value]
 
-    def spawn(self, src: int, seg: int = -1, tol: float = 0.0) -> None:
+    def spawn(
+        self, src: int, seg: int = -1, tol: float = 0.0, person: tuple[int, int] | None = None
+    ) -> None:
         blk, j, i = self.take_row(self.sources[src])
         now = self.env.now
         sim = self if now >= self.warmup else self.warm  # the warm-up's customers: uncounted
+        if person is not None:  # a returning customer: the person of their first visit
+            self.persons[(src, i)] = person
+            if sim.events is not None:
+                sim.events.person(src, i, person)
         sim.src_visitors[src] += 1
         b = int((now - self.warmup) // self.bin_width)
         if 0 <= b < self.n_bins:
@@ -518,10 +533,12 @@ class _Simulation:
             self.ab_friction[s] += 1
             self.lost_friction[s] += value
             if self.talks:
-                self.after(ABANDONER, seg, tol)
+                self.after(ABANDONER, seg, tol, (src, i))
         else:
             self.ab_exit[s] += 1
             self.lost_exit[s] += value
+            if self.persons:
+                self.persons.pop((src, i), None)
         ev = self.events
         if ev is not None:
             name = self.names[s]
@@ -553,14 +570,17 @@ class _Simulation:
         score = recommend_score(peak, last, tol, self.best, self.scale)
         self.scores[seg][score] += 1
         if self.talks:
-            self.after(PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR, seg, tol)
+            kind = PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR
+            self.after(kind, seg, tol, (src, i))
         if self.log is not None:
             self.log.append((src, i, seg, ORDER, -1, self.env.now, value, irr, tol, score))
         if ev is not None:
             ev.done(src, i)
 
-    def after(self, kind: int, seg: int, tol: float) -> None:
-        """What a customer of ``kind`` does next: tell others, come back."""
+    def after(self, kind: int, seg: int, tol: float, visit: tuple[int, int]) -> None:
+        """What a customer of ``kind`` (whose visit ``visit`` ended) does next: tell
+        others, come back."""
+        person = self.persons.pop(visit, visit) if self.persons else visit
         now = self.env.now
         horizon = self.horizon
         if self.wom is not None:
@@ -583,9 +603,16 @@ class _Simulation:
             if rng.random() < self.come_back[kind]:
                 t = now + float(self.repeat.delay.sample(rng, 1)[0])
                 if t < horizon:
-                    self.schedule(t, RETURNING, seg, tol)
+                    self.schedule(t, RETURNING, seg, tol, person)
 
-    def schedule(self, t: float, src: int, seg: int = -1, tol: float = 0.0) -> None:
+    def schedule(
+        self,
+        t: float,
+        src: int,
+        seg: int = -1,
+        tol: float = 0.0,
+        person: tuple[int, int] | None = None,
+    ) -> None:
         self.extra_scheduled[0] += 1
         if self.extra_scheduled[0] > self.extra_limit:
             raise SimulationError(
@@ -593,7 +620,9 @@ class _Simulation:
                 f"{self.extra_limit:,.0f} extra visitors in one replication; "
                 "lower word_of_mouth visit chances or repeat chances"
             )
-        self.env.timeout(t - self.env.now).callbacks.append(lambda _: self.spawn(src, seg, tol))
+        self.env.timeout(t - self.env.now).callbacks.append(
+            lambda _: self.spawn(src, seg, tol, person)
+        )
 
     # -- result -------------------------------------------------------------------------------
 
