@@ -58,6 +58,7 @@ class Metric:
     description: str
     headline: bool = False  # a contract metric of DESIGN.md's summary (run level)
     capacity_only: bool = False  # a step metric that exists only for steps with capacity
+    balking_only: bool = False  # a step metric of steps whose queue customers may balk at
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -106,8 +107,8 @@ def _run(name, kind, label, compute, description, headline=False) -> Metric:
     return Metric(name, "run", kind, label, lambda r, s, i: compute(r, s), description, headline)
 
 
-def _step(name, kind, label, compute, description, capacity_only=False) -> Metric:
-    return Metric(name, "step", kind, label, compute, description, False, capacity_only)
+def _step(name, kind, label, compute, description, capacity_only=False, balking=False) -> Metric:
+    return Metric(name, "step", kind, label, compute, description, False, capacity_only, balking)
 
 
 def _segment(name, kind, label, compute, description) -> Metric:
@@ -230,6 +231,8 @@ METRICS: tuple[Metric, ...] = (
           "share of entrants who found all capacity busy", True),
     _step("reneged", "count", "reneged", lambda r, s, i: float(r.step_reneged[i]),
           "customers whose irritation reached their tolerance while waiting", True),
+    _step("balked", "count", "balked", lambda r, s, i: float(r.step_balked[i]),
+          "customers who found `balk_at` or more waiting and did not join the queue", True, True),
     _step("utilisation", "rate", "utilisation",
           lambda r, s, i: ratio(float(r.step_busy_time[i]), s.steps[i].capacity * r.end_time),
           "capacity-minutes held / (capacity × run length)", True),
@@ -270,8 +273,13 @@ HEADLINE: tuple[str, ...] = tuple(m.name for m in METRICS if m.headline)
 
 def step_metrics_of(scenario: Scenario, i: int) -> Iterator[Metric]:
     """The step metrics step ``i`` has (capacity metrics only for a step with capacity)."""
-    has_capacity = bool(scenario.steps[i].capacity)
-    return (m for m in TABLE["step"].values() if has_capacity or not m.capacity_only)
+    step = scenario.steps[i]
+    has_capacity, balks = bool(step.capacity), step.balk_at is not None
+    return (
+        m
+        for m in TABLE["step"].values()
+        if (has_capacity or not m.capacity_only) and (balks or not m.balking_only)
+    )
 
 
 def run_values(result: RunResult, scenario: Scenario) -> dict[str, float]:

@@ -207,6 +207,8 @@ def queue_flows(draw):
         steps[k]["duration"] = draw(DURATIONS)
         steps[k]["capacity"] = draw(st.integers(1, 4))
         steps[k]["wait_irritation"] = draw(st.sampled_from([0, 0.3, 2]))
+        if draw(st.booleans()):
+            steps[k]["balk_at"] = draw(st.integers(0, 3))
     if n >= 3 and draw(st.booleans()):  # a branch that skips a step
         steps[0]["next"] = [{"to": "s1", "p": 0.6}, {"to": "s2", "p": 0.4}]
     segments = [

@@ -43,7 +43,11 @@ def test_summary_holds_exactly_the_table_in_its_order():
     assert list(summary["metrics"]) == list(TABLE["run"])
     plain = [m for m, d in TABLE["step"].items() if not d.capacity_only]
     assert list(summary["steps"]["a"]) == plain
-    assert list(summary["steps"]["pay"]) == list(TABLE["step"])
+    queue = [m for m, d in TABLE["step"].items() if not d.balking_only]
+    assert list(summary["steps"]["pay"]) == queue
+    balking = make_scenario(steps=[{"name": "pay", "capacity": 1, "duration": 0.5, "balk_at": 1}])
+    at = summarize(balking, [run_once(balking, 1), run_once(balking, 2)], 1, "x")
+    assert list(at["steps"]["pay"]) == list(TABLE["step"])
     assert list(summary["segments"]["all"]) == list(TABLE["segment"])
 
 

@@ -83,6 +83,8 @@ NonNegativeDuration = duration(ge=0, le=MAX_PARAMETER)
 Attempts = count(ge=1, le=100)
 FieldCount = count(le=MAX_FIELDS)
 Capacity = count(ge=1, le=MAX_CAPACITY)
+#: Customers waiting in a queue (a balking threshold): 0 (nobody waits) or more.
+Waiting = count(ge=0, le=MAX_CAPACITY)
 Seed = count(le=2**63 - 1)
 Replications = count(ge=1, le=100_000)
 
@@ -245,6 +247,11 @@ class Step(_Model):
         None,
         description="Irritation per minute spent waiting in the queue; "
         "default `friction.wait_irritation`.",
+    )
+    balk_at: Union[Waiting, None] = Field(
+        None,
+        description="With `capacity`: a customer who finds this many or more waiting "
+        "declines to join the queue (balking; friction at this step). Default: nobody balks.",
     )
     time_irritation: Union[NonNegativeRate, None] = Field(
         None,

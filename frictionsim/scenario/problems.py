@@ -383,6 +383,16 @@ def _flow_problems(doc: Document) -> None:
             )
 
 
+def _balking_problems(doc: Document) -> None:
+    """``steps[].balk_at`` only where the step has ``capacity`` (a queue to see)."""
+    steps = doc.data.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        if isinstance(step, dict) and step.get("balk_at") is not None and not step.get("capacity"):
+            where = ("steps", i, "balk_at")
+            doc.problem(doc.mark_of(where, key=True), display(doc.data, where),
+                        "the step has no `capacity`, so no queue to balk at")  # fmt: skip
+
+
 def _uncertainty_problems(doc: Document) -> None:
     """``uncertainty.parameters[].path``: a step the scenario has (``tolerance`` needs none),
     and a scale that fits the parameter (``logit`` for an exit, ``log`` otherwise)."""
@@ -511,6 +521,7 @@ def validate(doc: Document) -> Scenario:
     _flow_problems(doc)
     _segment_step_problems(doc)
     _uncertainty_problems(doc)
+    _balking_problems(doc)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)
     return scenario

@@ -92,6 +92,7 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "errors",
             "capacity",
             "wait_irritation",
+            "balk_at",
             "time_irritation",
             "exit_irritation",
             "next",
@@ -124,6 +125,7 @@ KNOWN_RESULT_FIELDS = frozenset(
         "step_abandoned_friction",
         "step_abandoned_exit",
         "step_reneged",
+        "step_balked",
         "step_failed_attempts",
         "step_wait_total",
         "step_waited",
@@ -463,6 +465,7 @@ class _QueueCounts:
 
         self.state = fcfs.State(cap, PYTHON_QUEUES or fcfs.compiled() is None)
         self.reneged = 0
+        self.balked = 0
         self.waited = 0
         self.sums = _InOrder(2, 1)  # 0: waits, 1: units held
         self.seen = 0  # events so far (ties in time keep this order)
@@ -630,6 +633,7 @@ class _Counts:
             step_abandoned_friction=self.ab_friction,
             step_abandoned_exit=self.ab_exit,
             step_reneged=per_queue(lambda q: q.reneged, np.int64),
+            step_balked=per_queue(lambda q: q.balked, np.int64),
             step_failed_attempts=self.failed,
             step_wait_total=per_queue(lambda q: q.sums.sums[0], float),
             step_waited=per_queue(lambda q: q.waited, np.int64),
@@ -816,12 +820,14 @@ def _serve(
         st.wait_irr,
         st.time_irr,
         st.err_irr,
+        st.balk_at,
     )
     end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds = out[:9]
     reneged, failed, tie = out[9], out[10], out[13]
     if tie:
         raise _Tie
     q.reneged += int(reneged)
+    q.balked += int(out[14])
     q.waited += int(n_waits)
     counts.failed[i] += int(failed)
     waits, wait_ends = waits[:n_waits], wait_ends[:n_waits]

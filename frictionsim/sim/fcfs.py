@@ -83,8 +83,10 @@ def _sift_up(h: Any, pos: int) -> None:
 
 class State:
     """A queue between batches: when each unit is free next (``units``, a heap), the
-    release times of the units in use (``held[:n_held]``, a heap) and the most units
-    in use at once. Lists for the Python kernel, arrays for the compiled one."""
+    release times of the units in use (``held[:n_held]``, a heap), the most units in
+    use at once and, where customers may balk, when each customer now waiting leaves
+    the queue (``queued[:n_queued]``, a heap). Lists for the Python kernel, arrays for
+    the compiled one."""
 
     def __init__(self, cap: int, python: bool) -> None:
         self.python = python
@@ -92,6 +94,20 @@ class State:
         self.held: Any = [0.0] * cap if python else np.zeros(cap)
         self.n_held = 0
         self.max_busy = 0
+        self.queued: Any = [] if python else np.zeros(0)
+        self.n_queued = 0
+
+    def room(self, more: int) -> None:
+        """Make ``queued`` hold ``more`` customers beyond those waiting now."""
+        need = self.n_queued + more
+        if len(self.queued) >= need:
+            return
+        if self.python:
+            self.queued.extend([0.0] * (need - len(self.queued)))
+        else:
+            grown = np.zeros(max(need, 2 * len(self.queued)))
+            grown[: self.n_queued] = self.queued[: self.n_queued]
+            self.queued = grown
 
 
 def walk(
@@ -112,6 +128,9 @@ def walk(
     held: Any,
     n_held: int,
     max_busy: int,
+    balk_at: int,
+    queued: Any,
+    n_queued: int,
 ) -> tuple:
     """Walk the customers (in the order they reach the step, times ascending) through
     the queue and their attempts, from the queue's state (``units`` and ``held`` are
@@ -124,8 +143,11 @@ def walk(
     ``DONE`` or ``LOST`` (friction at the step); the waits and the moments they
     ended (``n_waits`` of them); the times units were held and the moments they were
     released (``n_holds``); the reneging customers, failed attempts, units in use
-    and most in use at once; and ``tie``: two events at the same instant, whose
-    order only SimPy's event queue knows (nothing else returned is then to be used).
+    and most in use at once; ``tie``: two events at the same instant, whose order
+    only SimPy's event queue knows (nothing else returned is then to be used); and,
+    with ``balk_at`` ≥ 0 (a customer who finds that many waiting does not join), the
+    customers who balked and those still waiting (``queued`` has room for every
+    customer of the call beyond them).
     """
     n = len(arrive)
     end = np.empty(n)
@@ -139,6 +161,7 @@ def walk(
     n_holds = 0
     reneged = 0
     failed = 0
+    balked = 0
     tie = False
     for k in range(n):
         t = arrive[k]
@@ -152,10 +175,24 @@ def walk(
         if n_held > 0 and held[0] == t:  # a unit is released as they arrive
             tie = True
             break
+        if balk_at >= 0:
+            while n_queued > 0 and queued[0] < t:  # left the queue before they arrive
+                n_queued -= 1
+                queued[0] = queued[n_queued]
+                _sift_down(queued, n_queued, 0)
+            if n_queued > 0 and queued[0] == t:
+                tie = True
+                break
         free = units[0]
         handed = False
         start = t
         if free >= t:  # every unit is busy: they queue
+            if 0 <= balk_at <= n_queued:  # unless the queue is too long: they go
+                balked += 1
+                end[k] = t
+                irr_out[k] = x
+                status[k] = LOST
+                continue
             rate = wait_irr * sn
             if rate > 0:
                 gives_up = t + (lim - x) / rate
@@ -163,6 +200,10 @@ def walk(
                     tie = True
                     break
                 if gives_up < free:  # they renege, never holding a unit
+                    if balk_at >= 0:
+                        queued[n_queued] = gives_up
+                        _sift_up(queued, n_queued)
+                        n_queued += 1
                     waits[n_waits] = gives_up - t
                     wait_ends[n_waits] = gives_up
                     n_waits += 1
@@ -172,6 +213,10 @@ def walk(
                     status[k] = LOST
                     continue
             start = free
+            if balk_at >= 0:
+                queued[n_queued] = free
+                _sift_up(queued, n_queued)
+                n_queued += 1
             waits[n_waits] = free - t
             wait_ends[n_waits] = free
             n_waits += 1
@@ -225,7 +270,7 @@ def walk(
             status[k] = LOST
     return (
         end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds,
-        reneged, failed, n_held, max_busy, tie,
+        reneged, failed, n_held, max_busy, tie, balked, n_queued,
     )  # fmt: skip
 
 
@@ -261,6 +306,7 @@ def run(
     wait_irr: float,
     time_irr: float,
     err_irr: float,
+    balk_at: int = -1,
 ) -> tuple:
     """:func:`walk` over arrays (``durs``, ``errs``: attempts × customers, or ``None``)
     from ``state`` (updated), compiled where numba is installed unless the state is
@@ -269,6 +315,9 @@ def run(
     failing = errs is not None
     const = -1.0 if dur_const is None else float(dur_const)
     fast = None if state.python else compiled()
+    if balk_at >= 0:
+        state.room(n)
+    queued = state.queued if balk_at >= 0 or state.python else np.zeros(1)
     if fast is not None:
         empty = np.zeros((1, max(n, 1)))
         with warnings.catch_warnings():  # e.g. no writable cache folder: compiled anyway
@@ -291,6 +340,9 @@ def run(
                 state.held,
                 state.n_held,
                 state.max_busy,
+                int(balk_at),
+                queued if len(queued) else np.zeros(1),
+                state.n_queued,
             )
     else:
         out = walk(
@@ -311,8 +363,12 @@ def run(
             state.held,
             state.n_held,
             state.max_busy,
+            balk_at,
+            queued,
+            state.n_queued,
         )
     state.n_held, state.max_busy = int(out[11]), int(out[12])
+    state.n_queued = int(out[15])
     return out
 
 

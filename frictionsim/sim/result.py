@@ -56,6 +56,7 @@ class RunResult:
     step_abandoned_friction: np.ndarray
     step_abandoned_exit: np.ndarray
     step_reneged: np.ndarray  # friction abandonment while waiting (part of abandoned_friction)
+    step_balked: np.ndarray  # declined to join a long queue (part of abandoned_friction)
     step_failed_attempts: np.ndarray
     step_wait_total: np.ndarray  # minutes in queue, summed over customers who entered
     step_waited: np.ndarray  # customers who found every unit of capacity busy

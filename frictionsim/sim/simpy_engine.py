@@ -246,6 +246,7 @@ class _Simulation:
         self.bin_width = arrival_bin_width(scenario)
         self.n_bins = arrival_bins(scenario)
         self.busy = [0] * n_steps  # units in use (state, shared with the warm-up's customers)
+        self.waiting = [0] * n_steps  # customers in each queue (state, shared likewise)
         self.queues: list[deque] = [deque() for _ in range(n_steps)]
         self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
         self._new_counters(record)
@@ -268,6 +269,7 @@ class _Simulation:
         self.lost_friction = [0.0] * n_steps
         self.lost_exit = [0.0] * n_steps
         self.reneged = [0] * n_steps
+        self.balked = [0] * n_steps
         self.failed = [0] * n_steps
         self.wait_total = [0.0] * n_steps
         self.waited = [0] * n_steps
@@ -400,6 +402,11 @@ class _Simulation:
                     if self.busy[s] > self.max_busy[s]:
                         self.max_busy[s] = self.busy[s]
                 else:
+                    if 0 <= st.balk_at <= self.waiting[s]:  # the queue is too long: they go
+                        self.balked[s] += 1
+                        self.finish(i, src, seg, tol, value, FRICTION, s, irr)
+                        return
+                    self.waiting[s] += 1
                     rate = st.wait_irr * sens
                     ticket = env.event()
                     self.queues[s].append(ticket)
@@ -410,6 +417,7 @@ class _Simulation:
                     if rate > 0:
                         env.timeout((limit - irr) / rate, ticket).callbacks.append(_renege)
                     granted = yield ticket
+                    self.waiting[s] -= 1
                     waited = env.now - joined
                     self.wait_total[s] += waited
                     self.waited[s] += 1
@@ -660,6 +668,7 @@ class _Simulation:
             step_abandoned_friction=arr(self.ab_friction, dtype=np.int64),
             step_abandoned_exit=arr(self.ab_exit, dtype=np.int64),
             step_reneged=arr(self.reneged, dtype=np.int64),
+            step_balked=arr(self.balked, dtype=np.int64),
             step_failed_attempts=arr(self.failed, dtype=np.int64),
             step_wait_total=arr(self.wait_total, dtype=float),
             step_waited=arr(self.waited, dtype=np.int64),

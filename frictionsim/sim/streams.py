@@ -123,6 +123,7 @@ class StepPlan:
 
     __slots__ = (
         "attempts",
+        "balk_at",
         "capacity",
         "commits",
         "defect_delay",
@@ -156,6 +157,7 @@ class StepPlan:
         self.exit_slope = step.exit_irritation  # each point of irritation adds this much
         self.exits = self.exit_slope > 0 or any(x > 0 for x in self.exit_seg)  # drawn at all
         self.capacity = step.capacity or 0
+        self.balk_at = -1 if step.balk_at is None else step.balk_at  # -1: nobody balks
         self.wait_irr = scenario.wait_irritation(step)
         self.time_irr = scenario.time_irritation(step)
         self.dur_dist = step.duration
