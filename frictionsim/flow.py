@@ -40,10 +40,17 @@ class Flow:
     """The step graph of one scenario; ``successors[i]`` as written, ``p = 0`` included."""
 
     successors: tuple[tuple[Edge, ...], ...]
+    #: Where a step sends those who failed every attempt (``errors.fallback``), and the
+    #: chance of that (``p ** max_attempts``, irritation aside): live edges besides.
+    fallbacks: tuple[tuple[Edge, ...], ...] = ()
     live: tuple[tuple[int, ...], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        live = tuple(tuple(j for j, p in edges if not p <= 0) for edges in self.successors)
+        extra = self.fallbacks or ((),) * len(self.successors)
+        live = tuple(
+            tuple(j for j, p in edges if not p <= 0) + tuple(j for j, p in more if not p <= 0)
+            for edges, more in zip(self.successors, extra)
+        )
         object.__setattr__(self, "live", live)
 
     @classmethod
@@ -69,7 +76,13 @@ class Flow:
                     for k, b in enumerate(nxt):
                         ps[k] += share * p_of[b.to]
             succ.append(tuple((index[b.to], p) for b, p in zip(nxt, ps)))
-        return cls(tuple(succ))
+        fallbacks = []
+        for step in steps:
+            errors = getattr(step, "errors", None)
+            target = getattr(errors, "fallback", None) if errors is not None else None
+            p = float(errors.p) ** errors.max_attempts if target is not None else 0.0
+            fallbacks.append(((index[target], p),) if target is not None else ())
+        return cls(tuple(succ), tuple(fallbacks))
 
     @property
     def n(self) -> int:
@@ -158,9 +171,12 @@ class Flow:
         the chain never ends (which validation refuses)."""
         q = np.zeros((self.n, self.n))
         for i, edges in enumerate(self.successors):
+            fail = sum(p for _, p in self.fallbacks[i]) if self.fallbacks else 0.0
             for j, p in edges:
                 if j != END:
-                    q[i, j] += p
+                    q[i, j] += p * (1 - fail)
+            for j, p in self.fallbacks[i] if self.fallbacks else ():
+                q[i, j] += p
         first = np.zeros(self.n)
         first[0] = 1.0
         try:

@@ -209,6 +209,9 @@ def queue_flows(draw):
         steps[k]["wait_irritation"] = draw(st.sampled_from([0, 0.3, 2]))
         if draw(st.booleans()):
             steps[k]["balk_at"] = draw(st.integers(0, 3))
+    for k, step in enumerate(steps[:-1]):  # a fallback to a later step, for some
+        if "errors" in step and draw(st.booleans()):
+            step["errors"]["fallback"] = f"s{draw(st.integers(k + 1, n - 1))}"
     if n >= 3 and draw(st.booleans()):  # a branch that skips a step
         steps[0]["next"] = [{"to": "s1", "p": 0.6}, {"to": "s2", "p": 0.4}]
     segments = [

@@ -160,6 +160,11 @@ class Errors(_Model):
     max_attempts: Attempts = Field(
         3, description="Failed attempts after which the customer gives up (friction); 1–100."
     )
+    fallback: Union[Name, None] = Field(
+        None,
+        description="A step the customer goes to after `max_attempts` failures instead of "
+        "giving up (another payment method, a support chat); default: they give up.",
+    )
 
 
 class Defect(_Model):

@@ -362,6 +362,18 @@ def _flow_problems(doc: Document) -> None:
                     ("steps", i, "next"),
                     f"branch probabilities sum to {sum(ps):g}; they must sum to 1",
                 )
+        errors = step.get("errors")
+        fallback = errors.get("fallback") if isinstance(errors, dict) else None
+        if isinstance(fallback, str):
+            path = ("steps", i, "errors", "fallback")
+            if fallback not in index:
+                problem(path, f"no step named '{fallback}'{did_you_mean(fallback, names)}")
+                graph_ok = False
+            elif index[fallback] == i:
+                problem(path, "a step cannot fall back to itself; give it more max_attempts")
+                graph_ok = False
+            else:
+                out.add(index[fallback])  # those who failed every attempt go on there
         edges[i] = out
     if not graph_ok:
         return

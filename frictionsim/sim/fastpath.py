@@ -100,7 +100,7 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "cost",  # applied by stats, not by the engine
         }
     ),
-    "Errors": frozenset({"p", "irritation", "max_attempts"}),
+    "Errors": frozenset({"p", "irritation", "max_attempts", "fallback"}),
     "Branch": frozenset({"to", "p"}),
     "SegmentStep": frozenset({"exit", "errors", "next"}),
     "SegmentErrors": frozenset({"p"}),
@@ -734,9 +734,10 @@ def _walk(
             queue = np.concatenate((waiting, idx))
             ready = now[queue] < watermark
             b.parked[queue[~ready]] = True
-            idx, lost = _serve(st, queues[i], counts, b, queue[ready], sens)
+            idx, lost, routed = _serve(st, queues[i], counts, b, queue[ready], sens)
             b.parked[queue[ready]] = False
             gone.append(lost)
+            _route(st, b, routed)
             _complete(idx, irr, start, peak, last, limit, commit)
             st.advance(b, idx)
             idx = idx[:0]
@@ -762,7 +763,12 @@ def _walk(
             counts.failed[i] += bad.size
             irr[bad] = irr[bad] + st.err_irr * sens[bad]
             if a == st.attempts - 1:
-                gone.append(bad)  # max_attempts failures: they give up
+                if st.fallback < 0:
+                    gone.append(bad)  # max_attempts failures: they give up
+                else:  # ... or go on to the fallback, unless irritation reached the limit
+                    over = irr[bad] >= limit[bad]
+                    gone.append(bad[over])
+                    _route(st, b, bad[~over])
                 idx = bad[:0]
                 break
             give_up = irr[bad] >= limit[bad]
@@ -777,6 +783,14 @@ def _walk(
         counts.ab_friction[i] += lost.size
 
 
+def _route(st: _Step, b: _Batch, idx: np.ndarray) -> None:
+    """Customers ``idx`` failed every attempt at ``st`` and go on to its fallback step:
+    not completed (no commitment), but what they felt there is a moment."""
+    if idx.size:
+        _complete(idx, b.irr, b.start, b.peak, b.last, b.limit, None)
+        b.where[idx] = st.fallback
+
+
 def _serve(
     st: _Step,
     q: _QueueCounts,
@@ -784,15 +798,16 @@ def _serve(
     b: _Batch,
     idx: np.ndarray,
     sens: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Customers ``idx`` at a step with ``capacity``, first come first served, through
     :func:`.fcfs.walk` in the order they reach the step, after everyone who reached it
     in earlier batches. Two events at the same instant (two arrivals at once, an
     arrival as a unit is freed, a renege as it is handed on, a hand-on to a customer
     who takes no time) raise :class:`_Tie`.
 
-    Returns the customers who completed the step and those lost there (friction); the
-    batch's ``now`` and ``irr`` are updated in place.
+    Returns the customers who completed the step, those lost there (friction) and those
+    who failed every attempt and go on to the step's fallback; the batch's ``now`` and
+    ``irr`` are updated in place.
     """
     from . import fcfs
 
@@ -821,6 +836,7 @@ def _serve(
         st.time_irr,
         st.err_irr,
         st.balk_at,
+        st.fallback >= 0,
     )
     end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds = out[:9]
     reneged, failed, tie = out[9], out[10], out[13]
@@ -840,8 +856,7 @@ def _serve(
     q.sums.add(releases, seen[n_waits:], (holds, np.ones(n_holds, dtype=np.int64)))
     now[idx] = end
     irr[idx] = irr_out
-    lost = status == fcfs.LOST
-    return idx[~lost], idx[lost]
+    return idx[status == fcfs.DONE], idx[status == fcfs.LOST], idx[status == fcfs.ROUTED]
 
 
 def _perform_timed(

@@ -45,8 +45,9 @@ else:
         return function
 
 
-#: What :func:`walk` returns in ``status`` per customer.
-DONE, LOST = 0, 1
+#: What :func:`walk` returns in ``status`` per customer: completed the step, lost there
+#: (friction), or failed every attempt and on to the step's fallback.
+DONE, LOST, ROUTED = 0, 1, 2
 
 
 @_jitable
@@ -131,6 +132,7 @@ def walk(
     balk_at: int,
     queued: Any,
     n_queued: int,
+    fallback: bool,
 ) -> tuple:
     """Walk the customers (in the order they reach the step, times ascending) through
     the queue and their attempts, from the queue's state (``units`` and ``held`` are
@@ -226,6 +228,7 @@ def walk(
         time_rate = time_irr * sn
         p = p_in[k]
         out = False
+        routed = False
         for a in range(n_att):
             d = dur_const if dur_const >= 0 else durs[a][k]
             if d > 0:
@@ -242,8 +245,11 @@ def walk(
             if failing and p > 0 and errs[a][k] < p:
                 failed += 1
                 x += err_irr * sn
-                if x >= lim or a == n_att - 1:
+                if x >= lim or (a == n_att - 1 and not fallback):
                     out = True
+                    break
+                if a == n_att - 1:  # every attempt failed: on to the fallback
+                    routed = True
                     break
             else:
                 break
@@ -268,6 +274,8 @@ def walk(
         irr_out[k] = x
         if out:
             status[k] = LOST
+        elif routed:
+            status[k] = ROUTED
     return (
         end, irr_out, status, waits, wait_ends, n_waits, holds, releases, n_holds,
         reneged, failed, n_held, max_busy, tie, balked, n_queued,
@@ -307,6 +315,7 @@ def run(
     time_irr: float,
     err_irr: float,
     balk_at: int = -1,
+    fallback: bool = False,
 ) -> tuple:
     """:func:`walk` over arrays (``durs``, ``errs``: attempts × customers, or ``None``)
     from ``state`` (updated), compiled where numba is installed unless the state is
@@ -343,6 +352,7 @@ def run(
                 int(balk_at),
                 queued if len(queued) else np.zeros(1),
                 state.n_queued,
+                bool(fallback),
             )
     else:
         out = walk(
@@ -366,10 +376,11 @@ def run(
             balk_at,
             queued,
             state.n_queued,
+            fallback,
         )
     state.n_held, state.max_busy = int(out[11]), int(out[12])
     state.n_queued = int(out[15])
     return out
 
 
-__all__ = ["DONE", "LOST", "State", "compiled", "run", "walk"]
+__all__ = ["DONE", "LOST", "ROUTED", "State", "compiled", "run", "walk"]

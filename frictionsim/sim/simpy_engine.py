@@ -442,6 +442,7 @@ class _Simulation:
             attempts = st.attempts
             p_error = st.err_p_seg[seg]
             time_rate = st.time_irr * sens
+            routed = False  # failed every attempt, on to the step's fallback
             for a in range(attempts):
                 d = st.dur_const
                 if d is None:
@@ -472,15 +473,26 @@ class _Simulation:
                     if ev is not None:
                         name = self.names[s]
                         ev.event(src, i, seg, f"{name} error", "complete", env.now, name, irr)
-                    if irr >= limit or a == attempts - 1:
+                    if irr >= limit or (a == attempts - 1 and st.fallback < 0):
                         if cap:
                             self.release(s, started)
                         self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                         return
+                    if a == attempts - 1:
+                        routed = True
+                        break
                 else:
                     break
             if cap:
                 self.release(s, started)
+            if routed:  # not completed (no commitment), but what was felt here is a moment
+                felt = irr - start_irr
+                if felt != 0.0:
+                    if felt > peak:
+                        peak = felt
+                    last = felt
+                s = st.fallback
+                continue
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "complete", env.now, self.names[s], irr)
             if st.commits:

@@ -139,6 +139,7 @@ class StepPlan:
         "exit_slope",
         "exits",
         "failing",
+        "fallback",
         "next_cum",
         "next_cum_seg",
         "next_single",
@@ -166,6 +167,9 @@ class StepPlan:
         self.failing = any(p > 0 for p in self.err_p_seg)
         self.err_irr = step.errors.irritation if step.errors else 0.0
         self.attempts = step.errors.max_attempts if step.errors else 1
+        target = step.errors.fallback if step.errors else None
+        # where those who failed every attempt go (-1: nowhere, they give up)
+        self.fallback = scenario.step_index(target) if target is not None else -1
         self.defect_p = step.defect.p if step.defect else 0.0
         self.defect_irr = step.defect.irritation if step.defect else 0.0
         self.defect_delay = step.defect.delay if step.defect else 0.0
