@@ -93,6 +93,10 @@ def _step_costs(r: RunResult, s: Scenario) -> float:
     return float(sum(step.cost * int(n) for step, n in zip(s.steps, r.step_entered)))
 
 
+def _reminder_costs(r: RunResult, s: Scenario) -> float:
+    return r.reminders_sent * s.reminders.cost if s.reminders is not None else 0.0
+
+
 def _capacity_costs(s: Scenario) -> float:
     return sum(step.capacity or 0 for step in s.steps) * s.economics.capacity_cost * s.horizon
 
@@ -182,9 +186,13 @@ METRICS: tuple[Metric, ...] = (
          "Σ over steps of cost × customers who entered the step"),
     _run("capacity_costs", "money", "capacity costs", lambda r, s: _capacity_costs(s),
          "Σ over steps with capacity of capacity × economics.capacity_cost × horizon"),
+    _run("reminders_sent", "count", "reminders sent", lambda r, s: float(r.reminders_sent),
+         "reminders sent to customers who left (`reminders`)"),
+    _run("reminder_costs", "money", "reminder costs", lambda r, s: _reminder_costs(r, s),
+         "reminders_sent × reminders.cost"),
     _run("profit", "signed_money", "profit", lambda r, s: s.economics.margin * r.revenue
-         - _step_costs(r, s) - _capacity_costs(s),
-         "economics.margin × revenue − step_costs − capacity_costs"),
+         - _step_costs(r, s) - _capacity_costs(s) - _reminder_costs(r, s),
+         "economics.margin × revenue − step_costs − capacity_costs − reminder_costs"),
     # ---------------------------------------------------------------- step level
     _step("entered", "count", "entered", lambda r, s, i: float(int(r.step_entered[i])),
           "visits to the step (a customer looping back counts again)"),

@@ -463,6 +463,30 @@ class Repeat(_Model):
     )
 
 
+class Reminders(_Model):
+    """A reminder and recovery campaign: customers who left are reminded, and some come
+    back (as returning customers, from the first step)."""
+
+    reached: Probability = Field(
+        1.0, description="Share of those who left whom a reminder reaches (an address known)."
+    )
+    friction: Probability = Field(
+        0.0, description="Chance a reminded customer who abandoned for friction comes back."
+    )
+    exit: Probability = Field(
+        0.0,
+        description="Chance a reminded customer who left for other reasons (browsing) "
+        "comes back: the usual target of cart reminders.",
+    )
+    delay: DurationDist = Field(
+        default_factory=lambda: TypeAdapter(DurationDist).validate_python(
+            {"dist": "exponential", "mean": "1d"}
+        ),
+        description="Time from leaving to the visit the reminder brings.",
+    )
+    cost: NonNegative = Field(0.0, description="Cost of one reminder sent (currency units).")
+
+
 class Economics(_Model):
     """Money beyond order values."""
 
@@ -563,6 +587,9 @@ class Scenario(_Model):
         None, description="Referrals and negative word of mouth; off when absent."
     )
     repeat: Union[Repeat, None] = Field(None, description="Repeat customers; off when absent.")
+    reminders: Union[Reminders, None] = Field(
+        None, description="A reminder campaign for those who left; off when absent."
+    )
     economics: Economics = Field(default_factory=Economics)
     uncertainty: Union[Uncertainty, None] = Field(
         None,
@@ -698,6 +725,7 @@ __all__ = [
     "Errors",
     "Experience",
     "Friction",
+    "Reminders",
     "Repeat",
     "Scenario",
     "Segment",

@@ -76,6 +76,7 @@ class RunResult:
     source_orders: np.ndarray
     source_revenue: np.ndarray
     prospects_lost: int  # organic arrivals that did not happen: deterred by word of mouth
+    reminders_sent: int  # reminders sent to customers who left (``reminders``)
     deterrals_unused: int  # deterrals due before the horizon that found no organic arrival
     defects: int  # post-purchase defects that surfaced
     arrival_bin_minutes: float

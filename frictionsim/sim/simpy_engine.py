@@ -222,12 +222,14 @@ class _Simulation:
         self.warmup = scenario.warmup
         self.wom = scenario.word_of_mouth
         self.repeat = scenario.repeat
+        self.reminders = scenario.reminders
         self.talks = self.wom is not None or self.repeat is not None
         self.sources = [_Source(Streams(scenario, seq, ORGANIC))]
-        if self.wom or self.repeat:
+        if self.wom or self.repeat or self.reminders:
             self.sources += [_Source(Streams(scenario, seq, k)) for k in (REFERRAL, RETURNING)]
         self.wom_rng = substream(seq, "word_of_mouth")
         self.repeat_rng = substream(seq, "repeat")
+        self.reminder_rng = substream(seq, "reminders")
         if self.wom:
             w = self.wom
             self.talk = [w.promoters, w.passives, w.detractors, w.abandoners]
@@ -282,6 +284,7 @@ class _Simulation:
         self.defects = 0
         self.log: list[tuple] | None = [] if record else None
         self.prospects_lost = 0
+        self.reminders_sent = 0
         self.irr_hist = [[[0] * IRRITATION_BINS for _ in range(n_steps)] for _ in range(n_segs)]
         self.tol_hist = [[0] * IRRITATION_BINS for _ in range(n_segs)]
         self.wait_hist = [[0] * TIME_BINS for _ in range(n_steps)]
@@ -549,6 +552,8 @@ class _Simulation:
             self.src_orders[src] += 1
             self.src_revenue[src] += value
             return  # logged once the experience is remembered
+        if self.reminders is not None:  # before the visit's person is forgotten
+            self.remind(outcome, seg, tol, (src, i))
         if outcome == FRICTION:
             self.ab_friction[s] += 1
             self.lost_friction[s] += value
@@ -557,8 +562,8 @@ class _Simulation:
         else:
             self.ab_exit[s] += 1
             self.lost_exit[s] += value
-            if self.persons:
-                self.persons.pop((src, i), None)
+        if self.persons:
+            self.persons.pop((src, i), None)
         ev = self.events
         if ev is not None:
             name = self.names[s]
@@ -596,6 +601,20 @@ class _Simulation:
             self.log.append((src, i, seg, ORDER, -1, self.env.now, value, irr, tol, score))
         if ev is not None:
             ev.done(src, i)
+
+    def remind(self, outcome: int, seg: int, tol: float, visit: tuple[int, int]) -> None:
+        """A reminder to a customer who left (``outcome``), and perhaps the visit it brings."""
+        r = self.reminders
+        rng = self.reminder_rng
+        if not rng.random() < r.reached:
+            return
+        self.reminders_sent += 1
+        back = r.friction if outcome == FRICTION else r.exit
+        if rng.random() < back:
+            t = self.env.now + float(r.delay.sample(rng, 1)[0])
+            if t < self.horizon:
+                person = self.persons.get(visit, visit)
+                self.schedule(t, RETURNING, seg, tol, person)
 
     def after(self, kind: int, seg: int, tol: float, visit: tuple[int, int]) -> None:
         """What a customer of ``kind`` (whose visit ``visit`` ended) does next: tell
@@ -701,6 +720,7 @@ class _Simulation:
             source_orders=arr(self.src_orders, dtype=np.int64),
             source_revenue=arr(self.src_revenue, dtype=float),
             prospects_lost=self.prospects_lost,
+            reminders_sent=self.reminders_sent,
             deterrals_unused=self.deterred_ready + len(self.deterrals),
             defects=self.defects,
             arrival_bin_minutes=self.bin_width,

@@ -24,11 +24,15 @@ from ..scenario import Scenario
 from ..sim.result import RunResult
 from ..stats import describe, difference
 
-#: What compared designs may differ in: the checkout itself, and how it is run.
-#: Every other key (horizon, start, arrivals, segments, experience, word of mouth,
-#: repeat visits, economics) describes the customers or how they are valued, so it
-#: must be the same for the comparison to be about the design.
-MAY_DIFFER = ("name", "description", "seed", "replications", "steps", "friction")
+#: What compared designs may differ in: the checkout itself, the shop's reminder
+#: campaign, and how it is run (``uncertainty`` is what a fit left open; compare does
+#: not read it). Every other key (horizon, start, arrivals, segments, experience, word
+#: of mouth, repeat visits, economics) describes the customers or how they are valued,
+#: so it must be the same for the comparison to be about the design.
+MAY_DIFFER = (
+    "name", "description", "seed", "replications", "steps", "friction", "reminders",
+    "uncertainty",
+)  # fmt: skip
 COMPARABLE = tuple(k for k in Scenario.model_fields if k not in MAY_DIFFER)
 
 
@@ -51,7 +55,7 @@ def check_comparable(designs: Sequence[Scenario]) -> None:
                     f"differ ({_describe_difference(getattr(ref, key), getattr(design, key))}"
                     f"{' min' if key == 'horizon' else ''}); "
                     "compared designs must model the same customers the same way; only "
-                    "their steps and friction may differ"
+                    "their steps, friction and reminders may differ"
                 )
 
 
