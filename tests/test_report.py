@@ -455,6 +455,7 @@ def test_a_comparison_panel_no_design_changes_is_left_out_and_named():
     assert "visitors" not in titles
     assert len(axes) == len(R.COMPARISON_PANELS) - 1
     notes = [t.get_text() for ax in fig.axes for t in ax.texts if "No panel" in t.get_text()]
+    assert "visitors" not in fig.get_suptitle()  # said in the spare cell instead
     (note,) = notes
     assert "visitors" in note.replace("\n", " ")
     # lost revenue falling is good: blue; conversion rising is good: blue
@@ -464,3 +465,41 @@ def test_a_comparison_panel_no_design_changes_is_left_out_and_named():
     colour = {ax.get_title("left").replace("\n", " "): bars(ax)[0].patches[0].get_facecolor()
               for ax in axes}  # fmt: skip
     assert colour["lost revenue"] == colour["conversion rate"] == to_rgba(R.PASSED)
+
+
+def test_panels_left_out_are_named_in_the_title_when_no_cell_is_spare():
+    same = {"mean": 0.0, "ci95": [0.0, 0.0], "significant": False}
+    moved = {"mean": 0.1, "ci95": [0.05, 0.15], "significant": True}
+    differences = {
+        m: dict(same if k % 3 == 1 else moved) for k, m in enumerate(R.COMPARISON_PANELS)
+    }
+    doc = {"reference": "a", "replications": 3, "common_random_numbers": True,
+           "differences": {"b": differences}}  # fmt: skip
+    fig = Figure()
+    assert len(R.draw_comparison(fig, doc)) == 6
+    title = fig.get_suptitle()
+    assert "No panel" in title
+    assert "visitors" in title
+    assert max(len(line) for line in title.splitlines()) <= 95
+
+
+@pytest.mark.parametrize(("better", "low", "high"), [("higher", "FRICTION", "PASSED"),
+                                                     ("lower", "PASSED", "FRICTION")])  # fmt: skip
+def test_a_tornado_bar_is_blue_where_the_metric_is_better_than_at_base(better, low, high):
+    ax = Figure().add_subplot()
+    R.plot_tornado(ax, ["p"], [0.2], [0.4], 0.3, metric="m", title="t", better=better)
+    faces = [c.patches[0].get_facecolor() for c in bars(ax)]
+    assert faces == [to_rgba(getattr(R, low)), to_rgba(getattr(R, high))]
+
+
+def test_a_parameter_without_any_effect_gets_no_tornado_row():
+    row = {"low": 1, "high": 2, "effect": 0.1, "low_mean": 0.25, "high_mean": 0.35}
+    doc = {"scenario": "s", "method": "oat", "metric": "conversion_rate", "delta_percent": 10,
+           "replications": 2, "base": {"mean": 0.3},
+           "parameters": [{**row, "parameter": "moves"},
+                          {**row, "parameter": "still", "effect": 0.0, "low_mean": 0.3,
+                           "high_mean": 0.3}]}  # fmt: skip
+    fig = Figure()
+    ax = R.draw_sensitivity(fig, doc)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["moves"]
+    assert "1 parameter without any effect not drawn" in ax.get_title("left")

@@ -24,6 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .. import metrics
@@ -249,10 +250,14 @@ def plot_tornado(
     kind: str = "pct",
     low_labels: Sequence[str] | None = None,
     high_labels: Sequence[str] | None = None,
+    better: str | None = None,
 ) -> None:
     """Sensitivity: the metric with each parameter at its low and high value (the
     others at base), widest swing on top. ``*_labels`` name the parameter values
-    at each end."""
+    at each end. With ``better`` (``higher`` or ``lower``: which way the metric is
+    good), a bar is blue where the metric is better than at base and vermilion where
+    it is worse, as in a comparison; without, the low end is one colour and the high
+    end another."""
     if not params:
         _no_values(ax, title, f"no parameter has a value of {metric} at both ends")
         return
@@ -261,16 +266,18 @@ def plot_tornado(
     y = np.arange(len(order))
     for yi, k in zip(y, order):
         for value, colour, names, lab in (
-            (low[k], SERIES[0], low_labels, "low"),
-            (high[k], SERIES[1], high_labels, "high"),
+            (low[k], SERIES[1], low_labels, "low"),
+            (high[k], SERIES[3], high_labels, "high"),
         ):
+            if better is not None:
+                colour = _change_colours(value, base, better, None)[0]
             ax.barh(
                 yi,
                 value - base,
                 left=base,
                 color=colour,
                 height=0.6,
-                label=lab if yi == 0 else None,
+                label=lab if yi == 0 and better is None else None,
             )
             name = f" ({names[k]})" if names is not None else ""
             right = value >= base
@@ -290,7 +297,13 @@ def plot_tornado(
     ax.set_xlim(min(values) - 0.3 * span, max(values) + 0.3 * span)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
     ax.set_xlabel(f"{metric} (base {f(base)})")
-    ax.legend(loc="lower right", frameon=False, title="parameter at")
+    if better is None:
+        ax.legend(loc="lower right", frameon=False, title="parameter at")
+    else:
+        handles = [Patch(color=PASSED, label="better than at base"),
+                   Patch(color=FRICTION, label="worse than at base")]  # fmt: skip
+        ax.legend(handles=handles, loc="lower right", frameon=False,
+                  title="(in brackets: the parameter's value)")  # fmt: skip
     ax.set_title(title, loc="left")
 
 
@@ -505,16 +518,15 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
         ax.set_visible(False)
     note = ""
     if same:
-        words = ", ".join(metrics.label(m) for m in same)
+        words = "; ".join(metrics.label(m) for m in same)
+        text = f"No panel, no design differs from {comparison['reference']} in any replication: "
         if spare:
             spare[0].set_visible(True)
             spare[0].axis("off")
-            spare[0].text(0.0, 0.5, "\n".join(textwrap.wrap(
-                f"No panel for {words}: no design differs from {comparison['reference']} "
-                "there in any replication.", 40)), va="center", fontsize=10,
-                transform=spare[0].transAxes)  # fmt: skip
+            spare[0].text(0.0, 0.5, "\n".join(textwrap.wrap(text + words + ".", 40)),
+                          va="center", fontsize=10, transform=spare[0].transAxes)  # fmt: skip
         else:
-            note = f"; no difference in {words}"
+            note = "\n" + "\n".join(textwrap.wrap(text + words, 95))
     method = (
         "paired differences (common random numbers)"
         if comparison["common_random_numbers"]
@@ -522,9 +534,9 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
     )
     _suptitle(
         fig,
-        f"Difference from {comparison['reference']}: {method}{note}\n"
+        f"Difference from {comparison['reference']}: {method}\n"
         f"{comparison['replications']} replications; mean and 95% CI; "
-        "blue: better, vermilion: worse, pale: not significant",
+        f"blue: better, vermilion: worse, pale: not significant{note}",
     )
     return list(axes[: len(panels)])
 
@@ -680,19 +692,28 @@ def draw_sensitivity(fig: Figure, document: dict[str, Any]) -> Axes:
             f"{document['evaluations']} runs; {_top(rows, document)}",
         )
         return ax
-    rows = [r for r in document["parameters"] if r["effect"] is not None][:SENSITIVITY_TOP]
+    base = _mean(document["base"])
+    known = [r for r in document["parameters"] if r["effect"] is not None]
+    # a parameter that moves nothing at either end is a row of two empty bars: left out
+    moving = [r for r in known if not float(r["low_mean"]) == float(r["high_mean"]) == base]
+    rows = moving[:SENSITIVITY_TOP]
+    still = len(known) - len(moving)
+    none = ""
+    if still:
+        none = f"\n{still} parameter{'s' if still > 1 else ''} without any effect not drawn"
     plot_tornado(
         ax,
         [r["parameter"] for r in rows],
         [float(r["low_mean"]) for r in rows],
         [float(r["high_mean"]) for r in rows],
-        _mean(document["base"]),
+        base,
         metric=label,
         title=f"{document['scenario']}: {label}, {delta}\n"
-        f"{document['replications']} replications, same seeds; {_top(rows, document)}",
+        f"{document['replications']} replications, same seeds; {_top(rows, document)}{none}",
         kind=kind,
         low_labels=[_number_text(r["low"]) for r in rows],
         high_labels=[_number_text(r["high"]) for r in rows],
+        better=metrics.better(metric),
     )
     return ax
 
@@ -819,7 +840,7 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
     left = min(ax.get_xlim()[0] for ax in axes)
     for ax in axes:
         ax.set_xlim(left, right)
-    days = document["horizon_minutes"] / 1440
+    horizon = _duration_words(document["horizon_minutes"])
     less = any(
         (r["revenue_per_year"]["mean"] or 0) < 0 for r in document["improvements"]
     )  # a change that loses revenue (rare): its vermilion bar is explained
@@ -827,12 +848,21 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
         fig,
         f"{document['scenario']}: which step to fix first — revenue recovered per year"
         f"{f' ({currency})' if currency else ''}\n"
-        f"simulated {days:g} day{'' if days == 1 else 's'}, annualised; "
+        f"simulated {horizon}, annualised; "
         f"{document['replications']} replications paired with the unchanged design\n"
         f"mean and 95% CI; {'vermilion: less revenue; ' if less else ''}pale: not significant",
         bold=False,
     )
     return list(axes)
+
+
+def _duration_words(minutes: float) -> str:
+    """A horizon in its largest whole unit: ``1 week``, ``2 days``, ``2 hours``."""
+    for unit, size in (("week", 10080), ("day", 1440), ("hour", 60)):
+        if minutes >= size and minutes % size == 0:
+            n = minutes / size
+            return f"{n:g} {unit}{'' if n == 1 else 's'}"
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
 
 
 def write_improvements_chart(document: dict[str, Any], folder: Path) -> Path:
