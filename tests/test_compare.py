@@ -182,6 +182,8 @@ def test_cli_compare_writes_identical_files_twice(tmp_cwd):
         "comparison.json",
         "differences.png",
         "long.resolved.yaml",
+        "report.html",
+        "report.md",
         "run.json",
         "short.resolved.yaml",
     ]

@@ -24,6 +24,9 @@ One concern per module:
 * :mod:`~frictionsim.report.page`: the key numbers in words and
   :func:`render_report`, which turns a folder's documents into the bytes of
   every chart that has data (PNG) plus ``report.md`` and ``report.html``.
+* :mod:`~frictionsim.report.study_pages`: the reports of studies (comparison,
+  sweep, sensitivity, optimisation, improvements, calibration): their key numbers
+  in words, :func:`render_study_report` and :func:`calibration_report`.
 * :mod:`~frictionsim.report.html_page`: the HTML page, one self-contained file
   (charts inlined as ``data:`` URIs, a style sheet for screen and A4 paper); plain
   text, so it is imported without matplotlib.
@@ -68,6 +71,10 @@ _EXPORTS = {
     "scenario_label": "common",
     "key_numbers": "page",
     "render_report": "page",
+    "calibration_key_numbers": "study_pages",
+    "calibration_report": "study_pages",
+    "render_study_report": "study_pages",
+    "study_key_numbers": "study_pages",
     "embed_charts": "html_page",
     "CHART_FILES": "run_charts",
     "chart_plan": "run_charts",

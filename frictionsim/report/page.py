@@ -167,7 +167,7 @@ def page_files(
     lines: Sequence[str],
     charts: Sequence[tuple[str, str, str]],
     drawn: dict[str, bytes],
-    names: tuple[str, str] | None = ("report.md", "report.html"),
+    names: tuple[str | None, str] = ("report.md", "report.html"),
     generator: str = GENERATOR,
 ) -> dict[str, bytes]:
     """The pages of a report, by file name (``names``: of the Markdown and the HTML
