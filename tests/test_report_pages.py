@@ -182,6 +182,10 @@ def screenshot(page: Path, out: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    chromium() is None,
+    reason="no chromium, chromium-browser or google-chrome on PATH (.ci/chromium)",
+)
 def test_every_report_renders_in_headless_chromium(folders, tmp_path):
     """Each kind's report.html, opened by headless Chromium from a folder of its own (so
     nothing beside it could be loaded), renders as a page, not a blank one, whose charts
@@ -190,8 +194,6 @@ def test_every_report_renders_in_headless_chromium(folders, tmp_path):
     import numpy as np
     from matplotlib.image import imread
 
-    if chromium() is None:
-        pytest.skip("no chromium, chromium-browser or google-chrome on PATH (.ci/chromium)")
     for kind, (name, _, _) in KINDS.items():
         page = (folders[kind] / name).read_text()
         broken = re.sub(r'src="data:image/png;base64,[^"]*"', 'src="data:image/png;base64,"', page)
