@@ -210,3 +210,73 @@ def test_every_report_renders_in_headless_chromium(folders, tmp_path):
         drawn = np.any(shots[0] != shots[1], axis=-1).mean()
         assert drawn > 0.005, (kind, drawn)  # the charts themselves show
         print(f"{kind}: {ink:.1%} of the page inked, charts {drawn:.1%}")
+
+
+# -- key numbers of documents made by hand ------------------------------------------------------
+
+
+def described(mean, lo, hi, **more):
+    return {"mean": mean, "sd": 0.1, "ci95": [lo, hi], **more}
+
+
+def sweep_of(metric, means):
+    points = [
+        {"values": {"p": str(k)}, "metrics": {metric: described(m, m - 1, m + 1)}}
+        for k, m in enumerate(means)
+    ]
+    return {"scenario": "s", "params": ["p"], "metric": metric, "replications": 3, "seed": 1,
+            "points": points}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("metric", "best", "worst"),
+    [
+        ("revenue", ("Best", "p = 1"), ("Worst", "p = 0")),
+        ("lost_revenue", ("Best", "p = 0"), ("Worst", "p = 1")),  # lower is better
+        ("steps.pay.utilisation", ("Highest", "p = 1"), ("Lowest", "p = 0")),  # neither
+    ],
+)
+def test_a_sweep_names_its_best_and_worst_point_by_which_way_is_better(metric, best, worst):
+    from frictionsim.report import study_key_numbers
+
+    lines = study_key_numbers("sweep", sweep_of(metric, [10.0, 30.0, 20.0]))
+    assert lines[0].startswith(f"**{best[0]}**")
+    assert lines[0].endswith(f"at {best[1]}.")
+    assert lines[1].startswith(f"**{worst[0]}**")
+    assert lines[1].endswith(f"at {worst[1]}.")
+    assert "do not overlap" in lines[2]
+
+
+def test_an_optimisation_without_a_feasible_point_says_so():
+    from frictionsim.report import study_key_numbers
+
+    doc = {"scenario": "s", "params": ["p"], "objective": {"sense": "max", "metric": "revenue"},
+           "constraints": [{"metric": "conversion_rate", "op": ">=", "value": 0.9}],
+           "replications": 2, "search": "exhaustive", "grid_points": 3, "evaluated_points": 3,
+           "best": None, "evaluated": []}  # fmt: skip
+    assert study_key_numbers("optimum", doc) == [
+        "**No feasible point**: none of the 3 evaluated points meets every constraint."
+    ]
+
+
+def test_a_comparison_says_whether_each_difference_is_significant():
+    from frictionsim.report import study_key_numbers
+
+    diffs = {
+        "conversion_rate": described(0.02, -0.01, 0.05, significant=False),
+        "revenue": described(-500.0, -900.0, -100.0, significant=True),
+        "lost_revenue_friction": described(300.0, 100.0, 500.0, significant=True),
+    }
+    doc = {"reference": "a", "designs": ["a", "b"], "replications": 5, "seed": 3,
+           "common_random_numbers": True, "horizon_minutes": 10080.0,
+           "metrics": {"a": {}, "b": {}},
+           "differences": {"b": {**{m: described(0.0, 0.0, 0.0) for m in ("visitors",)},
+                                 **diffs}}}  # fmt: skip
+    lines = study_key_numbers("comparison", doc)
+    assert lines[0] == (
+        "**b** vs a: conversion +2.0 pp (95% CI −1.0 pp to +5.0 pp), not significant (the "
+        "interval includes 0); revenue −500 per simulated week (95% CI −900 to −100), "
+        "significant, −26k a year."
+    )
+    assert "revenue lost to friction +300 (95% CI +100 to +500), significant" in lines[1]
+    assert lines[-1] == "**No difference in any replication** (not drawn): visitors."

@@ -30,7 +30,7 @@ from typing import Any
 
 from .. import metrics
 from ..formats import MINUTES_PER_YEAR, currency_symbol, horizon_words, money
-from .common import FORMATS, KIND_FORMAT, _ci, _labelled, fmt_pct, scenario_label
+from .common import FORMATS, KIND_FORMAT, _ci, _clipped, _labelled, fmt_pct, scenario_label
 from .page import ci_range, fmt_score, page_files
 from .study_charts import comparison_panels, render_study_chart
 
@@ -58,7 +58,7 @@ def _described(d: dict[str, Any] | None, f: Callable[[float], str]) -> str:
     if not d or d.get("mean") is None:
         return "n/a"
     ci = _ci(d)
-    return f(float(d["mean"])) + (f" (95% CI {ci_range(*ci, f)})" if ci else "")
+    return f(float(d["mean"])) + (f" (95% CI {ci_range(*ci, f)}{_clipped(d)})" if ci else "")
 
 
 def _change(d: dict[str, Any] | None, f: Callable[[float], str], unit: str = "") -> str:
@@ -69,7 +69,7 @@ def _change(d: dict[str, Any] | None, f: Callable[[float], str], unit: str = "")
     ci = _ci(d)
     text = f(float(d["mean"])) + (f" {unit}" if unit else "")
     if ci:
-        text += f" (95% CI {f(ci[0])} to {f(ci[1])})"
+        text += f" (95% CI {f(ci[0])} to {f(ci[1])}{_clipped(d)})"
     sure = d.get("significant")
     if sure is True:
         text += ", significant"
