@@ -209,7 +209,6 @@ def test_every_report_renders_in_headless_chromium(folders, tmp_path):
         assert ink > 0.005, (kind, ink)  # text and charts: not a blank page
         drawn = np.any(shots[0] != shots[1], axis=-1).mean()
         assert drawn > 0.005, (kind, drawn)  # the charts themselves show
-        print(f"{kind}: {ink:.1%} of the page inked, charts {drawn:.1%}")
 
 
 # -- key numbers of documents made by hand ------------------------------------------------------
