@@ -868,7 +868,7 @@ def animate(
     "--force",
     is_flag=True,
     help="Run even if estimated beyond 30 min or 2e8 customers; replace --out (and its "
-    ".fit.csv, .fit.png) though frictionsim calibrate did not write it.",
+    ".fit.csv, .fit.png, .report.html) though frictionsim calibrate did not write it.",
 )
 @quiet_option("No progress and no tables.")
 def calibrate(

@@ -5,8 +5,10 @@ never change), a **level** (``run``: the whole replication; ``step``: one step,
 ``summary.json``'s ``steps.<step>.<name>``; ``segment``: one persona,
 ``segments.<segment>.<name>``), a **kind** that says how it is read and
 written (a count, a rate in [0, 1], money, minutes, or the NPS score in
-[−100, 100]), a **label** for tables and charts, and how it is **computed**
-from one replication's counters (:class:`~frictionsim.sim.result.RunResult`).
+[−100, 100]), a **label** for tables and charts, how it is **computed** from one
+replication's counters (:class:`~frictionsim.sim.result.RunResult`), and which
+way is **better** (:data:`BETTER`: more orders, fewer losses), so that a chart
+colours a change as good or bad whatever its sign.
 
 Statistics, the console, the report, the CSV columns and ``--metric`` all read
 this table, so a metric added here appears everywhere. The order of the table
@@ -68,6 +70,12 @@ class Metric:
     @property
     def money(self) -> bool:
         return self.kind in ("money", "signed_money")
+
+    @property
+    def better(self) -> str | None:
+        """``higher`` or ``lower``: which way the metric is good (:data:`BETTER`); ``None``
+        when neither is (a step's entrants, utilisation)."""
+        return BETTER[self.level].get(self.name)
 
 
 def ratio(num: float, den: float) -> float:
@@ -275,6 +283,44 @@ TABLE: dict[str, dict[str, Metric]] = {
     level: {m.name: m for m in METRICS if m.level == level} for level in LEVELS
 }
 
+#: Which way is better, by level and name, for the metrics that have a direction:
+#: ``higher`` (orders, revenue, NPS, referrals) or ``lower`` (customers and revenue lost,
+#: waits, costs, detractors). The others are neither: a step's entrants and completions
+#: (a branch may route fewer through it), utilisation, the mean order value (losing
+#: small orders raises it), passives.
+BETTER: dict[str, dict[str, str]] = {
+    "run": {
+        **dict.fromkeys(
+            ("visitors", "orders", "conversion_rate", "revenue", "potential_revenue", "nps",
+             "promoters", "organic_visitors", "referral_visitors", "referral_orders",
+             "referral_revenue", "returning_visitors", "returning_orders", "repeat_revenue",
+             "profit"),
+            "higher",
+        ),
+        **dict.fromkeys(
+            ("lost_revenue", "lost_revenue_friction", "lost_revenue_exit", "abandoned_friction",
+             "abandoned_exit", "mean_checkout_time", "detractors", "defects", "prospects_lost",
+             "lost_revenue_word_of_mouth", "step_costs", "capacity_costs"),
+            "lower",
+        ),
+    },
+    "step": {
+        "reach_rate": "higher",
+        **dict.fromkeys(
+            ("abandoned_friction", "abandoned_exit", "abandon_rate", "friction_rate",
+             "exit_rate", "mean_wait", "failed_attempts", "lost_revenue_friction",
+             "lost_revenue_exit", "cost", "p_wait", "reneged"),
+            "lower",
+        ),
+    },
+    "segment": {
+        **dict.fromkeys(
+            ("visitors", "orders", "conversion_rate", "revenue", "nps", "promoters"), "higher"
+        ),
+        **dict.fromkeys(("abandoned_friction", "abandoned_exit", "detractors"), "lower"),
+    },
+}  # fmt: skip
+
 #: Headline metrics of ``summary.json`` (contract names, never renamed).
 HEADLINE: tuple[str, ...] = tuple(m.name for m in METRICS if m.headline)
 
@@ -401,6 +447,13 @@ def kind(path: str) -> str:
     return metric.kind if metric else "count"
 
 
+def better(path: str | None) -> str | None:
+    """Which way the metric at ``path`` is good: ``higher``, ``lower``, or ``None`` (neither,
+    or an unknown metric)."""
+    found = lookup(path) if path else None
+    return found.better if found is not None else None
+
+
 def bounds(path: str | None, difference: bool = False) -> tuple[float, float]:
     """The values the metric at ``path`` can take (``conversion_rate``,
     ``steps.pay.p_wait``; of a difference of two of its values with ``difference``);
@@ -411,12 +464,14 @@ def bounds(path: str | None, difference: bool = False) -> tuple[float, float]:
 
 
 __all__ = [
+    "BETTER",
     "HEADLINE",
     "KINDS",
     "LEVELS",
     "METRICS",
     "TABLE",
     "Metric",
+    "better",
     "bounds",
     "check_path",
     "check_path_everywhere",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
+import re
 import struct
+from html.parser import HTMLParser
 from typing import Any
 
 import numpy as np
@@ -119,3 +122,60 @@ def small_disk(path, size: str = "2m"):
         yield path
     finally:
         _umount(path)
+
+
+class _PageParser(HTMLParser):
+    """The images and the references of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.images: list[dict[str, str | None]] = []
+        self.references: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        found = dict(attrs)
+        if tag == "img":
+            self.images.append(found)
+        for name in ("src", "href", "srcset", "poster", "data", "action", "background"):
+            if found.get(name) is not None:
+                self.references.append((tag, name, found[name]))
+
+
+def parse_page(page: str) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def page_images(page: str) -> list[tuple[str, bytes, tuple[int, int]]]:
+    """(alt, PNG bytes, width and height attributes) of every ``<img>`` of a self-contained
+    page: each ``src`` must be a base64 PNG ``data:`` URI (asserted), decoded here."""
+    found = []
+    for img in parse_page(page).images:
+        src = img.get("src") or ""
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix), src[:80]
+        data = base64.b64decode(src[len(prefix) :], validate=True)
+        assert png_size(data) == (int(img["width"]), int(img["height"])), img.get("alt")
+        found.append((img.get("alt") or "", data, png_size(data)))
+    return found
+
+
+def external_references(page: str) -> list[str]:
+    """Every ``src``/``href`` (and the like) of a page that is not inside it: not a
+    ``data:`` URI or a ``#fragment``; and anything a page could fetch by itself (a
+    script, a style sheet link, CSS ``url(...)`` or ``@import`` that is not data)."""
+    parser = parse_page(page)
+    outside = [
+        f"{tag} {name}={value[:60]}"
+        for tag, name, value in parser.references
+        if not value.startswith(("data:", "#"))
+    ]
+    outside += [f"<{tag}>" for tag in parser.tags if tag in ("script", "link", "iframe", "object")]
+    for m in re.finditer(r"url\(\s*['\"]?([^)'\"]*)|@import", page):
+        if m[0] == "@import" or not m[1].startswith("data:"):
+            outside.append(m[0][:60])
+    return outside

@@ -21,7 +21,7 @@ from frictionsim.funnel_data import load_funnel, parse_funnel
 from frictionsim.report import fit_chart_png
 from frictionsim.scenario import load_scenario
 
-from .conftest import make_scenario, run_once, scenario_dict
+from .conftest import external_references, make_scenario, page_images, run_once, scenario_dict
 
 #: The module (``frictionsim.studies.calibrate`` is also the name of its function).
 cal = importlib.import_module("frictionsim.studies.calibrate")
@@ -402,6 +402,12 @@ def test_cli_writes_a_loadable_calibrated_scenario_with_fit_files(files, tmp_cwd
     assert rows[2].endswith(",")  # b: nothing fitted
     png = (tmp_cwd / "cal" / "calibrated.fit.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (tmp_cwd / "cal" / "calibrated.report.html").read_text()  # one file, chart inside
+    assert [data for _, data, _ in page_images(page)] == [png]
+    assert external_references(page) == []
+    assert re.search(r"<strong>steps\.a\.exit</strong> = 0\.\d+ ± 0\.\d+", page)
+    assert "<strong>Goodness of fit</strong>: deviance " in page
+    assert cal.written_by_calibrate(tmp_cwd / "cal" / "calibrated.report.html")
     assert "pass rate per step" in result.output
     assert not [p for p in (tmp_cwd / "cal").iterdir() if p.name.startswith(".")]
 
@@ -534,7 +540,7 @@ def test_the_calibrated_scenario_gets_its_own_name(files, tmp_cwd):
     assert "# seed 3, " in (tmp_cwd / "cal.yaml").read_text()
 
 
-@pytest.mark.parametrize("which", ["cal.yaml", "cal.fit.csv", "cal.fit.png"])
+@pytest.mark.parametrize("which", ["cal.yaml", "cal.fit.csv", "cal.fit.png", "cal.report.html"])
 def test_a_file_calibrate_did_not_write_is_replaced_only_with_force(files, tmp_cwd, which):
     scenario, funnel = files
     (tmp_cwd / which).write_text("name: my-hand-made-scenario\n")

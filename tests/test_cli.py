@@ -267,7 +267,7 @@ def test_word_of_mouth_outputs_and_a_smoother_flow_earns_more_referrals(tmp_cwd)
     assert (tmp_cwd / "smooth" / "word_of_mouth.png").is_file()
     report = (tmp_cwd / "smooth" / "report.md").read_text()
     nps = smooth["metrics"]["nps"]["mean"]
-    assert f"**NPS of buyers**: {nps:+.1f}" in report
+    assert f"**NPS of buyers**: {nps:+.1f}".replace("-", "−") in report
     assert "referral visitors (revenue" in report
     # the harsh account step: fewer promoters, fewer referrals (CIs do not overlap)
     for key in ("nps", "referral_visitors"):

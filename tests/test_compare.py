@@ -16,7 +16,7 @@ from frictionsim.cli import cli
 from frictionsim.errors import ComparisonError
 from frictionsim.formats import horizon_words, verdict
 from frictionsim.metrics import TABLE
-from frictionsim.report import draw_comparison
+from frictionsim.report import COMPARISON_PANELS, draw_comparison
 from frictionsim.stats import difference
 from frictionsim.studies import compare
 
@@ -182,6 +182,8 @@ def test_cli_compare_writes_identical_files_twice(tmp_cwd):
         "comparison.json",
         "differences.png",
         "long.resolved.yaml",
+        "report.html",
+        "report.md",
         "run.json",
         "short.resolved.yaml",
     ]
@@ -213,7 +215,12 @@ def test_difference_chart_draws_each_metric_of_the_document(tmp_cwd):
     assert invoke("compare", a, b, "--out", "c").exit_code == 0
     doc = json.loads((tmp_cwd / "c" / "comparison.json").read_text())
     axes = draw_comparison(Figure(), doc)
-    assert len(axes) == 9  # the headline metrics; the document has every metric
+    # the headline metrics but those no design changes in any replication: visitors (the
+    # same arrivals, common random numbers) and exits (the same customers leave at cart,
+    # before the designs differ)
+    moved = [m for m in COMPARISON_PANELS if doc["differences"]["short"][m]["ci95"] != [0, 0]]
+    assert "visitors" not in moved
+    assert len(axes) == len(moved) == 6
     assert "long" in axes[0].figure.get_suptitle()
     for ax in axes:
         metric = next(

@@ -34,6 +34,9 @@ def loaded_after(statement: str) -> set[str]:
         ("frictionsim.funnel_data", {"simpy", "matplotlib"}),
         ("frictionsim.funnel_exports", {"simpy", "matplotlib"}),
         ("frictionsim.studies.calibrate", {"matplotlib"}),
+        ("frictionsim.report", {"matplotlib"}),  # names imported on first use
+        ("frictionsim.report.html_page", {"matplotlib"}),
+        ("frictionsim.results.drawing", {"matplotlib"}),
     ],
 )
 def test_module_does_not_import(module, forbidden):
@@ -123,3 +126,17 @@ def test_the_import_reader_sees_every_form_of_import():
         "    return importlib.import_module('yaml')\n"
     )
     assert imported_libraries(tree) == {"simpy", "matplotlib", "importlib", "yaml"}
+
+
+def test_a_report_drawn_in_parts_is_finished_without_matplotlib():
+    """merge_parts puts the charts of the other parts into report.html in the process that
+    simulated, which never loads matplotlib (the workers draw)."""
+    code = (
+        "from frictionsim.results.drawing import merge_parts\n"
+        'page = b\'<img src="a.png" alt="a"><img src="b.png" alt="b">\'\n'
+        "out = merge_parts([{'a.png': b'A', 'report.html': page}, {'b.png': b'B'}])\n"
+        "assert b'src=\"a.png\"' not in out['report.html'], out\n"
+        "assert b'data:image/png;base64,Qg==' in out['report.html'], out\n"
+        "assert list(out) == ['a.png', 'b.png', 'report.html']\n"
+    )
+    assert "matplotlib" not in loaded_after(f"exec({code!r})")

@@ -138,3 +138,16 @@ def test_reach_rate_is_the_share_of_visitors_who_got_that_far():
     assert abs(s["b"]["reach_rate"] - 0.5) < 4 * se
     assert abs(s["c"]["reach_rate"] - 0.4) < 4 * se
     assert metrics.lookup("steps.c.reach_rate").kind == "rate"
+
+
+def test_every_direction_names_a_metric_and_the_obvious_ones_have_one():
+    for level, directions in metrics.BETTER.items():
+        assert set(directions) <= set(TABLE[level]), level
+        assert set(directions.values()) <= {"higher", "lower"}
+    for path in ("conversion_rate", "revenue", "profit", "nps", "segments.web.orders"):
+        assert metrics.better(path) == "higher", path
+    for path in ("lost_revenue", "abandoned_friction", "steps.pay.mean_wait", "step_costs"):
+        assert metrics.better(path) == "lower", path
+    for path in ("steps.pay.entered", "steps.pay.utilisation", "mean_order_value", "nope"):
+        assert metrics.better(path) is None, path
+    assert TABLE["run"]["lost_revenue_exit"].better == "lower"

@@ -154,7 +154,8 @@ def test_cli_optimize_writes_optimum_json_with_best_and_a_chart(tmp_path):
     assert set(doc["best"]) == {"steps.desk.capacity"}
     assert isinstance(doc["best"]["steps.desk.capacity"], int)
     assert sorted(p.name for p in out.iterdir()) == [
-        "optimum.csv", "optimum.json", "optimum.png", "run.json", "scenario.resolved.yaml",
+        "optimum.csv", "optimum.json", "optimum.png", "report.html", "report.md", "run.json",
+        "scenario.resolved.yaml",
     ]  # fmt: skip
     before = (out / "optimum.png").read_bytes()
     (out / "optimum.png").unlink()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb, to_rgba
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import StepPatch
@@ -44,7 +45,9 @@ def test_every_chart_is_a_slide_size_png_and_renders_identically(bundled):
     first = R.render_report(summary, dists)
     second = R.render_report(summary, dists)
     assert first == second  # byte-identical
-    expected = {"funnel.png", "lost_revenue.png", "irritation.png", "checkout_time.png"}
+    expected = {"funnel.png", "lost_revenue.png", "checkout_time.png"}
+    if R.irritation_bands(dists):  # not when only waiting irritates (mmc_queue)
+        expected.add("irritation.png")
     if dists["wait"]["steps"]:
         expected.add("waiting.png")
     assert {n for n in first if n.endswith(".png")} == expected
@@ -99,9 +102,11 @@ def test_lost_revenue_waterfall_adds_up(bundled):
 
 def test_irritation_medians_are_the_histogram_medians(bundled):
     _, dists = bundled
+    bands = R.irritation_bands(dists)
+    if not bands:
+        pytest.skip("only waiting irritates: no panel")
     fig = Figure()
     axes = R.plot_irritation(fig, dists)
-    bands = R.irritation_bands(dists)
     assert [ax.get_title() for ax in axes] == list(bands)
     for ax, b in zip(axes, bands.values()):
         (medians,) = [line for line in ax.get_lines() if line.get_marker() == "D"]
@@ -130,8 +135,13 @@ def test_waiting_utilisation_and_waits(bundled):
     summary, dists = bundled
     if not dists["wait"]["steps"]:
         pytest.skip("no step with capacity")
-    left, right = R.plot_waiting(Figure(), summary, dists)
     steps = list(dists["wait"]["steps"])
+    axes = R.plot_waiting(Figure(), summary, dists)
+    if not any(sum(dists["wait"]["steps"][s]) for s in steps):
+        (right,) = axes  # nobody waited: no panel of waits
+        left = Figure().add_subplot()
+    else:
+        left, right = axes
     (util,) = bars(right)
     assert [p.get_height() for p in util.patches] == pytest.approx(
         [summary["steps"][s]["utilisation"]["mean"] for s in steps]
@@ -158,12 +168,43 @@ def test_comparison_bars_are_the_means():
         title="t",
         kind="pp",
         reference=0.0,
+        better="higher",
     )
     (container,) = bars(ax)
     assert [p.get_width() for p in container.patches] == pytest.approx([0.12, -0.03])
     colours = [p.get_facecolor()[:3] for p in container.patches]
-    assert colours[0] != colours[1]  # a loss is coloured apart
+    assert colours == [to_rgb(R.PASSED), to_rgb(R.FRICTION)]  # better blue, worse vermilion
     assert "+12.0 pp" in [t.get_text().split(" (")[0] for t in ax.texts]
+
+
+@pytest.mark.parametrize(
+    ("better", "expected"),
+    [
+        ("higher", ["PASSED", "FRICTION", "hollow"]),
+        ("lower", ["FRICTION", "PASSED", "hollow"]),  # a fall in lost revenue is good
+        (None, ["hollow", "hollow", "hollow"]),  # neither way is better
+    ],
+)
+def test_a_difference_is_coloured_good_or_bad_whatever_its_sign(better, expected):
+    ax = Figure().add_subplot()
+    R.plot_comparison(ax, ["rise", "fall", "same"], [5.0, -5.0, 0.0], [4.0, -6.0, 0.0],
+                      [6.0, -4.0, 0.0], metric="m", title="t", kind="money", reference=0.0,
+                      better=better)  # fmt: skip
+    (container,) = bars(ax)
+    colours = {"PASSED": to_rgba(R.PASSED), "FRICTION": to_rgba(R.FRICTION),
+               "hollow": to_rgba("white")}  # fmt: skip
+    assert [p.get_facecolor() for p in container.patches] == [colours[e] for e in expected]
+
+
+def test_a_difference_that_is_not_significant_is_pale():
+    ax = Figure().add_subplot()
+    R.plot_comparison(ax, ["sure", "unsure"], [5.0, 1.0], [4.0, -1.0], [6.0, 3.0], metric="m",
+                      title="t", kind="money", reference=0.0, better="higher",
+                      significant=[True, False])  # fmt: skip
+    (container,) = bars(ax)
+    alphas = [p.get_facecolor()[3] for p in container.patches]
+    assert alphas[0] == 1.0
+    assert alphas[1] < 0.5
 
 
 def test_sweep_line_and_band():
@@ -359,3 +400,106 @@ def test_a_long_panel_title_wraps_instead_of_running_off_the_slide():
     shown = ax.get_title("left")
     assert shown.replace("\n", " ") == title
     assert max(len(line) for line in shown.splitlines()) <= COMPACT_TITLE
+
+
+# -- no panel that is always zero ---------------------------------------------------------------
+
+
+def test_a_queue_nobody_waited_in_draws_its_utilisation_only():
+    from .conftest import make_scenario
+
+    scenario = make_scenario(steps=[{"name": "pay", "capacity": 50, "duration": 1}])
+    run = frictionsim.run(scenario, replications=2, jobs=1)
+    dists = distributions(run.scenario, run.results)
+    assert sum(dists["wait"]["steps"]["pay"]) == 0
+    fig = Figure()
+    (util,) = R.plot_waiting(fig, run.summary, dists)
+    assert util.get_title() == "utilisation (error bars: 95% CI)"
+    assert "nobody waited" in fig.get_suptitle()
+    assert "waiting.png" in [name for name, *_ in R.chart_plan(run.summary, dists)]
+
+
+def test_a_segment_that_feels_nothing_on_entering_any_step_has_no_irritation_panel():
+    edges = [0.0, 1.0, 2.0, 3.0]
+    dists = {
+        "irritation": {
+            "edges": edges,
+            "steps": {"a": {"calm": [9, 0, 0], "cross": [2, 5, 2]}},
+            "tolerance": {"calm": [1, 4, 4], "cross": [1, 4, 4]},
+        }
+    }
+    assert list(R.irritation_bands(dists)) == ["cross"]
+    dists["irritation"]["steps"]["a"]["cross"] = [9, 0, 0]
+    assert R.irritation_bands(dists) == {}
+
+
+def test_a_source_without_visitors_is_named_not_drawn():
+    data = {**WORD_OF_MOUTH, "sources": dict(WORD_OF_MOUTH["sources"])}
+    data["sources"]["returning"] = {"mean": [0] * 4, "ci_low": [0] * 4, "ci_high": [0] * 4}
+    ax = Figure().add_subplot()
+    R.plot_word_of_mouth(ax, data)
+    assert [line.get_label() for line in ax.get_lines()] == ["organic", "referral"]
+    assert "no returning visitors" in ax.get_legend().get_title().get_text()
+
+
+def test_a_comparison_panel_no_design_changes_is_left_out_and_named():
+    same = {"mean": 0.0, "ci95": [0.0, 0.0], "significant": False}
+    moved = {"mean": 0.1, "ci95": [0.05, 0.15], "significant": True}
+    differences = {m: dict(moved) for m in R.COMPARISON_PANELS}
+    differences["visitors"] = same
+    doc = {"reference": "a", "replications": 3, "common_random_numbers": True,
+           "differences": {"b": differences}}  # fmt: skip
+    fig = Figure()
+    axes = R.draw_comparison(fig, doc)
+    titles = [ax.get_title("left").replace("\n", " ") for ax in axes]
+    assert "visitors" not in titles
+    assert len(axes) == len(R.COMPARISON_PANELS) - 1
+    notes = [t.get_text() for ax in fig.axes for t in ax.texts if "No panel" in t.get_text()]
+    assert "visitors" not in fig.get_suptitle()  # said in the spare cell instead
+    (note,) = notes
+    assert "visitors" in note.replace("\n", " ")
+    # lost revenue falling is good: blue; conversion rising is good: blue
+    down = {**moved, "mean": -0.1, "ci95": [-0.15, -0.05]}
+    doc["differences"]["b"]["lost_revenue"] = down
+    axes = R.draw_comparison(Figure(), doc)
+    colour = {ax.get_title("left").replace("\n", " "): bars(ax)[0].patches[0].get_facecolor()
+              for ax in axes}  # fmt: skip
+    assert colour["lost revenue"] == colour["conversion rate"] == to_rgba(R.PASSED)
+
+
+def test_panels_left_out_are_named_in_the_title_when_no_cell_is_spare():
+    same = {"mean": 0.0, "ci95": [0.0, 0.0], "significant": False}
+    moved = {"mean": 0.1, "ci95": [0.05, 0.15], "significant": True}
+    differences = {
+        m: dict(same if k % 3 == 1 else moved) for k, m in enumerate(R.COMPARISON_PANELS)
+    }
+    doc = {"reference": "a", "replications": 3, "common_random_numbers": True,
+           "differences": {"b": differences}}  # fmt: skip
+    fig = Figure()
+    assert len(R.draw_comparison(fig, doc)) == 6
+    title = fig.get_suptitle()
+    assert "No panel" in title
+    assert "visitors" in title
+    assert max(len(line) for line in title.splitlines()) <= 95
+
+
+@pytest.mark.parametrize(("better", "low", "high"), [("higher", "FRICTION", "PASSED"),
+                                                     ("lower", "PASSED", "FRICTION")])  # fmt: skip
+def test_a_tornado_bar_is_blue_where_the_metric_is_better_than_at_base(better, low, high):
+    ax = Figure().add_subplot()
+    R.plot_tornado(ax, ["p"], [0.2], [0.4], 0.3, metric="m", title="t", better=better)
+    faces = [c.patches[0].get_facecolor() for c in bars(ax)]
+    assert faces == [to_rgba(getattr(R, low)), to_rgba(getattr(R, high))]
+
+
+def test_a_parameter_without_any_effect_gets_no_tornado_row():
+    row = {"low": 1, "high": 2, "effect": 0.1, "low_mean": 0.25, "high_mean": 0.35}
+    doc = {"scenario": "s", "method": "oat", "metric": "conversion_rate", "delta_percent": 10,
+           "replications": 2, "base": {"mean": 0.3},
+           "parameters": [{**row, "parameter": "moves"},
+                          {**row, "parameter": "still", "effect": 0.0, "low_mean": 0.3,
+                           "high_mean": 0.3}]}  # fmt: skip
+    fig = Figure()
+    ax = R.draw_sensitivity(fig, doc)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["moves"]
+    assert "1 parameter without any effect not drawn" in ax.get_title("left")

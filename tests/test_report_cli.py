@@ -4,6 +4,7 @@ folders that are not results or are damaged with one clean line."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 from frictionsim.cli import cli
 from frictionsim.execution import Execution
 
+from .conftest import external_references, page_images
 from .test_cli import SMALL, invoke
 from .test_report import WORD_OF_MOUTH
 
@@ -64,8 +66,20 @@ def test_report_md_and_html(folder):
     order = [md.index(f"]({name})") for name in ("funnel.png", "lost_revenue.png")]
     assert order == sorted(order)
     html = (folder / "report.html").read_text()
-    for name in CHARTS:
-        assert f'src="{name}"' in html
+    assert external_references(html) == []  # one file: nothing beside it, nothing online
+    images = page_images(html)
+    charts = order_of_charts(md)
+    assert sorted(charts) == sorted(CHARTS)
+    assert [data for _, data, _ in images] == [(folder / n).read_bytes() for n in charts]
+    assert "5 replications" not in html  # the tiny scenario has 4
+    assert "4 replications, seed 7, frictionsim 0.1.0." in html
+    assert "@page { size: A4;" in html
+    assert "break-inside: avoid" in html
+
+
+def order_of_charts(md: str) -> list[str]:
+    """The chart files report.md links, in order."""
+    return re.findall(r"\]\(([a-z_]+\.png)\)", md)
 
 
 def test_word_of_mouth_drawn_when_its_data_is_in_the_folder(folder):

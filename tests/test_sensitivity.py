@@ -126,6 +126,8 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
     assert result.exit_code == 0, result.output
     out = tmp_cwd / "results" / "sensitivity-shop--metric=revenue"  # not the default metric
     assert sorted(p.name for p in out.iterdir()) == [
+        "report.html",
+        "report.md",
         "run.json",
         "sensitivity.csv",
         "sensitivity.json",
@@ -136,7 +138,10 @@ def test_cli_sensitivity_writes_ranking_and_tornado(tmp_cwd):
     assert png_size((out / "tornado.png").read_bytes()) == (1600, 900)
     ax = draw_sensitivity(Figure(), doc)
     assert ax.get_title("left").startswith("shop: revenue, each parameter ±10%")
+    base = doc["base"]["mean"]
     drawn = [r for r in doc["parameters"] if r["effect"] is not None]
+    # not drawn: a parameter without any effect (the form's duration: nothing depends on it)
+    drawn = [r for r in drawn if not r["low_mean"] == r["high_mean"] == base]
     widest = sorted(drawn, key=lambda r: -abs(r["high_mean"] - r["low_mean"]))
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == [r["parameter"] for r in widest]

@@ -281,6 +281,8 @@ def test_cli_sweep_writes_folder_and_removes_partial(shop, tmp_cwd):
     # the default folder names the swept parameter and its values
     out = tmp_cwd / "results" / "sweep-shop--steps.account.fields=0_10_5"
     assert sorted(p.name for p in out.iterdir()) == [
+        "report.html",
+        "report.md",
         "run.json",
         "sweep.csv",
         "sweep.json",

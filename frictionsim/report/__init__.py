@@ -24,12 +24,20 @@ One concern per module:
 * :mod:`~frictionsim.report.page`: the key numbers in words and
   :func:`render_report`, which turns a folder's documents into the bytes of
   every chart that has data (PNG) plus ``report.md`` and ``report.html``.
+* :mod:`~frictionsim.report.study_pages`: the reports of studies (comparison,
+  sweep, sensitivity, optimisation, improvements, calibration): their key numbers
+  in words, :func:`render_study_report` and :func:`calibration_report`.
+* :mod:`~frictionsim.report.html_page`: the HTML page, one self-contained file
+  (charts inlined as ``data:`` URIs, a style sheet for screen and A4 paper); plain
+  text, so it is imported without matplotlib.
 
 Nothing here runs a simulation or writes a file: :mod:`frictionsim.results`
 writes them atomically. This package is the only one that imports matplotlib,
 and it never imports the engine (nor SimPy), so a folder is redrawn without
 simulating. Every name of the package's modules that other code uses is
-importable from ``frictionsim.report`` itself.
+importable from ``frictionsim.report`` itself; each is imported on first use, so
+importing :mod:`~frictionsim.report.html_page` (as
+:func:`frictionsim.results.drawing.merge_parts` does) loads no matplotlib.
 
 Renders are deterministic: fixed figure size and DPI, no pyplot state, PNG
 metadata without the matplotlib version, a fixed SVG hash salt, and rc
@@ -38,119 +46,83 @@ settings applied locally. Identical inputs give identical bytes.
 
 from __future__ import annotations
 
-from .common import (
-    CI_NOTE,
-    DPI,
-    EXIT,
-    FORMATS,
-    FRICTION,
-    KIND_FORMAT,
-    MAX_LABEL,
-    PASSED,
-    PIXELS,
-    POTENTIAL,
-    SERIES,
-    SIZE,
-    TOLERANCE,
-    fmt_count,
-    fmt_minutes,
-    fmt_pct,
-    render_png,
-    scenario_label,
-)
-from .page import key_numbers, render_report
-from .run_charts import (
-    CHART_FILES,
-    chart_plan,
-    hist_quantiles,
-    irritation_bands,
-    lost_revenue_bars,
-    plot_checkout_time,
-    plot_funnel,
-    plot_irritation,
-    plot_lost_revenue,
-    plot_waiting,
-    plot_word_of_mouth,
-)
-from .study_charts import (
-    COMPARISON_PANELS,
-    FIT_DPI,
-    OBSERVED,
-    SENSITIVITY_TOP,
-    SIMULATED,
-    draw_comparison,
-    draw_improvements,
-    draw_optimum,
-    draw_sensitivity,
-    draw_sweep,
-    fit_chart_png,
-    plot_comparison,
-    plot_fit,
-    plot_heatmap,
-    plot_sobol_indices,
-    plot_sweep,
-    plot_tornado,
-    render_study_chart,
-    write_comparison_chart,
-    write_improvements_chart,
-    write_optimum_chart,
-    write_sensitivity_chart,
-    write_sweep_chart,
-)
+import importlib
+from typing import Any
 
-__all__ = [
-    "CHART_FILES",
-    "CI_NOTE",
-    "COMPARISON_PANELS",
-    "DPI",
-    "EXIT",
-    "FIT_DPI",
-    "FORMATS",
-    "FRICTION",
-    "KIND_FORMAT",
-    "MAX_LABEL",
-    "OBSERVED",
-    "PASSED",
-    "PIXELS",
-    "POTENTIAL",
-    "SENSITIVITY_TOP",
-    "SERIES",
-    "SIMULATED",
-    "SIZE",
-    "TOLERANCE",
-    "chart_plan",
-    "draw_comparison",
-    "draw_improvements",
-    "draw_optimum",
-    "draw_sensitivity",
-    "draw_sweep",
-    "fit_chart_png",
-    "fmt_count",
-    "fmt_minutes",
-    "fmt_pct",
-    "hist_quantiles",
-    "irritation_bands",
-    "key_numbers",
-    "lost_revenue_bars",
-    "plot_checkout_time",
-    "plot_comparison",
-    "plot_fit",
-    "plot_funnel",
-    "plot_heatmap",
-    "plot_irritation",
-    "plot_lost_revenue",
-    "plot_sobol_indices",
-    "plot_sweep",
-    "plot_tornado",
-    "plot_waiting",
-    "plot_word_of_mouth",
-    "render_png",
-    "render_report",
-    "render_study_chart",
-    "scenario_label",
-    "write_comparison_chart",
-    "write_improvements_chart",
-    "write_optimum_chart",
-    "write_sensitivity_chart",
-    "write_sweep_chart",
-]
+#: The module of each name: imported when the name is first used.
+_EXPORTS = {
+    "CI_NOTE": "common",
+    "DPI": "common",
+    "EXIT": "common",
+    "FORMATS": "common",
+    "FRICTION": "common",
+    "KIND_FORMAT": "common",
+    "MAX_LABEL": "common",
+    "PASSED": "common",
+    "PIXELS": "common",
+    "POTENTIAL": "common",
+    "SERIES": "common",
+    "SIZE": "common",
+    "TOLERANCE": "common",
+    "fmt_count": "common",
+    "fmt_minutes": "common",
+    "fmt_pct": "common",
+    "render_png": "common",
+    "scenario_label": "common",
+    "key_numbers": "page",
+    "render_report": "page",
+    "calibration_key_numbers": "study_pages",
+    "calibration_report": "study_pages",
+    "render_study_report": "study_pages",
+    "study_key_numbers": "study_pages",
+    "embed_charts": "html_page",
+    "CHART_FILES": "run_charts",
+    "chart_plan": "run_charts",
+    "hist_quantiles": "run_charts",
+    "irritation_bands": "run_charts",
+    "lost_revenue_bars": "run_charts",
+    "plot_checkout_time": "run_charts",
+    "plot_funnel": "run_charts",
+    "plot_irritation": "run_charts",
+    "plot_lost_revenue": "run_charts",
+    "plot_waiting": "run_charts",
+    "plot_word_of_mouth": "run_charts",
+    "COMPARISON_PANELS": "study_charts",
+    "FIT_DPI": "study_charts",
+    "OBSERVED": "study_charts",
+    "SENSITIVITY_TOP": "study_charts",
+    "SIMULATED": "study_charts",
+    "comparison_panels": "study_charts",
+    "draw_comparison": "study_charts",
+    "draw_improvements": "study_charts",
+    "draw_optimum": "study_charts",
+    "draw_sensitivity": "study_charts",
+    "draw_sweep": "study_charts",
+    "fit_chart_png": "study_charts",
+    "plot_comparison": "study_charts",
+    "plot_fit": "study_charts",
+    "plot_heatmap": "study_charts",
+    "plot_sobol_indices": "study_charts",
+    "plot_sweep": "study_charts",
+    "plot_tornado": "study_charts",
+    "render_study_chart": "study_charts",
+    "write_comparison_chart": "study_charts",
+    "write_improvements_chart": "study_charts",
+    "write_optimum_chart": "study_charts",
+    "write_sensitivity_chart": "study_charts",
+    "write_sweep_chart": "study_charts",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'frictionsim.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

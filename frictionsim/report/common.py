@@ -89,6 +89,13 @@ def fmt_minutes(m: float) -> str:
     return f"{m / 1440:.1f} d"
 
 
+def _signed(f: Callable[[float], str]) -> Callable[[float], str]:
+    """``f`` with the sign always written: a difference, ``+365``, ``−2.5 min``."""
+    return lambda x: ("+" if x > 0 else "−" if x < 0 else "") + f(abs(x))
+
+
+#: A format per kind; ``+KIND`` writes a difference of that kind, signed (``pp`` is a
+#: difference of rates, in percentage points).
 FORMATS: dict[str, Callable[[float], str]] = {
     "money": money,
     "count": fmt_count,
@@ -96,6 +103,10 @@ FORMATS: dict[str, Callable[[float], str]] = {
     "pp": lambda x: f"{x * 100:+.1f} pp".replace("-", "−"),
     "minutes": fmt_minutes,
     "number": lambda x: f"{x:,.3g}",
+    "+money": lambda x: money(x, signed=True),
+    "+count": _signed(fmt_count),
+    "+minutes": _signed(fmt_minutes),
+    "+number": _signed(lambda x: f"{x:,.3g}"),
 }
 
 

@@ -5,14 +5,15 @@
 lost revenue split into friction and non-friction exits, the worst step, queues,
 NPS, word of mouth, profit), each with its 95 % CI. :func:`render_report` draws
 every chart :func:`~frictionsim.report.run_charts.chart_plan` allows and the page
-around them, in Markdown and in HTML with the same words. It returns bytes by
-file name and writes nothing: :mod:`frictionsim.results` writes the files
-atomically.
+around them, in Markdown (which links the PNG files beside it) and in HTML with
+the same words (one self-contained file, the charts inside it:
+:mod:`~frictionsim.report.html_page`); :func:`page_files` lays out the pages of
+any report, a study's too. It returns bytes by file name and writes nothing:
+:mod:`frictionsim.results` writes the files atomically.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -29,9 +30,21 @@ from .common import (
     fmt_pct,
     render_png,
 )
+from .html_page import GENERATOR, embed_charts, html_page, png_size
 from .run_charts import chart_plan
 
 # -- key numbers ------------------------------------------------------------------------------
+
+
+def ci_range(lo: float, hi: float, f: Callable[[float], str]) -> str:
+    """A 95 % CI written by ``f``: ``26.2%–33.7%``, or ``−22.1 to −11.4`` when it starts
+    below 0 (a dash beside a minus sign reads as a double sign)."""
+    return f"{f(lo)}{'–' if lo >= 0 else ' to '}{f(hi)}"
+
+
+def fmt_score(x: float, signed: bool = False) -> str:
+    """An NPS (−100..100) with one decimal: ``−16.7``, ``+12.5`` when ``signed``."""
+    return (f"{x:+.1f}" if signed else f"{x:.1f}").replace("-", "−")
 
 
 def key_numbers(summary: dict[str, Any]) -> list[str]:
@@ -41,7 +54,7 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
 
     def ci_words(metric: dict[str, Any], f: Callable[[float], str], more: str = "") -> str:
         ci = _ci(metric)
-        ci_text = f"95% CI {f(ci[0])}–{f(ci[1])}{_clipped(metric)}" if ci else ""
+        ci_text = f"95% CI {ci_range(*ci, f)}{_clipped(metric)}" if ci else ""
         parts = [p for p in (more, ci_text) if p]
         return f" ({'; '.join(parts)})" if parts else ""
 
@@ -99,9 +112,8 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
             )
     nps = m.get("nps")
     if nps and nps.get("mean") is not None:
-        signed = lambda x: f"{x:+.1f}"  # noqa: E731
         lines.append(
-            f"**NPS of buyers**: {signed(nps['mean'])}{ci_words(nps, lambda x: f'{x:.1f}')}: "
+            f"**NPS of buyers**: {fmt_score(nps['mean'], True)}{ci_words(nps, fmt_score)}: "
             f"{fmt_count(_mean(m['promoters']))} promoters, {fmt_count(_mean(m['passives']))} "
             f"passives, {fmt_count(_mean(m['detractors']))} detractors (peak–end memory)."
         )
@@ -128,13 +140,15 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
 # -- report.md and report.html ----------------------------------------------------------------
 
 
-def _about(summary: dict[str, Any]) -> str:
-    """The report's first sentence: what the figures are."""
-    text = (
+def _about(summary: dict[str, Any]) -> tuple[str, str]:
+    """What was run (replications, seed, version) and what the figures are."""
+    facts = (
         f"{_reps(summary)}, seed {summary.get('seed')}, "
-        f"frictionsim {summary.get('frictionsim_version')}. Figures are means per "
-        "replication (one simulated horizon) with 95% confidence intervals; money is in "
-        "the scenario's currency units."
+        f"frictionsim {summary.get('frictionsim_version')}."
+    )
+    text = (
+        "Figures are means per replication (one simulated horizon) with 95% confidence "
+        "intervals; money is in the scenario's currency units."
     )
     if summary.get("replications") == 1:
         text += " One replication is too few replications for confidence intervals."
@@ -143,39 +157,40 @@ def _about(summary: dict[str, Any]) -> str:
             " An interval marked clipped reached beyond the metric's possible values "
             "(too few replications for its spread) and is cut there."
         )
-    return text
+    return facts, text
 
 
-def _markdown(summary: dict[str, Any], lines: list[str], charts: list[tuple[str, str, str]]) -> str:
-    head = f"# {summary['scenario']}: checkout report\n\n{_about(summary)}\n\n"
-    bullets = "".join(f"- {line}\n" for line in lines)
-    body = "".join(
-        f"\n## {title}\n\n{caption}\n\n![{title}]({file})\n" for file, title, caption in charts
-    )
-    return head + bullets + body
-
-
-def _html(summary: dict[str, Any], lines: list[str], charts: list[tuple[str, str, str]]) -> str:
-    def inline(text: str) -> str:
-        parts = html.escape(text).split("**")
-        return "".join(f"<strong>{p}</strong>" if i % 2 else p for i, p in enumerate(parts))
-
-    e = html.escape
-    title = f"{summary['scenario']}: checkout report"
-    items = "".join(f"<li>{inline(line)}</li>\n" for line in lines)
-    figures = "".join(
-        f'<h2>{e(t)}</h2>\n<p>{e(c)}</p>\n<img src="{e(f)}" alt="{e(t)}" '
-        f'width="{PIXELS[0]}" height="{PIXELS[1]}">\n'
-        for f, t, c in charts
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{e(title)}</title>\n"
-        "<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}"
-        "img{max-width:100%;height:auto}</style>\n</head>\n<body>\n"
-        f"<h1>{e(title)}</h1>\n<p>{e(_about(summary), quote=False)}</p>\n"
-        f"<ul>\n{items}</ul>\n{figures}</body>\n</html>\n"
-    )
+def page_files(
+    title: str,
+    facts: str,
+    about: str,
+    lines: Sequence[str],
+    charts: Sequence[tuple[str, str, str]],
+    drawn: dict[str, bytes],
+    names: tuple[str | None, str] = ("report.md", "report.html"),
+    generator: str = GENERATOR,
+) -> dict[str, bytes]:
+    """The pages of a report, by file name (``names``: of the Markdown and the HTML
+    page, the Markdown's ``None`` for none): ``title``, ``facts`` (what was run),
+    ``about`` (what the figures are), the key numbers (``lines``, Markdown without the
+    dash) and the ``charts`` (file, title, caption) in order. The Markdown links the
+    chart files beside it; the HTML page holds every chart of ``drawn`` (file name →
+    PNG bytes) inside it (:func:`~frictionsim.report.html_page.embed_charts`)."""
+    md_name, html_name = names
+    files = {}
+    if md_name is not None:
+        bullets = "".join(f"- {line}\n" for line in lines)
+        key = f"## Key numbers\n\n{bullets}" if lines else ""
+        body = "".join(
+            f"\n## {title_}\n\n{caption}\n\n![{title_}]({file})\n"
+            for file, title_, caption in charts
+        )
+        files[md_name] = f"# {title}\n\n{facts} {about}\n\n{key}{body}".encode()
+    sizes = {file: png_size(drawn[file]) if file in drawn else PIXELS for file, *_ in charts}
+    shown = [(file, t, c, sizes[file]) for file, t, c in charts]
+    page = html_page(title, facts, about, lines, shown, generator)
+    files[html_name] = embed_charts(page, drawn).encode()
+    return files
 
 
 def render_report(
@@ -189,9 +204,13 @@ def render_report(
     """Every chart the data allows (PNG), ``report.md`` and ``report.html``, by file name.
     ``overrides``: the ``--set`` values of the run, shown in every title and the report.
 
+    ``report.html`` is one self-contained file, every chart inside it.
+
     ``part`` of ``parts``: only every ``parts``-th chart from the ``part``-th (the
-    pages with the first part), so that processes can draw a report together;
-    :func:`frictionsim.results.drawing.merge_parts` puts their files back in order."""
+    pages with the first part, ``report.html`` holding that part's charts only), so
+    that processes can draw a report together;
+    :func:`frictionsim.results.drawing.merge_parts` puts their files back in order and
+    the other charts into ``report.html``."""
     plan = chart_plan(summary, distributions, word_of_mouth, overrides)
     files = {name: render_png(draw) for name, _, _, draw in plan[part::parts]}
     if part != 0:
@@ -201,6 +220,5 @@ def render_report(
     lines = key_numbers(summary)
     if overrides:
         lines.insert(0, f"**Overrides**: {', '.join(f'--set {o}' for o in overrides)}.")
-    files["report.md"] = _markdown(summary, lines, listed).encode()
-    files["report.html"] = _html(summary, lines, listed).encode()
-    return files
+    title = f"{summary['scenario']}: checkout report"
+    return {**files, **page_files(title, *_about(summary), lines, listed, files)}

@@ -245,13 +245,18 @@ def hist_quantiles(counts: Sequence[float], edges: Sequence[float], qs: Sequence
 
 def irritation_bands(distributions: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per segment: the steps entered, and the 10/25/50/75/90 % quantiles of
-    cumulative irritation on entering each; and the tolerance quantiles."""
+    cumulative irritation on entering each; and the tolerance quantiles. A segment
+    without visitors has none, nor one whose customers all enter every step with
+    irritation in the lowest bin (under 1 % of the axis: only waiting irritates them,
+    as in an Erlang-A queue), whose panel would be flat at 0."""
     irr = distributions["irritation"]
     edges = irr["edges"]
     qs = (0.1, 0.25, 0.5, 0.75, 0.9)
     out = {}
     for seg, tol in irr["tolerance"].items():
-        if sum(tol) == 0:  # a segment without visitors has no panel
+        if sum(tol) == 0:
+            continue
+        if not any(sum(by_seg[seg][1:]) > 0 for by_seg in irr["steps"].values()):
             continue
         steps, bands, entries = [], [], []
         for step, by_seg in irr["steps"].items():
@@ -427,9 +432,22 @@ def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[st
 
 def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, Any]) -> list:
     """Queues at the steps with capacity: how long the customers who had to wait
-    waited (left), and how busy each step's capacity was (right, 95 % CI)."""
+    waited (left), and how busy each step's capacity was (right, 95 % CI). When
+    nobody found all capacity busy, the waits would be an empty panel: only the
+    utilisation is drawn, and the title says so."""
     waits = distributions["wait"]["steps"]
     steps = [s for s in waits if s in summary["steps"]]
+    if not any(sum(waits[s]) > 0 for s in steps):
+        right = fig.add_subplot()
+        _plot_utilisation(right, summary, steps)
+        pad = max(0.5, (4 - len(steps)) / 2)  # a few bars stay narrow, centred
+        right.set_xlim(-pad, len(steps) - 1 + pad)
+        _suptitle(
+            fig,
+            f"{summary['scenario']}: waiting at steps with capacity (mean of "
+            f"{_reps(summary)})\nno customer found all capacity busy, so nobody waited",
+        )
+        return [right]
     reps = int(distributions.get("replications") or summary.get("replications") or 1)
     left, right = fig.subplots(1, 2, width_ratios=[2.2, 1])
     all_counts = np.zeros(len(distributions["wait"]["edges"]) - 2)
@@ -455,23 +473,28 @@ def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, 
     left.set_ylabel("customers per replication, per bin")
     left.legend(loc="upper right", frameon=False, fontsize=8)
     left.set_title("wait of those who found all capacity busy", fontsize=11)
-    util = [_mean(summary["steps"][s].get("utilisation")) for s in steps]
-    x = np.arange(len(steps))
-    right.bar(x, util, color=[SERIES[k % len(SERIES)] for k in range(len(steps))], width=0.6)
-    for xi, s, u in zip(x, steps, util):
-        ci = _ci(summary["steps"][s].get("utilisation"))
-        if ci is not None:
-            right.errorbar(xi, u, yerr=_yerr(u, ci), color="black", capsize=4, lw=1)
-        right.text(xi, u + 0.03, fmt_pct(u), ha="center", va="bottom", fontsize=9)
-    right.set_xticks(x, steps)
-    right.set_ylim(0, 1.05)
-    right.yaxis.set_major_formatter(PercentFormatter(1.0))
-    right.set_ylabel("utilisation: busy time / (capacity × run time)")
-    right.set_title("utilisation (error bars: 95% CI)", fontsize=11)
+    _plot_utilisation(right, summary, steps)
     _suptitle(
         fig, f"{summary['scenario']}: waiting at steps with capacity (mean of {_reps(summary)})"
     )
     return [left, right]
+
+
+def _plot_utilisation(ax: Axes, summary: dict[str, Any], steps: Sequence[str]) -> None:
+    """How busy each step's capacity was, a bar per step with its 95 % CI."""
+    util = [_mean(summary["steps"][s].get("utilisation")) for s in steps]
+    x = np.arange(len(steps))
+    ax.bar(x, util, color=[SERIES[k % len(SERIES)] for k in range(len(steps))], width=0.6)
+    for xi, s, u in zip(x, steps, util):
+        ci = _ci(summary["steps"][s].get("utilisation"))
+        if ci is not None:
+            ax.errorbar(xi, u, yerr=_yerr(u, ci), color="black", capsize=4, lw=1)
+        ax.text(xi, u + 0.03, fmt_pct(u), ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(x, steps)
+    ax.set_ylim(0, 1.05)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylabel("utilisation: busy time / (capacity × run time)")
+    ax.set_title("utilisation (error bars: 95% CI)", fontsize=11)
 
 
 # -- word of mouth ----------------------------------------------------------------------------
@@ -502,15 +525,25 @@ def plot_word_of_mouth(ax: Axes, data: dict[str, Any]) -> None:
     days = t.size and t[-1] + width > 2 * 1440
     scale, unit = (1440.0, "days") if days else (60.0, "hours")
     mid = (t + width / 2) / scale
+    none, lines = [], []
     for k, (name, s) in enumerate(data["sources"].items()):
+        if not any(s["mean"]) and not any(s["ci_high"]):  # a flat line at 0: named, not drawn
+            none.append(name)
+            continue
         colour = SERIES[k % len(SERIES)]
         ax.fill_between(mid, s["ci_low"], s["ci_high"], color=colour, alpha=0.2, lw=0)
-        ax.plot(mid, s["mean"], color=colour, lw=2, marker="o", ms=3, label=name)
+        lines += ax.plot(mid, s["mean"], color=colour, lw=2, marker="o", ms=3, label=name)
     ax.set_xlabel(f"time since start ({unit}; bins of {fmt_minutes(width)})")
     ax.set_ylabel("visitors per bin per replication")
     ax.set_ylim(bottom=0)
+    absent = f"\nno {' or '.join(none)} visitors" if none else ""
     ax.legend(
-        loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="source\n(bands: 95% CI)"
+        handles=lines,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        title=f"source\n(bands: 95% CI){absent}",
+        alignment="left",
     )
     nps = data.get("nps")
     nps_text = ""

@@ -22,7 +22,9 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from .. import metrics
@@ -60,6 +62,28 @@ def _no_values(ax: Axes, title: str, text: str) -> None:
     ax.set_title(title, loc="left")
 
 
+#: The edge of a hollow bar: a change of a metric that is neither better nor worse.
+HOLLOW = "#555555"
+#: Opacity of a bar whose difference is not significant (its 95 % CI includes 0).
+PALE = 0.4
+
+
+def _change_colours(
+    mean: float, reference: float | None, better: str | None, significant: bool | None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Face and edge colour (RGBA) of a bar of ``mean`` against ``reference``: blue when
+    better, vermilion when worse (``better`` says which way is good), hollow when neither;
+    pale when ``significant`` is False."""
+    if reference is None:
+        return to_rgba(PASSED), to_rgba(PASSED)
+    if better not in ("higher", "lower") or mean == reference:
+        return to_rgba("white"), to_rgba(HOLLOW)
+    good = (mean > reference) == (better == "higher")
+    alpha = PALE if significant is False else 1.0
+    colour = to_rgba(PASSED if good else FRICTION, alpha)
+    return colour, colour
+
+
 def plot_comparison(
     ax: Axes,
     labels: Sequence[str],
@@ -72,6 +96,8 @@ def plot_comparison(
     kind: str = "pct",
     reference: float | None = None,
     compact: bool = False,
+    better: str | None = None,
+    significant: Sequence[bool | None] | None = None,
 ) -> None:
     """One metric for several designs (or their paired differences), a bar per
     label with its 95 % CI. ``kind`` formats values (``pct``, ``pp`` for
@@ -79,14 +105,22 @@ def plot_comparison(
     ``minutes``, ``number``); ``reference`` (e.g. 0 for differences,
     or the baseline's value) draws a vertical line. ``compact``, for a panel
     among several: bars labelled with their mean only, no axis label (the
-    figure says what the error bars are)."""
+    figure says what the error bars are).
+
+    Against a ``reference``, colour says good or bad whatever the sign: with
+    ``better`` (``higher`` or ``lower``, as :data:`frictionsim.metrics.BETTER` says
+    of the metric) a bar on the better side is blue and one on the worse side
+    vermilion, so a fall in lost revenue looks as good as a rise in revenue; a bar
+    of a metric without a better direction, or at the reference, is hollow. A bar
+    whose ``significant`` is False (its 95 % CI includes the reference) is pale."""
     if not labels:  # e.g. every design without visitors: nothing to compare
         _no_values(ax, title, "no design has a value for this metric")
         return
     f = _formatter(kind)
     y = np.arange(len(labels))
-    colours = [FRICTION if reference is not None and m < reference else PASSED for m in means]
-    ax.barh(y, means, color=colours, height=0.6)
+    sure = list(significant) if significant is not None else [None] * len(labels)
+    faces, edges = zip(*(_change_colours(m, reference, better, s) for m, s in zip(means, sure)))
+    ax.barh(y, means, color=faces, edgecolor=edges, linewidth=1, height=0.6)
     ax.errorbar(
         means, y, xerr=_ci_err(means, ci_low, ci_high), fmt="none", color="black", capsize=4
     )
@@ -114,7 +148,7 @@ def plot_comparison(
         ax.set_xlim(lo_x - (pad if lo_x < 0 else 0), hi_x + pad)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
     if compact:
-        ax.xaxis.set_major_locator(MaxNLocator(4, integer=kind == "count"))
+        ax.xaxis.set_major_locator(MaxNLocator(4, integer=kind.lstrip("+") == "count"))
         # a panel is a third of the width: a long label on two lines, not cut at the edge
         title = (
             "\n".join(textwrap.wrap(title, COMPACT_TITLE)) if len(title) > COMPACT_TITLE else title
@@ -216,10 +250,14 @@ def plot_tornado(
     kind: str = "pct",
     low_labels: Sequence[str] | None = None,
     high_labels: Sequence[str] | None = None,
+    better: str | None = None,
 ) -> None:
     """Sensitivity: the metric with each parameter at its low and high value (the
     others at base), widest swing on top. ``*_labels`` name the parameter values
-    at each end."""
+    at each end. With ``better`` (``higher`` or ``lower``: which way the metric is
+    good), a bar is blue where the metric is better than at base and vermilion where
+    it is worse, as in a comparison; without, the low end is one colour and the high
+    end another."""
     if not params:
         _no_values(ax, title, f"no parameter has a value of {metric} at both ends")
         return
@@ -228,16 +266,18 @@ def plot_tornado(
     y = np.arange(len(order))
     for yi, k in zip(y, order):
         for value, colour, names, lab in (
-            (low[k], SERIES[0], low_labels, "low"),
-            (high[k], SERIES[1], high_labels, "high"),
+            (low[k], SERIES[1], low_labels, "low"),
+            (high[k], SERIES[3], high_labels, "high"),
         ):
+            if better is not None:
+                colour = _change_colours(value, base, better, None)[0]
             ax.barh(
                 yi,
                 value - base,
                 left=base,
                 color=colour,
                 height=0.6,
-                label=lab if yi == 0 else None,
+                label=lab if yi == 0 and better is None else None,
             )
             name = f" ({names[k]})" if names is not None else ""
             right = value >= base
@@ -257,7 +297,13 @@ def plot_tornado(
     ax.set_xlim(min(values) - 0.3 * span, max(values) + 0.3 * span)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f(v)))
     ax.set_xlabel(f"{metric} (base {f(base)})")
-    ax.legend(loc="lower right", frameon=False, title="parameter at")
+    if better is None:
+        ax.legend(loc="lower right", frameon=False, title="parameter at")
+    else:
+        handles = [Patch(color=PASSED, label="better than at base"),
+                   Patch(color=FRICTION, label="worse than at base")]  # fmt: skip
+        ax.legend(handles=handles, loc="lower right", frameon=False,
+                  title="(in brackets: the parameter's value)")  # fmt: skip
     ax.set_title(title, loc="left")
 
 
@@ -400,11 +446,12 @@ COMPARISON_PANELS = (
 
 
 def _metric_style(metric: str, difference: bool = False) -> tuple[str, str]:
-    """Label and format kind of ``metric``; a difference of a rate is in percentage points."""
+    """Label and format kind of ``metric``; a ``difference`` is signed, of a rate in
+    percentage points."""
     known = metrics.lookup(metric)
     label, kind = metrics.label(metric), KIND_FORMAT[known.kind] if known else "number"
-    if difference and kind == "pct":
-        kind = "pp"
+    if difference:
+        kind = "pp" if kind == "pct" else f"+{kind}"
     return label, kind
 
 
@@ -414,12 +461,35 @@ def _ends(d: dict[str, Any]) -> tuple[float, float]:
     return ci if ci is not None else (float(d["mean"]), float(d["mean"]))
 
 
+def _no_difference(diffs: Sequence[dict[str, Any]]) -> bool:
+    """Whether every design's difference is exactly 0 in every replication (mean 0, CI
+    [0, 0]): visitors under common random numbers, whose arrivals are the same."""
+    return bool(diffs) and all(
+        d["mean"] is not None and float(d["mean"]) == 0 and _ends(d) == (0.0, 0.0) for d in diffs
+    )
+
+
+def comparison_panels(comparison: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The headline metrics a comparison chart draws a panel of, and those it leaves out
+    because no design differs from the reference in any replication (a panel that would
+    be all zero)."""
+    differences = comparison["differences"]
+    first = next(iter(differences.values()))
+    drawn, same = [], []
+    for metric in (m for m in COMPARISON_PANELS if m in first):
+        diffs = [d[metric] for d in differences.values()]
+        (same if _no_difference(diffs) else drawn).append(metric)
+    return drawn, same
+
+
 def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
     """Every headline metric's difference from the reference (a panel each, three
-    to a row): a bar per design with its 95 % CI."""
-    first = next(iter(comparison["differences"].values()))
-    panels = [m for m in COMPARISON_PANELS if m in first]
-    rows = -(-len(panels) // 3)
+    to a row): a bar per design with its 95 % CI, blue where the design is better and
+    vermilion where it is worse (:func:`plot_comparison`), pale where the difference is
+    not significant. A metric no design changes in any replication gets no panel; the
+    figure names it instead."""
+    panels, same = comparison_panels(comparison)
+    rows = max(1, -(-len(panels) // 3))
     axes = fig.subplots(rows, 3, squeeze=False).ravel()
     for k, (ax, metric) in enumerate(zip(axes, panels)):
         label, kind = _metric_style(metric, difference=True)
@@ -438,11 +508,25 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
             kind=kind,
             reference=0.0,
             compact=True,
+            better=metrics.better(metric),
+            significant=[d.get("significant") for d in ds],
         )
         if k % 3:
             ax.set_yticklabels([])
-    for ax in axes[len(panels) :]:
+    spare = list(axes[len(panels) :])
+    for ax in spare:
         ax.set_visible(False)
+    note = ""
+    if same:
+        words = "; ".join(metrics.label(m) for m in same)
+        text = f"No panel, no design differs from {comparison['reference']} in any replication: "
+        if spare:
+            spare[0].set_visible(True)
+            spare[0].axis("off")
+            spare[0].text(0.0, 0.5, "\n".join(textwrap.wrap(text + words + ".", 40)),
+                          va="center", fontsize=10, transform=spare[0].transAxes)  # fmt: skip
+        else:
+            note = "\n" + "\n".join(textwrap.wrap(text + words, 95))
     method = (
         "paired differences (common random numbers)"
         if comparison["common_random_numbers"]
@@ -451,8 +535,8 @@ def draw_comparison(fig: Figure, comparison: dict[str, Any]) -> list[Axes]:
     _suptitle(
         fig,
         f"Difference from {comparison['reference']}: {method}\n"
-        f"{comparison['replications']} replications; bars: mean, error bars: 95% CI; "
-        "vermilion: below the reference",
+        f"{comparison['replications']} replications; mean and 95% CI; "
+        f"blue: better, vermilion: worse, pale: not significant{note}",
     )
     return list(axes[: len(panels)])
 
@@ -608,19 +692,28 @@ def draw_sensitivity(fig: Figure, document: dict[str, Any]) -> Axes:
             f"{document['evaluations']} runs; {_top(rows, document)}",
         )
         return ax
-    rows = [r for r in document["parameters"] if r["effect"] is not None][:SENSITIVITY_TOP]
+    base = _mean(document["base"])
+    known = [r for r in document["parameters"] if r["effect"] is not None]
+    # a parameter that moves nothing at either end is a row of two empty bars: left out
+    moving = [r for r in known if not float(r["low_mean"]) == float(r["high_mean"]) == base]
+    rows = moving[:SENSITIVITY_TOP]
+    still = len(known) - len(moving)
+    none = ""
+    if still:
+        none = f"\n{still} parameter{'s' if still > 1 else ''} without any effect not drawn"
     plot_tornado(
         ax,
         [r["parameter"] for r in rows],
         [float(r["low_mean"]) for r in rows],
         [float(r["high_mean"]) for r in rows],
-        _mean(document["base"]),
+        base,
         metric=label,
         title=f"{document['scenario']}: {label}, {delta}\n"
-        f"{document['replications']} replications, same seeds; {_top(rows, document)}",
+        f"{document['replications']} replications, same seeds; {_top(rows, document)}{none}",
         kind=kind,
         low_labels=[_number_text(r["low"]) for r in rows],
         high_labels=[_number_text(r["high"]) for r in rows],
+        better=metrics.better(metric),
     )
     return ax
 
@@ -732,9 +825,14 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
             [hi for _, hi in ends],
             metric=f"revenue recovered per year{f' ({currency})' if currency else ''}",
             title=f"friction {'removed' if change == 'remove' else 'halved'}",
-            kind="money",
+            kind="+money",
             reference=0.0,
             compact=True,
+            better="higher",
+            significant=[
+                ((rows[s].get("differences") or {}).get("revenue") or {}).get("significant")
+                for s in shown
+            ],
         )
         if ax is not axes[0]:
             ax.set_yticklabels([])
@@ -742,16 +840,29 @@ def draw_improvements(fig: Figure, document: dict[str, Any]) -> list[Axes]:
     left = min(ax.get_xlim()[0] for ax in axes)
     for ax in axes:
         ax.set_xlim(left, right)
-    per = document["horizon_minutes"]
+    horizon = _duration_words(document["horizon_minutes"])
+    less = any(
+        (r["revenue_per_year"]["mean"] or 0) < 0 for r in document["improvements"]
+    )  # a change that loses revenue (rare): its vermilion bar is explained
     _suptitle(
         fig,
         f"{document['scenario']}: which step to fix first — revenue recovered per year"
         f"{f' ({currency})' if currency else ''}\n"
-        f"simulated {per / 1440:g} days, annualised; {document['replications']} replications "
-        f"paired with the unchanged design; {CI_NOTE}",
+        f"simulated {horizon}, annualised; "
+        f"{document['replications']} replications paired with the unchanged design\n"
+        f"mean and 95% CI; {'vermilion: less revenue; ' if less else ''}pale: not significant",
         bold=False,
     )
     return list(axes)
+
+
+def _duration_words(minutes: float) -> str:
+    """A horizon in its largest whole unit: ``1 week``, ``2 days``, ``2 hours``."""
+    for unit, size in (("week", 10080), ("day", 1440), ("hour", 60)):
+        if minutes >= size and minutes % size == 0:
+            n = minutes / size
+            return f"{n:g} {unit}{'' if n == 1 else 's'}"
+    return f"{minutes:g} minute{'' if minutes == 1 else 's'}"
 
 
 def write_improvements_chart(document: dict[str, Any], folder: Path) -> Path:

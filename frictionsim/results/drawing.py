@@ -3,7 +3,8 @@ of :func:`frictionsim.report.render_report`.
 
 Nothing here loads matplotlib in this process: the workers do, ahead of time
 (:func:`warm`, while the simulation runs), and each draws every other chart
-(:func:`render_shared`), which :func:`merge_parts` puts back in order.
+(:func:`render_shared`), which :func:`merge_parts` puts back in order, and into the
+self-contained ``report.html``.
 """
 
 from __future__ import annotations
@@ -31,13 +32,20 @@ def draw_part(*args: Any) -> dict[str, bytes]:
 
 def merge_parts(drawn: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
     """The files of :func:`~frictionsim.report.render_report`'s parts (``drawn[k]`` is
-    part k of ``len(drawn)``), in the order one call of it gives them."""
+    part k of ``len(drawn)``), in the order one call of it gives them: the pages come
+    with the first part, and ``report.html`` gets the other parts' charts put in
+    (:func:`~frictionsim.report.html_page.embed_charts`, plain text: no matplotlib)."""
+    from ..report.html_page import embed_charts
+
     charts = [[(n, b) for n, b in d.items() if n not in PAGES] for d in drawn]
     out: dict[str, bytes] = {}
     for i in range(sum(len(c) for c in charts)):
         name, content = charts[i % len(drawn)][i // len(drawn)]
         out[name] = content
-    out.update({n: b for n, b in drawn[0].items() if n in PAGES})
+    pages = {n: b for n, b in drawn[0].items() if n in PAGES}
+    if "report.html" in pages:
+        pages["report.html"] = embed_charts(pages["report.html"].decode(), out).encode()
+    out.update(pages)
     return out
 
 

@@ -4,13 +4,13 @@
 (:mod:`frictionsim.documents`): a missing folder, a folder that is not a results
 folder and a damaged or missing document are one-line errors.
 
-:func:`write_report` (the ``report`` command) redraws the charts and the report of
-an existing folder from its stored documents, without simulating: the report of a
-run, or the chart of a study (:data:`STUDY_CHARTS`). It never replaces a file that
-frictionsim did not write, removes a chart whose data is gone, keeps the list of
-files in ``run.json`` up to date, and writes all its files under temporary names
-first, then renames them (:func:`~frictionsim.results.atomic.replace_files`), so a
-full disk leaves the previous files.
+:func:`write_report` (the ``report`` command) redraws the charts and the report
+(``report.md``, ``report.html``) of an existing folder from its stored documents,
+without simulating: a run's, or a study's (:data:`STUDY_CHARTS`). It never replaces a
+file that frictionsim did not write, removes a chart whose data is gone, keeps the
+list of files in ``run.json`` up to date, and writes all its files under temporary
+names first, then renames them (:func:`~frictionsim.results.atomic.replace_files`),
+so a full disk leaves the previous files.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def write_report(folder: Path) -> list[Path]:
     marker = _read_json(folder / MARKER, folder, documents.RUN)
     for document, chart in STUDY_CHARTS.items():
         if os.path.lexists(folder / document):
-            return [_redraw_study(folder, document, chart, marker)]
+            return _redraw_study(folder, document, chart, marker)
     found = read_results(folder)
     owned = owned_files(folder, marker)
     _remove_stale_temporaries(folder, owned)
@@ -157,7 +157,8 @@ def _replace_with_manifest(
     replace_files(folder, files, remove)
 
 
-#: The document of a compare, sweep or sensitivity folder, and the kind of its chart.
+#: The document of a study's folder (compare, sweep, sensitivity, optimize, improve), and
+#: the kind of its chart and report.
 STUDY_CHARTS = {
     "comparison.json": "comparison",
     "sweep.json": "sweep",
@@ -176,15 +177,15 @@ _STUDY_SHAPES = {
 }
 
 
-def _redraw_study(folder: Path, document: str, kind: str, marker: dict[str, Any]) -> Path:
-    """Redraw the chart of a compare, sweep or sensitivity folder from its document."""
-    from ..report import render_study_chart
+def _redraw_study(folder: Path, document: str, kind: str, marker: dict[str, Any]) -> list[Path]:
+    """Redraw the chart and the report of a study's folder from its document."""
+    from ..report import render_study_report
 
     doc = _read_json(folder / document, folder, _STUDY_SHAPES[kind])
     owned = owned_files(folder, marker)
     _remove_stale_temporaries(folder, owned)
     try:
-        name, content = render_study_chart(kind, doc, _overrides(marker))
+        files = render_study_report(kind, doc, _overrides(marker))
     except (
         KeyError,
         TypeError,
@@ -197,6 +198,6 @@ def _redraw_study(folder: Path, document: str, kind: str, marker: dict[str, Any]
         raise ResultsError(
             f"{folder / document}: damaged, cannot draw its chart ({type(exc).__name__}: {exc})"
         ) from None
-    _check_redraw(folder, [name], owned)
-    _replace_with_manifest(folder, marker, {name: content}, ())
-    return folder / name
+    _check_redraw(folder, list(files), owned)
+    _replace_with_manifest(folder, marker, files, ())
+    return [folder / name for name in files]

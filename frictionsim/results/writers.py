@@ -9,8 +9,9 @@ the list of the files frictionsim wrote there), the PNG charts and
 sensitivity analysis, optimisation or ranking of improvements writes ``NAME.json``
 (its document), ``NAME.csv`` (its table: :func:`comparison_rows`,
 :func:`optimum_rows`, :func:`improvement_rows` and the ``*_COLUMNS``), the resolved
-scenarios, ``run.json`` and its chart. Each folder is written atomically by
-:func:`~frictionsim.results.atomic.write_folder`.
+scenarios, ``run.json``, its chart and its ``report.md``/``report.html``. Each folder
+is written atomically by :func:`~frictionsim.results.atomic.write_folder`, which lists
+every file in ``run.json``.
 
 A folder's identity (``*_identity``) is what its results are of: the resolved
 scenarios, overrides and options, but not the seed or replications; the command
@@ -176,15 +177,16 @@ def _write_study(
     """Write the results folder of a comparison, sweep or sensitivity study atomically:
     ``NAME.json`` (the document), ``NAME.csv`` (its ``table``), the ``more`` files,
     ``run.json`` (provenance with the ``run`` fields) and, given the ``chart`` kind,
-    its drawing of the document (overrides in its title)."""
+    its drawing of the document and its report, ``report.md`` and ``report.html``
+    (overrides in their titles)."""
     files = {f"{name}.json": json_text(document), f"{name}.csv": table, **(more or {})}
 
     def draw(folder: Path) -> None:
-        from ..report import render_study_chart
+        from ..report import render_study_report
 
-        file, content = render_study_chart(chart, document, overrides)
-        with writing(folder / file):
-            (folder / file).write_bytes(content)
+        for file, content in render_study_report(chart, document, overrides).items():
+            with writing(folder / file):
+                (folder / file).write_bytes(content)
 
     marker = provenance(overrides=list(overrides), **run)
     return write_folder(out, files, draw if chart else None, marker, force)

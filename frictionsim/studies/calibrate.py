@@ -704,8 +704,10 @@ CALIBRATED_SUFFIX = "-calibrated"
 #: The first line of every calibrated scenario frictionsim writes starts so.
 HEADER = "# calibrated scenario '"
 _HEADER_MARK = "written by frictionsim calibrate"
-#: PNG text of the fit chart, by which a later calibration knows the chart is its own.
+#: PNG text of the fit chart, and ``<meta name="generator">`` of the report, by which a
+#: later calibration knows the file is its own.
 PNG_SOFTWARE = "frictionsim calibrate"
+_REPORT_MARK = f'<meta name="generator" content="{PNG_SOFTWARE}">'.encode()
 
 
 def calibrated_name(name: str) -> str:
@@ -713,10 +715,25 @@ def calibrated_name(name: str) -> str:
     return name[: 80 - len(CALIBRATED_SUFFIX)] + CALIBRATED_SUFFIX
 
 
+def _stem(out: Path) -> str:
+    return out.name[: -len(out.suffix)] if out.suffix else out.name
+
+
 def fit_paths(out: Path) -> tuple[Path, Path]:
     """``calibrated.fit.csv`` and ``calibrated.fit.png`` beside ``calibrated.yaml``."""
-    stem = out.name[: -len(out.suffix)] if out.suffix else out.name
-    return out.with_name(stem + ".fit.csv"), out.with_name(stem + ".fit.png")
+    return out.with_name(_stem(out) + ".fit.csv"), out.with_name(_stem(out) + ".fit.png")
+
+
+def report_path(out: Path) -> Path:
+    """``calibrated.report.html`` beside ``calibrated.yaml``: the fit in words, its chart
+    inside it (one file to mail)."""
+    return out.with_name(_stem(out) + ".report.html")
+
+
+def written_paths(out: Path) -> tuple[Path, ...]:
+    """Every file a calibration to ``out`` writes: the calibrated scenario, its
+    ``.fit.csv``, ``.fit.png`` and ``.report.html``."""
+    return (out, *fit_paths(out), report_path(out))
 
 
 def _starts_with(path: Path, size: int) -> bytes:
@@ -728,14 +745,18 @@ def _starts_with(path: Path, size: int) -> bytes:
 
 
 def written_by_calibrate(path: Path) -> bool:
-    """Whether ``path`` (a calibrated scenario, its ``.fit.csv`` or ``.fit.png``) is a
-    file that ``frictionsim calibrate`` wrote: by its header, or the PNG's text."""
+    """Whether ``path`` (a calibrated scenario, its ``.fit.csv``, ``.fit.png`` or
+    ``.report.html``) is a file that ``frictionsim calibrate`` wrote: by its header, the
+    PNG's text, or the page's ``<meta name="generator">``."""
     path = Path(path)
     if path.is_symlink() or not path.is_file():
         return False
     if path.name.endswith(".fit.png"):
         head = _starts_with(path, 4096)
         return head.startswith(b"\x89PNG") and PNG_SOFTWARE.encode() in head
+    if path.name.endswith(".report.html"):
+        head = _starts_with(path, 4096)
+        return head.startswith(b"<!DOCTYPE html>") and _REPORT_MARK in head
     first = _starts_with(path, 4096).split(b"\n", 1)[0].decode("utf-8", "replace")
     if path.name.endswith(".fit.csv"):
         return first == ",".join(FIT_COLUMNS)
@@ -746,7 +767,7 @@ def check_output(out: Path, inputs: Sequence[Path], force: bool = False) -> None
     """Refuse, before any work, an output that would replace an input, a folder, or a
     file that ``frictionsim calibrate`` did not write (unless ``force``)."""
     for path in inputs:
-        for written in (out, *fit_paths(out)):
+        for written in written_paths(out):
             if written.resolve() == Path(path).resolve():
                 raise CalibrationError(
                     f"--out {out}: would overwrite the input {path}; choose another file"
@@ -756,7 +777,7 @@ def check_output(out: Path, inputs: Sequence[Path], force: bool = False) -> None
             f"--out {out}: is a folder; give a file name such as calibrated.yaml"
         )
     if not force:
-        for written in (out, *fit_paths(out)):
+        for written in written_paths(out):
             if os.path.lexists(written) and not written_by_calibrate(written):
                 raise ResultsError(
                     f"{written}: exists and was not written by frictionsim calibrate; add "
@@ -805,6 +826,33 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
     return "\n".join(lines) + "\n" + scenario_to_yaml(cal.scenario)
 
 
+def calibration_document(cal: Calibration, out: Path) -> dict[str, Any]:
+    """What the report of a calibration to ``out`` says, as plain data
+    (:func:`frictionsim.report.calibration_report`)."""
+    from .. import __version__
+
+    return {
+        "scenario": cal.scenario.name,
+        "out": Path(out).name,
+        "funnel_file": Path(cal.funnel_file).name,
+        "seed": cal.seed,
+        "replications": cal.replications,
+        "simulated_visitors": cal.simulated_visitors,
+        "evaluations": cal.evaluations,
+        "converged": cal.converged,
+        "frictionsim_version": __version__,
+        "parameters": [
+            {"name": p.name, "kind": p.kind, "start": p.start, "value": v, "se": se}
+            for p, v, se in zip(cal.parameters, cal.values, cal.standard_errors)
+        ],
+        "deviance": cal.deviance,
+        "degrees_of_freedom": cal.degrees_of_freedom,
+        "p_value": cal.p_value,
+        "warnings": list(cal.warnings),
+        "rows": cal.fit_rows,
+    }
+
+
 def write_calibration(
     cal: Calibration,
     out: Path,
@@ -812,10 +860,10 @@ def write_calibration(
     chart: bool = True,
     force: bool = False,
 ) -> list[Path]:
-    """Write the calibrated scenario, ``*.fit.csv`` and ``*.fit.png`` (each atomically).
-    A file there that ``frictionsim calibrate`` did not write is replaced only with
-    ``force``."""
-    from ..report import fit_chart_png
+    """Write the calibrated scenario, ``*.fit.csv``, and with ``chart`` ``*.fit.png`` and
+    ``*.report.html`` (the fit in words, the chart inside it), each atomically. A file
+    there that ``frictionsim calibrate`` did not write is replaced only with ``force``."""
+    from ..report import calibration_report, fit_chart_png
     from ..results import csv_text, write_atomic, write_error
 
     out = Path(out)
@@ -831,9 +879,12 @@ def write_calibration(
         csv_path: csv_text(cal.fit_rows, FIT_COLUMNS).encode(),
     }
     if chart:
-        files[png_path] = fit_chart_png(
+        png = fit_chart_png(
             cal.fit_rows, f"{cal.scenario.name}: observed vs simulated", software=PNG_SOFTWARE
         )
+        files[png_path] = png
+        document = calibration_document(cal, out)
+        files[report_path(out)] = calibration_report(document, png_path.name, png, PNG_SOFTWARE)
     for path, data in files.items():
         write_atomic(path, data)
     return list(files)
@@ -846,12 +897,15 @@ __all__ = [
     "calibrate",
     "calibrated_name",
     "calibrated_yaml",
+    "calibration_document",
     "check_output",
     "fit_paths",
     "free_parameters",
+    "report_path",
     "uncertain_scenario",
     "wilson",
     "with_parameters",
     "write_calibration",
     "written_by_calibrate",
+    "written_paths",
 ]
