@@ -870,6 +870,11 @@ def animate(
     help="Run even if estimated beyond 30 min or 2e8 customers; replace --out (and its "
     ".fit.csv, .fit.png, .report.html) though frictionsim calibrate did not write it.",
 )
+@click.option(
+    "--hourly",
+    type=click.Path(path_type=Path),
+    help="A CSV hour,entered (hours 0-23): fit the arrival profile to these entries first.",
+)
 @quiet_option("No progress and no tables.")
 def calibrate(
     file: Path,
@@ -885,28 +890,31 @@ def calibrate(
     jobs: int | None,
     overrides: tuple[str, ...],
     force: bool,
+    hourly: Path | None,
     quiet: bool,
 ) -> None:
     """Fit scenario FILE to an observed funnel; write the calibrated scenario to --out."""
     import time
 
     from .console import print_calibration
-    from .funnel_data import load_funnel
+    from .funnel_data import load_funnel, load_hourly
     from .results import write_study
     from .scenario import load_scenario
     from .studies.calibrate import calibrate as fit_scenario
     from .studies.calibrate import check_output
 
-    check_output(out, [file, funnel], force)
+    check_output(out, [file, funnel, *([hourly] if hourly else [])], force)
     scenario = load_scenario(file, overrides)
     observed = load_funnel(funnel, scenario, funnel_format, step_map)
+    entries = load_hourly(hourly) if hourly is not None else None
     for warning in observed.warnings:
         click.echo(f"warning: {warning}", err=True)
     start = time.perf_counter()
     with study_execution("calibrating", quiet, jobs, force=force, unit="evaluations") as execution:
         result = fit_scenario(
-            scenario, observed, fit, steps, seed, sample, max_evaluations, execution=execution
-        )
+            scenario, observed, fit, steps, seed, sample, max_evaluations,
+            execution=execution, hourly=entries,
+        )  # fmt: skip
     write_study(result, out, str(file), force=force)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

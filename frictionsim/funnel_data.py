@@ -401,12 +401,88 @@ def load_funnel(
     return parse_export(text, str(path), scenario, funnel_format, step_map, digest)
 
 
+@dataclass(frozen=True)
+class HourlyEntries:
+    """Visitors who entered the first step in each hour of the day (0 = midnight),
+    summed over the period of the data: the arrival profile's evidence."""
+
+    file: str
+    sha256: str
+    entered: tuple[int, ...]  # 24 counts
+
+    @property
+    def total(self) -> int:
+        return sum(self.entered)
+
+
+def parse_hourly(text: str, file: str, digest: str = "") -> HourlyEntries:
+    """An ``hour,entered`` table (hour 0–23, each once), or a located :class:`ScenarioError`."""
+    table = read_table(text)
+    if table is None:
+        raise ScenarioError([ScenarioProblem(file, 1, 1, "(file)", "empty; expected hour,entered")])
+    names = [c.lower() for c in table.header.cells]
+    missing = [c for c in ("hour", "entered") if c not in names]
+    if missing:
+        message = f"missing column(s) {', '.join(missing)}; expected hour,entered"
+        if table.delimiter != ",":
+            message += f" (columns read as separated by {table.delimiter!r})"
+        raise ScenarioError([ScenarioProblem(file, table.header.line, 1, "(header)", message)])
+    h_col, n_col = names.index("hour"), names.index("entered")
+    counts: dict[int, int] = {}
+    problems = []
+    for row in table.rows:
+        cell = row.cells[h_col] if h_col < len(row.cells) else ""
+        hour, bad = parse_count(cell, table.decimal)
+        if bad or hour is None or not 0 <= hour <= 23:
+            problems.append(ScenarioProblem(file, row.line, row.col(h_col), "hour",
+                                            f"expected an hour 0-23, got {cell!r}"))  # fmt: skip
+            continue
+        if hour in counts:
+            problems.append(ScenarioProblem(file, row.line, row.col(h_col), "hour",
+                                            f"hour {hour} is listed twice"))  # fmt: skip
+            continue
+        cell = row.cells[n_col] if n_col < len(row.cells) else ""
+        number, bad = parse_count(cell, table.decimal)
+        if bad or number is None:
+            problems.append(ScenarioProblem(file, row.line, row.col(n_col), "entered",
+                                            bad or "missing"))  # fmt: skip
+            continue
+        counts[hour] = number
+    if not problems:
+        absent = [h for h in range(24) if h not in counts]
+        if absent:
+            problems.append(ScenarioProblem(file, 1, 1, "hour", "every hour 0-23 needs a row; "
+                                            f"missing: {', '.join(map(str, absent))}"))  # fmt: skip
+        elif sum(counts.values()) == 0:
+            problems.append(ScenarioProblem(file, 1, 1, "entered", "no visitors in any hour"))
+    if problems:
+        raise ScenarioError(problems)
+    return HourlyEntries(file, digest, tuple(counts[h] for h in range(24)))
+
+
+def load_hourly(path: str | Path) -> HourlyEntries:
+    """Read and check the hourly entries at ``path`` (:func:`parse_hourly`)."""
+    raw, text = read_user_file(
+        path,
+        kind="an hourly file",
+        max_bytes=MAX_FUNNEL_BYTES,
+        too_big="larger than {limit} bytes; refused",
+        encoding="utf-8-sig",
+        not_text="not UTF-8 text (is this a CSV?)",
+        locate_bad_byte=False,
+    )
+    return parse_hourly(text, str(path), hashlib.sha256(raw).hexdigest())
+
+
 __all__ = [
     "COLUMNS",
     "CountRow",
+    "HourlyEntries",
     "Observation",
     "ObservedFunnel",
     "load_funnel",
+    "load_hourly",
     "observed_funnel",
     "parse_funnel",
+    "parse_hourly",
 ]

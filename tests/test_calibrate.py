@@ -555,3 +555,48 @@ def test_a_file_calibrate_did_not_write_is_replaced_only_with_force(files, tmp_c
     result = invoke(*args, "--max-evaluations", 10, "--out", "cal.yaml", "--force", "-q")
     assert result.exit_code == 0, result.output
     assert cal.written_by_calibrate(tmp_cwd / which)
+
+
+def test_fits_the_arrival_profile_to_hourly_entries(tmp_cwd):
+    from frictionsim.funnel_data import parse_hourly
+
+    truth = [0.5] * 8 + [1.5] * 8 + [1.0] * 8  # mean 1
+    rng = np.random.default_rng(4)
+    counts = rng.poisson(np.asarray(truth) * 300)
+    text = "hour,entered\n" + "".join(f"{h},{n}\n" for h, n in enumerate(counts))
+    hourly = parse_hourly(text, "hourly.csv")
+    start = three_steps(TRUE_EXITS, TRUE_IRRITATIONS)
+    funnel = parse_funnel(observed_csv(start, 1001), "observed.csv", start)
+    result = cal.calibrate(start, funnel, fit="exit:a", seed=7, sample=1, hourly=hourly)
+    profile, se = np.asarray(result.profile), np.asarray(result.profile_se)
+    assert profile.mean() == pytest.approx(1.0)
+    assert np.all(np.abs(profile - truth) <= Z_1E4 * se)
+    assert result.scenario.arrivals.profile == tuple(profile)
+    scenario_file = tmp_cwd / "tiny.yaml"
+    scenario_file.write_text(yaml.safe_dump(start.model_dump(mode="json", exclude_none=True)))
+    (tmp_cwd / "observed.csv").write_text(observed_csv(start, 1001))
+    (tmp_cwd / "hourly.csv").write_text(text)
+    args = ("calibrate", scenario_file, "--funnel", "observed.csv", "--fit", "exit:a",
+            "--sample", 1, "--max-evaluations", 10, "--out", "cal.yaml")  # fmt: skip
+    ok = invoke(*args, "--hourly", "hourly.csv")
+    assert ok.exit_code == 0, ok.output
+    assert "arrivals.profile fitted to the hourly entries" in (tmp_cwd / "cal.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("hour,visits\n0,1\n", "missing column(s) entered"),
+        ("hour,entered\n0,1\n0,2\n", "hour 0 is listed twice"),
+        ("hour,entered\n24,1\n", "expected an hour 0-23"),
+        ("hour,entered\n" + "".join(f"{h},1\n" for h in range(23)), "missing: 23"),
+        ("hour,entered\n" + "".join(f"{h},0\n" for h in range(24)), "no visitors in any hour"),
+        ("hour;entered\n0;1\n", "missing"),
+        ("hour,entered\n0,-3\n", "must not be negative"),
+    ],
+)
+def test_bad_hourly_entries_are_located(text, message):
+    from frictionsim.funnel_data import parse_hourly
+
+    with pytest.raises(ScenarioError, match=re.escape(message)):
+        parse_hourly(text, "hourly.csv")

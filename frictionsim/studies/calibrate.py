@@ -58,7 +58,7 @@ from scipy import stats as st
 
 from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
 from ..execution import Execution, Progress, open_execution, replication_seeds
-from ..funnel_data import ObservedFunnel
+from ..funnel_data import HourlyEntries, ObservedFunnel
 from ..scenario import Scenario, Uncertainty
 from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
@@ -149,6 +149,11 @@ class Calibration:
     funnel_file: str
     funnel_sha256: str
     warnings: list[str] = field(default_factory=list)
+    #: With hourly entries: the fitted arrival profile (24 multipliers, mean 1), their
+    #: standard errors, and the file they came from.
+    profile: list[float] | None = None
+    profile_se: list[float] | None = None
+    hourly_file: str | None = None
 
 
 # ----------------------------------------------------------------------- parameters
@@ -400,6 +405,21 @@ def evaluation_replications(scenario: Scenario, visitors: float, sample: float) 
     return max(1, math.ceil(needed / max(scenario.expected_visitors, 1e-9)))
 
 
+def _fit_profile(hourly: HourlyEntries) -> tuple[list[float], list[float]]:
+    """The arrival profile of the hourly entries: each hour's share of the visitors times
+    24 (so the profile's mean is 1 and ``rate`` stays the daily mean), the multinomial
+    maximum-likelihood estimate, and its standard errors ``24 √(share (1 − share) / N)``."""
+    n = np.asarray(hourly.entered, dtype=float)
+    share = n / n.sum()
+    return (24 * share).tolist(), (24 * np.sqrt(share * (1 - share) / n.sum())).tolist()
+
+
+def _with_profile(scenario: Scenario, profile: Sequence[float]) -> Scenario:
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    data["arrivals"]["profile"] = [float(x) for x in profile]
+    return Scenario.model_validate(data)
+
+
 def _fit_rate(scenario: Scenario, funnel: ObservedFunnel) -> tuple[float, float]:
     """The arrival rate that makes the expected entries at the first step the observed
     ones (the Poisson maximum-likelihood estimate, the profile and day-of-week shape kept),
@@ -482,15 +502,26 @@ def calibrate(
     progress: Progress | None = None,
     force: bool = False,
     execution: Execution | None = None,
+    hourly: HourlyEntries | None = None,
 ) -> Calibration:
-    """Fit the parameters ``fit`` names to ``funnel``; see the module docstring. Every
+    """Fit the parameters ``fit`` names to ``funnel``; see the module docstring.
+    ``hourly``: entries per hour of the day, from which the arrival profile is fitted
+    first (in closed form). Every
     evaluation runs on one pool of ``jobs`` workers, started once (or in the open
     ``execution``). Progress counts evaluations; ``force=False`` refuses a calibration
     whose most evaluations (each
     ``evaluation_replications`` runs, and ``2k + 1`` more for the standard errors) are
     beyond the size limits."""
     with open_execution(execution, jobs, "auto", None, progress, force) as ex:
-        return _calibrate(scenario, funnel, fit, steps, seed, sample, max_evaluations, ex)
+        profile = None
+        if hourly is not None:
+            profile = _fit_profile(hourly)
+            scenario = _with_profile(scenario, profile[0])
+        result = _calibrate(scenario, funnel, fit, steps, seed, sample, max_evaluations, ex)
+        if profile is not None:
+            result.profile, result.profile_se = profile
+            result.hourly_file = hourly.file
+        return result
 
 
 def _calibrate(
@@ -816,6 +847,11 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
     for p, v, se in zip(cal.parameters, cal.values, cal.standard_errors):
         what = "multiplies every segment's tolerance" if p.kind == "tolerance" else ""
         lines.append(f"#   {p.name} = {_format_value(p, v, se)}  {what}".rstrip())
+    if cal.profile is not None:
+        lines.append(
+            f"# arrivals.profile fitted to the hourly entries in {cal.hourly_file}: "
+            + ", ".join(f"{p:.3g}±{e:.2g}" for p, e in zip(cal.profile, cal.profile_se))
+        )
     dof = cal.degrees_of_freedom
     gof = f"deviance {cal.deviance:.2f} on {dof} degrees of freedom"
     if cal.p_value is not None:
