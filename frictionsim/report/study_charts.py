@@ -120,7 +120,10 @@ def plot_comparison(
     y = np.arange(len(labels))
     sure = list(significant) if significant is not None else [None] * len(labels)
     faces, edges = zip(*(_change_colours(m, reference, better, s) for m, s in zip(means, sure)))
-    ax.barh(y, means, color=faces, edgecolor=edges, linewidth=1, height=0.6)
+    drawn = ax.barh(y, means, linewidth=1, height=0.6)
+    for bar, face, edge in zip(drawn, faces, edges):  # per bar: any matplotlib takes it
+        bar.set_facecolor(face)
+        bar.set_edgecolor(edge)
     ax.errorbar(
         means, y, xerr=_ci_err(means, ci_low, ci_high), fmt="none", color="black", capsize=4
     )
