@@ -103,13 +103,19 @@ def print_precision(precision: dict[str, Any], quiet: bool = False) -> None:
     )
     for metric, target in precision["targets"].items():
         width = precision["half_widths"][metric]
-        ok = width <= target
+        ok = width is not None and width <= target
         if ok and quiet:
             continue
-        line = (
-            f"precision: {metric} ±{width:.4g} (95% CI half-width) "
-            f"{'≤' if ok else '>'} {target:g} after {n} replications ({batches})"
-        )
+        if width is None:
+            line = (
+                f"precision: {metric} has a value in fewer than two of the {n} replications "
+                f"({batches}); no interval"
+            )
+        else:
+            line = (
+                f"precision: {metric} ±{width:.4g} (95% CI half-width) "
+                f"{'≤' if ok else '>'} {target:g} after {n} replications ({batches})"
+            )
         if not ok:
             line += f"; not reached within --max-replications {precision['max_replications']}"
         print(visible(line), file=sys.stdout if ok else sys.stderr)

@@ -212,8 +212,9 @@ METRICS: tuple[Metric, ...] = (
           "customers who left through this step's exit"),
     _step("completed", "count", "completed",
           lambda r, s, i: float(int(r.step_entered[i]) - int(r.step_abandoned_friction[i])
-                                - int(r.step_abandoned_exit[i])),
-          "visits that went on past the step (entered − abandoned_friction − abandoned_exit)"),
+                                - int(r.step_abandoned_exit[i]) - int(r.step_fell_back[i])),
+          "visits that went on past the step (entered − abandoned_friction − abandoned_exit"
+          " − those who fell back to another step after failing every attempt)"),
     _step("abandon_rate", "rate", "abandon rate",
           lambda r, s, i: ratio(
               int(r.step_abandoned_friction[i]) + int(r.step_abandoned_exit[i]),

@@ -210,13 +210,14 @@ def funnel_rows(scenario: Scenario, results: Sequence[RunResult]) -> list[dict[s
             entered = int(r.step_entered[i])
             friction = int(r.step_abandoned_friction[i])
             exits = int(r.step_abandoned_exit[i])
+            fell_back = int(r.step_fell_back[i])  # went on to the fallback: not completed
             wait = float(r.step_wait_total[i])
             rows.append(
                 {
                     "replication": rep,
                     "step": step.name,
                     "entered": entered,
-                    "completed": entered - friction - exits,
+                    "completed": entered - friction - exits - fell_back,
                     "abandoned_friction": friction,
                     "abandoned_exit": exits,
                     "reneged": int(r.step_reneged[i]),

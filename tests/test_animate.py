@@ -125,3 +125,20 @@ def test_a_folder_without_an_event_log_says_how_to_write_one(tmp_cwd):
     assert result.exit_code == 1
     assert "no events.csv" in result.output
     assert "--event-log csv" in result.output
+
+
+def test_a_damaged_log_or_option_gets_one_line(run_folder, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(run_folder, broken)
+    (broken / "events.csv").write_bytes(bytes(range(256)) * 4)
+    result = invoke("animate", broken)
+    assert result.exit_code == 1
+    assert "not UTF-8 text" in result.output
+    nan = invoke("animate", run_folder, "--seconds", "nan")
+    assert nan.exit_code == 2
+    assert "not a number of seconds" in nan.output
+    elsewhere = invoke("animate", run_folder, "-o", tmp_path / "no" / "such" / "a.gif")
+    assert elsewhere.exit_code == 2
+    assert "no such folder" in elsewhere.output

@@ -102,3 +102,25 @@ def test_a_fallback_to_an_earlier_step_is_a_loop_for_simpy():
     assert not uses_fast_path(scenario)
     results = run_replications(scenario, 1, 2, jobs=1)
     assert all(r.visitors == r.orders + r.abandoned_friction + r.abandoned_exit for r in results)
+
+
+def test_a_fallback_loop_nobody_leaves_is_refused():
+    # both steps always fail and send their customers to the other: nobody ever ends
+    with pytest.raises(ScenarioError, match="no path leads to the end"):
+        make_scenario(
+            steps=[
+                {"name": "card", "errors": {"p": 1, "max_attempts": 1, "fallback": "paypal"}},
+                {"name": "paypal", "errors": {"p": 1, "max_attempts": 1, "fallback": "card"}},
+            ]
+        )
+
+
+def test_those_who_fall_back_did_not_complete_the_step():
+    from frictionsim.stats import funnel_rows
+
+    scenario = card_then_wallet(p=1.0)  # every card attempt fails: all go to the wallet
+    results = run_replications(scenario, 1, 1, jobs=1)
+    card = next(row for row in funnel_rows(scenario, results) if row["step"] == "card")
+    assert card["entered"] > 0
+    assert card["completed"] == 0
+    assert int(results[0].step_fell_back[1]) == card["entered"]

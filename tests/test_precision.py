@@ -102,3 +102,30 @@ def test_bad_precision_options_are_one_line_and_exit_2(shop, options, message):
     assert message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (shop.parent / "p").exists()
+
+
+def test_a_metric_without_values_gets_no_interval_and_no_crash(tmp_cwd):
+    data = scenario_dict(**{**SHOP, "segments": one_segment({"dist": "fixed", "value": 0.1})})
+    data["steps"] = [{"name": "form", "fields": 10}]  # nobody buys: no NPS
+    path = tmp_cwd / "nobody.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = invoke("run", path, "--precision", "nps=0.1", "--max-replications", 6, "-o", "n",
+                    "--no-charts")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "has a value in fewer than two" in result.output
+    reached = json.loads((tmp_cwd / "n" / "run.json").read_text())["precision"]
+    assert reached["half_widths"]["nps"] is None
+    assert reached["reached"] is False
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--precision", "orders=5", "--precision", "orders=6"], "orders is given twice"),
+        (["--precision", "orders=5", "-r", 10, "--max-replications", 5], "is below the 10"),
+    ],
+)
+def test_precision_options_that_would_lose_what_was_asked_are_refused(shop, options, message):
+    result = invoke("run", shop, *options, "-o", "p", "--no-charts")
+    assert result.exit_code == 2
+    assert message in result.output

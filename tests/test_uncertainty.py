@@ -197,3 +197,22 @@ def test_calibrate_writes_the_section_its_run_uses(files, tmp_cwd):  # noqa: F81
         "run", tmp_cwd / "cal.yaml", "--uncertainty", "-r", 3, "-o", "r", "-q", "--no-charts"
     )
     assert again.exit_code == 0, again.output
+
+
+def test_a_draw_beyond_a_scenario_s_limits_is_one_line(tmp_cwd):
+    wide = {"parameters": [{"path": "steps.form.irritation", "value": 2.0, "scale": "log"}],
+            "covariance": [[1e12]]}  # fmt: skip
+    path = tmp_cwd / "wide.yaml"
+    path.write_text(yaml.safe_dump(uncertain(uncertainty=wide)))
+    result = invoke("run", path, "--uncertainty", "-o", "w", "--force")
+    assert result.exit_code == 2
+    assert "the uncertainty section's covariance is too wide" in result.output
+    assert not (tmp_cwd / "w").exists()
+
+
+def test_a_set_of_a_drawn_parameter_is_refused(tmp_cwd):
+    path = tmp_cwd / "u.yaml"
+    path.write_text(yaml.safe_dump(uncertain()))
+    result = invoke("run", path, "--uncertainty", "--set", "steps.cart.exit=0.1", "-o", "x")
+    assert result.exit_code == 2
+    assert "steps.cart.exit is 0.1 but the uncertainty section's estimate is 0.3" in result.output

@@ -53,7 +53,18 @@ class Occupancy:
 def _cases(path: Path, replication: int) -> Iterator[tuple[str, list[tuple[str, str, str, float]]]]:
     """Each case's events ``(activity, transition, step, minute)`` of one replication,
     as the log groups them (a case's events are consecutive)."""
-    with open(path, newline="", encoding="utf-8", errors="strict") as handle:
+    try:
+        yield from _read_cases(path, replication)
+    except UnicodeDecodeError:
+        raise ResultsError(f"{visible(str(path))}: not UTF-8 text; not an event log") from None
+    except IsADirectoryError:
+        raise ResultsError(f"{visible(str(path))}: a folder, not an event log") from None
+
+
+def _read_cases(
+    path: Path, replication: int
+) -> Iterator[tuple[str, list[tuple[str, str, str, float]]]]:
+    with open(path, newline="", encoding="utf-8-sig", errors="strict") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:

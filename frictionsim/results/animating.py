@@ -5,6 +5,7 @@ file elsewhere."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -62,10 +63,22 @@ def write_animation(
     out = Path(out) if out is not None else folder / "animation.gif"
     if out.suffix.lower() not in SUFFIXES:
         raise OptionError(f"--out: {visible(str(out))}: write a .gif or an .mp4")
+    if not math.isfinite(seconds):
+        raise OptionError(f"--seconds: {seconds} is not a number of seconds")
     frames = round(seconds * fps)
     if not 2 <= frames <= MAX_FRAMES:
         raise OptionError(f"--seconds × --fps makes {frames} frames; between 2 and {MAX_FRAMES}")
-    inside = out.resolve().parent == folder.resolve()
+    if out.is_symlink() or out.is_dir():
+        raise OptionError(f"--out: {visible(str(out))} is a link or a folder; name a file")
+    if not out.parent.is_dir():
+        raise OptionError(f"--out: {visible(str(out.parent))}: no such folder")
+    if out.suffix.lower() == ".mp4":
+        from matplotlib import animation
+
+        if not animation.FFMpegWriter.isAvailable():
+            raise OptionError(f"--out: {visible(str(out))}: an MP4 needs ffmpeg on PATH; "
+                              "write a .gif instead")  # fmt: skip
+    inside = out.parent.resolve() == folder.resolve()
     if inside:
         _check_redraw(folder, [out.name], owned_files(folder, marker))
     elif os.path.lexists(out) and not force:

@@ -373,6 +373,8 @@ def _flow_problems(doc: Document) -> None:
                 problem(path, "a step cannot fall back to itself; give it more max_attempts")
                 graph_ok = False
             else:
+                if _always_fails(step):  # nobody gets past: the fallback is the only way on
+                    out = set()
                 out.add(index[fallback])  # those who failed every attempt go on there
         edges[i] = out
     if not graph_ok:
@@ -393,6 +395,20 @@ def _flow_problems(doc: Document) -> None:
                 f"from step '{names[i]}' no path leads to the end of the "
                 "checkout (a loop with no way out)",
             )
+
+
+def _always_fails(step: dict) -> bool:
+    """Every attempt at ``step`` fails, for every segment (``errors.p`` 1, and no
+    ``by_segment`` chance below 1)."""
+    errors = step.get("errors")
+    if not isinstance(errors, dict) or errors.get("p") != 1:
+        return False
+    own = step.get("by_segment")
+    for spec in own.values() if isinstance(own, dict) else ():
+        p = spec.get("errors", {}).get("p") if isinstance(spec, dict) else None
+        if isinstance(spec, dict) and isinstance(spec.get("errors"), dict) and p != 1:
+            return False
+    return True
 
 
 def _balking_problems(doc: Document) -> None:

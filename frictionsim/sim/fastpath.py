@@ -127,6 +127,7 @@ KNOWN_RESULT_FIELDS = frozenset(
         "step_reneged",
         "step_balked",
         "step_failed_attempts",
+        "step_fell_back",
         "step_wait_total",
         "step_waited",
         "step_busy_time",
@@ -569,6 +570,7 @@ class _Counts:
         self.ab_friction = np.zeros(n_steps, dtype=np.int64)
         self.ab_exit = np.zeros(n_steps, dtype=np.int64)
         self.failed = np.zeros(n_steps, dtype=np.int64)
+        self.fell_back = np.zeros(n_steps, dtype=np.int64)
         self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
         self.irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
         self.tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
@@ -636,6 +638,7 @@ class _Counts:
             step_reneged=per_queue(lambda q: q.reneged, np.int64),
             step_balked=per_queue(lambda q: q.balked, np.int64),
             step_failed_attempts=self.failed,
+            step_fell_back=self.fell_back,
             step_wait_total=per_queue(lambda q: q.sums.sums[0], float),
             step_waited=per_queue(lambda q: q.waited, np.int64),
             step_busy_time=per_queue(lambda q: q.sums.sums[1], float),
@@ -739,7 +742,7 @@ def _walk(
             idx, lost, routed = _serve(st, queues[i], counts, b, queue[ready], sens)
             b.parked[queue[ready]] = False
             gone.append(lost)
-            _route(st, b, routed)
+            _route(st, b, routed, counts)
             _complete(idx, irr, start, peak, last, limit, commit)
             st.advance(b, idx)
             idx = idx[:0]
@@ -770,7 +773,7 @@ def _walk(
                 else:  # ... or go on to the fallback, unless irritation reached the limit
                     over = irr[bad] >= limit[bad]
                     gone.append(bad[over])
-                    _route(st, b, bad[~over])
+                    _route(st, b, bad[~over], counts)
                 idx = bad[:0]
                 break
             give_up = irr[bad] >= limit[bad]
@@ -785,9 +788,10 @@ def _walk(
         counts.ab_friction[i] += lost.size
 
 
-def _route(st: _Step, b: _Batch, idx: np.ndarray) -> None:
+def _route(st: _Step, b: _Batch, idx: np.ndarray, counts: _Counts) -> None:
     """Customers ``idx`` failed every attempt at ``st`` and go on to its fallback step:
     not completed (no commitment), but what they felt there is a moment."""
+    counts.fell_back[st.i] += idx.size
     if idx.size:
         _complete(idx, b.irr, b.start, b.peak, b.last, b.limit, None)
         b.where[idx] = st.fallback

@@ -58,6 +58,7 @@ class RunResult:
     step_reneged: np.ndarray  # friction abandonment while waiting (part of abandoned_friction)
     step_balked: np.ndarray  # declined to join a long queue (part of abandoned_friction)
     step_failed_attempts: np.ndarray
+    step_fell_back: np.ndarray  # failed every attempt and went on to the step's fallback
     step_wait_total: np.ndarray  # minutes in queue, summed over customers who entered
     step_waited: np.ndarray  # customers who found every unit of capacity busy
     step_busy_time: np.ndarray  # capacity-minutes held (for utilisation)

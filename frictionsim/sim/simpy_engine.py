@@ -272,6 +272,7 @@ class _Simulation:
         self.lost_exit = [0.0] * n_steps
         self.reneged = [0] * n_steps
         self.balked = [0] * n_steps
+        self.fell_back = [0] * n_steps
         self.failed = [0] * n_steps
         self.wait_total = [0.0] * n_steps
         self.waited = [0] * n_steps
@@ -489,6 +490,7 @@ class _Simulation:
             if cap:
                 self.release(s, started)
             if routed:  # not completed (no commitment), but what was felt here is a moment
+                self.fell_back[s] += 1
                 felt = irr - start_irr
                 if felt != 0.0:
                     if felt > peak:
@@ -654,10 +656,19 @@ class _Simulation:
     ) -> None:
         self.extra_scheduled[0] += 1
         if self.extra_scheduled[0] > self.extra_limit:
+            causes = [
+                name
+                for name, on in (
+                    ("word_of_mouth visit chances", self.wom is not None),
+                    ("repeat chances", self.repeat is not None),
+                    ("reminders chances (or lengthen reminders.delay)", self.reminders is not None),
+                )
+                if on
+            ]
             raise SimulationError(
-                f"word of mouth and repeat visits grow without bound: more than "
+                f"visits that bring more visits grow without bound: more than "
                 f"{self.extra_limit:,.0f} extra visitors in one replication; "
-                "lower word_of_mouth visit chances or repeat chances"
+                f"lower {' or '.join(causes)}"
             )
         self.env.timeout(t - self.env.now).callbacks.append(
             lambda _: self.spawn(src, seg, tol, person)
@@ -700,6 +711,7 @@ class _Simulation:
             step_abandoned_exit=arr(self.ab_exit, dtype=np.int64),
             step_reneged=arr(self.reneged, dtype=np.int64),
             step_balked=arr(self.balked, dtype=np.int64),
+            step_fell_back=arr(self.fell_back, dtype=np.int64),
             step_failed_attempts=arr(self.failed, dtype=np.int64),
             step_wait_total=arr(self.wait_total, dtype=float),
             step_waited=arr(self.waited, dtype=np.int64),

@@ -219,6 +219,10 @@ def free_parameters(
             params.append(Parameter("rate", None, scenario.arrivals.rate))
             continue
         names = _step_list(own, scenario, f"--fit {kind}") if own else default_steps
+        if kind == "errors" and not own and not steps:  # by default: the steps that fail
+            names = [n for n in names if scenario.steps[scenario.step_index(n)].errors]
+            if not names:
+                raise CalibrationError("--fit errors: no observed step has `errors` to fit")
         for name in names:
             if name not in observed:
                 raise CalibrationError(
@@ -311,7 +315,10 @@ def _simulate_funnel(
         tasks = execution.tasks(scenario, replication_seeds(seed, replications))
         results = execution.map(tasks, counted=False)  # progress counts evaluations
         entered = sum(r.step_entered for r in results)
-        left = sum(r.step_abandoned_friction + r.step_abandoned_exit for r in results)
+        # a customer who fell back to another step did not pass this one
+        left = sum(
+            r.step_abandoned_friction + r.step_abandoned_exit + r.step_fell_back for r in results
+        )
         visitors = sum(r.visitors for r in results)
         return SimulatedFunnel(np.asarray([entered]), np.asarray([entered - left]), int(visitors))
     # per segment: from the per-customer table, on a flow every customer walks in order
@@ -461,6 +468,25 @@ def _uncertainty(
         return None
 
 
+def uncertain_values(scenario: Scenario) -> list[tuple[str, float, float]]:
+    """Each ``uncertainty`` parameter: its path, the scenario's own value (a tolerance
+    factor is 1) and the section's estimate."""
+    out = []
+    for item in scenario.uncertainty.parameters if scenario.uncertainty else ():
+        if item.path == "tolerance":
+            own = 1.0
+        elif item.path == "arrivals.rate":
+            own = scenario.arrivals.rate
+        elif item.path.endswith(".errors.p"):
+            step = scenario.steps[scenario.step_index(item.path[len("steps.") : -len(".errors.p")])]
+            own = step.errors.p if step.errors else math.nan
+        else:
+            name, kind = item.path[len("steps.") :].rsplit(".", 1)
+            own = getattr(scenario.steps[scenario.step_index(name)], kind)
+        out.append((item.path, float(own), float(item.value)))
+    return out
+
+
 def uncertain_scenario(
     scenario: Scenario, rng: np.random.Generator
 ) -> tuple[Scenario, list[float]]:
@@ -487,7 +513,15 @@ def uncertain_scenario(
     cov = np.asarray(unc.covariance, dtype=float)
     z = rng.multivariate_normal(np.zeros(len(params)), cov, method="eigh")
     values = [p.from_free(u) for p, u in zip(params, centre + z)]
-    return with_parameters(scenario, params, values), values
+    try:
+        return with_parameters(scenario, params, values), values
+    except ValueError as exc:  # a draw beyond what a scenario may hold
+        drawn = ", ".join(f"{p.name} = {v:.4g}" for p, v in zip(params, values))
+        del exc  # pydantic's text names the field in its own words; ours names the draw
+        raise CalibrationError(
+            f"--uncertainty: a replication drew {drawn}, beyond what a scenario may hold; "
+            "the uncertainty section's covariance is too wide"
+        ) from None
 
 
 def calibrate(
@@ -939,6 +973,7 @@ __all__ = [
     "free_parameters",
     "report_path",
     "uncertain_scenario",
+    "uncertain_values",
     "wilson",
     "with_parameters",
     "write_calibration",

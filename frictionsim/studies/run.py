@@ -193,6 +193,19 @@ class _Batches:
                 self.draws.append(values)
                 fast = task.fast and self.ex.fast(variant)
                 tasks[k] = replace(task, scenario=variant, fast=fast)
+            if not self.ex.force:  # a drawn arrival rate can make a replication huge
+                from ..execution import check_run_size, estimate_runs
+
+                runs = [(t.scenario, 1) for t in tasks]
+                check_run_size(
+                    estimate_runs(
+                        runs,
+                        self.ex.jobs,
+                        "replications",
+                        "run",
+                        "narrow the uncertainty section or add --force",
+                    )
+                )
         return self.ex.map(tasks)
 
 
@@ -215,13 +228,16 @@ def _until_precise(
         if not short or n >= max_replications:
             break
         need = max(math.ceil(n * (w / h) ** 2) if math.isfinite(w) else 2 * n for w, h in short)
-        target = min(max_replications, max(n + 1, need))
+        # at most four times as many at once: a spread from a few replications (few
+        # degrees of freedom, a large t) overstates what is needed
+        target = min(max_replications, 4 * n, max(n + 1, need))
         batch.ex.total = target
         results = results + batch(n, target)
         batches.append(target)
     return results, {
         "targets": dict(precision),
-        "half_widths": widths,
+        # a metric defined in fewer than two replications has no half-width: null
+        "half_widths": {m: (w if math.isfinite(w) else None) for m, w in widths.items()},
         "reached": not short,
         "replications": len(results),
         "max_replications": max_replications,
