@@ -216,3 +216,13 @@ def test_a_set_of_a_drawn_parameter_is_refused(tmp_cwd):
     result = invoke("run", path, "--uncertainty", "--set", "steps.cart.exit=0.1", "-o", "x")
     assert result.exit_code == 2
     assert "steps.cart.exit is 0.1 but the uncertainty section's estimate is 0.3" in result.output
+
+
+def test_a_path_that_is_no_fitted_parameter_says_which_are():
+    params = [{"path": "segments.a.share", "value": 1.0, "scale": "log"}]
+    text = yaml.safe_dump(uncertain(uncertainty={"parameters": params, "covariance": [[0.01]]}))
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(text, "u.yaml")
+    lines = str(err.value).splitlines()
+    assert len(lines) == 1
+    assert "a fitted parameter is steps.<step>.exit" in lines[0]

@@ -236,7 +236,12 @@ def _pydantic_problems(doc: Document, exc: ValidationError) -> None:
             ctx = {k: _number_text(v) for k, v in err.get("ctx", {}).items()}
             written = _value_at(doc.data, path, err["input"])  # as in the file, '-120/h'
             message = f"{_BOUNDS[kind].format(**ctx)} (got {_got(written)})"
-            if kind == "string_pattern_mismatch":
+            if kind == "string_pattern_mismatch" and path[:1] == ("uncertainty",):
+                message = (
+                    "a fitted parameter is steps.<step>.exit, steps.<step>.irritation, "
+                    f"steps.<step>.errors.p, arrivals.rate or tolerance (got {_got(written)})"
+                )
+            elif kind == "string_pattern_mismatch":
                 message += non_ascii(err["input"])
         elif kind != "value_error" and not isinstance(err.get("input"), (dict, list)):
             message = f"{message} (got {err['input']!r})"
@@ -448,6 +453,9 @@ def _uncertainty_problems(doc: Document) -> None:
             elif kind == "errors.p" and not steps[names.index(step)].get("errors"):
                 doc.problem(doc.mark_of(where), display(data, where),
                             f"step '{step}' has no `errors`")  # fmt: skip
+        known = path in ("tolerance", "arrivals.rate") or kind in ("exit", "irritation", "errors.p")
+        if not known:
+            continue  # the path's own problem says what a fitted parameter is
         wanted = "logit" if kind in ("exit", "errors.p") else "log"
         if p.get("scale") in ("logit", "log") and p["scale"] != wanted:
             at = ("uncertainty", "parameters", k, "scale")
