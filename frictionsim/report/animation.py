@@ -181,6 +181,13 @@ def occupancy(
     )
 
 
+def mp4_writer_available() -> bool:
+    """Whether matplotlib can write an MP4 here (ffmpeg on PATH)."""
+    from matplotlib import animation
+
+    return bool(animation.FFMpegWriter.isAvailable())
+
+
 def render_animation(
     occ: Occupancy, out: Path, title: str, fps: int, size: tuple[float, float] = (12.8, 7.2)
 ) -> None:
@@ -261,4 +268,11 @@ def animation_bytes(occ: Occupancy, suffix: str, title: str, fps: int) -> bytes:
         return path.read_bytes()
 
 
-__all__ = ["MAX_FRAMES", "Occupancy", "animation_bytes", "occupancy", "render_animation"]
+__all__ = [
+    "MAX_FRAMES",
+    "Occupancy",
+    "animation_bytes",
+    "mp4_writer_available",
+    "occupancy",
+    "render_animation",
+]

@@ -73,9 +73,9 @@ def write_animation(
     if not out.parent.is_dir():
         raise OptionError(f"--out: {visible(str(out.parent))}: no such folder")
     if out.suffix.lower() == ".mp4":
-        from matplotlib import animation
+        from ..report.animation import mp4_writer_available
 
-        if not animation.FFMpegWriter.isAvailable():
+        if not mp4_writer_available():
             raise OptionError(f"--out: {visible(str(out))}: an MP4 needs ffmpeg on PATH; "
                               "write a .gif instead")  # fmt: skip
     inside = out.parent.resolve() == folder.resolve()
