@@ -349,14 +349,6 @@ def run(
             "`frictionsim calibrate` writes one into the scenario it calibrates"
         )
     most = max_replications or MAX_REPLICATIONS
-    first = replications if replications is not None else scenario.replications
-    if targets and first > most:
-        raise OptionError(
-            f"--max-replications {most} is below the {first} replications to start with; "
-            "raise it or give fewer --replications"
-        )
-    if uncertainty:
-        _check_uncertain_values(scenario)
     if not force:  # before the folder is looked at: a run too large is refused first
         check_run_size(estimate_run(scenario, most if targets else replications, jobs))
     out = out or default_folder(scenario.name, overrides)
@@ -395,20 +387,6 @@ def run(
         print_precision(result.precision, quiet)
 
 
-def _check_uncertain_values(scenario: Any) -> None:
-    """With ``--uncertainty``: the scenario's own values are the section's estimates (a
-    ``--set`` of a fitted parameter would be drawn over, so it is refused)."""
-    from .studies.calibrate import uncertain_values
-
-    for path, own, estimate in uncertain_values(scenario):
-        if not math.isclose(own, estimate, rel_tol=1e-9, abs_tol=1e-12):
-            raise OptionError(
-                f"--uncertainty: {path} is {own:g} but the uncertainty section's estimate is "
-                f"{estimate:g} (changed by --set?); --uncertainty draws it around the "
-                "estimate: drop that --set, or run without --uncertainty"
-            )
-
-
 def _precision_targets(
     given: tuple[str, ...], most: int | None, scenario: Any
 ) -> list[tuple[str, float]]:
@@ -434,8 +412,6 @@ def _precision_targets(
             check_path(metric, scenario)
         except OptionError as exc:
             raise OptionError(f"--precision: {exc}") from None
-        if any(m == metric for m, _ in targets):
-            raise OptionError(f"--precision: {metric} is given twice; give it once")
         targets.append((metric, value))
     return targets
 

@@ -65,7 +65,12 @@ def test_those_who_fail_every_attempt_go_on_to_the_fallback():
         se = math.sqrt(exact * (1 - exact) / n)
         assert abs(wallet / n - exact) <= 4 * se, (engine, wallet / n, exact)
         failed = sum(int(r.step_failed_attempts[1]) for r in results)
-        assert failed == pytest.approx(n * P * (1 - P**ATTEMPTS) / (1 - P), rel=0.05)
+        # failures per customer: k < m with chance P^k (1 - P), m with chance P^m
+        dist = [P**k * (1 - P) for k in range(ATTEMPTS)] + [P**ATTEMPTS]
+        mean = sum(k * q for k, q in enumerate(dist))
+        sd = math.sqrt(sum(k * k * q for k, q in enumerate(dist)) - mean**2)
+        assert mean == pytest.approx(P * (1 - P**ATTEMPTS) / (1 - P))
+        assert abs(failed - n * mean) <= 4 * sd * math.sqrt(n)
 
 
 @pytest.mark.parametrize("capacity", [None, 1])

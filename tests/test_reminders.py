@@ -38,11 +38,15 @@ def test_a_reminded_browser_comes_back_as_the_geometric_series_says():
     sent = sum(r.reminders_sent for r in results)
     g = 0.5 * Q
     assert sent == sum(r.abandoned_exit for r in results)  # every leaver is reached
-    # each person's count is a sum of geometric trials: sd of returns per person
-    # sqrt(g) / (1 - g); four of it on the organic total
-    tol = 4 * math.sqrt(g) / (1 - g) / math.sqrt(organic)
-    assert abs(back / organic - g / (1 - g)) <= tol
-    assert abs(sent / organic - 0.5 / (1 - g)) <= tol
+    # returns per person are geometric: P(R = k) = (1 - g) g^k, sd sqrt(g) / (1 - g);
+    # reminders per person S: S = 0 with chance 1/2, else 1 + a geometric number more
+    # (each further one with chance g), so E[S] = (1/2) / (1 - g) and
+    # E[S^2] = (1/2) (1 + g) / (1 - g)^2
+    sd_back = math.sqrt(g) / (1 - g)
+    mean_sent = 0.5 / (1 - g)
+    sd_sent = math.sqrt(0.5 * (1 + g) / (1 - g) ** 2 - mean_sent**2)
+    assert abs(back / organic - g / (1 - g)) <= 4 * sd_back / math.sqrt(organic)
+    assert abs(sent / organic - mean_sent) <= 4 * sd_sent / math.sqrt(organic)
     summary = run(scenario, jobs=1, replications=2).summary["metrics"]
     assert summary["reminder_costs"]["mean"] == pytest.approx(
         0.1 * summary["reminders_sent"]["mean"]
@@ -58,14 +62,16 @@ def test_only_those_reached_get_a_reminder_and_friction_has_its_own_chance():
         arrivals={"rate": 5},
         segments=one_segment({"dist": "exponential", "mean": 2}),
         steps=[{"name": "form", "irritation": 1}],
-        reminders={"reached": 0.5, "friction": 1.0, "exit": 0.0, "delay": 1},
+        reminders={"reached": 0.5, "friction": 1.0, "exit": 0.0, "delay": 0.01},
     )
     results = run_replications(scenario, 2, 2, jobs=1)
     left = sum(r.abandoned_friction for r in results)
     sent = sum(r.reminders_sent for r in results)
     back = sum(int(r.source_visitors[RETURNING]) for r in results)
     assert abs(sent / left - 0.5) <= 4 * math.sqrt(0.25 / left)
-    assert back == pytest.approx(sent, abs=5)  # all reminded abandoners come back (but the last)
+    # every reminded abandoner comes back, but those reminded in the last 0.01 minute
+    # (after the horizon): about 10 visits a minute, so 0.1 expected; 5 is far out
+    assert 0 <= sent - back <= 5
 
 
 def test_without_reminders_nothing_changes():

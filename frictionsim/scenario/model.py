@@ -506,6 +506,21 @@ class Economics(_Model):
 MAX_UNCERTAIN = 100
 
 
+def fitted_target(path: str) -> tuple[str, str | None] | None:
+    """What an ``uncertainty`` path names: ``(kind, step)`` with kind ``exit``,
+    ``irritation``, ``errors`` (a step's ``errors.p``), ``tolerance`` or ``rate``
+    (``arrivals.rate``; no step for these two), or ``None`` for anything else."""
+    if path in ("tolerance", "arrivals.rate"):
+        return ("tolerance" if path == "tolerance" else "rate"), None
+    if not path.startswith("steps."):
+        return None
+    rest = path[len("steps.") :]
+    for suffix, kind in ((".errors.p", "errors"), (".exit", "exit"), (".irritation", "irritation")):
+        if rest.endswith(suffix) and len(rest) > len(suffix):
+            return kind, rest[: -len(suffix)]
+    return None
+
+
 class UncertainValue(_Model):
     """One fitted parameter of ``uncertainty``: where it is, its estimate and the scale
     on which its error is normal."""
@@ -736,6 +751,7 @@ __all__ = [
     "UncertainValue",
     "Uncertainty",
     "WordOfMouth",
+    "fitted_target",
     "segment_error_p",
     "segment_exit",
 ]

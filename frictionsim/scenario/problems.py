@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 from ..distributions import FAMILIES, Distribution
 from ..errors import ScenarioError, did_you_mean
 from ..flow import END, Flow
-from .model import MAX_DRAWS, MAX_STEP_SEGMENTS, Scenario
+from .model import MAX_DRAWS, MAX_STEP_SEGMENTS, Scenario, fitted_target
 from .yaml_doc import Document, Path_, display
 
 
@@ -441,22 +441,18 @@ def _uncertainty_problems(doc: Document) -> None:
             continue
         path = p["path"]
         where = ("uncertainty", "parameters", k, "path")
-        kind = "tolerance" if path == "tolerance" else path.rsplit(".", 1)[-1]
-        if path.endswith(".errors.p"):
-            kind = "errors.p"
-        if path != "tolerance" and path.startswith("steps."):
-            step = path[len("steps.") : -(len(kind) + 1)]
-            if step not in names:
-                hint = did_you_mean(step, [n for n in names if isinstance(n, str)])
-                doc.problem(doc.mark_of(where), display(data, where),
-                            f"no step named '{step}'{hint}")  # fmt: skip
-            elif kind == "errors.p" and not steps[names.index(step)].get("errors"):
-                doc.problem(doc.mark_of(where), display(data, where),
-                            f"step '{step}' has no `errors`")  # fmt: skip
-        known = path in ("tolerance", "arrivals.rate") or kind in ("exit", "irritation", "errors.p")
-        if not known:
+        target = fitted_target(path)
+        if target is None:
             continue  # the path's own problem says what a fitted parameter is
-        wanted = "logit" if kind in ("exit", "errors.p") else "log"
+        kind, step = target
+        if step is not None and step not in names:
+            hint = did_you_mean(step, [n for n in names if isinstance(n, str)])
+            doc.problem(doc.mark_of(where), display(data, where),
+                        f"no step named '{step}'{hint}")  # fmt: skip
+        elif kind == "errors" and not steps[names.index(step)].get("errors"):
+            doc.problem(doc.mark_of(where), display(data, where),
+                        f"step '{step}' has no `errors`")  # fmt: skip
+        wanted = "logit" if kind in ("exit", "errors") else "log"
         if p.get("scale") in ("logit", "log") and p["scale"] != wanted:
             at = ("uncertainty", "parameters", k, "scale")
             doc.problem(doc.mark_of(at), display(data, at),

@@ -59,7 +59,7 @@ from scipy import stats as st
 from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..funnel_data import HourlyEntries, ObservedFunnel
-from ..scenario import Scenario, Uncertainty
+from ..scenario import Scenario, Uncertainty, fitted_target
 from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
 
@@ -473,16 +473,14 @@ def uncertain_values(scenario: Scenario) -> list[tuple[str, float, float]]:
     factor is 1) and the section's estimate."""
     out = []
     for item in scenario.uncertainty.parameters if scenario.uncertainty else ():
-        if item.path == "tolerance":
+        kind, name = fitted_target(item.path)  # type: ignore[misc]  # checked on loading
+        if kind == "tolerance":
             own = 1.0
-        elif item.path == "arrivals.rate":
+        elif kind == "rate":
             own = scenario.arrivals.rate
-        elif item.path.endswith(".errors.p"):
-            step = scenario.steps[scenario.step_index(item.path[len("steps.") : -len(".errors.p")])]
-            own = step.errors.p if step.errors else math.nan
         else:
-            name, kind = item.path[len("steps.") :].rsplit(".", 1)
-            own = getattr(scenario.steps[scenario.step_index(name)], kind)
+            step = scenario.steps[scenario.step_index(name)]
+            own = step.errors.p if kind == "errors" else getattr(step, kind)
         out.append((item.path, float(own), float(item.value)))
     return out
 
@@ -496,19 +494,7 @@ def uncertain_scenario(
     unc = scenario.uncertainty
     if unc is None:
         raise CalibrationError(f"'{scenario.name}' has no `uncertainty` section")
-    params = []
-    for item in unc.parameters:
-        if item.path == "tolerance":
-            params.append(Parameter("tolerance", None, item.value))
-        elif item.path == "arrivals.rate":
-            params.append(Parameter("rate", None, item.value))
-        elif item.path.endswith(".errors.p"):
-            params.append(
-                Parameter("errors", item.path[len("steps.") : -len(".errors.p")], item.value)
-            )
-        else:
-            step, kind = item.path[len("steps.") :].rsplit(".", 1)
-            params.append(Parameter(kind, step, item.value))
+    params = [Parameter(*fitted_target(item.path), item.value) for item in unc.parameters]  # type: ignore[misc]
     centre = np.asarray([p.to_free(p.start) for p in params])
     cov = np.asarray(unc.covariance, dtype=float)
     z = rng.multivariate_normal(np.zeros(len(params)), cov, method="eigh")

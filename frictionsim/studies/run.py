@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..errors import SimulationError
+from ..errors import OptionError, SimulationError
 from ..execution import DaskExecutor, Execution, Progress, open_execution, replication_seeds
 from ..frames import FrameMixin
 from ..metrics import flat_values
@@ -133,14 +133,12 @@ def run(
     random stream), so the intervals include what the data did not pin down.
     """
     seed = scenario.seed if seed is None else seed
-    if uncertainty and scenario.uncertainty is None:
-        raise SimulationError(
-            f"--uncertainty: '{scenario.name}' has no `uncertainty` section; "
-            "`frictionsim calibrate` writes one into the scenario it calibrates"
-        )
+    if uncertainty:
+        _check_uncertainty(scenario)
     replications = scenario.replications if replications is None else replications
     if precision:
-        replications = min(max(replications, 2), max_replications)
+        _check_precision(precision, replications, max_replications)
+        replications = max(replications, 2)
     start = time.perf_counter()
     with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
         if event_dir is not None and isinstance(ex.executor, DaskExecutor):
@@ -207,6 +205,40 @@ class _Batches:
                     )
                 )
         return self.ex.map(tasks)
+
+
+def _check_uncertainty(scenario: Scenario) -> None:
+    """The scenario has an ``uncertainty`` section, and its own values are the section's
+    estimates (a ``--set`` of a fitted parameter would be drawn over: refused)."""
+    from .calibrate import uncertain_values
+
+    if scenario.uncertainty is None:
+        raise SimulationError(
+            f"--uncertainty: '{scenario.name}' has no `uncertainty` section; "
+            "`frictionsim calibrate` writes one into the scenario it calibrates"
+        )
+    for path, own, estimate in uncertain_values(scenario):
+        if not math.isclose(own, estimate, rel_tol=1e-9, abs_tol=1e-12):
+            raise OptionError(
+                f"--uncertainty: {path} is {own:g} but the uncertainty section's estimate is "
+                f"{estimate:g} (changed by --set?); --uncertainty draws it around the "
+                "estimate: drop that --set, or run without --uncertainty"
+            )
+
+
+def _check_precision(
+    precision: Sequence[tuple[str, float]], replications: int, max_replications: int
+) -> None:
+    """Each metric once, and room for the replications to start with."""
+    metrics = [m for m, _ in precision]
+    twice = next((m for m in metrics if metrics.count(m) > 1), None)
+    if twice is not None:
+        raise OptionError(f"--precision: {twice} is given twice; give it once")
+    if replications > max_replications:
+        raise OptionError(
+            f"--max-replications {max_replications} is below the {replications} replications "
+            "to start with; raise it or give fewer --replications"
+        )
 
 
 def _until_precise(
