@@ -30,7 +30,7 @@ import numpy as np
 from .sim.codes import ORGANIC, REFERRAL, RETURNING
 
 if TYPE_CHECKING:  # the table is read without loading the engine (the report does)
-    from .scenario import Scenario
+    from .scenario import Scenario, Step
     from .sim.result import RunResult
 
 #: How a metric is read: its feasible range and how it is written.
@@ -59,8 +59,11 @@ class Metric:
     compute: Compute  # (replication's counters, scenario, step or segment index) -> value
     description: str
     headline: bool = False  # a contract metric of DESIGN.md's summary (run level)
-    capacity_only: bool = False  # a step metric that exists only for steps with capacity
-    balking_only: bool = False  # a step metric of steps whose queue customers may balk at
+    only: str = ""  # a step metric of some steps only: a key of STEPS_WITH ("": every step)
+
+    def applies(self, step: Step) -> bool:
+        """Whether ``step`` has this metric (a queue's metrics only where there is one)."""
+        return STEPS_WITH[self.only][0](step)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -76,6 +79,19 @@ class Metric:
         """``higher`` or ``lower``: which way the metric is good (:data:`BETTER`); ``None``
         when neither is (a step's entrants, utilisation)."""
         return BETTER[self.level].get(self.name)
+
+
+#: The steps some step metrics exist for: a test of the step, and how to say it.
+STEPS_WITH: dict[str, tuple[Callable[[Step], bool], str]] = {
+    "": (lambda step: True, "every step"),
+    "capacity": (lambda step: bool(step.capacity), "steps with capacity"),
+    "balking": (lambda step: step.balk_at is not None, "steps with `balk_at`"),
+    "schedule": (lambda step: step.schedule is not None, "steps with a `schedule`"),
+    "turning_away": (
+        lambda step: step.schedule is not None and step.schedule.closed == "leave",
+        "steps whose `schedule` turns customers away when closed",
+    ),
+}
 
 
 def ratio(num: float, den: float) -> float:
@@ -106,7 +122,21 @@ def _reminder_costs(r: RunResult, s: Scenario) -> float:
 
 
 def _capacity_costs(s: Scenario) -> float:
-    return sum(step.capacity or 0 for step in s.steps) * s.economics.capacity_cost * s.horizon
+    """Units paid while on duty: ``capacity`` through the horizon, or a schedule's hours."""
+    cost = s.economics.capacity_cost
+    if not cost:
+        return 0.0
+    always = sum(step.capacity or 0 for step in s.steps if step.schedule is None)
+    scheduled = sum(s.unit_minutes(step, s.horizon) for step in s.steps if step.schedule)
+    return always * cost * s.horizon + scheduled * cost
+
+
+def _utilisation(r: RunResult, s: Scenario, i: int) -> float:
+    step = s.steps[i]
+    if step.schedule is None:
+        return ratio(float(r.step_busy_time[i]), step.capacity * r.end_time)
+    available = s.unit_minutes(step, r.end_time) + float(r.step_overtime[i])
+    return ratio(float(r.step_busy_time[i]), available)
 
 
 def _word_of_mouth_loss(r: RunResult) -> float:
@@ -119,8 +149,8 @@ def _run(name, kind, label, compute, description, headline=False) -> Metric:
     return Metric(name, "run", kind, label, lambda r, s, i: compute(r, s), description, headline)
 
 
-def _step(name, kind, label, compute, description, capacity_only=False, balking=False) -> Metric:
-    return Metric(name, "step", kind, label, compute, description, False, capacity_only, balking)
+def _step(name, kind, label, compute, description, only="") -> Metric:
+    return Metric(name, "step", kind, label, compute, description, False, only)
 
 
 def _segment(name, kind, label, compute, description) -> Metric:
@@ -193,7 +223,8 @@ METRICS: tuple[Metric, ...] = (
     _run("step_costs", "money", "step costs", _step_costs,
          "Σ over steps of cost × customers who entered the step"),
     _run("capacity_costs", "money", "capacity costs", lambda r, s: _capacity_costs(s),
-         "Σ over steps with capacity of capacity × economics.capacity_cost × horizon"),
+         "Σ over steps with capacity of the unit-minutes on duty during the horizon (capacity × "
+         "horizon without a schedule) × economics.capacity_cost"),
     _run("reminders_sent", "count", "reminders sent", lambda r, s: float(r.reminders_sent),
          "reminders sent to customers who left (`reminders`)"),
     _run("reminder_costs", "money", "reminder costs", lambda r, s: _reminder_costs(r, s),
@@ -245,14 +276,21 @@ METRICS: tuple[Metric, ...] = (
           "cost × entered"),
     _step("p_wait", "rate", "share who waited",
           lambda r, s, i: ratio(int(r.step_waited[i]), int(r.step_entered[i])),
-          "share of entrants who found all capacity busy", True),
+          "share of entrants who found all capacity busy", "capacity"),
     _step("reneged", "count", "reneged", lambda r, s, i: float(r.step_reneged[i]),
-          "customers whose irritation reached their tolerance while waiting", True),
+          "customers whose irritation reached their tolerance while waiting", "capacity"),
     _step("balked", "count", "balked", lambda r, s, i: float(r.step_balked[i]),
-          "customers who found `balk_at` or more waiting and did not join the queue", True, True),
-    _step("utilisation", "rate", "utilisation",
-          lambda r, s, i: ratio(float(r.step_busy_time[i]), s.steps[i].capacity * r.end_time),
-          "capacity-minutes held / (capacity × run length)", True),
+          "customers who found `balk_at` or more waiting and did not join the queue", "balking"),
+    _step("turned_away", "count", "turned away",
+          lambda r, s, i: float(r.step_turned_away[i]),
+          "customers who reached the step while no unit was on duty and were turned away "
+          "(`schedule.closed: leave`; friction)", "turning_away"),
+    _step("utilisation", "rate", "utilisation", _utilisation,
+          "capacity-minutes held / (unit-minutes on duty during the run + overtime): "
+          "capacity × run length without a schedule", "capacity"),
+    _step("overtime", "minutes", "overtime", lambda r, s, i: float(r.step_overtime[i]),
+          "unit-minutes spent finishing customers after the units' hours (`schedule`)",
+          "schedule"),
     # ------------------------------------------------------------- segment level
     _segment("visitors", "count", "visitors", lambda r, s, k: float(r.segment_visitors[k]),
              "visitors of the segment"),
@@ -329,12 +367,7 @@ HEADLINE: tuple[str, ...] = tuple(m.name for m in METRICS if m.headline)
 def step_metrics_of(scenario: Scenario, i: int) -> Iterator[Metric]:
     """The step metrics step ``i`` has (capacity metrics only for a step with capacity)."""
     step = scenario.steps[i]
-    has_capacity, balks = bool(step.capacity), step.balk_at is not None
-    return (
-        m
-        for m in TABLE["step"].values()
-        if (has_capacity or not m.capacity_only) and (balks or not m.balking_only)
-    )
+    return (m for m in TABLE["step"].values() if m.applies(step))
 
 
 def run_values(result: RunResult, scenario: Scenario) -> dict[str, float]:
@@ -395,8 +428,8 @@ def check_path(path: str, scenario: Scenario | None = None, point: str | None = 
     at = f" (at {point})" if point else ""
     where += at
     metric = lookup(path)
-    if metric is not None and metric.capacity_only and scenario is not None:
-        reason = f"'{shown}' is a metric of steps with capacity only{at}"
+    if metric is not None and metric.only and scenario is not None:
+        reason = f"'{shown}' is a metric of {STEPS_WITH[metric.only][1]} only{at}"
     else:
         reason = f"unknown metric '{shown}'{where}{hint}"
     raise OptionError(

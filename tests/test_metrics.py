@@ -41,13 +41,20 @@ def test_summary_holds_exactly_the_table_in_its_order():
     scenario = make_scenario(steps=[{"name": "a"}, {"name": "pay", "capacity": 1, "duration": 0.5}])
     summary = summarize(scenario, [run_once(scenario, 1), run_once(scenario, 2)], 1, "x")
     assert list(summary["metrics"]) == list(TABLE["run"])
-    plain = [m for m, d in TABLE["step"].items() if not d.capacity_only]
+    plain = [m for m, d in TABLE["step"].items() if not d.only]
     assert list(summary["steps"]["a"]) == plain
-    queue = [m for m, d in TABLE["step"].items() if not d.balking_only]
+    queue = [m for m, d in TABLE["step"].items() if d.only == "capacity" or not d.only]
     assert list(summary["steps"]["pay"]) == queue
     balking = make_scenario(steps=[{"name": "pay", "capacity": 1, "duration": 0.5, "balk_at": 1}])
     at = summarize(balking, [run_once(balking, 1), run_once(balking, 2)], 1, "x")
-    assert list(at["steps"]["pay"]) == list(TABLE["step"])
+    assert list(at["steps"]["pay"]) == [
+        m for m, d in TABLE["step"].items() if d.only not in ("schedule", "turning_away")
+    ]
+    hours = [0] * 8 + [1] * 12 + [0] * 4
+    closing = make_scenario(steps=[{"name": "pay", "capacity": 1, "duration": 0.5, "balk_at": 1,
+                                    "schedule": {"hours": hours, "closed": "leave"}}])  # fmt: skip
+    shut = summarize(closing, [run_once(closing, 1), run_once(closing, 2)], 1, "x")
+    assert list(shut["steps"]["pay"]) == list(TABLE["step"])
     assert list(summary["segments"]["all"]) == list(TABLE["segment"])
 
 

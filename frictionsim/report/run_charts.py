@@ -493,7 +493,7 @@ def _plot_utilisation(ax: Axes, summary: dict[str, Any], steps: Sequence[str]) -
     ax.set_xticks(x, steps)
     ax.set_ylim(0, 1.05)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_ylabel("utilisation: busy time / (capacity × run time)")
+    ax.set_ylabel("utilisation: busy time / capacity on duty")
     ax.set_title("utilisation (error bars: 95% CI)", fontsize=11)
 
 

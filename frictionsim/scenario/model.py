@@ -179,6 +179,46 @@ class Defect(_Model):
     )
 
 
+#: Days of the week as a schedule names them, Monday first (``datetime.weekday`` order).
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+#: Units on duty in each hour of a day, midnight first.
+DayHours = Annotated[tuple[Waiting, ...], Field(min_length=24, max_length=24)]
+
+
+class Schedule(_Model):
+    """Units on duty over the day and the week (support staffed 8-20 on weekdays).
+
+    Hours are wall-clock hours from ``start`` (a midnight), the clock of
+    ``arrivals.profile``. A unit busy when its hour ends finishes the customer
+    it serves; nobody is interrupted."""
+
+    hours: DayHours = Field(
+        description="Units on duty in each hour of the day (24 numbers, from midnight), "
+        "each at most the step's `capacity`."
+    )
+    days: Annotated[tuple[Day, ...], Field(min_length=1, max_length=7)] = Field(
+        DAYS,
+        description="Days on which `hours` apply (mon ... sun); on the other days no unit "
+        "is on duty, unless `by_day` gives their hours. Default: every day.",
+    )
+    by_day: dict[Day, DayHours] = Field(
+        default_factory=dict,
+        description="Per day name: that day's own 24 hours (e.g. a shorter Saturday).",
+    )
+    closed: Literal["wait", "leave"] = Field(
+        "wait",
+        description="A customer who reaches the step while no unit is on duty: `wait` "
+        "(queues until it opens, irritation growing at `wait_irritation`) or `leave` "
+        "(turned away: friction at this step).",
+    )
+
+    def week(self) -> tuple[tuple[int, ...], ...]:
+        """Units on duty per day of the week (Monday first) and hour of the day."""
+        off = (0,) * 24
+        return tuple(self.by_day.get(day, self.hours if day in self.days else off) for day in DAYS)
+
+
 class Branch(_Model):
     """One way out of a step."""
 
@@ -247,6 +287,11 @@ class Step(_Model):
         None,
         description="Customers served at once (agents, gateway slots; at most 1,000,000); "
         "others queue.",
+    )
+    schedule: Union[Schedule, None] = Field(
+        None,
+        description="With `capacity`: units on duty by hour of day and day of week (at "
+        "most `capacity` each hour); default: all `capacity` units, always.",
     )
     wait_irritation: Union[NonNegativeRate, None] = Field(
         None,
@@ -666,6 +711,25 @@ class Scenario(_Model):
             draws += attempts * any(segment_error_p(step, n) > 0 for n in names)
         return draws
 
+    def duty_week(self, step: Step) -> tuple[int, ...]:
+        """Units on duty at ``step`` in each of the 168 hours of a week from minute 0 (the
+        day of ``start`` first): its ``schedule``, or ``capacity`` every hour."""
+        if step.schedule is None:
+            return (step.capacity or 0,) * 168
+        week = step.schedule.week()
+        first = self.start.weekday()
+        return tuple(units for d in range(7) for units in week[(first + d) % 7])
+
+    def unit_minutes(self, step: Step, minutes: float) -> float:
+        """Unit-minutes on duty at ``step`` from minute 0 to ``minutes``."""
+        if step.schedule is None:
+            return (step.capacity or 0) * minutes
+        week = self.duty_week(step)
+        weeks, rest = divmod(max(minutes, 0.0), 7 * 1440)
+        hour, part = divmod(rest, 60)
+        h = int(hour)
+        return 60.0 * (weeks * sum(week) + sum(week[:h])) + part * week[min(h, 167)]
+
     @property
     def profile(self) -> tuple[float, ...]:
         return self.arrivals.profile or (1.0,) * 24
@@ -721,6 +785,7 @@ class Scenario(_Model):
 
 
 __all__ = [
+    "DAYS",
     "MAX_CAPACITY",
     "MAX_DRAWS",
     "MAX_FIELDS",
@@ -743,6 +808,7 @@ __all__ = [
     "Reminders",
     "Repeat",
     "Scenario",
+    "Schedule",
     "Segment",
     "SegmentErrors",
     "SegmentStep",

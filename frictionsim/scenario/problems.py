@@ -426,6 +426,37 @@ def _balking_problems(doc: Document) -> None:
                         "the step has no `capacity`, so no queue to balk at")  # fmt: skip
 
 
+def _schedule_problems(doc: Document, scenario: Scenario | None) -> None:
+    """``steps[].schedule``: only with ``capacity``, never more units than it, and some
+    unit on duty in some hour of the week (else whoever waits there waits for ever)."""
+    steps = doc.data.get("steps")
+    for i, step in enumerate(steps if isinstance(steps, list) else []):
+        schedule = step.get("schedule") if isinstance(step, dict) else None
+        if not isinstance(schedule, dict):
+            continue
+        capacity = step.get("capacity")
+
+        def problem(path: Path_, message: str, key: bool = False, i: int = i) -> None:
+            where = ("steps", i, "schedule", *path)
+            doc.problem(doc.mark_of(where, key=key), display(doc.data, where), message)
+
+        if capacity is None:
+            problem((), "the step has no `capacity`: give the most units on duty", key=True)
+            continue
+        tables: list[tuple[Path_, Any]] = [(("hours",), schedule.get("hours"))]
+        by_day = schedule.get("by_day")
+        if isinstance(by_day, dict):
+            tables += [(("by_day", day), hours) for day, hours in by_day.items()]
+        for path, hours in tables:
+            for h, units in enumerate(hours if isinstance(hours, list) else ()):
+                if _number(units) and _number(capacity) and units > capacity:
+                    problem((*path, h), f"{units:g} units on duty at hour {h}, more than "
+                            f"capacity {capacity:g}")  # fmt: skip
+        if scenario is not None and not any(scenario.duty_week(scenario.steps[i])):
+            problem((), "no unit is ever on duty (all `hours` 0, or no `days`), so nobody "
+                    "is ever served here", key=True)  # fmt: skip
+
+
 def _uncertainty_problems(doc: Document) -> None:
     """``uncertainty.parameters[].path``: a step the scenario has (``tolerance`` needs none),
     and a scale that fits the parameter (``logit`` for an exit, ``log`` otherwise)."""
@@ -554,6 +585,7 @@ def validate(doc: Document) -> Scenario:
     _segment_step_problems(doc)
     _uncertainty_problems(doc)
     _balking_problems(doc)
+    _schedule_problems(doc, scenario)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)
     return scenario

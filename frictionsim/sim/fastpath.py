@@ -126,6 +126,8 @@ KNOWN_RESULT_FIELDS = frozenset(
         "step_abandoned_exit",
         "step_reneged",
         "step_balked",
+        "step_turned_away",
+        "step_overtime",
         "step_failed_attempts",
         "step_fell_back",
         "step_wait_total",
@@ -637,6 +639,8 @@ class _Counts:
             step_abandoned_exit=self.ab_exit,
             step_reneged=per_queue(lambda q: q.reneged, np.int64),
             step_balked=per_queue(lambda q: q.balked, np.int64),
+            step_turned_away=np.zeros(len(self.entered), dtype=np.int64),  # no schedules here
+            step_overtime=np.zeros(len(self.entered), dtype=float),
             step_failed_attempts=self.failed,
             step_fell_back=self.fell_back,
             step_wait_total=per_queue(lambda q: q.sums.sums[0], float),

@@ -57,12 +57,14 @@ class RunResult:
     step_abandoned_exit: np.ndarray
     step_reneged: np.ndarray  # friction abandonment while waiting (part of abandoned_friction)
     step_balked: np.ndarray  # declined to join a long queue (part of abandoned_friction)
+    step_turned_away: np.ndarray  # reached a closed step that turns customers away (friction)
     step_failed_attempts: np.ndarray
     step_fell_back: np.ndarray  # failed every attempt and went on to the step's fallback
     step_wait_total: np.ndarray  # minutes in queue, summed over customers who entered
     step_waited: np.ndarray  # customers who found every unit of capacity busy
     step_busy_time: np.ndarray  # capacity-minutes held (for utilisation)
     step_max_in_service: np.ndarray  # most customers holding capacity at once
+    step_overtime: np.ndarray  # unit-minutes held past the units' hours (a `schedule`)
     step_in_service_at_end: np.ndarray  # 0 when every unit was released
     segment_visitors: np.ndarray
     segment_orders: np.ndarray

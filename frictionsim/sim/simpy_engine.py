@@ -250,6 +250,11 @@ class _Simulation:
         self.busy = [0] * n_steps  # units in use (state, shared with the warm-up's customers)
         self.waiting = [0] * n_steps  # customers in each queue (state, shared likewise)
         self.queues: list[deque] = [deque() for _ in range(n_steps)]
+        # units on duty now (a step's `schedule` changes them hour by hour; state, shared)
+        self.on_duty = [st.capacity for st in self.plan]
+        self.level_at = [0.0] * n_steps  # when busy or on duty last changed (schedules)
+        self.alive = [0]  # customers in the system now, and visits scheduled to come:
+        self.pending = [0]  # a schedule goes on past the horizon while either is not 0
         self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
         self._new_counters(record)
         self.warm = self._warm_up() if self.warmup > 0 else self
@@ -272,6 +277,8 @@ class _Simulation:
         self.lost_exit = [0.0] * n_steps
         self.reneged = [0] * n_steps
         self.balked = [0] * n_steps
+        self.turned_away = [0] * n_steps
+        self.overtime = [0.0] * n_steps
         self.fell_back = [0] * n_steps
         self.failed = [0] * n_steps
         self.wait_total = [0.0] * n_steps
@@ -347,6 +354,7 @@ class _Simulation:
             if sim.events is not None:
                 sim.events.person(src, i, person)
         sim.src_visitors[src] += 1
+        self.alive[0] += 1
         b = int((now - self.warmup) // self.bin_width)
         if 0 <= b < self.n_bins:
             sim.arrival_bins[src][b] += 1
@@ -401,11 +409,17 @@ class _Simulation:
                 return
             cap = st.capacity
             if cap:
-                if self.busy[s] < cap:
+                if self.busy[s] < self.on_duty[s]:
+                    if st.duty is not None:
+                        self.level(s)
                     self.busy[s] += 1
                     if self.busy[s] > self.max_busy[s]:
                         self.max_busy[s] = self.busy[s]
                 else:
+                    if st.closed_leave and not self.on_duty[s]:  # closed: turned away
+                        self.turned_away[s] += 1
+                        self.finish(i, src, seg, tol, value, FRICTION, s, irr)
+                        return
                     if 0 <= st.balk_at <= self.waiting[s]:  # the queue is too long: they go
                         self.balked[s] += 1
                         self.finish(i, src, seg, tol, value, FRICTION, s, irr)
@@ -535,17 +549,31 @@ class _Simulation:
     def release(self, s: int, started: float) -> None:
         self.busy_time[s] += self.env.now - started
         queue = self.queues[s]
-        while queue:
+        while queue and self.busy[s] <= self.on_duty[s]:  # fewer on duty now: no hand-over
             ticket = queue.popleft()
             if not ticket.triggered:  # skip customers who reneged
                 ticket.succeed(True)  # the unit passes straight to them
                 return
+        if self.plan[s].duty is not None:
+            self.level(s)
         self.busy[s] -= 1
+
+    def level(self, s: int) -> None:
+        """Before units in use or on duty change at a scheduled step: the unit-minutes
+        served past the units' hours since the last change (overtime)."""
+        now = self.env.now
+        over = self.busy[s] - self.on_duty[s]
+        if over > 0:
+            (self if now >= self.warmup else self.warm).overtime[s] += over * (
+                now - self.level_at[s]
+            )
+        self.level_at[s] = now
 
     def finish(
         self, i: int, src: int, seg: int, tol: float, value: float, outcome: int, s: int, irr: float
     ) -> None:
         self.last_left = self.env.now  # outcomes come in time order
+        self.alive[0] -= 1
         self.totals[outcome] += 1
         self.money[outcome] += value
         self.seg_outcomes[seg][outcome] += 1
@@ -670,9 +698,43 @@ class _Simulation:
                 f"{self.extra_limit:,.0f} extra visitors in one replication; "
                 f"lower {' or '.join(causes)}"
             )
-        self.env.timeout(t - self.env.now).callbacks.append(
-            lambda _: self.spawn(src, seg, tol, person)
-        )
+        self.pending[0] += 1
+
+        def arrive(_: simpy.Event) -> None:
+            self.pending[0] -= 1
+            self.spawn(src, seg, tol, person)
+
+        self.env.timeout(t - self.env.now).callbacks.append(arrive)
+
+    def duty(self, s: int):
+        """Units on duty at step ``s`` follow its schedule: at each hour where their
+        number changes, more units take waiting customers at once; fewer take nobody
+        new until those still serving have finished. It stops once arrivals are over
+        and nobody is left or expected."""
+        env = self.env
+        week = self.plan[s].duty
+        hour = math.floor(-self.warmup / 60)  # the hour of the clock's start
+        queue = self.queues[s]
+        while True:
+            units = week[hour % 168]
+            k = hour + 1
+            while week[k % 168] == units:  # the next hour with another number on duty
+                k += 1
+            yield env.timeout(self.warmup + 60.0 * k - env.now)
+            hour = k
+            if env.now >= self.horizon and not self.alive[0] and not self.pending[0]:
+                return
+            self.level(s)
+            self.on_duty[s] = units = week[k % 168]
+            sim = self if env.now >= self.warmup else self.warm
+            while queue and self.busy[s] < units:
+                ticket = queue.popleft()
+                if not ticket.triggered:  # skip customers who reneged
+                    self.level(s)
+                    self.busy[s] += 1
+                    if self.busy[s] > sim.max_busy[s]:
+                        sim.max_busy[s] = self.busy[s]
+                    ticket.succeed(True)
 
     # -- result -------------------------------------------------------------------------------
 
@@ -711,6 +773,8 @@ class _Simulation:
             step_abandoned_exit=arr(self.ab_exit, dtype=np.int64),
             step_reneged=arr(self.reneged, dtype=np.int64),
             step_balked=arr(self.balked, dtype=np.int64),
+            step_turned_away=arr(self.turned_away, dtype=np.int64),
+            step_overtime=arr(self.overtime, dtype=float),
             step_fell_back=arr(self.fell_back, dtype=np.int64),
             step_failed_attempts=arr(self.failed, dtype=np.int64),
             step_wait_total=arr(self.wait_total, dtype=float),
@@ -794,6 +858,11 @@ def simulate(
         chunks = arrival_times(scenario, sim.arrival_rng)
     else:
         chunks = [np.asarray(arrivals, dtype=float).tolist()]
+    for s, st in enumerate(sim.plan):
+        if st.duty is not None:
+            sim.on_duty[s] = st.duty[math.floor(-sim.warmup / 60) % 168]
+            if len(set(st.duty)) > 1:
+                sim.env.process(sim.duty(s))
     sim.env.process(sim.arrivals(chunks))
     sim.env.run()
     return sim.result()

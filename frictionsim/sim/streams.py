@@ -125,12 +125,14 @@ class StepPlan:
         "attempts",
         "balk_at",
         "capacity",
+        "closed_leave",
         "commits",
         "defect_delay",
         "defect_irr",
         "defect_p",
         "dur_const",
         "dur_dist",
+        "duty",
         "entry",
         "entry_saved",
         "err_irr",
@@ -159,6 +161,9 @@ class StepPlan:
         self.exits = self.exit_slope > 0 or any(x > 0 for x in self.exit_seg)  # drawn at all
         self.capacity = step.capacity or 0
         self.balk_at = -1 if step.balk_at is None else step.balk_at  # -1: nobody balks
+        # units on duty in each hour of a week from minute 0 (None: `capacity`, always)
+        self.duty = scenario.duty_week(step) if step.schedule is not None else None
+        self.closed_leave = step.schedule is not None and step.schedule.closed == "leave"
         self.wait_irr = scenario.wait_irritation(step)
         self.time_irr = scenario.time_irritation(step)
         self.dur_dist = step.duration
