@@ -43,13 +43,19 @@ class Flow:
     #: Where a step sends those who failed every attempt (``errors.fallback``), and the
     #: chance of that (``p ** max_attempts``, irritation aside): live edges besides.
     fallbacks: tuple[tuple[Edge, ...], ...] = ()
+    #: Where a step's ``recovery`` offer sends friction abandoners who take it: live
+    #: edges, but no customer who never leaves takes them (so no expected visits).
+    rescues: tuple[tuple[int, ...], ...] = ()
     live: tuple[tuple[int, ...], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         extra = self.fallbacks or ((),) * len(self.successors)
+        rescues = self.rescues or ((),) * len(self.successors)
         live = tuple(
-            tuple(j for j, p in edges if not p <= 0) + tuple(j for j, p in more if not p <= 0)
-            for edges, more in zip(self.successors, extra)
+            tuple(j for j, p in edges if not p <= 0)
+            + tuple(j for j, p in more if not p <= 0)
+            + back
+            for edges, more, back in zip(self.successors, extra, rescues)
         )
         object.__setattr__(self, "live", live)
 
@@ -82,7 +88,11 @@ class Flow:
             target = getattr(errors, "fallback", None) if errors is not None else None
             p = float(errors.p) ** errors.max_attempts if target is not None else 0.0
             fallbacks.append(((index[target], p),) if target is not None else ())
-        return cls(tuple(succ), tuple(fallbacks))
+        rescues = tuple(
+            (index[r.to],) if (r := getattr(step, "recovery", None)) is not None and r.p > 0 else ()
+            for step in steps
+        )
+        return cls(tuple(succ), tuple(fallbacks), rescues)
 
     @property
     def n(self) -> int:

@@ -87,6 +87,7 @@ STEPS_WITH: dict[str, tuple[Callable[[Step], bool], str]] = {
     "capacity": (lambda step: bool(step.capacity), "steps with capacity"),
     "balking": (lambda step: step.balk_at is not None, "steps with `balk_at`"),
     "schedule": (lambda step: step.schedule is not None, "steps with a `schedule`"),
+    "recovery": (lambda step: step.recovery is not None, "steps with a `recovery` offer"),
     "turning_away": (
         lambda step: step.schedule is not None and step.schedule.closed == "leave",
         "steps whose `schedule` turns customers away when closed",
@@ -119,6 +120,16 @@ def _step_costs(r: RunResult, s: Scenario) -> float:
 
 def _reminder_costs(r: RunResult, s: Scenario) -> float:
     return r.reminders_sent * s.reminders.cost if s.reminders is not None else 0.0
+
+
+def _recovery_costs(r: RunResult, s: Scenario) -> float:
+    return float(
+        sum(
+            st.recovery.cost * int(n)
+            for st, n in zip(s.steps, r.step_recovery_offers)
+            if st.recovery
+        )
+    )
 
 
 def _capacity_costs(s: Scenario) -> float:
@@ -229,9 +240,15 @@ METRICS: tuple[Metric, ...] = (
          "reminders sent to customers who left (`reminders`)"),
     _run("reminder_costs", "money", "reminder costs", lambda r, s: _reminder_costs(r, s),
          "reminders_sent × reminders.cost"),
+    _run("recovered", "count", "recovered by offers", lambda r, s: float(r.step_recovered.sum()),
+         "customers about to abandon for friction whom a step's `recovery` offer brought back"),
+    _run("recovery_costs", "money", "recovery offer costs", lambda r, s: _recovery_costs(r, s),
+         "Σ over steps of recovery offers shown × recovery.cost"),
     _run("profit", "signed_money", "profit", lambda r, s: s.economics.margin * r.revenue
-         - _step_costs(r, s) - _capacity_costs(s) - _reminder_costs(r, s),
-         "economics.margin × revenue − step_costs − capacity_costs − reminder_costs"),
+         - _step_costs(r, s) - _capacity_costs(s) - _reminder_costs(r, s)
+         - _recovery_costs(r, s),
+         "economics.margin × revenue − step_costs − capacity_costs − reminder_costs − "
+         "recovery_costs"),
     # ---------------------------------------------------------------- step level
     _step("entered", "count", "entered", lambda r, s, i: float(int(r.step_entered[i])),
           "visits to the step (a customer looping back counts again)"),
@@ -243,9 +260,11 @@ METRICS: tuple[Metric, ...] = (
           "customers who left through this step's exit"),
     _step("completed", "count", "completed",
           lambda r, s, i: float(int(r.step_entered[i]) - int(r.step_abandoned_friction[i])
-                                - int(r.step_abandoned_exit[i]) - int(r.step_fell_back[i])),
+                                - int(r.step_abandoned_exit[i]) - int(r.step_fell_back[i])
+                                - int(r.step_recovered[i])),
           "visits that went on past the step (entered − abandoned_friction − abandoned_exit"
-          " − those who fell back to another step after failing every attempt)"),
+          " − those who fell back to another step after failing every attempt − those the "
+          "step's recovery offer sent on)"),
     _step("abandon_rate", "rate", "abandon rate",
           lambda r, s, i: ratio(
               int(r.step_abandoned_friction[i]) + int(r.step_abandoned_exit[i]),
@@ -285,6 +304,13 @@ METRICS: tuple[Metric, ...] = (
           lambda r, s, i: float(r.step_turned_away[i]),
           "customers who reached the step while no unit was on duty and were turned away "
           "(`schedule.closed: leave`; friction)", "turning_away"),
+    _step("recovery_offers", "count", "recovery offers",
+          lambda r, s, i: float(r.step_recovery_offers[i]),
+          "customers about to abandon for friction here who were shown the `recovery` offer",
+          "recovery"),
+    _step("recovered", "count", "recovered", lambda r, s, i: float(r.step_recovered[i]),
+          "customers the `recovery` offer brought back (sent on to its step, not abandoned here)",
+          "recovery"),
     _step("utilisation", "rate", "utilisation", _utilisation,
           "capacity-minutes held / (unit-minutes on duty during the run + overtime): "
           "capacity × run length without a schedule", "capacity"),

@@ -210,7 +210,8 @@ def funnel_rows(scenario: Scenario, results: Sequence[RunResult]) -> list[dict[s
             entered = int(r.step_entered[i])
             friction = int(r.step_abandoned_friction[i])
             exits = int(r.step_abandoned_exit[i])
-            fell_back = int(r.step_fell_back[i])  # went on to the fallback: not completed
+            # went on to the fallback, or to the recovery offer's step: not completed
+            fell_back = int(r.step_fell_back[i]) + int(r.step_recovered[i])
             wait = float(r.step_wait_total[i])
             rows.append(
                 {

@@ -48,11 +48,14 @@ def test_summary_holds_exactly_the_table_in_its_order():
     balking = make_scenario(steps=[{"name": "pay", "capacity": 1, "duration": 0.5, "balk_at": 1}])
     at = summarize(balking, [run_once(balking, 1), run_once(balking, 2)], 1, "x")
     assert list(at["steps"]["pay"]) == [
-        m for m, d in TABLE["step"].items() if d.only not in ("schedule", "turning_away")
+        m
+        for m, d in TABLE["step"].items()
+        if d.only not in ("schedule", "turning_away", "recovery")
     ]
     hours = [0] * 8 + [1] * 12 + [0] * 4
     closing = make_scenario(steps=[{"name": "pay", "capacity": 1, "duration": 0.5, "balk_at": 1,
-                                    "schedule": {"hours": hours, "closed": "leave"}}])  # fmt: skip
+                                    "schedule": {"hours": hours, "closed": "leave"},
+                                    "recovery": {"to": "pay", "p": 0.5}}])  # fmt: skip
     shut = summarize(closing, [run_once(closing, 1), run_once(closing, 2)], 1, "x")
     assert list(shut["steps"]["pay"]) == list(TABLE["step"])
     assert list(summary["segments"]["all"]) == list(TABLE["segment"])

@@ -129,7 +129,7 @@ def test_all_problems_reported_at_once_with_locations():
         "s.yaml:17:11: steps.cart.exit: must be at most 1 (got 1.2)",
         "s.yaml:19:5: steps.account.feilds: unknown key 'feilds' (did you mean 'fields'?); "
         "allowed: name, description, duration, irritation, fields, per_field, exit, errors, "
-        "capacity, schedule, wait_irritation, balk_at, time_irritation, exit_irritation, next, defect, by_segment, "
+        "capacity, schedule, wait_irritation, balk_at, time_irritation, exit_irritation, next, defect, recovery, by_segment, "
         "cost",
         "s.yaml:21:7: steps.account.next: branch probabilities sum to 0.9; they must sum to 1",
         "s.yaml:22:14: steps.account.next[1].to: no step named 'registr' (did you mean 'register'?)",
@@ -280,7 +280,7 @@ def test_bad_overrides_are_located_on_the_command_line():
         "--set:1:7: steps.paymnt: no step named 'paymnt' (did you mean 'payment'?)",
         "--set:2:1: steps.payment.capcity: unknown key 'capcity' (did you mean 'capacity'?); "
         "allowed: name, description, duration, irritation, fields, per_field, exit, errors, "
-        "capacity, schedule, wait_irritation, balk_at, time_irritation, exit_irritation, next, defect, by_segment, "
+        "capacity, schedule, wait_irritation, balk_at, time_irritation, exit_irritation, next, defect, recovery, by_segment, "
         "cost",
         "--set:3:24: steps.payment.capacity: must be at least 1 (got 0)",
         "--set:4:9: horizon: 'horizon' is a value, it has no 'x'",
@@ -297,7 +297,7 @@ def test_overrides_that_create_mappings_are_located_on_the_command_line():
         "--set:1:10: friction.foo: unknown key 'foo'; allowed: per_field, wait_irritation, time_irritation",
         "--set:2:15: steps.payment.errorz: unknown key 'errorz' (did you mean 'errors'?); "
         "allowed: name, description, duration, irritation, fields, per_field, exit, errors, "
-        "capacity, schedule, wait_irritation, balk_at, time_irritation, exit_irritation, next, defect, by_segment, "
+        "capacity, schedule, wait_irritation, balk_at, time_irritation, exit_irritation, next, defect, recovery, by_segment, "
         "cost",
     ]
 

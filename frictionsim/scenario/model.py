@@ -167,6 +167,20 @@ class Errors(_Model):
     )
 
 
+class Recovery(_Model):
+    """An offer to customers about to abandon for friction at a step (an exit-intent
+    discount, a callback): some take it and go on, the step's irritation forgiven."""
+
+    to: Name = Field(
+        description="The step a customer who takes the offer goes to (the offer itself, "
+        "an easier route), with the irritation they had on entering this step."
+    )
+    p: Probability = Field(description="Chance that the offer brings a friction abandoner back.")
+    cost: NonNegative = Field(
+        0.0, description="Cost of one offer shown (currency units; a discount's expected cost)."
+    )
+
+
 class Defect(_Model):
     """A process defect that surfaces after the order (a change that never took effect)."""
 
@@ -318,6 +332,11 @@ class Step(_Model):
     )
     defect: Union[Defect, None] = Field(
         None, description="A defect of this step that surfaces after the order."
+    )
+    recovery: Union[Recovery, None] = Field(
+        None,
+        description="An offer to customers about to abandon for friction here, made once "
+        "per visit; default: none.",
     )
     by_segment: dict[Name, SegmentStep] = Field(
         default_factory=dict,
@@ -805,6 +824,7 @@ __all__ = [
     "Errors",
     "Experience",
     "Friction",
+    "Recovery",
     "Reminders",
     "Repeat",
     "Scenario",

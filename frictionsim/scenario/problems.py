@@ -381,6 +381,15 @@ def _flow_problems(doc: Document) -> None:
                 if _always_fails(step):  # nobody gets past: the fallback is the only way on
                     out = set()
                 out.add(index[fallback])  # those who failed every attempt go on there
+        recovery = step.get("recovery")
+        rescue = recovery.get("to") if isinstance(recovery, dict) else None
+        if isinstance(rescue, str):
+            path = ("steps", i, "recovery", "to")
+            if rescue not in index:
+                problem(path, f"no step named '{rescue}'{did_you_mean(rescue, names)}")
+                graph_ok = False
+            elif not _number(recovery.get("p")) or recovery.get("p") > 0:
+                out.add(index[rescue])  # friction abandoners who take the offer go on there
         edges[i] = out
     if not graph_ok:
         return

@@ -128,6 +128,8 @@ KNOWN_RESULT_FIELDS = frozenset(
         "step_balked",
         "step_turned_away",
         "step_overtime",
+        "step_recovery_offers",
+        "step_recovered",
         "step_failed_attempts",
         "step_fell_back",
         "step_wait_total",
@@ -641,6 +643,8 @@ class _Counts:
             step_balked=per_queue(lambda q: q.balked, np.int64),
             step_turned_away=np.zeros(len(self.entered), dtype=np.int64),  # no schedules here
             step_overtime=np.zeros(len(self.entered), dtype=float),
+            step_recovery_offers=np.zeros(len(self.entered), dtype=np.int64),  # no offers here
+            step_recovered=np.zeros(len(self.entered), dtype=np.int64),
             step_failed_attempts=self.failed,
             step_fell_back=self.fell_back,
             step_wait_total=per_queue(lambda q: q.sums.sums[0], float),

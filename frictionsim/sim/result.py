@@ -65,6 +65,8 @@ class RunResult:
     step_busy_time: np.ndarray  # capacity-minutes held (for utilisation)
     step_max_in_service: np.ndarray  # most customers holding capacity at once
     step_overtime: np.ndarray  # unit-minutes held past the units' hours (a `schedule`)
+    step_recovery_offers: np.ndarray  # friction abandoners shown the step's recovery offer
+    step_recovered: np.ndarray  # ... who took it and went on (not abandoned there)
     step_in_service_at_end: np.ndarray  # 0 when every unit was released
     segment_visitors: np.ndarray
     segment_orders: np.ndarray

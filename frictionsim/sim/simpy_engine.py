@@ -230,6 +230,11 @@ class _Simulation:
         self.wom_rng = substream(seq, "word_of_mouth")
         self.repeat_rng = substream(seq, "repeat")
         self.reminder_rng = substream(seq, "reminders")
+        self.rescues = any(st.rescue >= 0 for st in self.plan)  # some step has an offer
+        self.rescue_rng = [
+            substream(seq, "step", st.name, "recovery") if st.recovery else None
+            for st in scenario.steps
+        ]
         if self.wom:
             w = self.wom
             self.talk = [w.promoters, w.passives, w.detractors, w.abandoners]
@@ -278,6 +283,8 @@ class _Simulation:
         self.reneged = [0] * n_steps
         self.balked = [0] * n_steps
         self.turned_away = [0] * n_steps
+        self.offers = [0] * n_steps
+        self.recovered = [0] * n_steps
         self.overtime = [0.0] * n_steps
         self.fell_back = [0] * n_steps
         self.failed = [0] * n_steps
@@ -376,6 +383,7 @@ class _Simulation:
         defect_irr = defect_delay = 0.0
         s = 0
         seen = set() if self.cyclic else None
+        offered = set() if self.rescues else None  # steps whose recovery offer they had
         self.seg_visitors[seg] += 1
         ev = self.events
         if ev is not None:
@@ -399,6 +407,9 @@ class _Simulation:
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "start", env.now, self.names[s], irr)
             if irr >= limit:
+                if offered is not None and self.rescued(st, s, offered, src, i, seg, irr):
+                    s, irr = st.rescue, start_irr
+                    continue
                 self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                 return
             p_exit = st.exit_seg[seg]
@@ -417,10 +428,16 @@ class _Simulation:
                         self.max_busy[s] = self.busy[s]
                 else:
                     if st.closed_leave and not self.on_duty[s]:  # closed: turned away
+                        if offered is not None and self.rescued(st, s, offered, src, i, seg, irr):
+                            s, irr = st.rescue, start_irr
+                            continue
                         self.turned_away[s] += 1
                         self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                         return
                     if 0 <= st.balk_at <= self.waiting[s]:  # the queue is too long: they go
+                        if offered is not None and self.rescued(st, s, offered, src, i, seg, irr):
+                            s, irr = st.rescue, start_irr
+                            continue
                         self.balked[s] += 1
                         self.finish(i, src, seg, tol, value, FRICTION, s, irr)
                         return
@@ -453,6 +470,9 @@ class _Simulation:
                             min(irr, limit),
                         )
                     if not granted:
+                        if offered is not None and self.rescued(st, s, offered, src, i, seg, irr):
+                            s, irr = st.rescue, start_irr
+                            continue
                         self.reneged[s] += 1
                         self.finish(i, src, seg, tol, value, FRICTION, s, max(irr, limit))
                         return
@@ -461,6 +481,7 @@ class _Simulation:
             p_error = st.err_p_seg[seg]
             time_rate = st.time_irr * sens
             routed = False  # failed every attempt, on to the step's fallback
+            rescue = False  # about to abandon mid-step, and took the step's recovery offer
             for a in range(attempts):
                 d = st.dur_const
                 if d is None:
@@ -473,6 +494,11 @@ class _Simulation:
                     if time_rate > 0:
                         if irr + time_rate * d >= limit:  # the limit is reached mid-attempt
                             yield env.timeout((limit - irr) / time_rate)
+                            if offered is not None and self.rescued(
+                                st, s, offered, src, i, seg, limit
+                            ):
+                                rescue = True
+                                break
                             if cap:
                                 self.release(s, started)
                             self.finish(i, src, seg, tol, value, FRICTION, s, limit)
@@ -492,6 +518,9 @@ class _Simulation:
                         name = self.names[s]
                         ev.event(src, i, seg, f"{name} error", "complete", env.now, name, irr)
                     if irr >= limit or (a == attempts - 1 and st.fallback < 0):
+                        if offered is not None and self.rescued(st, s, offered, src, i, seg, irr):
+                            rescue = True
+                            break
                         if cap:
                             self.release(s, started)
                         self.finish(i, src, seg, tol, value, FRICTION, s, irr)
@@ -503,6 +532,9 @@ class _Simulation:
                     break
             if cap:
                 self.release(s, started)
+            if rescue:
+                s, irr = st.rescue, start_irr
+                continue
             if routed:  # not completed (no commitment), but what was felt here is a moment
                 self.fell_back[s] += 1
                 felt = irr - start_irr
@@ -545,6 +577,23 @@ class _Simulation:
             env.timeout(defect_delay).callbacks.append(lambda _, a=args: self.remember(*a))
         else:
             self.remember(i, src, seg, tol, value, irr, peak, last, 0.0)
+
+    def rescued(
+        self, st: StepPlan, s: int, offered: set, src: int, i: int, seg: int, irr: float
+    ) -> bool:
+        """Whether a customer about to abandon for friction at step ``s`` takes its
+        recovery offer (made once a visit)."""
+        if st.rescue < 0 or s in offered:
+            return False
+        offered.add(s)
+        self.offers[s] += 1
+        if not self.rescue_rng[s].random() < st.rescue_p:
+            return False
+        self.recovered[s] += 1
+        if self.events is not None:
+            name = self.names[s]
+            self.events.event(src, i, seg, f"{name} recovery", "complete", self.env.now, name, irr)
+        return True
 
     def release(self, s: int, started: float) -> None:
         self.busy_time[s] += self.env.now - started
@@ -775,6 +824,8 @@ class _Simulation:
             step_balked=arr(self.balked, dtype=np.int64),
             step_turned_away=arr(self.turned_away, dtype=np.int64),
             step_overtime=arr(self.overtime, dtype=float),
+            step_recovery_offers=arr(self.offers, dtype=np.int64),
+            step_recovered=arr(self.recovered, dtype=np.int64),
             step_fell_back=arr(self.fell_back, dtype=np.int64),
             step_failed_attempts=arr(self.failed, dtype=np.int64),
             step_wait_total=arr(self.wait_total, dtype=float),

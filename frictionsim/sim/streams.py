@@ -146,6 +146,8 @@ class StepPlan:
         "next_cum_seg",
         "next_single",
         "next_to",
+        "rescue",
+        "rescue_p",
         "time_irr",
         "wait_irr",
     )
@@ -163,6 +165,9 @@ class StepPlan:
         self.balk_at = -1 if step.balk_at is None else step.balk_at  # -1: nobody balks
         # units on duty in each hour of a week from minute 0 (None: `capacity`, always)
         self.duty = scenario.duty_week(step) if step.schedule is not None else None
+        # where a friction abandoner who takes the step's recovery offer goes (-1: none)
+        self.rescue = scenario.step_index(step.recovery.to) if step.recovery else -1
+        self.rescue_p = step.recovery.p if step.recovery else 0.0
         self.closed_leave = step.schedule is not None and step.schedule.closed == "leave"
         self.wait_irr = scenario.wait_irritation(step)
         self.time_irr = scenario.time_irritation(step)

@@ -317,7 +317,8 @@ def _simulate_funnel(
         entered = sum(r.step_entered for r in results)
         # a customer who fell back to another step did not pass this one
         left = sum(
-            r.step_abandoned_friction + r.step_abandoned_exit + r.step_fell_back for r in results
+            r.step_abandoned_friction + r.step_abandoned_exit + r.step_fell_back + r.step_recovered
+            for r in results
         )
         visitors = sum(r.visitors for r in results)
         return SimulatedFunnel(np.asarray([entered]), np.asarray([entered - left]), int(visitors))
