@@ -132,6 +132,44 @@ def _recovery_costs(r: RunResult, s: Scenario) -> float:
     )
 
 
+def _contacts(r: RunResult) -> int:
+    return r.service.visitors if r.service is not None else 0
+
+
+def _contact_counts(r: RunResult) -> tuple[int, int, int]:
+    """Resolved, unresolved and abandoned contacts of the service journey."""
+    sv = r.service
+    if sv is None:
+        return 0, 0, 0
+    return sv.orders, sv.unresolved, sv.abandoned_friction + sv.abandoned_exit
+
+
+def _contact_wait(r: RunResult) -> float:
+    sv = r.service
+    return ratio(float(sv.step_wait_total.sum()), sv.visitors) if sv is not None else math.nan
+
+
+def _service_utilisation(r: RunResult, s: Scenario) -> float:
+    """Busy time over unit-minutes on duty (and overtime) at the service's steps with capacity."""
+    sv, own = r.service, s.service_scenario
+    if sv is None or own is None:
+        return math.nan
+    busy = available = 0.0
+    for i, step in enumerate(own.steps):
+        if step.capacity:
+            busy += float(sv.step_busy_time[i])
+            available += own.unit_minutes(step, sv.end_time) + float(sv.step_overtime[i])
+    return ratio(busy, available)
+
+
+def _service_costs(r: RunResult, s: Scenario) -> float:
+    """Per contact, per step entered, and the service's units on duty."""
+    sv, own = r.service, s.service_scenario
+    if sv is None or own is None or s.service is None:
+        return 0.0
+    return s.service.cost * sv.visitors + _step_costs(sv, own) + _capacity_costs(own)
+
+
 def _capacity_costs(s: Scenario) -> float:
     """Units paid while on duty: ``capacity`` through the horizon, or a schedule's hours."""
     cost = s.economics.capacity_cost
@@ -244,11 +282,34 @@ METRICS: tuple[Metric, ...] = (
          "customers about to abandon for friction whom a step's `recovery` offer brought back"),
     _run("recovery_costs", "money", "recovery offer costs", lambda r, s: _recovery_costs(r, s),
          "Σ over steps of recovery offers shown × recovery.cost"),
+    _run("contacts", "count", "service contacts", lambda r, s: float(_contacts(r)),
+         "contacts of the `service` journey: about defects, and those that came on their own"),
+    _run("contacts_resolved", "count", "contacts resolved",
+         lambda r, s: float(_contact_counts(r)[0]),
+         "contacts that went past the service's last step"),
+    _run("contacts_unresolved", "count", "contacts unresolved",
+         lambda r, s: float(_contact_counts(r)[1]),
+         "contacts that failed every attempt at a service step (no fallback)"),
+    _run("contacts_abandoned", "count", "contacts abandoned",
+         lambda r, s: float(_contact_counts(r)[2]),
+         "contacts that gave up (friction: waiting, irritation; or an exit)"),
+    _run("resolution_rate", "rate", "resolution rate",
+         lambda r, s: ratio(_contact_counts(r)[0], _contacts(r)), "contacts_resolved / contacts"),
+    _run("contact_mean_wait", "minutes", "mean wait of a contact", lambda r, s: _contact_wait(r),
+         "minutes in the service's queues, over all contacts"),
+    _run("service_utilisation", "rate", "service utilisation", _service_utilisation,
+         "capacity-minutes held at the service's steps / their unit-minutes on duty (+ overtime)"),
+    _run("service_costs", "money", "service costs", _service_costs,
+         "service.cost × contacts + the service steps' cost × entered + their capacity costs"),
+    _run("cost_per_contact", "money", "cost per contact",
+         lambda r, s: ratio(_service_costs(r, s), _contacts(r)), "service_costs / contacts"),
+    _run("remediation_costs", "money", "remediation costs", lambda r, s: r.remediation_costs,
+         "Σ over defects that surfaced of their step's defect.cost (reshipping, refunds)"),
     _run("profit", "signed_money", "profit", lambda r, s: s.economics.margin * r.revenue
          - _step_costs(r, s) - _capacity_costs(s) - _reminder_costs(r, s)
-         - _recovery_costs(r, s),
+         - _recovery_costs(r, s) - _service_costs(r, s) - r.remediation_costs,
          "economics.margin × revenue − step_costs − capacity_costs − reminder_costs − "
-         "recovery_costs"),
+         "recovery_costs − service_costs − remediation_costs"),
     # ---------------------------------------------------------------- step level
     _step("entered", "count", "entered", lambda r, s, i: float(int(r.step_entered[i])),
           "visits to the step (a customer looping back counts again)"),

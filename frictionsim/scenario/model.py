@@ -191,6 +191,16 @@ class Defect(_Model):
     delay: NonNegativeDuration = Field(
         "3d", validate_default=True, description="Time from the order until it surfaces."
     )
+    contact: Probability = Field(
+        0.0,
+        description="Chance that a customer it surfaces for contacts the `service` "
+        "(support) about it; default 0.",
+    )
+    cost: NonNegative = Field(
+        0.0,
+        description="Remediation cost of each defect that surfaces (reshipping, a refund; "
+        "currency units), taken off profit.",
+    )
 
 
 #: Days of the week as a schedule names them, Monday first (``datetime.weekday`` order).
@@ -551,6 +561,42 @@ class Reminders(_Model):
     cost: NonNegative = Field(0.0, description="Cost of one reminder sent (currency units).")
 
 
+#: Scores an unresolved contact may leave at most: a detractor's (0-6).
+DetractorScore = amount(ge=0, le=6)
+
+
+class Service(_Model):
+    """A journey that is not a purchase: a support contact, a complaint, a contact form.
+
+    Contacts walk its own `steps` (with capacity, schedules and errors like any step)
+    and end **resolved** (past the last step), **unresolved** (failed every attempt at
+    a step with `errors` and no fallback) or **abandoned** (friction or an exit). They
+    are counted apart from orders and revenue."""
+
+    name: Name = Field("support", description="Name of the service, shown in reports.")
+    steps: Annotated[tuple[Step, ...], Field(min_length=1, max_length=MAX_STEPS)] = Field(
+        description="The contact's steps, in order (names distinct from the checkout's)."
+    )
+    arrivals: Union[Arrivals, None] = Field(
+        None,
+        description="Contacts that come on their own (a contact form), besides those that "
+        "defects bring; default: only those.",
+    )
+    cost: NonNegative = Field(
+        0.0, description="Cost per contact (currency units), besides the steps' own costs."
+    )
+    recovery: Probability = Field(
+        0.5,
+        description="Share of a defect's remembered irritation that a resolved contact "
+        "repairs (service recovery); default 0.5.",
+    )
+    unresolved_score: DetractorScore = Field(
+        3.0,
+        description="Highest 0-10 score a buyer whose contact about a defect was unresolved "
+        "or abandoned can give: they are detractors (default 3).",
+    )
+
+
 class Economics(_Model):
     """Money beyond order values."""
 
@@ -669,6 +715,11 @@ class Scenario(_Model):
     reminders: Union[Reminders, None] = Field(
         None, description="A reminder campaign for those who left; off when absent."
     )
+    service: Union[Service, None] = Field(
+        None,
+        description="A service journey (support) that defects and its own arrivals bring "
+        "contacts to; off when absent.",
+    )
     economics: Economics = Field(default_factory=Economics)
     uncertainty: Union[Uncertainty, None] = Field(
         None,
@@ -748,6 +799,27 @@ class Scenario(_Model):
         hour, part = divmod(rest, 60)
         h = int(hour)
         return 60.0 * (weeks * sum(week) + sum(week[:h])) + part * week[min(h, 167)]
+
+    @cached_property
+    def service_scenario(self) -> Scenario | None:
+        """The service journey as a scenario of its own (its steps and arrivals, this
+        scenario's customers, clock and friction) for the engine, or None."""
+        service = self.service
+        if service is None:
+            return None
+        return Scenario.model_construct(
+            **{
+                **{name: getattr(self, name) for name in type(self).model_fields},
+                "name": f"{self.name}-{service.name}",
+                "steps": service.steps,
+                "arrivals": service.arrivals or self.arrivals,
+                "word_of_mouth": None,
+                "repeat": None,
+                "reminders": None,
+                "service": None,
+                "uncertainty": None,
+            }
+        )
 
     @property
     def profile(self) -> tuple[float, ...]:
@@ -832,6 +904,7 @@ __all__ = [
     "Segment",
     "SegmentErrors",
     "SegmentStep",
+    "Service",
     "Step",
     "Talk",
     "UncertainValue",

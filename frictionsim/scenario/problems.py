@@ -580,6 +580,62 @@ def _size_problems(doc: Document, scenario: Scenario) -> None:
         )
 
 
+class _ServiceSteps:
+    """The service's steps as a scenario's ``steps``: the checks written for the
+    checkout's steps run on them, and say ``service.steps``."""
+
+    def __init__(self, doc: Document, steps: list) -> None:
+        self.doc = doc
+        self.data = {**doc.data, "steps": steps}
+        self.problems = doc.problems
+
+    def mark_of(self, path: Path_, key: bool = False) -> Any:
+        return self.doc.mark_of(("service", *path) if path[:1] == ("steps",) else path, key)
+
+    def problem(self, mark: Any, path: str, message: str) -> None:
+        self.doc.problem(mark, f"service.{path}" if path.startswith("steps") else path, message)
+
+
+def _service_problems(doc: Document, scenario: Scenario | None) -> None:
+    """``service``: its steps checked as the checkout's are (a flow that can end, every
+    step reached), names apart from the checkout's, no defects of its own; and a defect
+    with a ``contact`` chance only where there is a service to contact."""
+    data = doc.data
+    steps = data.get("steps") if isinstance(data.get("steps"), list) else []
+    service = data.get("service")
+    own = service.get("steps") if isinstance(service, dict) else None
+    if not isinstance(own, list):
+        for i, step in enumerate(steps):
+            defect = step.get("defect") if isinstance(step, dict) else None
+            if isinstance(defect, dict) and _number(defect.get("contact")) and defect["contact"]:
+                where = ("steps", i, "defect", "contact")
+                doc.problem(doc.mark_of(where), display(data, where),
+                            "there is no `service` section to contact")  # fmt: skip
+        return
+    view = _ServiceSteps(doc, own)
+    _flow_problems(view)  # type: ignore[arg-type]
+    _segment_step_problems(view)  # type: ignore[arg-type]
+    _balking_problems(view)  # type: ignore[arg-type]
+    _schedule_problems(view, scenario.service_scenario if scenario is not None else None)  # type: ignore[arg-type]
+    checkout = {s.get("name") for s in steps if isinstance(s, dict)}
+    for i, step in enumerate(own):
+        if not isinstance(step, dict):
+            continue
+        if isinstance(step.get("name"), str) and step["name"] in checkout:
+            where = ("service", "steps", i, "name")
+            doc.problem(doc.mark_of(where), display(data, where),
+                        f"'{step['name']}' is a checkout step's name too; give the service "
+                        "step its own")  # fmt: skip
+        for key in ("defect", "recovery"):
+            if step.get(key) is not None:
+                where = ("service", "steps", i, key)
+                doc.problem(
+                    doc.mark_of(where, key=True),
+                    display(data, where),
+                    f"a service step has no `{key}` (a contact is not an order)",
+                )
+
+
 def validate(doc: Document) -> Scenario:
     """``doc.data`` as a :class:`Scenario`, or a :class:`ScenarioError` with every problem
     (those ``doc`` already holds first)."""
@@ -595,6 +651,7 @@ def validate(doc: Document) -> Scenario:
     _uncertainty_problems(doc)
     _balking_problems(doc)
     _schedule_problems(doc, scenario)
+    _service_problems(doc, scenario)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)
     return scenario

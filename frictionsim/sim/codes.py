@@ -9,6 +9,9 @@ report and the metric table can use the codes without loading the engine.
 from __future__ import annotations
 
 ORDER, FRICTION, EXIT = 0, 1, 2
+#: A service contact that failed every attempt at a step (the problem stays): its own
+#: outcome in a service journey; in the checkout the same is friction.
+UNRESOLVED = 3
 OUTCOMES = ("order", "friction", "exit")
 #: Activity names of the event log.
 OUTCOME_ACTIVITY = ("order", "abandoned", "left")

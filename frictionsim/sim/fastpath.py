@@ -128,6 +128,10 @@ KNOWN_RESULT_FIELDS = frozenset(
         "step_balked",
         "step_turned_away",
         "step_overtime",
+        "remediation_costs",  # defects are SimPy's
+        "service",  # a service journey is SimPy's
+        "unresolved",
+        "step_unresolved",
         "step_recovery_offers",
         "step_recovered",
         "step_failed_attempts",

@@ -87,6 +87,11 @@ class RunResult:
     arrival_bin_minutes: float
     arrivals_by_source: np.ndarray  # (sources, bins) arrivals per bin of the horizon
     customers: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    # The service journey (``service``): its own counters, orders meaning resolved contacts.
+    remediation_costs: float = 0.0  # Σ defect.cost of the defects that surfaced
+    service: RunResult | None = field(default=None, repr=False)
+    unresolved: int = 0  # contacts that failed every attempt at a step (service only)
+    step_unresolved: np.ndarray | None = None  # ... per step (service only)
     # Bounded-memory aggregates for reports (sizes fixed by the scenario, not by the customers).
     step_irritation_hist: np.ndarray | None = None  # [step, segment, bin]: irritation on entering
     segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors

@@ -43,6 +43,7 @@ import bisect
 import copy
 import heapq
 import math
+import zlib
 from collections import deque
 from typing import Any, Protocol
 
@@ -65,6 +66,7 @@ from .codes import (
     REFERRAL,
     RETURNING,
     SOURCES,
+    UNRESOLVED,
 )
 from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
 from .streams import (
@@ -200,17 +202,22 @@ class _Shifted:
 
 
 class _Simulation:
+    #: The outcome of failing every attempt at a step without a fallback: friction
+    #: in the checkout (a service journey's contacts are unresolved instead).
+    gave_up = FRICTION
+
     def __init__(
         self,
         scenario: Scenario,
         seq: np.random.SeedSequence,
         record: bool,
         events: EventSink | None = None,
+        main: _Simulation | None = None,
     ) -> None:
         self.scenario = scenario
         self.events = events
         self.names = [s.name for s in scenario.steps]
-        self.env = simpy.Environment()
+        self.env = main.env if main is not None else simpy.Environment()
         n_steps = len(scenario.steps)
         self.arrival_rng = substream(seq, "arrivals")
         self.plan = [StepPlan(scenario, i) for i in range(n_steps)]
@@ -261,6 +268,15 @@ class _Simulation:
         self.alive = [0]  # customers in the system now, and visits scheduled to come:
         self.pending = [0]  # a schedule goes on past the horizon while either is not 0
         self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
+        if main is not None:  # a service journey: the same run, who is in it included
+            self.alive, self.pending = main.alive, main.pending
+            self.extra_scheduled, self.extra_limit = main.extra_scheduled, main.extra_limit
+        self.callbacks: dict[tuple[int, int], Any] = {}  # contacts: who waits for the outcome
+        service = scenario.service_scenario
+        self.service = (
+            _Service(service, _child(seq, "service"), False, None, self) if service else None
+        )
+        self.contact_rng = substream(seq, "service", "contact")
         self._new_counters(record)
         self.warm = self._warm_up() if self.warmup > 0 else self
 
@@ -297,6 +313,8 @@ class _Simulation:
         self.seg_revenue = [0.0] * n_segs
         self.scores = [[0] * 11 for _ in range(n_segs)]
         self.defects = 0
+        self.remediation = 0.0
+        self.unresolved = [0] * n_steps
         self.log: list[tuple] | None = [] if record else None
         self.prospects_lost = 0
         self.reminders_sent = 0
@@ -380,7 +398,7 @@ class _Simulation:
         arrival = env.now
         irr = 0.0
         peak = last = 0.0  # the worst and the latest step, for the remembered experience
-        defect_irr = defect_delay = 0.0
+        defect_irr = defect_delay = contact = remedy = 0.0
         s = 0
         seen = set() if self.cyclic else None
         offered = set() if self.rescues else None  # steps whose recovery offer they had
@@ -518,12 +536,13 @@ class _Simulation:
                         name = self.names[s]
                         ev.event(src, i, seg, f"{name} error", "complete", env.now, name, irr)
                     if irr >= limit or (a == attempts - 1 and st.fallback < 0):
+                        outcome = FRICTION if irr >= limit else self.gave_up
                         if offered is not None and self.rescued(st, s, offered, src, i, seg, irr):
                             rescue = True
                             break
                         if cap:
                             self.release(s, started)
-                        self.finish(i, src, seg, tol, value, FRICTION, s, irr)
+                        self.finish(i, src, seg, tol, value, outcome, s, irr)
                         return
                     if a == attempts - 1:
                         routed = True
@@ -558,6 +577,8 @@ class _Simulation:
             ):
                 defect_irr += st.defect_irr * sens
                 defect_delay = max(defect_delay, st.defect_delay)
+                contact = max(contact, st.defect_contact)  # the likeliest to call about
+                remedy += st.defect_cost
             if st.next_single is not None:
                 s = st.next_single
             else:
@@ -573,8 +594,14 @@ class _Simulation:
         if ev is not None:
             ev.event(src, i, seg, "order", "complete", env.now, "", irr)
         if defect_irr > 0:  # the experience is complete only when the defect surfaces
-            args = (i, src, seg, tol, value, irr, peak, last, defect_irr)
-            env.timeout(defect_delay).callbacks.append(lambda _, a=args: self.remember(*a))
+            args = (i, src, seg, tol, value, irr, peak, last, defect_irr, contact, remedy)
+            self.pending[0] += 1  # a contact about it may come: schedules go on
+
+            def surface(_: simpy.Event, a: tuple = args) -> None:
+                self.pending[0] -= 1
+                self.remember(*a)
+
+            env.timeout(defect_delay).callbacks.append(surface)
         else:
             self.remember(i, src, seg, tol, value, irr, peak, last, 0.0)
 
@@ -662,16 +689,64 @@ class _Simulation:
         peak: float,
         last: float,
         defect_irr: float,
+        contact: float = 0.0,
+        remedy: float = 0.0,
     ) -> None:
-        """A buyer's remembered experience (peak-end), score, word of mouth and return."""
+        """A buyer's remembered experience (peak-end), score, word of mouth and return;
+        with a defect that makes them contact the service, once the contact has ended."""
         ev = self.events
         if defect_irr > 0:  # surfacing after the order, the defect is the final moment
             self.defects += 1
-            peak = max(peak, defect_irr)
-            last = defect_irr
+            self.remediation += remedy
             if ev is not None:
                 ev.event(src, i, seg, "defect", "complete", self.env.now, "", irr + defect_irr)
-        score = recommend_score(peak, last, tol, self.best, self.scale)
+            if contact > 0 and self.contact_rng.random() < contact:
+                visit = (i, src, seg, tol, value, irr, peak, defect_irr)
+                self.service.contact(seg, tol, lambda *end: self.contacted(*visit, *end))  # type: ignore[union-attr]
+                return
+            peak = max(peak, defect_irr)
+            last = defect_irr
+        self.score(i, src, seg, tol, value, irr, peak, last)
+
+    def contacted(
+        self,
+        i: int,
+        src: int,
+        seg: int,
+        tol: float,
+        value: float,
+        irr: float,
+        peak: float,
+        defect_irr: float,
+        outcome: int,
+        felt: float,
+    ) -> None:
+        """The end of a buyer's contact about their defect: resolved, it repairs part of
+        the defect's memory (service recovery); otherwise the defect stays, the contact's
+        own irritation adds to it, and the buyer is a detractor."""
+        service = self.scenario.service
+        if outcome == ORDER:
+            repaired = defect_irr * (1.0 - service.recovery)  # type: ignore[union-attr]
+            self.score(i, src, seg, tol, value, irr, max(peak, felt, repaired), repaired)
+        else:
+            worst = max(peak, defect_irr, felt)
+            most = int(service.unresolved_score)  # type: ignore[union-attr]
+            self.score(i, src, seg, tol, value, irr, worst, defect_irr + felt, most)
+
+    def score(
+        self,
+        i: int,
+        src: int,
+        seg: int,
+        tol: float,
+        value: float,
+        irr: float,
+        peak: float,
+        last: float,
+        most: int = 10,
+    ) -> None:
+        ev = self.events
+        score = min(most, recommend_score(peak, last, tol, self.best, self.scale))
         self.scores[seg][score] += 1
         if self.talks:
             kind = PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR
@@ -754,6 +829,16 @@ class _Simulation:
             self.spawn(src, seg, tol, person)
 
         self.env.timeout(t - self.env.now).callbacks.append(arrive)
+
+    def start(self, chunks: Any) -> None:
+        """Start the run's processes: arrivals at the times of ``chunks``, and a
+        schedule's units on duty."""
+        for s, st in enumerate(self.plan):
+            if st.duty is not None:
+                self.on_duty[s] = st.duty[math.floor(-self.warmup / 60) % 168]
+                if len(set(st.duty)) > 1:
+                    self.env.process(self.duty(s))
+        self.env.process(self.arrivals(chunks))
 
     def duty(self, s: int):
         """Units on duty at step ``s`` follow its schedule: at each hour where their
@@ -850,6 +935,8 @@ class _Simulation:
             reminders_sent=self.reminders_sent,
             deterrals_unused=self.deterred_ready + len(self.deterrals),
             defects=self.defects,
+            remediation_costs=self.remediation,
+            service=self.service.result() if self.service is not None else None,
             arrival_bin_minutes=self.bin_width,
             arrivals_by_source=arr(self.arrival_bins, dtype=np.int64),
             customers=customers,
@@ -858,6 +945,56 @@ class _Simulation:
             step_wait_hist=arr(self.wait_hist, dtype=np.int64),
             checkout_time_hist=arr(self.checkout_hist, dtype=np.int64),
         )
+
+
+class _Service(_Simulation):
+    """A service journey (support) in the same run as the checkout: contacts walk its
+    steps with the checkout's customers' random numbers of their own, and end resolved
+    (past its last step), unresolved (failed every attempt at a step) or abandoned.
+    Who asked for a contact hears how it ended."""
+
+    gave_up = UNRESOLVED
+
+    def contact(self, seg: int, tol: float, done: Any) -> None:
+        """A contact of a customer of ``seg`` (tolerance ``tol``), now; ``done(outcome,
+        irritation)`` when it ends."""
+        self.callbacks[(ORGANIC, self.sources[ORGANIC].count)] = done
+        self.spawn(ORGANIC, seg, tol)
+
+    def finish(self, i, src, seg, tol, value, outcome, s, irr) -> None:  # type: ignore[override]
+        self.last_left = self.env.now
+        self.alive[0] -= 1
+        if outcome == UNRESOLVED:
+            self.unresolved[s] += 1
+        else:
+            self.totals[outcome] += 1
+            self.seg_outcomes[seg][outcome] += 1
+            if outcome == FRICTION:
+                self.ab_friction[s] += 1
+            elif outcome == EXIT:
+                self.ab_exit[s] += 1
+        if outcome != ORDER:  # a resolved contact is told once "remembered"
+            done = self.callbacks.pop((src, i), None)
+            if done is not None:
+                done(outcome, irr)
+
+    def remember(self, i, src, seg, tol, value, irr, peak, last, defect_irr, *_) -> None:  # type: ignore[override]
+        done = self.callbacks.pop((src, i), None)
+        if done is not None:
+            done(ORDER, irr)
+
+    def result(self) -> RunResult:
+        res = super().result()
+        res.unresolved = sum(self.unresolved)
+        res.step_unresolved = np.asarray(self.unresolved, dtype=np.int64)
+        return res
+
+
+def _child(seq: np.random.SeedSequence, name: str) -> np.random.SeedSequence:
+    """A seed sequence of its own for a part of the run, keyed by ``name``."""
+    return np.random.SeedSequence(
+        seq.entropy, spawn_key=(*seq.spawn_key, zlib.crc32(name.encode()))
+    )
 
 
 def recommend_score(peak: float, last: float, tolerance: float, best: float, scale: float) -> int:
@@ -909,11 +1046,11 @@ def simulate(
         chunks = arrival_times(scenario, sim.arrival_rng)
     else:
         chunks = [np.asarray(arrivals, dtype=float).tolist()]
-    for s, st in enumerate(sim.plan):
-        if st.duty is not None:
-            sim.on_duty[s] = st.duty[math.floor(-sim.warmup / 60) % 168]
-            if len(set(st.duty)) > 1:
-                sim.env.process(sim.duty(s))
-    sim.env.process(sim.arrivals(chunks))
+    sim.start(chunks)
+    if sim.service is not None:
+        service = sim.service
+        alone = scenario.service.arrivals is not None  # type: ignore[union-attr]
+        # contacts that come on their own (`service.arrivals`), besides the defects'
+        service.start(arrival_times(service.scenario, service.arrival_rng) if alone else ())
     sim.env.run()
     return sim.result()

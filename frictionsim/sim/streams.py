@@ -127,6 +127,8 @@ class StepPlan:
         "capacity",
         "closed_leave",
         "commits",
+        "defect_contact",
+        "defect_cost",
         "defect_delay",
         "defect_irr",
         "defect_p",
@@ -183,6 +185,8 @@ class StepPlan:
         self.defect_p = step.defect.p if step.defect else 0.0
         self.defect_irr = step.defect.irritation if step.defect else 0.0
         self.defect_delay = step.defect.delay if step.defect else 0.0
+        self.defect_contact = step.defect.contact if step.defect else 0.0
+        self.defect_cost = step.defect.cost if step.defect else 0.0
         # A routing point (no time, nothing felt on entry, no errors, no queue) is
         # not a page: completing it adds no commitment, as it is no moment.
         self.commits = not (

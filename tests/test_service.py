@@ -1,0 +1,169 @@
+"""Service journeys (``service``): contacts about defects and contacts of their own walk
+the service's steps and end resolved, unresolved or abandoned, apart from orders.
+Hand-computed micro-cases, and Erlang C for a support desk fed by Poisson contacts."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from frictionsim.errors import ScenarioError
+from frictionsim.execution import uses_fast_path
+from frictionsim.metrics import run_values
+from frictionsim.sim.simpy_engine import recommend_score
+from frictionsim.studies import run_replications
+from frictionsim.theory import erlang_c
+
+from .conftest import make_scenario, one_segment, run_once
+
+
+def bank(chat=None, defect=None, horizon=30, **changes):
+    """Every buyer gets a defect (4 points, after an hour) and contacts support about it;
+    one agent, 10 minutes a contact."""
+    return make_scenario(
+        horizon=horizon,
+        segments=one_segment({"dist": "fixed", "value": 10}, 100),
+        steps=[
+            {
+                "name": "address",
+                "defect": {"p": 1, "irritation": 4, "delay": 60, "contact": 1, "cost": 25,
+                           **(defect or {})},
+            }
+        ],
+        service={"steps": [{"name": "chat", "capacity": 1, "duration": 10, "wait_irritation": 0,
+                            **(chat or {})}], "cost": 2},
+        economics={"margin": 0.5},
+        **changes,
+    )  # fmt: skip
+
+
+def test_two_contacts_about_defects_queue_for_one_agent():
+    # orders at 0 and 1; defects surface at 60 and 61; A is served 60-70, B waits 9
+    # minutes and is served 70-80: two contacts, both resolved
+    scenario = bank()
+    r = run_once(scenario, arrivals=[0, 1])
+    assert r.orders == 2
+    assert r.defects == 2
+    sv = r.service
+    assert sv.visitors == sv.orders == 2
+    assert sv.step_wait_total[0] == pytest.approx(9)
+    assert sv.end_time == 80
+    values = run_values(r, scenario)
+    assert values["contacts"] == values["contacts_resolved"] == 2
+    assert values["resolution_rate"] == 1
+    assert values["contact_mean_wait"] == pytest.approx(4.5)
+    assert values["remediation_costs"] == 50
+    assert values["service_costs"] == 4  # 2 per contact
+    assert values["cost_per_contact"] == 2
+    assert values["service_utilisation"] == pytest.approx(20 / 80)  # 20 busy of 80 minutes
+    assert values["profit"] == pytest.approx(0.5 * 200 - 4 - 50)
+    # resolved: half the defect's 4 points are repaired (service.recovery 0.5): remembered
+    # peak and end 2 → every buyer has the score of 2 points on a tolerance of 10
+    want = recommend_score(2.0, 2.0, 10.0, scenario.experience.best, scenario.experience.scale)
+    assert r.segment_scores[0][want] == 2
+
+
+def test_an_unresolved_contact_makes_a_detractor():
+    # every attempt fails (one attempt): unresolved; the defect stays, and the score is
+    # at most service.unresolved_score (3), though the peak-end score would be higher
+    scenario = bank(chat={"errors": {"p": 1, "max_attempts": 1}}, defect={"irritation": 1})
+    r = run_once(scenario, arrivals=[0, 1])
+    assert r.service.unresolved == 2
+    assert r.service.orders == 0
+    values = run_values(r, scenario)
+    assert values["contacts_unresolved"] == 2
+    assert values["resolution_rate"] == 0
+    free = recommend_score(1.0, 1.0, 10.0, scenario.experience.best, scenario.experience.scale)
+    assert free > 3
+    assert r.segment_scores[0][3] == 2
+    assert values["detractors"] == 2
+
+
+def test_a_contact_who_loses_patience_in_the_queue_abandons():
+    # 1 irritation a minute in the queue, tolerance 10: B would wait 9, so is served;
+    # a third buyer (order at 2, defect at 62) would wait 18 and reneges after 10
+    # a defect of 1 point, repaired by half: A's score is that of 0.5 points; B's contact
+    # felt 9 points of waiting, a moment worse than the defect
+    scenario = bank(chat={"wait_irritation": 1}, defect={"irritation": 1})
+    r = run_once(scenario, arrivals=[0, 1, 2])
+    assert r.service.orders == 2
+    assert r.service.abandoned_friction == 1
+    assert run_values(r, scenario)["contacts_abandoned"] == 1
+    e = scenario.experience
+    scores = r.segment_scores[0]
+    assert scores[recommend_score(0.5, 0.5, 10.0, e.best, e.scale)] == 1  # A
+    assert scores[recommend_score(9.0, 0.5, 10.0, e.best, e.scale)] >= 1  # B
+    # C: abandoned after 10 points in the queue, the defect unrepaired: at most 3
+    assert scores[:4].sum() == 1 + (recommend_score(9.0, 0.5, 10.0, e.best, e.scale) <= 3)
+
+
+def test_contacts_follow_the_defect_contact_chance_and_no_defect_no_contact():
+    scenario = bank(defect={"contact": 0.4}, horizon=3000)
+    r = run_once(scenario, 3)
+    lo, hi = stats.binom.interval(0.999, r.defects, 0.4)
+    assert lo <= r.service.visitors <= hi
+    assert not lo <= 0.3 * r.defects <= hi
+    none = bank(defect={"p": 0})
+    assert run_once(none, 3).service.visitors == 0
+
+
+@pytest.mark.slow
+def test_a_support_desk_fed_by_poisson_contacts_is_erlang_c():
+    # contacts of their own at 0.5 a minute, 2 agents, exponential 3-minute contacts
+    lam, mean, agents = 0.5, 3.0, 2
+    exact = erlang_c(lam, 1 / mean, agents).mean_wait
+    scenario = make_scenario(
+        horizon="3d",
+        arrivals={"rate": 0.001},
+        segments=one_segment({"dist": "fixed", "value": 1e9}),
+        steps=[{"name": "browse"}],
+        service={
+            "arrivals": {"rate": lam},
+            "steps": [{"name": "desk", "capacity": agents, "wait_irritation": 0,
+                       "duration": {"dist": "exponential", "mean": mean}}],
+        },
+    )  # fmt: skip
+    results = run_replications(scenario, 5, 10, jobs=2, engine="simpy")
+    waits = np.asarray([r.service.step_wait_total[0] / r.service.visitors for r in results])
+    se = waits.std(ddof=1) / math.sqrt(waits.size)
+    assert se < 0.05 * exact
+    assert abs(waits.mean() - exact) <= stats.t.ppf(0.9995, waits.size - 1) * se
+
+
+def test_service_runs_on_simpy_and_is_off_by_default():
+    assert not uses_fast_path(bank())
+    plain = make_scenario()
+    r = run_once(plain)
+    assert r.service is None
+    values = run_values(r, plain)
+    assert values["contacts"] == 0
+    assert math.isnan(values["resolution_rate"])
+    assert values["service_costs"] == values["remediation_costs"] == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"service": {"steps": [{"name": "address"}]}},
+         "service.steps.address.name: 'address' is a checkout step's name too"),
+        ({"service": {"steps": [{"name": "chat", "next": "mail"}]}},
+         "service.steps.chat.next: no step named 'mail'"),
+        ({"service": {"steps": [{"name": "chat", "defect": {"p": 0.1, "irritation": 1}}]}},
+         "service.steps.chat.defect: a service step has no `defect`"),
+        ({"service": {"steps": [{"name": "chat", "balk_at": 2}]}},
+         "service.steps.chat.balk_at: the step has no `capacity`"),
+        ({"service": {"steps": []}}, "service.steps: "),
+        ({"service": {"steps": [{"name": "chat"}], "unresolved_score": 8}},
+         "service.unresolved_score: "),
+        ({"steps": [{"name": "address", "defect": {"p": 1, "irritation": 1, "contact": 0.5}}]},
+         "steps.address.defect.contact: there is no `service` section to contact"),
+    ],
+)  # fmt: skip
+def test_bad_service_sections_are_refused_with_their_field(changes, message):
+    base = {"steps": [{"name": "address"}], **changes}
+    with pytest.raises(ScenarioError) as err:
+        make_scenario(**base)
+    assert message in str(err.value)
