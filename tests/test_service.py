@@ -167,3 +167,28 @@ def test_bad_service_sections_are_refused_with_their_field(changes, message):
     with pytest.raises(ScenarioError) as err:
         make_scenario(**base)
     assert message in str(err.value)
+
+
+def test_the_service_chart_shows_the_outcomes_and_the_wait_it_is_given():
+    from matplotlib.figure import Figure
+
+    from frictionsim.report.run_charts import chart_plan, plot_service
+    from frictionsim.stats import summarize
+
+    scenario = bank(chat={"errors": {"p": 0.5, "max_attempts": 1}}, horizon=600)
+    summary = summarize(scenario, [run_once(scenario, k) for k in (1, 2, 3)], 1, "x")
+    assert "service.png" in [c[0] for c in chart_plan(summary)]
+    fig = Figure()
+    left, right = plot_service(fig, summary)
+    heights = [p.get_height() for p in left.patches]
+    m = summary["metrics"]
+    want = [
+        m[k]["mean"] for k in ("contacts_resolved", "contacts_unresolved", "contacts_abandoned")
+    ]
+    assert heights == pytest.approx(want)
+    assert want[0] > 0
+    assert want[1] > 0
+    assert right.patches[0].get_height() == pytest.approx(m["contact_mean_wait"]["mean"])
+    plain = make_scenario()
+    quiet = summarize(plain, [run_once(plain, 1), run_once(plain, 2)], 1, "x")
+    assert "service.png" not in [c[0] for c in chart_plan(quiet)]

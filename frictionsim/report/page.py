@@ -129,10 +129,34 @@ def key_numbers(summary: dict[str, Any]) -> list[str]:
     ]
     if parts:
         lines.append(f"**Word of mouth and returns**: {'; '.join(parts)}.")
+    contacts = _mean(m.get("contacts")) if "contacts" in m else 0.0
+    if contacts:
+        rate, wait = m["resolution_rate"], m["contact_mean_wait"]
+        lines.append(
+            f"**Service journey**: {fmt_count(contacts)} contacts, "
+            f"{fmt_pct(_mean(rate))}{ci_words(rate, fmt_pct)} resolved, "
+            f"{fmt_count(_mean(m['contacts_unresolved']))} unresolved and "
+            f"{fmt_count(_mean(m['contacts_abandoned']))} abandoned; a contact waited "
+            f"{fmt_minutes(_mean(wait))} on average; service costs "
+            f"{money(_mean(m['service_costs']))} ({money(_mean(m['cost_per_contact']))} a "
+            f"contact), remediation {money(_mean(m['remediation_costs']))}."
+        )
     if "profit" in m and _mean(m["profit"]) != revenue:
+        costs = [
+            f"{m_label} {money(_mean(m[key]))}"
+            for key, m_label in (
+                ("step_costs", "step costs"),
+                ("capacity_costs", "capacity"),
+                ("reminder_costs", "reminders"),
+                ("recovery_costs", "recovery offers"),
+                ("service_costs", "service"),
+                ("remediation_costs", "remediation"),
+            )
+            if key in m and _mean(m[key])
+        ]
         lines.append(
             f"**Profit**: {money(_mean(m['profit']))}{ci_words(m['profit'], money)} "
-            f"after margin and step costs ({money(_mean(m['step_costs']))})."
+            f"after margin{' and costs: ' + ', '.join(costs) if costs else ''}."
         )
     return lines
 

@@ -497,6 +497,63 @@ def _plot_utilisation(ax: Axes, summary: dict[str, Any], steps: Sequence[str]) -
     ax.set_title("utilisation (error bars: 95% CI)", fontsize=11)
 
 
+# -- service journey --------------------------------------------------------------------------
+
+
+#: How a service contact ended, with its metric and colour (a failure is vermilion).
+CONTACT_OUTCOMES = (
+    ("resolved", "contacts_resolved", PASSED),
+    ("unresolved", "contacts_unresolved", FRICTION),
+    ("abandoned", "contacts_abandoned", EXIT),
+)
+
+
+def plot_service(fig: Figure, summary: dict[str, Any]) -> list[Axes]:
+    """The service journey (support): how contacts ended (left: contacts per
+    replication with 95 % CIs) and how long a contact waited and how busy the
+    agents were (right)."""
+    metrics = summary["metrics"]
+    left, right = fig.subplots(1, 2, width_ratios=[1.6, 1])
+    x = np.arange(len(CONTACT_OUTCOMES))
+    contacts = _mean(metrics.get("contacts")) or 0.0
+    for xi, (_, key, colour) in zip(x, CONTACT_OUTCOMES):
+        m = metrics.get(key)
+        value = _mean(m) or 0.0
+        left.bar(xi, value, color=colour, width=0.6, hatch="//" if colour == EXIT else None)
+        ci = _ci(m)
+        if ci is not None:
+            left.errorbar(xi, value, yerr=_yerr(value, ci), color="black", capsize=4, lw=1)
+        share = f" ({fmt_pct(value / contacts)})" if contacts else ""
+        left.text(xi, value, f"{fmt_count(value)}{share}\n", ha="center", va="bottom", fontsize=9)
+    left.set_xticks(x, [label for label, _, _ in CONTACT_OUTCOMES])
+    left.set_ylim(
+        0, max(1e-9, max(_mean(metrics.get(k)) or 0 for _, k, _ in CONTACT_OUTCOMES)) * 1.3
+    )
+    left.set_ylabel("contacts per replication")
+    rate = metrics.get("resolution_rate")
+    rate_text = f": {fmt_pct(_mean(rate))} resolved" if _mean(rate) is not None else ""
+    left.set_title(f"how {fmt_count(contacts)} contacts ended{rate_text}", fontsize=11)
+    wait = metrics.get("contact_mean_wait")
+    mean_wait = _mean(wait)
+    if mean_wait is not None:
+        right.bar(0, mean_wait, color=SERIES[1], width=0.5)
+        ci = _ci(wait)
+        if ci is not None:
+            right.errorbar(0, mean_wait, yerr=_yerr(mean_wait, ci), color="black", capsize=4)
+        right.text(0, mean_wait, fmt_minutes(mean_wait) + "\n", ha="center", va="bottom")
+        right.set_ylim(0, max(mean_wait, ci[1] if ci else 0, 1e-9) * 1.3)
+    right.set_xlim(-1, 1)
+    right.set_xticks([0], ["mean wait of a contact"])
+    right.set_ylabel("minutes in the service's queues, over all contacts")
+    util = _mean(metrics.get("service_utilisation"))
+    util_text = f"agents busy {fmt_pct(util)} of their hours" if util is not None else ""
+    right.set_title(util_text or "waiting", fontsize=11)
+    _suptitle(
+        fig, f"{summary['scenario']}: the service journey (mean of {_reps(summary)}; {CI_NOTE})"
+    )
+    return [left, right]
+
+
 # -- word of mouth ----------------------------------------------------------------------------
 
 
@@ -570,6 +627,7 @@ CHART_FILES = (
     "waiting.png",
     "checkout_time.png",
     "word_of_mouth.png",
+    "service.png",
 )
 
 
@@ -641,6 +699,16 @@ def chart_plan(
                 "Word of mouth",
                 "Visitors over time by source, and the Net Promoter Score.",
                 _one_axes(plot_word_of_mouth, word_of_mouth),
+            )
+        )
+    if (_mean(summary["metrics"].get("contacts")) or 0) > 0:
+        plan.append(
+            (
+                "service.png",
+                "Service journey",
+                "How the contacts of the service journey (support) ended, how long a contact "
+                "waited and how busy the agents were.",
+                lambda fig: plot_service(fig, summary),
             )
         )
     return plan

@@ -68,6 +68,7 @@ KNOWN_FILES = frozenset(
         "waiting.png",
         "checkout_time.png",
         "word_of_mouth.png",
+        "service.png",
         "report.md",
         "report.html",
         "comparison.json",
