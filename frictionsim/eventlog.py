@@ -96,7 +96,9 @@ class PartWriter:
         return f"r{self.replication}-{_CASE_PREFIX[SOURCES[source]]}{customer}"
 
     def person(self, source: int, customer: int, person: tuple[int, int]) -> None:
-        self.persons[(source, customer)] = self._case(*person)
+        # a customer of the base (`base`) is a person before any visit: source -1
+        case = f"r{self.replication}-c{person[1]}" if person[0] < 0 else self._case(*person)
+        self.persons[(source, customer)] = case
 
     def done(self, source: int, customer: int) -> None:
         self.file.writelines(self.visits.pop((source, customer))[2])

@@ -170,6 +170,18 @@ def _service_costs(r: RunResult, s: Scenario) -> float:
     return s.service.cost * sv.visitors + _step_costs(sv, own) + _capacity_costs(own)
 
 
+def _base_of(values: np.ndarray | None, k: int | None = None) -> float:
+    """A customer-base counter of one segment (``k``) or all (an engine without a base
+    gives none: 0)."""
+    if values is None:
+        return 0.0
+    return float(values[k] if k is not None else values.sum())
+
+
+def _base_end(r: RunResult) -> float:
+    return float(r.base_active[-1]) if r.base_active is not None and r.base_active.size else 0.0
+
+
 def _capacity_costs(s: Scenario) -> float:
     """Units paid while on duty: ``capacity`` through the horizon, or a schedule's hours."""
     cost = s.economics.capacity_cost
@@ -305,6 +317,18 @@ METRICS: tuple[Metric, ...] = (
          lambda r, s: ratio(_service_costs(r, s), _contacts(r)), "service_costs / contacts"),
     _run("remediation_costs", "money", "remediation costs", lambda r, s: r.remediation_costs,
          "Σ over defects that surfaced of their step's defect.cost (reshipping, refunds)"),
+    _run("base_customers_end", "count", "base customers at the end",
+         lambda r, s: _base_end(r),
+         "members of the customer base (`base`) at the end of the horizon"),
+    _run("base_joined", "count", "joined the base", lambda r, s: float(r.base_joined),
+         "first-time buyers who joined the base"),
+    _run("base_churned", "count", "left the base", lambda r, s: float(r.base_churned),
+         "members of the base who left (churn) during the horizon"),
+    _run("base_revenue", "money", "revenue from the base",
+         lambda r, s: _base_of(r.segment_base_revenue), "order values of base members' orders"),
+    _run("new_customer_revenue", "money", "revenue from new customers",
+         lambda r, s: r.revenue - _base_of(r.segment_base_revenue),
+         "revenue − base_revenue: orders of customers not (yet) in the base"),
     _run("profit", "signed_money", "profit", lambda r, s: s.economics.margin * r.revenue
          - _step_costs(r, s) - _capacity_costs(s) - _reminder_costs(r, s)
          - _recovery_costs(r, s) - _service_costs(r, s) - r.remediation_costs,
@@ -402,6 +426,12 @@ METRICS: tuple[Metric, ...] = (
              lambda r, s, k: float(nps_counts(r.segment_scores[k])[1]), "buyers scoring 7–8"),
     _segment("detractors", "count", "detractors",
              lambda r, s, k: float(nps_counts(r.segment_scores[k])[2]), "buyers scoring 0–6"),
+    _segment("base_revenue_per_customer", "money", "revenue per base customer",
+             lambda r, s, k: ratio(_base_of(r.segment_base_revenue, k),
+                                   _base_of(r.segment_base_members, k)),
+             "order values of the segment's base members' orders over the horizon / its "
+             "members (in the base at minute 0 or joined): lifetime value within the "
+             "horizon, not projected beyond"),
 )  # fmt: skip
 
 #: Metrics by level and name.

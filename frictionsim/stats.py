@@ -129,7 +129,7 @@ def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict
             "ci_low": [c["ci95"][0] if c["ci95"] else c["mean"] for c in cols],
             "ci_high": [c["ci95"][1] if c["ci95"] else c["mean"] for c in cols],
         }
-    return {
+    doc = {
         "scenario": scenario.name,
         "bin_minutes": width,
         "time": [b * width for b in range(bins.shape[2])],
@@ -137,6 +137,35 @@ def word_of_mouth_data(scenario: Scenario, results: Sequence[RunResult]) -> dict
         "nps": describe(
             [nps_counts(r.segment_scores.sum(axis=0))[3] for r in results], metric="nps"
         ),
+    }
+    if scenario.base is not None and results[0].base_active is not None:
+        doc["base"] = _base_data(scenario, results, width)
+    return doc
+
+
+def _series(rows: np.ndarray, metric: str) -> dict[str, list[float]]:
+    """Mean and 95 % CI per column of ``rows`` (replications × times)."""
+    cols = [describe(rows[:, b], metric=metric) for b in range(rows.shape[1])]
+    return {
+        "mean": [c["mean"] for c in cols],
+        "ci_low": [c["ci95"][0] if c["ci95"] else c["mean"] for c in cols],
+        "ci_high": [c["ci95"][1] if c["ci95"] else c["mean"] for c in cols],
+    }
+
+
+def _base_data(scenario: Scenario, results: Sequence[RunResult], width: float) -> dict[str, Any]:
+    """The customer base over the horizon: members at the start of every bin and at the
+    end, and the share of the minute-0 customers still in it (retention)."""
+    base = scenario.base
+    active = np.stack([r.base_active for r in results]).astype(float)
+    retained = np.stack([r.base_retained for r in results]).astype(float)
+    share = retained / base.customers if base.customers else np.full_like(retained, np.nan)
+    return {
+        "time": [b * width for b in range(active.shape[1])],
+        "customers_at_start": base.customers,
+        "lifetime_minutes": base.lifetime,
+        "active": _series(active, "visitors"),
+        "retained": _series(share, "conversion_rate") if base.customers else None,
     }
 
 

@@ -340,6 +340,7 @@ def test_json_schema_describes_every_key():
         "word_of_mouth",
         "repeat",
         "reminders",
+        "base",
         "service",
         "economics",
         "uncertainty",

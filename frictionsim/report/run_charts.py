@@ -612,6 +612,43 @@ def plot_word_of_mouth(ax: Axes, data: dict[str, Any]) -> None:
     ax.set_title(f"{name + ': ' if name else ''}visitors by source{nps_text}", loc="left")
 
 
+def plot_customer_base(fig: Figure, data: dict[str, Any]) -> list[Axes]:
+    """The customer base (``word_of_mouth.json``'s ``base``): members over the horizon
+    (left, 95 % CI band) and the share of the minute-0 customers still in it (right),
+    against the share a constant hazard of 1 / lifetime would keep (nothing bad
+    remembered: dashed)."""
+    base = data["base"]
+    t = np.asarray(base["time"], dtype=float)
+    days = t.size and t[-1] > 2 * 1440
+    scale, unit = (1440.0, "days") if days else (60.0, "hours")
+    x = t / scale
+    panels = [("active", "customers in the base", fig.add_subplot(1, 2, 1))]
+    if base.get("retained"):
+        panels.append(
+            ("retained", "share of the first customers still in it", fig.add_subplot(1, 2, 2))
+        )
+    for key, label, ax in panels:
+        s = base[key]
+        ax.fill_between(x, s["ci_low"], s["ci_high"], color=SERIES[0], alpha=0.2, lw=0)
+        ax.plot(x, s["mean"], color=SERIES[0], lw=2, label="simulated (band: 95% CI)")
+        ax.set_xlabel(f"time since start ({unit})")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+    if len(panels) > 1:
+        ax = panels[1][2]
+        life = float(base["lifetime_minutes"])
+        ax.plot(x, np.exp(-t / life), color=TOLERANCE, lw=1.5, ls="--",
+                label=f"nothing bad remembered (lifetime {fmt_minutes(life)})")  # fmt: skip
+        ax.set_ylim(0, 1.05)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.legend(loc="lower left", frameon=False, fontsize=9)
+        ax.set_title("retention", fontsize=11)
+    panels[0][2].set_title("active customers", fontsize=11)
+    name = data.get("scenario")
+    _suptitle(fig, f"{name + ': ' if name else ''}the customer base over the horizon")
+    return [p[2] for p in panels]
+
+
 # -- the charts of a run ----------------------------------------------------------------------
 
 
@@ -628,6 +665,7 @@ CHART_FILES = (
     "checkout_time.png",
     "word_of_mouth.png",
     "service.png",
+    "customer_base.png",
 )
 
 
@@ -699,6 +737,16 @@ def chart_plan(
                 "Word of mouth",
                 "Visitors over time by source, and the Net Promoter Score.",
                 _one_axes(plot_word_of_mouth, word_of_mouth),
+            )
+        )
+    if word_of_mouth is not None and word_of_mouth.get("base"):
+        plan.append(
+            (
+                "customer_base.png",
+                "Customer base",
+                "Customers in the base over the horizon, and how many of those there at the "
+                "start are still in it.",
+                lambda fig: plot_customer_base(fig, word_of_mouth),
             )
         )
     if (_mean(summary["metrics"].get("contacts")) or 0) > 0:

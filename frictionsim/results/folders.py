@@ -69,6 +69,7 @@ KNOWN_FILES = frozenset(
         "checkout_time.png",
         "word_of_mouth.png",
         "service.png",
+        "customer_base.png",
         "report.md",
         "report.html",
         "comparison.json",

@@ -85,7 +85,7 @@ def write_run(
         **({"uncertainty": run.uncertainty} if getattr(run, "uncertainty", None) else {}),
     )
     loop = None
-    if run.scenario.word_of_mouth or run.scenario.repeat:
+    if run.scenario.word_of_mouth or run.scenario.repeat or run.scenario.base:
         loop = word_of_mouth_data(run.scenario, run.results)
         files[OPTIONAL_DOCUMENTS["word_of_mouth"]] = json_text(loop, inline_number_lists=True)
     dists = distributions(run.scenario, run.results)

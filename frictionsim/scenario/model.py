@@ -80,6 +80,9 @@ Signed = amount(ge=-MAX_PARAMETER, le=MAX_PARAMETER)
 NonNegativeRate = rate(ge=0, le=MAX_PARAMETER)
 PositiveRate = rate(gt=0, le=MAX_PARAMETER)
 NonNegativeDuration = duration(ge=0, le=MAX_PARAMETER)
+PositiveDuration = duration(gt=0, le=MAX_PARAMETER)
+#: Customers of an existing base at minute 0 (each holds a few numbers for the run).
+MAX_BASE = 10_000_000
 Attempts = count(ge=1, le=100)
 FieldCount = count(le=MAX_FIELDS)
 Capacity = count(ge=1, le=MAX_CAPACITY)
@@ -597,6 +600,31 @@ class Service(_Model):
     )
 
 
+class Base(_Model):
+    """An existing customer base over months: customers who buy again at a rate and
+    leave (churn) with a hazard that rises with what they remember of their visits."""
+
+    customers: Annotated[int, Strict(), Field(ge=0, le=MAX_BASE)] = Field(
+        0, description="Customers in the base at minute 0 (segments by `share`); default 0."
+    )
+    between_purchases: PositiveDuration = Field(
+        description="Mean time between a customer's visits (exponential), e.g. '30d'."
+    )
+    lifetime: PositiveDuration = Field(
+        description="Mean time a customer stays when they remember nothing bad (the churn "
+        "hazard is 1 / lifetime), e.g. '2y' or '730d'."
+    )
+    churn_per_point: NonNegative = Field(
+        2.0,
+        description="How the hazard rises with memory: hazard = (1 + churn_per_point × "
+        "memory) / lifetime, memory 1 being a visit remembered at the customer's tolerance.",
+    )
+    recent: Share = Field(
+        0.5, description="Weight of the latest visit in a customer's memory (0 < recent ≤ 1)."
+    )
+    join: bool = Field(True, description="First-time buyers join the base.")
+
+
 class Economics(_Model):
     """Money beyond order values."""
 
@@ -715,6 +743,9 @@ class Scenario(_Model):
     reminders: Union[Reminders, None] = Field(
         None, description="A reminder campaign for those who left; off when absent."
     )
+    base: Union[Base, None] = Field(
+        None, description="An existing customer base over months; off when absent."
+    )
     service: Union[Service, None] = Field(
         None,
         description="A service journey (support) that defects and its own arrivals bring "
@@ -817,6 +848,7 @@ class Scenario(_Model):
                 "repeat": None,
                 "reminders": None,
                 "service": None,
+                "base": None,
                 "uncertainty": None,
             }
         )
@@ -843,8 +875,10 @@ class Scenario(_Model):
     def expected_arrivals(self) -> float:
         """Expected customers simulated per replication: the visitors of the horizon and
         those of the warm-up before it (run, not counted), profiles included."""
+        base = self.base
+        visits = base.customers * self.arrival_span / base.between_purchases if base else 0.0
         if self.warmup <= 0:
-            return self.expected_visitors
+            return self.expected_visitors + visits
         # hour by hour from the start of the warm-up (minute -warmup of the clock): at
         # most ~1.75 million hours for 100 years of warm-up and 100 of horizon
         first = math.floor(-self.warmup / 60)
@@ -855,7 +889,7 @@ class Scenario(_Model):
         week = np.asarray(self.weekly or (1.0,) * 7, dtype=float)
         weight = prof[k % 24] * week[(k // 24) % 7]
         total = float(np.sum(np.maximum(hi - lo, 0.0) / 60 * weight))
-        return self.arrivals.rate * 60 * total
+        return self.arrivals.rate * 60 * total + visits
 
     @property
     def expected_visitors(self) -> float:
@@ -890,6 +924,7 @@ __all__ = [
     "MIN_START",
     "TALK_DEFAULTS",
     "Arrivals",
+    "Base",
     "Branch",
     "Defect",
     "Economics",

@@ -596,6 +596,15 @@ class _ServiceSteps:
         self.doc.problem(mark, f"service.{path}" if path.startswith("steps") else path, message)
 
 
+def _base_problems(doc: Document) -> None:
+    """``base`` and ``repeat`` both bring customers back: one of them."""
+    data = doc.data
+    if isinstance(data.get("base"), dict) and data.get("repeat") is not None:
+        doc.problem(doc.mark_of(("base",), key=True), "base",
+                    "a customer base brings its customers back itself: remove `repeat`, "
+                    "or this section")  # fmt: skip
+
+
 def _service_problems(doc: Document, scenario: Scenario | None) -> None:
     """``service``: its steps checked as the checkout's are (a flow that can end, every
     step reached), names apart from the checkout's, no defects of its own; and a defect
@@ -652,6 +661,7 @@ def validate(doc: Document) -> Scenario:
     _balking_problems(doc)
     _schedule_problems(doc, scenario)
     _service_problems(doc, scenario)
+    _base_problems(doc)
     if doc.problems or scenario is None:
         raise ScenarioError(doc.problems)
     return scenario

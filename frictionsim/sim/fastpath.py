@@ -132,6 +132,12 @@ KNOWN_RESULT_FIELDS = frozenset(
         "service",  # a service journey is SimPy's
         "unresolved",
         "step_unresolved",
+        "base_active",  # a customer base is SimPy's
+        "base_retained",
+        "base_joined",
+        "base_churned",
+        "segment_base_members",
+        "segment_base_revenue",
         "step_recovery_offers",
         "step_recovered",
         "step_failed_attempts",

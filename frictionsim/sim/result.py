@@ -92,6 +92,13 @@ class RunResult:
     service: RunResult | None = field(default=None, repr=False)
     unresolved: int = 0  # contacts that failed every attempt at a step (service only)
     step_unresolved: np.ndarray | None = None  # ... per step (service only)
+    # The customer base (``base``): members at the start of each arrival bin and at the end
+    base_active: np.ndarray | None = None
+    base_retained: np.ndarray | None = None  # ... of those in the base at minute 0
+    base_joined: int = 0  # first-time buyers who joined
+    base_churned: int = 0  # members who left
+    segment_base_members: np.ndarray | None = None  # in the base at minute 0 or joined
+    segment_base_revenue: np.ndarray | None = None  # order values of members' orders
     # Bounded-memory aggregates for reports (sizes fixed by the scenario, not by the customers).
     step_irritation_hist: np.ndarray | None = None  # [step, segment, bin]: irritation on entering
     segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors

@@ -232,7 +232,7 @@ class _Simulation:
         self.reminders = scenario.reminders
         self.talks = self.wom is not None or self.repeat is not None
         self.sources = [_Source(Streams(scenario, seq, ORGANIC))]
-        if self.wom or self.repeat or self.reminders:
+        if self.wom or self.repeat or self.reminders or scenario.base:
             self.sources += [_Source(Streams(scenario, seq, k)) for k in (REFERRAL, RETURNING)]
         self.wom_rng = substream(seq, "word_of_mouth")
         self.repeat_rng = substream(seq, "repeat")
@@ -277,6 +277,10 @@ class _Simulation:
             _Service(service, _child(seq, "service"), False, None, self) if service else None
         )
         self.contact_rng = substream(seq, "service", "contact")
+        self.base = scenario.base
+        self.base_rng = substream(seq, "base")
+        self.members: dict[tuple[int, int], list] = {}  # person: [segment, tolerance, memory]
+        self.active = [0, 0]  # members of the base now, and of them from the start (state)
         self._new_counters(record)
         self.warm = self._warm_up() if self.warmup > 0 else self
 
@@ -314,6 +318,11 @@ class _Simulation:
         self.scores = [[0] * 11 for _ in range(n_segs)]
         self.defects = 0
         self.remediation = 0.0
+        self.base_joined = self.base_churned = 0
+        self.seg_base_members = [0] * n_segs
+        self.seg_base_revenue = [0.0] * n_segs
+        self.base_active: list[int] = []  # members at the start of each bin, and at the end
+        self.base_retained: list[int] = []
         self.unresolved = [0] * n_steps
         self.log: list[tuple] | None = [] if record else None
         self.prospects_lost = 0
@@ -650,6 +659,10 @@ class _Simulation:
     ) -> None:
         self.last_left = self.env.now  # outcomes come in time order
         self.alive[0] -= 1
+        if self.base is not None and outcome != ORDER:  # a member's visit ends
+            person = self.persons.get((src, i), (src, i))
+            if person in self.members:
+                self.base_visit(person, irr / tol if tol > 0 else 1.0)
         self.totals[outcome] += 1
         self.money[outcome] += value
         self.seg_outcomes[seg][outcome] += 1
@@ -747,6 +760,16 @@ class _Simulation:
     ) -> None:
         ev = self.events
         score = min(most, recommend_score(peak, last, tol, self.best, self.scale))
+        if self.base is not None:  # a member's order, or a first order that joins the base
+            person = self.persons.get((src, i), (src, i))
+            memory = max(0.0, (peak + last) / 2) / tol if tol > 0 else 1.0
+            if person in self.members:
+                self.seg_base_revenue[seg] += value
+                self.base_visit(person, memory)
+            elif self.base.join:
+                self.join(person, seg, tol, memory)
+            if not self.talks:
+                self.persons.pop((src, i), None)
         self.scores[seg][score] += 1
         if self.talks:
             kind = PROMOTER if score >= 9 else PASSIVE if score >= 7 else DETRACTOR
@@ -755,6 +778,52 @@ class _Simulation:
             self.log.append((src, i, seg, ORDER, -1, self.env.now, value, irr, tol, score))
         if ev is not None:
             ev.done(src, i)
+
+    # -- the customer base --------------------------------------------------------------------
+
+    def join(self, person: tuple[int, int], seg: int, tol: float, memory: float) -> None:
+        """``person`` joins the base, remembering ``memory`` (irritation / tolerance)."""
+        self.members[person] = [seg, tol, memory, False]
+        self.active[0] += 1
+        self.base_joined += 1
+        self.seg_base_members[seg] += 1
+        self.next_of(person)
+
+    def base_visit(self, person: tuple[int, int], felt: float) -> None:
+        """A member's visit ended, remembered at ``felt`` (irritation / tolerance): it
+        moves their memory by ``recent``; then their next purchase or their leaving."""
+        member = self.members[person]
+        member[2] += self.base.recent * (felt - member[2])  # type: ignore[union-attr]
+        self.next_of(person)
+
+    def next_of(self, person: tuple[int, int]) -> None:
+        """What a member does next: a purchase visit after an exponential time of mean
+        ``between_purchases``, unless they leave first (a hazard of ``(1 +
+        churn_per_point × memory) / lifetime``); neither happens after the horizon."""
+        base, rng, now = self.base, self.base_rng, self.env.now
+        seg, tol, memory, _ = self.members[person]
+        buy = rng.exponential(base.between_purchases)  # type: ignore[union-attr]
+        hazard = (1.0 + base.churn_per_point * memory) / base.lifetime  # type: ignore[union-attr]
+        leave = rng.exponential(1.0 / hazard)
+        if leave < buy:
+            if now + leave < self.horizon:
+                self.env.timeout(leave).callbacks.append(lambda _: self.churn(person))
+        elif now + buy < self.horizon:
+            self.schedule(now + buy, RETURNING, seg, tol, person)
+
+    def churn(self, person: tuple[int, int]) -> None:
+        member = self.members.pop(person)
+        self.active[0] -= 1
+        self.active[1] -= member[3]
+        (self if self.env.now >= self.warmup else self.warm).base_churned += 1
+
+    def census(self):
+        """Members of the base at the start of every bin of the horizon and at its end."""
+        env = self.env
+        for b in range(self.n_bins + 1):
+            yield env.timeout(self.warmup + b * self.bin_width - env.now)
+            self.base_active.append(self.active[0])
+            self.base_retained.append(self.active[1])
 
     def remind(self, outcome: int, seg: int, tol: float, visit: tuple[int, int]) -> None:
         """A reminder to a customer who left (``outcome``), and perhaps the visit it brings."""
@@ -829,6 +898,25 @@ class _Simulation:
             self.spawn(src, seg, tol, person)
 
         self.env.timeout(t - self.env.now).callbacks.append(arrive)
+
+    def populate(self) -> None:
+        """The base's customers at minute 0: segments by share, tolerances drawn."""
+        base, rng, scenario = self.base, self.base_rng, self.scenario
+        n = base.customers  # type: ignore[union-attr]
+        seg = np.minimum(
+            np.searchsorted(self.seg_cum, rng.random(n), side="right"), len(self.sens) - 1
+        )
+        tol = np.empty(n)
+        for k, segment in enumerate(scenario.segments):
+            rows = np.flatnonzero(seg == k)
+            tol[rows] = segment.tolerance.sample(rng, rows.size)
+        for k, (g, t) in enumerate(zip(seg.tolist(), tol.tolist())):
+            person = (-1, k)  # a person of the base, not a visit
+            self.members[person] = [g, t, 0.0, True]
+            self.seg_base_members[g] += 1
+            self.next_of(person)
+        self.active[:] = [n, n]
+        self.env.process(self.census())
 
     def start(self, chunks: Any) -> None:
         """Start the run's processes: arrivals at the times of ``chunks``, and a
@@ -936,6 +1024,12 @@ class _Simulation:
             deterrals_unused=self.deterred_ready + len(self.deterrals),
             defects=self.defects,
             remediation_costs=self.remediation,
+            base_active=arr(self.base_active, dtype=np.int64) if self.base else None,
+            base_retained=arr(self.base_retained, dtype=np.int64) if self.base else None,
+            base_joined=self.base_joined,
+            base_churned=self.base_churned,
+            segment_base_members=arr(self.seg_base_members, dtype=np.int64),
+            segment_base_revenue=arr(self.seg_base_revenue, dtype=float),
             service=self.service.result() if self.service is not None else None,
             arrival_bin_minutes=self.bin_width,
             arrivals_by_source=arr(self.arrival_bins, dtype=np.int64),
@@ -1047,6 +1141,8 @@ def simulate(
     else:
         chunks = [np.asarray(arrivals, dtype=float).tolist()]
     sim.start(chunks)
+    if sim.base is not None:
+        sim.populate()
     if sim.service is not None:
         service = sim.service
         alone = scenario.service.arrivals is not None  # type: ignore[union-attr]
