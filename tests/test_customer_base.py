@@ -43,7 +43,8 @@ def test_the_base_is_the_closed_form_of_constant_join_and_churn():
     retained = np.asarray([r.base_retained[-1] for r in results], dtype=float)
     p = math.exp(-mu * t)
     lo, hi = stats.binom.interval(0.999, n0, p)
-    assert lo <= retained.min() and retained.max() <= hi
+    assert lo <= retained.min()
+    assert retained.max() <= hi
     final = np.asarray([r.base_active[-1] for r in results], dtype=float)
     exact = n0 * p + lam / mu * (1 - p)
     se = final.std(ddof=1) / math.sqrt(final.size)
