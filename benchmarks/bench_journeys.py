@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for k, case in enumerate(HORIZONS):
         short, long = rows[2 * k], rows[2 * k + 1]
-        speed, memory = long.per_second / short.per_second, long.sim_rss_mb / max(short.sim_rss_mb, 0.1)
+        speed, memory = (
+            long.per_second / short.per_second,
+            long.sim_rss_mb / max(short.sim_rss_mb, 0.1),
+        )
         print(f"{case}: x4 horizon: customers/s x{speed:.2f}, sim MB x{memory:.2f}; customers/s "
               f"against minimal SimPy x{long.per_second / reference.per_second:.2f}")  # fmt: skip
     if args.json:
