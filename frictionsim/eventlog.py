@@ -37,7 +37,7 @@ from xml.sax.saxutils import quoteattr
 
 from .errors import SimulationError
 from .scenario import Scenario
-from .sim.codes import SOURCES
+from .sim.codes import LOG_SOURCES
 
 FORMATS = ("csv", "xes")
 CSV_COLUMNS = (
@@ -53,7 +53,7 @@ CSV_COLUMNS = (
     "minute",
     "customer",
 )
-_CASE_PREFIX = {"organic": "o", "referral": "r", "returning": "b"}
+_CASE_PREFIX = {"organic": "o", "referral": "r", "returning": "b", "contact": "k"}
 
 
 class PartWriter:
@@ -82,7 +82,7 @@ class PartWriter:
         key = (source, customer)
         visit = self.visits.get(key)
         if visit is None:
-            name = SOURCES[source]
+            name = LOG_SOURCES[source]
             case = self._case(source, customer)
             person = self.persons.pop(key, case)
             shared = f"\t{self.replication}\t{name}\t{self.segments[segment]}\t{person}\t"
@@ -93,7 +93,7 @@ class PartWriter:
         rows.append(f"{case}\t{activity}\t{lifecycle}\t{minute!r}{shared}{step}\t{irritation!r}\n")
 
     def _case(self, source: int, customer: int) -> str:
-        return f"r{self.replication}-{_CASE_PREFIX[SOURCES[source]]}{customer}"
+        return f"r{self.replication}-{_CASE_PREFIX[LOG_SOURCES[source]]}{customer}"
 
     def person(self, source: int, customer: int, person: tuple[int, int]) -> None:
         # a customer of the base (`base`) is a person before any visit: source -1

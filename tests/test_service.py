@@ -192,3 +192,38 @@ def test_the_service_chart_shows_the_outcomes_and_the_wait_it_is_given():
     plain = make_scenario()
     quiet = summarize(plain, [run_once(plain, 1), run_once(plain, 2)], 1, "x")
     assert "service.png" not in [c[0] for c in chart_plan(quiet)]
+
+
+class _Sink:
+    """An event sink that keeps everything (as the event log writer receives it)."""
+
+    def __init__(self):
+        self.events, self.ended, self.persons = [], [], {}
+
+    def event(self, src, i, seg, activity, lifecycle, time, step, irr):
+        self.events.append((src, i, activity, lifecycle, time))
+
+    def done(self, src, i):
+        self.ended.append((src, i))
+
+    def person(self, src, i, person):
+        self.persons[(src, i)] = person
+
+
+def test_contacts_are_in_the_event_log_as_the_buyer_s_person():
+    from frictionsim.sim.codes import CONTACT
+
+    sink = _Sink()
+    scenario = bank()
+    run_once(scenario, arrivals=[0, 1], events=sink)
+    contacts = [e for e in sink.events if e[0] == CONTACT]
+    # A's contact (0): arrives 60, served 60-70, resolved; B's (1) waits until 70
+    assert [e[2:] for e in contacts if e[1] == 0] == [
+        ("contact", "complete", 60.0),
+        ("chat", "start", 60.0),
+        ("chat", "complete", 70.0),
+        ("resolved", "complete", 70.0),
+    ]
+    assert ("chat queue", "complete", 70.0) in [e[2:] for e in contacts if e[1] == 1]
+    assert sink.persons == {(CONTACT, 0): (0, 0), (CONTACT, 1): (0, 1)}  # the buyers' visits
+    assert {(CONTACT, 0), (CONTACT, 1)} <= set(sink.ended)

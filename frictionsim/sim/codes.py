@@ -19,5 +19,12 @@ OUTCOME_ACTIVITY = ("order", "abandoned", "left")
 ORGANIC, REFERRAL, RETURNING = 0, 1, 2
 SOURCES = ("organic", "referral", "returning")
 ARRIVAL_ACTIVITY = ("arrival", "referral arrival", "return arrival")
+#: A service journey's contacts in an event log: a source of their own there, and the
+#: activities of their arrival and their outcomes.
+CONTACT = 3
+LOG_SOURCES = (*SOURCES, "contact")
+CONTACT_ACTIVITY = {"arrival": "contact", "order": "resolved"}
+CONTACT_OUTCOME_ACTIVITY = {FRICTION: "contact abandoned", EXIT: "contact abandoned",
+                            UNRESOLVED: "unresolved"}  # fmt: skip
 #: How a customer remembers the visit, for word of mouth and returns.
 PROMOTER, PASSIVE, DETRACTOR, ABANDONER = 0, 1, 2, 3

@@ -55,6 +55,9 @@ from ..scenario import END, Scenario
 from .codes import (
     ABANDONER,
     ARRIVAL_ACTIVITY,
+    CONTACT,
+    CONTACT_ACTIVITY,
+    CONTACT_OUTCOME_ACTIVITY,
     DETRACTOR,
     EXIT,
     FRICTION,
@@ -183,6 +186,24 @@ class _Source:
         self.blk: _Block | None = None
         self.j = BLOCK
         self.count = 0
+
+
+class _Contacts:
+    """The event sink as a service journey's contacts write to it: a source of their
+    own (``CONTACT``), "contact" for their arrival and "resolved" for their end."""
+
+    def __init__(self, sink: EventSink) -> None:
+        self.sink = sink
+
+    def event(self, src, i, seg, activity, lifecycle, time, step, irr) -> None:
+        activity = CONTACT_ACTIVITY.get(activity, activity)
+        self.sink.event(CONTACT, i, seg, activity, lifecycle, time, step, irr)
+
+    def done(self, src: int, i: int) -> None:
+        self.sink.done(CONTACT, i)
+
+    def person(self, src: int, i: int, person: tuple[int, int]) -> None:
+        self.sink.person(CONTACT, i, person)
 
 
 class _Shifted:
@@ -715,6 +736,7 @@ class _Simulation:
                 ev.event(src, i, seg, "defect", "complete", self.env.now, "", irr + defect_irr)
             if contact > 0 and self.contact_rng.random() < contact:
                 visit = (i, src, seg, tol, value, irr, peak, defect_irr)
+                self.service.asking = self.persons.get((src, i), (src, i))  # type: ignore[union-attr]
                 self.service.contact(seg, tol, lambda *end: self.contacted(*visit, *end))  # type: ignore[union-attr]
                 return
             peak = max(peak, defect_irr)
@@ -1049,10 +1071,16 @@ class _Service(_Simulation):
 
     gave_up = UNRESOLVED
 
+    asking: tuple[int, int] | None = None  # the person the next contact is of
+
     def contact(self, seg: int, tol: float, done: Any) -> None:
         """A contact of a customer of ``seg`` (tolerance ``tol``), now; ``done(outcome,
         irritation)`` when it ends."""
-        self.callbacks[(ORGANIC, self.sources[ORGANIC].count)] = done
+        i = self.sources[ORGANIC].count
+        self.callbacks[(ORGANIC, i)] = done
+        if self.asking is not None and self.events is not None and self.env.now >= self.warmup:
+            self.events.person(ORGANIC, i, self.asking)  # the event log's `customer`
+        self.asking = None
         self.spawn(ORGANIC, seg, tol)
 
     def finish(self, i, src, seg, tol, value, outcome, s, irr) -> None:  # type: ignore[override]
@@ -1068,11 +1096,19 @@ class _Service(_Simulation):
             elif outcome == EXIT:
                 self.ab_exit[s] += 1
         if outcome != ORDER:  # a resolved contact is told once "remembered"
+            ev = self.events
+            if ev is not None:
+                name = self.names[s]
+                ev.event(src, i, seg, CONTACT_OUTCOME_ACTIVITY[outcome], "complete",
+                         self.env.now, name, irr)  # fmt: skip
+                ev.done(src, i)
             done = self.callbacks.pop((src, i), None)
             if done is not None:
                 done(outcome, irr)
 
     def remember(self, i, src, seg, tol, value, irr, peak, last, defect_irr, *_) -> None:  # type: ignore[override]
+        if self.events is not None:
+            self.events.done(src, i)
         done = self.callbacks.pop((src, i), None)
         if done is not None:
             done(ORDER, irr)
@@ -1145,6 +1181,8 @@ def simulate(
         sim.populate()
     if sim.service is not None:
         service = sim.service
+        if sim.events is not None:  # after the warm-up's shift of the clock, if any
+            service.events = _Contacts(sim.events)
         alone = scenario.service.arrivals is not None  # type: ignore[union-attr]
         # contacts that come on their own (`service.arrivals`), besides the defects'
         service.start(arrival_times(service.scenario, service.arrival_rng) if alone else ())
