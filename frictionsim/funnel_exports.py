@@ -363,6 +363,8 @@ def read_amplitude_csv(text: str, file: str) -> Export:
     """An Amplitude funnel chart CSV: chart lines, then one row per step, in order."""
     lines = text.splitlines()
     start = next((k for k, ln in enumerate(lines) if _amplitude_header(ln)), None)
+    if start is None and not text.strip():
+        _table(text, file, FORMAT_NAMES["amplitude"])  # its message for an empty file
     if start is None:
         raise ScenarioError(
             [

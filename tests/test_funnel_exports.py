@@ -613,6 +613,11 @@ def test_amplitude_csv_skips_the_chart_lines_and_reads_the_counts():
             "a.csv:2:1: (file): no rows of counts",
         ),
         (
+            "\n \n",
+            "a.csv:1:1: (file): empty; expected an Amplitude funnel chart CSV (chart lines, then "
+            "Step,Users,…)",
+        ),
+        (
             '"Shop funnel"\nStep,Users\nCart,1000\nShipping address,-5\n',
             "a.csv:4:18: Users: must not be negative (got -5)",
         ),
