@@ -501,6 +501,8 @@ class _Marked:
                 f"a number of {len(integer.lstrip('-')):,} digits: too large for a count",
             )
         number = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
+        if number in (float("inf"), float("-inf")):
+            raise _Bad(At(line, col, "(json)"), f"{m.group()} is beyond any number of visitors")
         return J(number, line, col), m.end()
 
 

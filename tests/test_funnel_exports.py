@@ -660,6 +660,10 @@ def test_a_json_integer_too_long_for_python_is_one_located_line():
     assert problems_of(text, fmt="mixpanel") == [
         "f.csv:1:54: (json): a number of 5,001 digits: too large for a count"
     ]
+    text = '{"data": {"d": {"steps": [{"event": "cart", "count": -1e400}]}}}'
+    assert problems_of(text, fmt="mixpanel") == [
+        "f.csv:1:54: (json): -1e400 is beyond any number of visitors"
+    ]
 
 
 def test_a_bad_mixpanel_count_on_the_first_date_is_the_only_problem():
