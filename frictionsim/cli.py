@@ -817,11 +817,13 @@ def animate(
     required=True,
     type=click.Path(path_type=Path),
     help="Observed funnel: a CSV step,entered[,completed][,segment], or an analytics "
-    "export (GA4, PostHog, Mixpanel; see --funnel-format).",
+    "export (GA4, PostHog, Amplitude, Mixpanel; see --funnel-format).",
 )
 @click.option(
     "--funnel-format",
-    type=click.Choice(["auto", "frictionsim", "ga4", "ga4-json", "posthog", "mixpanel"]),
+    type=click.Choice(
+        ["auto", "frictionsim", "ga4", "ga4-json", "posthog", "amplitude", "mixpanel"]
+    ),
     default="auto",
     show_default=True,
     help="Format of --funnel; auto tells it from the content.",

@@ -19,6 +19,13 @@ Formats (``--funnel-format``; ``auto`` tells them apart by their content):
   own CSV exporter): ``name``,
   ``breakdown_value``, ``action_id``, ``count`` (and conversion times, ignored),
   one row per step and breakdown value.
+* ``amplitude``: an Amplitude funnel chart downloaded as CSV. Amplitude writes
+  lines about the chart (its name, date range, segment) before the table; every
+  line before the header is skipped. The header is the first line with a step
+  column (``Step`` or ``Event``, any case) and a count column (``Users``,
+  ``Uniques``, ``Count`` or ``Number of users``); each row after it is one step in
+  funnel order (``Step`` names it; a leading ``Step 1:`` is dropped). Conversion
+  and time columns are ignored: the counts give the completions.
 * ``mixpanel``: the JSON response of Mixpanel's funnels query
   (``/api/query/funnels``): ``data`` by date, each with its ``steps``
   (``count``, ``step_label`` or ``event``); the counts of all dates are added.
@@ -57,21 +64,35 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .csvtext import Record, Table, comma_hint, parse_count, read_table, sniff_delimiter, split_line
+from .csvtext import (
+    MAX_DIGITS,
+    Record,
+    Table,
+    comma_hint,
+    parse_count,
+    read_table,
+    sniff_delimiter,
+    split_line,
+)
 from .errors import MAX_SHOWN, ScenarioError, ScenarioProblem
 from .funnel_data import CountRow, ObservedFunnel, observed_funnel, parse_funnel
 from .scenario import END, Scenario
 
 #: Every ``--funnel-format``; ``auto`` detects one of the others from the content.
-FORMATS = ("auto", "frictionsim", "ga4", "ga4-json", "posthog", "mixpanel")
+FORMATS = ("auto", "frictionsim", "ga4", "ga4-json", "posthog", "amplitude", "mixpanel")
 #: What each format is, for messages.
 FORMAT_NAMES = {
     "frictionsim": "frictionsim's CSV (step,entered[,completed][,segment])",
     "ga4": "a GA4 funnel exploration CSV (Step,Active users,…)",
     "ga4-json": "a GA4 runFunnelReport JSON response (funnelTable)",
     "posthog": "a PostHog funnel CSV (name,breakdown_value,action_id,count,…)",
+    "amplitude": "an Amplitude funnel chart CSV (chart lines, then Step,Users,…)",
     "mixpanel": "a Mixpanel funnels query JSON response (data … steps)",
 }
+#: Column names of the step and of its count in an Amplitude funnel CSV (lower case).
+AMPLITUDE_STEP = ("step", "event", "step name", "event name")
+AMPLITUDE_COUNT = ("users", "uniques", "count", "number of users", "user count")
+_AMPLITUDE_PREFIX = re.compile(r"^\s*step\s+\d+\s*:\s*", re.IGNORECASE)
 #: The breakdown value GA4 gives its rows of totals.
 GA4_TOTAL = "RESERVED_TOTAL"
 #: Distinct steps of an export at most (a GA4 funnel has up to 10).
@@ -333,6 +354,69 @@ def read_posthog_csv(text: str, file: str) -> Export:
     return export
 
 
+def _amplitude_header(line: str) -> bool:
+    names = {" ".join(c.casefold().split()) for c in split_line(line, sniff_delimiter(line))}
+    return bool(names & set(AMPLITUDE_STEP)) and bool(names & set(AMPLITUDE_COUNT))
+
+
+def read_amplitude_csv(text: str, file: str) -> Export:
+    """An Amplitude funnel chart CSV: chart lines, then one row per step, in order."""
+    lines = text.splitlines()
+    start = next((k for k, ln in enumerate(lines) if _amplitude_header(ln)), None)
+    if start is None and not text.strip():
+        _table(text, file, FORMAT_NAMES["amplitude"])  # its message for an empty file
+    if start is None:
+        raise ScenarioError(
+            [
+                ScenarioProblem(
+                    file,
+                    1,
+                    1,
+                    "(file)",
+                    "no table header with a step column (Step or Event) and a count column "
+                    f"({', '.join(c.title() for c in AMPLITUDE_COUNT)}); expected "
+                    + FORMAT_NAMES["amplitude"],
+                )
+            ]
+        )
+    # the chart lines before the header are blanked, so the table keeps its line numbers
+    table = _table("\n" * start + "\n".join(lines[start:]), file, FORMAT_NAMES["amplitude"])
+    where = _header(table)
+    name_col = next(n for n in AMPLITUDE_STEP if n in where)
+    count_col = next(n for n in AMPLITUDE_COUNT if n in where)
+    labels = table.header.cells
+    problems = _Problems()
+    counts: list[StepCount] = []
+    for record in table.rows:
+        at, cell = _located(record, where, labels), _cells(record, where)
+        if len(record.cells) > len(labels):
+            problems.add(
+                file,
+                At(record.line, 1, "(row)"),
+                f"has {len(record.cells)} fields; the header has {len(labels)}"
+                + comma_hint(record, table),
+            )
+            continue
+        name = _AMPLITUDE_PREFIX.sub("", cell(name_col)).strip()
+        if not name:
+            problems.add(file, at(name_col), "empty step name")
+            continue
+        entered, message = parse_count(cell(count_col), table.decimal)
+        if message:
+            problems.add(file, at(count_col), message)
+            continue
+        counts.append(
+            StepCount(name, at(name_col), entered or 0, at(count_col), None, at(name_col))
+        )
+    if problems:
+        raise ScenarioError(problems)
+    if not counts:
+        raise ScenarioError(
+            [ScenarioProblem(file, table.header.line, 1, "(file)", "no rows of counts")]
+        )
+    return Export("amplitude", {None: counts})
+
+
 # ----------------------------------------------------------------------- JSON readers
 
 
@@ -411,7 +495,14 @@ class _Marked:
         if m is None:  # json.loads accepted it, so this is NaN or Infinity
             raise _Bad(At(line, col, "(json)"), "not a number (NaN or Infinity)")
         integer, frac, exp = m.groups()
+        if len(integer.lstrip("-")) > MAX_DIGITS:
+            raise _Bad(
+                At(line, col, "(json)"),
+                f"a number of {len(integer.lstrip('-')):,} digits: too large for a count",
+            )
         number = float(integer + (frac or "") + (exp or "")) if frac or exp else int(integer)
+        if number in (float("inf"), float("-inf")):
+            raise _Bad(At(line, col, "(json)"), f"{m.group()} is beyond any number of visitors")
         return J(number, line, col), m.end()
 
 
@@ -422,7 +513,8 @@ def load_json(text: str, file: str) -> J:
         raise ValueError(f"{name} is not a number JSON allows")
 
     try:
-        json.loads(text, parse_constant=refuse)
+        # integers too long for int() are told where they are by the second pass
+        json.loads(text, parse_constant=refuse, parse_int=lambda s: 0 if len(s) > 50 else int(s))
     except json.JSONDecodeError as exc:
         raise ScenarioError(
             [ScenarioProblem(file, exc.lineno, exc.colno, "(json)", f"not valid JSON: {exc.msg}")]
@@ -524,7 +616,16 @@ def read_ga4_json(text: str, file: str) -> Export:
             dvalues = _key(row, "dimensionValues", path, list)
             mvalues = _key(row, "metricValues", path, list)
             name, name_path = _value(dvalues, step_dim, dv_path, "funnelStepName")
-            if not isinstance(name.value, str) or not name.value.strip():
+            if isinstance(name.value, (int, float)) and not isinstance(name.value, bool):
+                name = J(str(name.value), name.line, name.col)  # a step named by a number
+            if not isinstance(name.value, str):
+                problems.add(
+                    file,
+                    _here(name, name_path),
+                    f"expected a step name (a text), got {_json_kind(name.value)}",
+                )
+                continue
+            if not name.value.strip():
                 problems.add(file, _here(name, name_path), "empty step name")
                 continue
             group, group_at = None, _here(name, name_path)
@@ -572,6 +673,15 @@ def read_ga4_json(text: str, file: str) -> Export:
     return export
 
 
+def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words (its value for true, false and null)."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(value)
+
+
 def _names(headers: J, path: str) -> list[str]:
     names = []
     for k, h in enumerate(headers.value):
@@ -611,14 +721,14 @@ def read_mixpanel_json(text: str, file: str) -> Export:
                 count = _json_count(
                     _key(step, "count", spath), _join(spath, "count"), problems, file
                 )
-                if count is None:
+                if count is None and d:
                     continue
-                if d == 0:
+                if d == 0:  # a bad count (already a problem) keeps its place as 0
                     totals.append(
                         StepCount(
                             label.value.strip(),
                             _here(label, spath),
-                            count,
+                            count or 0,
                             _here(step.value["count"], _join(spath, "count")),
                             None,
                             _here(label, spath),
@@ -656,6 +766,7 @@ READERS = {
     "ga4": read_ga4_csv,
     "ga4-json": read_ga4_json,
     "posthog": read_posthog_csv,
+    "amplitude": read_amplitude_csv,
     "mixpanel": read_mixpanel_json,
 }
 
@@ -683,6 +794,10 @@ def detect_format(text: str) -> str | None:
         return "ga4"
     if "count" in names and names & {"action_id", "breakdown_value"}:
         return "posthog"
+    if any(_amplitude_header(ln) for ln in text.splitlines()[:50]) and not (
+        names & {"entered", "completed", "segment"}
+    ):
+        return "amplitude"
     if names & {"step", "entered", "completed", "segment"}:
         return "frictionsim"
     return None
@@ -712,6 +827,7 @@ def map_steps(
     by_norm = {normalized(s): s for s in scenario_steps}
     problems: list[ScenarioProblem] = []
     target: dict[str, str | None] = {}
+    mapped_by: dict[str, int] = {}  # export step -> the --step-map entry that maps it
 
     for k, entry in enumerate(step_map, start=1):
         key, sep, value = entry.partition("=")
@@ -755,6 +871,19 @@ def map_steps(
                 )
             )
         for n in matches:
+            if n in mapped_by:
+                problems.append(
+                    ScenarioProblem(
+                        "--step-map",
+                        k,
+                        1,
+                        key,
+                        f"maps export step '{n}' again (--step-map {mapped_by[n]} "
+                        f"'{step_map[mapped_by[n] - 1]}' maps it too); map each export step once",
+                    )
+                )
+                continue
+            mapped_by[n] = k
             target[n] = mapped if value else None
     if problems:
         raise ScenarioError(problems)
@@ -805,8 +934,9 @@ def map_steps(
                     where[n].line,
                     where[n].col,
                     where[n].path,
-                    f"export steps '{first[t]}' and '{n}' both map to step '{t}'; "
-                    "leave one out with --step-map",
+                    f"export steps '{first[t]}' and '{n}' both map to step '{t}' "
+                    + _how_mapped(first[t], n, mapped_by, step_map)
+                    + f"; leave one out with --step-map '{n}=' (or '{first[t]}=')",
                 )
             )
         else:
@@ -814,6 +944,15 @@ def map_steps(
     if problems:
         raise ScenarioError(problems)
     return target
+
+
+def _how_mapped(a: str, b: str, mapped_by: dict[str, int], step_map: Sequence[str]) -> str:
+    """How two export steps came to one scenario step: the --step-map entries, or names."""
+    how = [
+        f"--step-map {mapped_by[n]} '{step_map[mapped_by[n] - 1]}'" if n in mapped_by else "by name"
+        for n in (a, b)
+    ]
+    return f"({how[0]}; {how[1]})"
 
 
 def _segments(export: Export, scenario: Scenario, file: str) -> dict[str | None, str | None]:
@@ -1042,6 +1181,7 @@ __all__ = [
     "map_steps",
     "normalized",
     "parse_export",
+    "read_amplitude_csv",
     "read_ga4_csv",
     "read_ga4_json",
     "read_mixpanel_json",

@@ -29,6 +29,7 @@ EXAMPLES = {
     "ga4": "ga4_funnel.csv",
     "ga4-json": "ga4_funnel.json",
     "posthog": "posthog_funnel.csv",
+    "amplitude": "amplitude_funnel.csv",
     "mixpanel": "mixpanel_funnel.json",
 }
 
@@ -230,9 +231,19 @@ def test_two_export_steps_on_one_scenario_step_are_refused():
     (message,) = problems_of(
         text, step_map=["Shipping=shipping_address", "Address=shipping_address"]
     )
-    assert message.startswith(
-        "f.csv:4:1: Step: export steps 'Shipping' and 'Address' both map to step 'shipping_address'"
+    assert message == (
+        "f.csv:4:1: Step: export steps 'Shipping' and 'Address' both map to step "
+        "'shipping_address' (--step-map 1 'Shipping=shipping_address'; --step-map 2 "
+        "'Address=shipping_address'); leave one out with --step-map 'Address=' (or 'Shipping=')"
     )
+
+
+def test_an_export_step_mapped_twice_names_both_entries():
+    text = ga4("Cart,1000,400", "Shipping,600,150", "Review,450,50", "Paid,400,")
+    assert problems_of(text, step_map=["Shipping=shipping_address", "shipping=review"]) == [
+        "--step-map:2:1: shipping: maps export step 'Shipping' again (--step-map 1 "
+        "'Shipping=shipping_address' maps it too); map each export step once"
+    ]
 
 
 def test_step_map_does_not_apply_to_frictionsim_csv():
@@ -424,8 +435,8 @@ def test_a_segmented_mixpanel_response_is_refused():
             "f.csv:1:1: (file): cannot tell which funnel export this is (it starts 'when;who'); "
             "expected frictionsim's CSV (step,entered[,completed][,segment]); a GA4 funnel "
             "exploration CSV (Step,Active users,…); a GA4 runFunnelReport JSON response "
-            "(funnelTable); a PostHog funnel CSV (name,breakdown_value,action_id,count,…); a "
-            "Mixpanel funnels query JSON response (data … steps). Name it with --funnel-format",
+            "(funnelTable); a PostHog funnel CSV (name,breakdown_value,action_id,count,…); an "
+            "Amplitude funnel chart CSV (chart lines, then Step,Users,…); a Mixpanel funnels query JSON response (data … steps). Name it with --funnel-format",
         ),
         ("", "auto", "f.csv:1:1: (file): empty; expected a header: step,entered[,completed]"),
         (
@@ -563,3 +574,119 @@ def test_cli_gives_one_line_for_an_export_it_cannot_tell(tiny, tmp_cwd):
     (line,) = result.output.splitlines()
     assert line.startswith(f"{export}:1:1: (file): cannot tell which funnel export this is")
     assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- Amplitude's funnel CSV
+
+AMPLITUDE = (
+    '"Shop funnel"\n"Date range: 2026-03-02 to 2026-03-08"\n\n'
+    "Step,Users,Conversion %\n"
+    "Step 1: Cart,1000,100%\n"
+    "Step 2: Shipping address,600,60%\n"
+    "Step 3: Review,450,75%\n"
+    "Step 4: Purchase,400,88.9%\n"
+)
+
+
+def test_amplitude_csv_skips_the_chart_lines_and_reads_the_counts():
+    funnel = parse_export(AMPLITUDE, "a.csv", shop())
+    assert funnel.format == "amplitude"
+    # completions from the next step's users; the extra last step counts the orders
+    assert counts(funnel) == SHOP_ROWS
+    # header names in any case, Event for Step, Uniques for Users, ';' and decimal commas
+    other = AMPLITUDE.replace("Step,Users,Conversion %", "EVENT;uniques;conversion %")
+    other = other.replace(",", ";").replace("88.9%", "88,9%")
+    assert counts(parse_export(other, "a.csv", shop(), "amplitude")) == SHOP_ROWS
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '"Shop funnel"\nwhen,who\n1,2\n',
+            "a.csv:1:1: (file): no table header with a step column (Step or Event) and a count "
+            "column (Users, Uniques, Count, Number Of Users, User Count); expected an Amplitude "
+            "funnel chart CSV (chart lines, then Step,Users,…)",
+        ),
+        (
+            '"Shop funnel"\nStep,Users\n',
+            "a.csv:2:1: (file): no rows of counts",
+        ),
+        (
+            "\n \n",
+            "a.csv:1:1: (file): empty; expected an Amplitude funnel chart CSV (chart lines, then "
+            "Step,Users,…)",
+        ),
+        (
+            '"Shop funnel"\nStep,Users\nCart,1000\nShipping address,-5\n',
+            "a.csv:4:18: Users: must not be negative (got -5)",
+        ),
+        (
+            '"Shop funnel"\nStep,Users\nCart,1e9\n',
+            "a.csv:3:6: Users: expected a whole number of visitors, got '1e9'",
+        ),
+        (
+            '"Shop funnel"\nStep,Users\n,1000\n',
+            "a.csv:3:1: Step: empty step name",
+        ),
+        (
+            '"Shop funnel"\nStep,Users\nCart,1,000,5\n',
+            "a.csv:3:1: (row): has 4 fields; the header has 2 (a number with a comma in a "
+            "comma-separated file, like 12,5 or 1,000? quote such numbers, or separate the "
+            "columns with ';')",
+        ),
+    ],
+)
+def test_amplitude_csv_problems_are_one_located_line(text, message):
+    assert problems_of(text, "a.csv", fmt="amplitude") == [message]
+
+
+def test_cli_refuses_a_broken_amplitude_export_with_exit_2(tmp_cwd):
+    export = Path("amp.csv")
+    export.write_text('"Shop funnel"\nStep,Users\nCart,lots\n')
+    result = invoke("calibrate", BASELINE, "--funnel", export, "--out", "c.yaml")
+    assert result.exit_code == 2
+    assert result.output.strip().endswith(
+        "amp.csv:3:6: Users: expected a whole number of visitors, got 'lots'"
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# ---------------------------------------------------------------- hostile values, one line each
+
+
+def test_a_json_integer_too_long_for_python_is_one_located_line():
+    text = '{"data": {"d": {"steps": [{"event": "cart", "count": 1' + "0" * 5000 + "}]}}}"
+    assert problems_of(text, fmt="mixpanel") == [
+        "f.csv:1:54: (json): a number of 5,001 digits: too large for a count"
+    ]
+    text = '{"data": {"d": {"steps": [{"event": "cart", "count": -1e400}]}}}'
+    assert problems_of(text, fmt="mixpanel") == [
+        "f.csv:1:54: (json): -1e400 is beyond any number of visitors"
+    ]
+
+
+def test_a_bad_mixpanel_count_on_the_first_date_is_the_only_problem():
+    day = '{"steps": [{"event": "cart", "count": N}, {"event": "review", "count": 5}]}'
+    text = '{"data": {"d1": ' + day.replace("N", "-1") + ', "d2": ' + day.replace("N", "3") + "}}"
+    assert problems_of(text, fmt="mixpanel") == [
+        "f.csv:1:55: data.d1.steps.0.count: must not be negative (got -1)"
+    ]
+
+
+def test_a_ga4_json_step_named_by_a_number_is_that_name():
+    rows = ",".join(
+        '{"dimensionValues": [{"value": ' + n + '}], "metricValues": [{"value": "' + v + '"}]}'
+        for n, v in (("1", "1000"), ("2", "600"), ("3", "450"), ("4", "400"))
+    )
+    text = (
+        '{"funnelTable": {"dimensionHeaders": [{"name": "funnelStepName"}], '
+        '"metricHeaders": [{"name": "activeUsers"}], "rows": [' + rows + "]}}"
+    )
+    step_map = ["1=cart", "2=shipping_address", "3=review"]
+    assert counts(parse_export(text, "f.json", shop(), "ga4-json", step_map)) == SHOP_ROWS
+    bad = text.replace('"value": 1}', '"value": [1]}')
+    assert problems_of(bad, fmt="ga4-json") == [
+        "f.csv:1:152: funnelTable.rows.0.dimensionValues.0.value: expected a step name "
+        "(a text), got a list"
+    ]
