@@ -81,8 +81,9 @@ NonNegativeRate = rate(ge=0, le=MAX_PARAMETER)
 PositiveRate = rate(gt=0, le=MAX_PARAMETER)
 NonNegativeDuration = duration(ge=0, le=MAX_PARAMETER)
 PositiveDuration = duration(gt=0, le=MAX_PARAMETER)
-#: Customers of an existing base at minute 0 (each holds a few numbers for the run).
-MAX_BASE = 10_000_000
+#: Customers of an existing base at minute 0: each holds a few numbers for the run, about
+#: 0.45 GB a million in each worker process.
+MAX_BASE = 2_000_000
 Attempts = count(ge=1, le=100)
 FieldCount = count(le=MAX_FIELDS)
 Capacity = count(ge=1, le=MAX_CAPACITY)
