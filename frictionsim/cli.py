@@ -840,11 +840,14 @@ def animate(
     "--fit",
     default="exit",
     show_default=True,
-    help="Parameters to fit: exit, irritation, errors (errors.p), tolerance, rate; a kind may "
-    "name its steps (exit:cart+review).",
+    help="Parameters to fit: exit, irritation, errors (errors.p), duration (mean minutes, "
+    "from the funnel's times to convert), tolerance, rate; a kind may name its steps "
+    "(exit:cart+review).",
 )
 @click.option(
-    "--steps", help="Steps whose exit/irritation/errors are fitted (default: all observed)."
+    "--steps",
+    help="Steps whose exit/irritation/errors/duration are fitted (default: all observed; "
+    "duration: those with times).",
 )
 @click.option(
     "--out", "-o", required=True, type=click.Path(path_type=Path), help="Calibrated scenario YAML."

@@ -183,6 +183,11 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
     fit.add_column("entered", justify="right")
     fit.add_column("observed", justify="right")
     fit.add_column("simulated", justify="right")
+    timed = any(r["observed_minutes"] != "" for r in cal.fit_rows)
+    if timed:
+        fit.title = f"{fit.title}; minutes to go on from the step"
+        fit.add_column("observed min", justify="right")
+        fit.add_column("simulated min", justify="right")
     for r in cal.fit_rows:
         label = f"{r['segment']}: {r['step']}" if r["segment"] else r["step"]
         if r.get("fitted"):
@@ -192,7 +197,11 @@ def print_calibration(cal: Any, out: Path, runtime: float, quiet: bool = False) 
             m, lo, hi = r[f"{kind}_rate"], r[f"{kind}_ci_low"], r[f"{kind}_ci_high"]
             return "n/a" if m != m else f"{m:.1%} ({100 * lo:.1f}–{100 * hi:.1f})"
 
-        fit.add_row(label, f"{r['observed_entered']:,}", rate("observed"), rate("simulated"))
+        cells = [label, f"{r['observed_entered']:,}", rate("observed"), rate("simulated")]
+        if timed:
+            cells += [f"{m:.3g}" if m != "" else "" for m in
+                      (r["observed_minutes"], r["simulated_minutes"])]  # fmt: skip
+        fit.add_row(*cells)
     console.print(fit)
     gof = f"deviance {cal.deviance:.2f} on {cal.degrees_of_freedom} degrees of freedom"
     if cal.p_value is not None:

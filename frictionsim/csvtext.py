@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 import re
 from dataclasses import dataclass
 
@@ -178,6 +179,54 @@ def parse_count(cell: str, decimal: str = ".") -> tuple[int | None, str | None]:
     return number, None
 
 
+#: Mean times longer than this (about 32 years) are refused as not a time to convert.
+MAX_SECONDS = 1e9
+_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0}
+_TIME_PARTS = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*(d|h|min|m|sec|s)(?![a-z])", re.IGNORECASE)
+_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$")
+#: Cells that give no time (a step nobody went on from).
+NO_VALUE = ("", "-", "—", "n/a", "N/A")
+
+
+def parse_seconds(cell: str, decimal: str = ".") -> tuple[float | None, str | None]:
+    """A mean time in ``cell``, in seconds: ``(seconds, None)``, ``(None, message)``, or
+    ``(None, None)`` for an empty cell (or ``-``).
+
+    A number of seconds (``61.5``, with the table's decimal mark), parts with units
+    (``1m 2s``, ``2h 5m``, ``1d 3h``), or a clock (``1:02`` as m:ss, ``0:01:02`` as
+    h:mm:ss); at most :data:`MAX_SECONDS`."""
+    text = cell.strip()
+    if text in NO_VALUE:
+        return None, None
+    expected = f"expected a time (seconds, or like 1m 2s or 0:01:02), got {cell!r}"
+    clock = _CLOCK.match(text)
+    if clock:
+        h, m, s = clock.group(1) or "0", clock.group(2), clock.group(3).replace(",", ".")
+        value = int(h) * 3600.0 + int(m) * 60.0 + float(s) if len(h) <= 12 else math.inf
+    elif _TIME_PARTS.match(text):
+        value, end = 0.0, 0
+        for part in _TIME_PARTS.finditer(text):
+            if part.start() != end:
+                return None, expected
+            number = part.group(1).replace(",", ".")
+            value += (float(number) if len(number) <= 30 else math.inf) * _UNITS[
+                part.group(2).lower()
+            ]
+            end = part.end()
+        if text[end:].strip():
+            return None, expected
+    else:
+        parts = _parts(cell, decimal)
+        if parts is None or parts[3]:
+            return None, expected
+        if parts[0] == "-" and (parts[1] + parts[2]).strip("0"):
+            return None, f"a time must not be negative (got {text})"
+        value = parse_number(cell, decimal) or 0.0
+    if not math.isfinite(value) or value > MAX_SECONDS:
+        return None, f"too long for a mean time (got {text})"
+    return value, None
+
+
 def comma_hint(record: Record, table: Table) -> str:
     """A hint for a row with more fields than its header, when a number's comma split it."""
     if table.delimiter != "," or len(record.cells) <= len(table.header.cells):
@@ -200,6 +249,7 @@ __all__ = [
     "field_columns",
     "parse_count",
     "parse_number",
+    "parse_seconds",
     "read_table",
     "sniff_delimiter",
     "split_line",

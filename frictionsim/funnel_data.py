@@ -21,6 +21,10 @@ The format (documented in ``scenarios/README.md``)::
   given.
 * ``segment`` (optional column): the segment the row counts; then every row
   names one, and each segment has its own rows.
+* ``mean_minutes`` (optional column, may be left empty): the mean minutes from
+  entering the step to going on from it, over those who completed it (an
+  analytics tool's time to convert to the next step); ``calibrate --fit
+  duration`` fits step durations to it.
 
 Columns may be separated by commas, semicolons or tabs, and numbers may use a
 decimal comma (:mod:`frictionsim.csvtext`). More visitors entering a step than
@@ -37,17 +41,20 @@ nothing here raises a traceback at users.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .csvtext import Record, comma_hint, parse_count, read_table
+from .csvtext import MAX_SECONDS, Record, comma_hint, parse_count, parse_seconds, read_table
 from .errors import ScenarioError, ScenarioProblem, did_you_mean
 from .scenario import END, Scenario
 from .userfiles import read_user_file
 
 #: Columns an observed funnel may have.
-COLUMNS = ("segment", "step", "entered", "completed")
+COLUMNS = ("segment", "step", "entered", "completed", "mean_minutes")
+#: A time written with units or as a clock (not a plain number of minutes).
+_CLOCKLIKE = re.compile(r"[:a-zA-Z]")
 #: Funnel files larger than this are refused before parsing.
 MAX_FUNNEL_BYTES = 5_000_000
 
@@ -61,6 +68,9 @@ class Observation:
     entered: int
     completed: int
     line: int
+    #: Mean minutes from entering the step to going on from it, over those who completed
+    #: it (an analytics tool's time to convert), where the data gives it.
+    minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,7 @@ class CountRow:
     step_path: str = "step"
     entered_path: str = "entered"
     completed_path: str = "completed"
+    minutes: float | None = None  # mean minutes to go on from the step (time to convert)
 
 
 def only_predecessor(scenario: Scenario) -> dict[int, int]:
@@ -205,7 +216,8 @@ def observed_funnel(
                     )
                 )
             )
-        out.append(Observation(step, segment, row.entered, completed, row.line))
+        minutes = row.minutes if completed > 0 else None  # nobody went on: no mean time
+        out.append(Observation(step, segment, row.entered, completed, row.line, minutes))
     if problems:
         raise ScenarioError(problems)
     if any(r.segment is not None for r in out):
@@ -349,6 +361,18 @@ def parse_funnel(
                 ok = False
             counts[name] = number
         entered, completed = counts.get("entered"), counts.get("completed")
+        minutes = None
+        if "mean_minutes" in where:
+            text = cell("mean_minutes")
+            seconds, message = parse_seconds(text, table.decimal)
+            if seconds is not None:  # a plain number is minutes here; 1m 2s, 0:01:02 say so
+                minutes = seconds / 60 if _CLOCKLIKE.search(text) else seconds
+                if minutes > MAX_SECONDS / 60:
+                    message = f"at most {MAX_SECONDS / 60:.3g} minutes (got {text.strip()})"
+            if message:
+                message = message.replace("a time (seconds,", "minutes (a number,")
+                problem(n, col("mean_minutes"), "mean_minutes", message)
+                ok = False
         if entered is not None and completed is not None and completed > entered:
             problem(
                 n,
@@ -368,6 +392,7 @@ def parse_funnel(
                     col("step"),
                     col("entered"),
                     record.length + 1 if completed is None else col("completed"),
+                    minutes=minutes,
                 )
             )
     if problems:

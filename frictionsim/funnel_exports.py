@@ -55,6 +55,7 @@ column is the path of the value, ``funnelTable.rows.3.metricValues.0.value``).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -66,10 +67,12 @@ from typing import Any, NamedTuple
 
 from .csvtext import (
     MAX_DIGITS,
+    MAX_SECONDS,
     Record,
     Table,
     comma_hint,
     parse_count,
+    parse_seconds,
     read_table,
     sniff_delimiter,
     split_line,
@@ -142,6 +145,10 @@ class StepCount:
     entered_at: At
     continued: int | None
     continued_at: At
+    #: Mean seconds from the export's previous step to this one, over those who reached
+    #: it from there (the tool's time to convert), where the export gives it.
+    seconds: float | None = None
+    seconds_at: At | None = None
 
 
 @dataclass
@@ -253,6 +260,27 @@ def _cells(record: Record, where: dict[str, int]) -> Callable[[str], str]:
     return cell
 
 
+def _time_column(where: dict[str, int], *words: str) -> str | None:
+    """The column of mean times to convert: the first whose name has every one of
+    ``words`` and is not a median."""
+    return next((n for n in where if all(w in n for w in words) and "median" not in n), None)
+
+
+def _seconds(
+    cell: Callable[[str], str], at: Callable[[str], At], column: str | None, table: Table,
+    problems: _Problems, file: str,
+) -> tuple[float | None, At | None, bool]:  # fmt: skip
+    """The mean seconds to convert in ``column`` of a row, where it is; False when the
+    cell is not a time (a problem is added)."""
+    if column is None:
+        return None, None, True
+    seconds, message = parse_seconds(cell(column), table.decimal)
+    if message:
+        problems.add(file, at(column), message)
+        return None, None, False
+    return seconds, at(column), True
+
+
 def _table(text: str, file: str, expected: str) -> Table:
     table = read_table(text)
     if table is None:
@@ -270,6 +298,7 @@ def read_ga4_csv(text: str, file: str) -> Export:
     labels = table.header.cells
     problems = _Problems()
     counts: list[StepCount] = []
+    times = _time_column(where, "elapsed time")
     for record in table.rows:
         at, cell = _located(record, where, labels), _cells(record, where)
         if len(record.cells) > len(table.header.cells):
@@ -304,7 +333,20 @@ def read_ga4_csv(text: str, file: str) -> Export:
                 )
                 continue
         go_on = _continued(entered or 0, abandoned, rate, problems, file, rate_at)
-        counts.append(StepCount(name, at("step"), entered or 0, at("active users"), go_on, rate_at))
+        seconds, seconds_at, ok = _seconds(cell, at, times, table, problems, file)
+        if ok:
+            counts.append(
+                StepCount(
+                    name,
+                    at("step"),
+                    entered or 0,
+                    at("active users"),
+                    go_on,
+                    rate_at,
+                    seconds,
+                    seconds_at,
+                )
+            )
     if problems:
         raise ScenarioError(problems)
     return Export("ga4", {None: _in_order(counts)})
@@ -321,6 +363,7 @@ def read_posthog_csv(text: str, file: str) -> Export:
     labels = table.header.cells
     problems = _Problems()
     export = Export("posthog")
+    times = _time_column(where, "average_conversion_time")
     for record in table.rows:
         at, cell = _located(record, where, labels), _cells(record, where)
         if len(record.cells) != len(labels):
@@ -340,12 +383,24 @@ def read_posthog_csv(text: str, file: str) -> Export:
         if message:
             problems.add(file, at("count"), message)
             continue
+        seconds, seconds_at, ok = _seconds(cell, at, times, table, problems, file)
+        if not ok:
+            continue
         group = cell("breakdown_value") or None
         if group not in export.groups:
             export.groups[group] = []
             export.group_at[group] = at("breakdown_value") if group else at(name_col)
         export.groups[group].append(
-            StepCount(name, at(name_col), entered or 0, at("count"), None, at(name_col))
+            StepCount(
+                name,
+                at(name_col),
+                entered or 0,
+                at("count"),
+                None,
+                at(name_col),
+                seconds,
+                seconds_at,
+            )
         )
     if problems:
         raise ScenarioError(problems)
@@ -384,6 +439,7 @@ def read_amplitude_csv(text: str, file: str) -> Export:
     where = _header(table)
     name_col = next(n for n in AMPLITUDE_STEP if n in where)
     count_col = next(n for n in AMPLITUDE_COUNT if n in where)
+    times = _time_column(where, "time to convert")
     labels = table.header.cells
     problems = _Problems()
     counts: list[StepCount] = []
@@ -405,9 +461,20 @@ def read_amplitude_csv(text: str, file: str) -> Export:
         if message:
             problems.add(file, at(count_col), message)
             continue
-        counts.append(
-            StepCount(name, at(name_col), entered or 0, at(count_col), None, at(name_col))
-        )
+        seconds, seconds_at, ok = _seconds(cell, at, times, table, problems, file)
+        if ok:
+            counts.append(
+                StepCount(
+                    name,
+                    at(name_col),
+                    entered or 0,
+                    at(count_col),
+                    None,
+                    at(name_col),
+                    seconds,
+                    seconds_at,
+                )
+            )
     if problems:
         raise ScenarioError(problems)
     if not counts:
@@ -695,6 +762,7 @@ def read_mixpanel_json(text: str, file: str) -> Export:
     root = load_json(text, file)
     problems = _Problems()
     totals: list[StepCount] = []
+    timed: list[list[float]] = []  # per step: Σ count × avg_time, Σ count, of dates with one
     try:
         data = _key(root, "data", "", dict)
         if not data.value:
@@ -723,6 +791,24 @@ def read_mixpanel_json(text: str, file: str) -> Export:
                 )
                 if count is None and d:
                     continue
+                avg = step.value.get("avg_time") if isinstance(step.value, dict) else None
+                if avg is not None and avg.value is not None:
+                    apath = _join(spath, "avg_time")
+                    seconds = avg.value
+                    wrong = None
+                    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                        wrong = f"expected seconds (a number), got {_json_kind(seconds)}"
+                    elif not 0 <= seconds <= MAX_SECONDS:
+                        wrong = f"expected 0 to {MAX_SECONDS:.0e} seconds, got {seconds}"
+                    if wrong:
+                        problems.add(file, _here(avg, apath), wrong)
+                        avg = None
+                if d == 0:
+                    timed.append([0.0, 0.0, 0.0, 0.0])  # Σ count × s, Σ count, line, col
+                if k < len(timed) and avg is not None and avg.value is not None and count:
+                    timed[k][0] += count * float(avg.value)
+                    timed[k][1] += count
+                    timed[k][2:] = [avg.line, avg.col] if not timed[k][2] else timed[k][2:]
                 if d == 0:  # a bad count (already a problem) keeps its place as 0
                     totals.append(
                         StepCount(
@@ -748,6 +834,11 @@ def read_mixpanel_json(text: str, file: str) -> Export:
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
+    for k, (weighted, n, line, col) in enumerate(timed):
+        if n and k:  # the first step has no time from a step before it
+            t = totals[k]
+            at = At(int(line), int(col), f"data.*.steps.{k}.avg_time")
+            totals[k] = dataclasses.replace(t, seconds=weighted / n, seconds_at=at)
     return Export("mixpanel", {None: totals})
 
 
@@ -1056,6 +1147,12 @@ def count_rows(
                             )
                         )
                         continue
+            # the mean time to go on: the next step's time to convert, where it follows
+            minutes = None
+            if k + 1 < len(names) and _leads(scenario, step, names[k + 1 :], target):
+                nxt = counts.get(names[k + 1])
+                if nxt is not None and nxt.seconds is not None:
+                    minutes = nxt.seconds / 60
             # a completion the export does not give is missed at the step's name
             done_at = c.continued_at if completed is not None else c.at
             rows.append(
@@ -1071,6 +1168,7 @@ def count_rows(
                     c.at.path,
                     c.entered_at.path,
                     done_at.path,
+                    minutes,
                 )
             )
     if problems:

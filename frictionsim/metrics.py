@@ -368,6 +368,12 @@ METRICS: tuple[Metric, ...] = (
     _step("mean_wait", "minutes", "mean wait",
           lambda r, s, i: ratio(float(r.step_wait_total[i]), int(r.step_entered[i])),
           "minutes in the step's queue over all customers who entered the step"),
+    _step("mean_time_in_step", "minutes", "time in step",
+          lambda r, s, i: ratio(float(r.step_pass_minutes[i]), int(r.step_passed[i]))
+          if r.step_passed is not None else math.nan,
+          "mean minutes from entering the step to going on from it (its queue included), "
+          "over the visits that completed it: an analytics tool's time to convert to the "
+          "next step"),
     _step("failed_attempts", "count", "failed attempts",
           lambda r, s, i: float(r.step_failed_attempts[i]), "failed attempts at the step"),
     _step("lost_revenue_friction", "money", "lost revenue: friction",
@@ -464,8 +470,8 @@ BETTER: dict[str, dict[str, str]] = {
         "reach_rate": "higher",
         **dict.fromkeys(
             ("abandoned_friction", "abandoned_exit", "abandon_rate", "friction_rate",
-             "exit_rate", "mean_wait", "failed_attempts", "lost_revenue_friction",
-             "lost_revenue_exit", "cost", "p_wait", "reneged"),
+             "exit_rate", "mean_wait", "mean_time_in_step", "failed_attempts",
+             "lost_revenue_friction", "lost_revenue_exit", "cost", "p_wait", "reneged"),
             "lower",
         ),
     },

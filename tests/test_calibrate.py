@@ -396,10 +396,12 @@ def test_cli_writes_a_loadable_calibrated_scenario_with_fit_files(files, tmp_cwd
     rows = (tmp_cwd / "cal" / "calibrated.fit.csv").read_text().splitlines()
     assert rows[0].startswith("segment,step,observed_entered,observed_completed,observed_rate")
     assert len(rows) == 4
-    assert rows[0].endswith(",fitted")
+    assert rows[0].endswith(",fitted,observed_minutes,simulated_minutes")
     assert rows[1].startswith(",a,1000,790,")
-    assert rows[1].endswith(",exit")
-    assert rows[2].endswith(",")  # b: nothing fitted
+    cells = [r.split(",") for r in rows]
+    # a: exit fitted; no observed time, the simulated one given (each step takes no time)
+    assert cells[1][-3:] == ["exit", "", "0.0"]
+    assert cells[2][-3] == ""  # b: nothing fitted
     png = (tmp_cwd / "cal" / "calibrated.fit.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     page = (tmp_cwd / "cal" / "calibrated.report.html").read_text()  # one file, chart inside

@@ -647,14 +647,16 @@ MAX_UNCERTAIN = 100
 
 def fitted_target(path: str) -> tuple[str, str | None] | None:
     """What an ``uncertainty`` path names: ``(kind, step)`` with kind ``exit``,
-    ``irritation``, ``errors`` (a step's ``errors.p``), ``tolerance`` or ``rate``
-    (``arrivals.rate``; no step for these two), or ``None`` for anything else."""
+    ``irritation``, ``errors`` (a step's ``errors.p``), ``duration`` (the mean of a step's
+    duration, in minutes), ``tolerance`` or ``rate`` (``arrivals.rate``; no step for these
+    two), or ``None`` for anything else."""
     if path in ("tolerance", "arrivals.rate"):
         return ("tolerance" if path == "tolerance" else "rate"), None
     if not path.startswith("steps."):
         return None
     rest = path[len("steps.") :]
-    for suffix, kind in ((".errors.p", "errors"), (".exit", "exit"), (".irritation", "irritation")):
+    for suffix, kind in ((".errors.p", "errors"), (".exit", "exit"), (".irritation", "irritation"),
+                         (".duration", "duration")):  # fmt: skip
         if rest.endswith(suffix) and len(rest) > len(suffix):
             return kind, rest[: -len(suffix)]
     return None
@@ -665,10 +667,11 @@ class UncertainValue(_Model):
     on which its error is normal."""
 
     path: str = Field(
-        pattern=r"^(tolerance|arrivals\.rate|steps\.[^\s]+\.(exit|irritation|errors\.p))$",
+        pattern=r"^(tolerance|arrivals\.rate|steps\.[^\s]+\.(exit|irritation|errors\.p|duration))$",
         max_length=200,
         description="`steps.<step>.exit`, `steps.<step>.irritation`, `steps.<step>.errors.p`, "
-        "`arrivals.rate` (per minute), or `tolerance` (a "
+        "`steps.<step>.duration` (the mean of its duration in minutes; the distribution is "
+        "scaled to it), `arrivals.rate` (per minute), or `tolerance` (a "
         "factor on every segment's tolerance, 1 at the estimate).",
     )
     value: Positive = Field(description="The estimate (the scenario's own value).")

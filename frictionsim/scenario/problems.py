@@ -239,7 +239,8 @@ def _pydantic_problems(doc: Document, exc: ValidationError) -> None:
             if kind == "string_pattern_mismatch" and path[:1] == ("uncertainty",):
                 message = (
                     "a fitted parameter is steps.<step>.exit, steps.<step>.irritation, "
-                    f"steps.<step>.errors.p, arrivals.rate or tolerance (got {_got(written)})"
+                    "steps.<step>.errors.p, steps.<step>.duration, arrivals.rate or tolerance "
+                    f"(got {_got(written)})"
                 )
             elif kind == "string_pattern_mismatch":
                 message += non_ascii(err["input"])
@@ -492,6 +493,9 @@ def _uncertainty_problems(doc: Document) -> None:
         elif kind == "errors" and not steps[names.index(step)].get("errors"):
             doc.problem(doc.mark_of(where), display(data, where),
                         f"step '{step}' has no `errors`")  # fmt: skip
+        elif kind == "duration" and steps[names.index(step)].get("duration") in (None, 0):
+            doc.problem(doc.mark_of(where), display(data, where),
+                        f"step '{step}' has no `duration` to scale")  # fmt: skip
         wanted = "logit" if kind in ("exit", "errors") else "log"
         if p.get("scale") in ("logit", "log") and p["scale"] != wanted:
             at = ("uncertainty", "parameters", k, "scale")

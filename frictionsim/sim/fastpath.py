@@ -45,7 +45,16 @@ from pydantic import BaseModel
 
 from ..scenario import Scenario
 from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
-from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
+from .result import (
+    IRRITATION_BINS,
+    THROUGH_SQ_SCALE,
+    TIME_BINS,
+    TIME_INNER_EDGES,
+    RunResult,
+    fixed_sum,
+    from_fixed,
+    irritation_edges,
+)
 from .streams import (
     BLOCK,
     StepPlan,
@@ -169,6 +178,9 @@ KNOWN_RESULT_FIELDS = frozenset(
         "segment_tolerance_hist",
         "step_wait_hist",
         "checkout_time_hist",
+        "step_passed",
+        "step_pass_minutes",
+        "step_pass_minutes_sq",
     }
 )
 
@@ -380,7 +392,7 @@ class _Step(StepPlan):
 
 #: Per-customer columns of a batch besides the step draws, and their initial values.
 _STATE = ("order", "seg", "tol", "value", "clock", "now", "irr", "limit", "start", "peak",
-          "last", "where", "parked", "outcome", "lost_at")  # fmt: skip
+          "last", "where", "parked", "outcome", "lost_at", "entered_at")  # fmt: skip
 
 
 #: The columns the counts and sums of finished customers read.
@@ -417,6 +429,7 @@ class _Batch:
             "parked": np.zeros(m, dtype=bool),  # waiting at the current step's queue
             "outcome": np.full(m, ORDER, dtype=np.int8),
             "lost_at": np.full(m, -1, dtype=np.int64),
+            "entered_at": clock.copy(),  # when they reached the current step
             **draws,
         }
         return cls(cols)
@@ -585,6 +598,9 @@ class _Counts:
         self.ab_exit = np.zeros(n_steps, dtype=np.int64)
         self.failed = np.zeros(n_steps, dtype=np.int64)
         self.fell_back = np.zeros(n_steps, dtype=np.int64)
+        self.passed = np.zeros(n_steps, dtype=np.int64)
+        self.pass_units = [0] * n_steps  # minutes in the step, fixed point (result.fixed)
+        self.pass_sq_units = [0] * n_steps
         self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
         self.irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
         self.tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
@@ -604,6 +620,14 @@ class _Counts:
         n_bins = self.by_source.shape[1]
         b = (clock // self.width).astype(np.int64)
         self.by_source[0] += np.bincount(b[b < n_bins], minlength=n_bins)
+
+    def passing(self, i: int, done: np.ndarray, b: _Batch) -> None:
+        """Customers ``done`` completed step ``i`` at ``b.now``: their minutes there."""
+        if done.size:
+            took = b.now[done] - b.entered_at[done]
+            self.passed[i] += done.size
+            self.pass_units[i] += fixed_sum(took)
+            self.pass_sq_units[i] += fixed_sum(took * took, THROUGH_SQ_SCALE)
 
     def leave(self, out: _Batch, experience: Any) -> None:
         if out.now.size:
@@ -683,6 +707,9 @@ class _Counts:
             segment_tolerance_hist=self.tol_hist,
             step_wait_hist=wait_hist,
             checkout_time_hist=self.checkout_hist,
+            step_passed=self.passed,
+            step_pass_minutes=from_fixed(self.pass_units),
+            step_pass_minutes_sq=from_fixed(self.pass_sq_units, THROUGH_SQ_SCALE),
         )
 
 
@@ -734,6 +761,7 @@ def _walk(
         idx = at[~b.parked[at]]
         counts.entered[i] += idx.size
         start[idx] = irr[idx]
+        b.entered_at[idx] = now[idx]
         irr[idx] = irr[idx] + st.entry * sens[idx]
         if st.entry < 0:  # relief lowers irritation, never below 0
             irr[idx] = np.maximum(irr[idx], 0.0)
@@ -761,6 +789,7 @@ def _walk(
             b.parked[queue[ready]] = False
             gone.append(lost)
             _route(st, b, routed, counts)
+            counts.passing(i, idx, b)
             _complete(idx, irr, start, peak, last, limit, commit)
             st.advance(b, idx)
             idx = idx[:0]
@@ -781,6 +810,7 @@ def _walk(
                 break
             fail = cols[i, "err", a][idx] < st.err_p_of[seg[idx]]
             bad = idx[fail]
+            counts.passing(i, idx[~fail], b)
             _complete(idx[~fail], irr, start, peak, last, limit, commit)
             st.advance(b, idx[~fail])
             counts.failed[i] += bad.size
@@ -797,6 +827,7 @@ def _walk(
             give_up = irr[bad] >= limit[bad]
             gone.append(bad[give_up])
             idx = bad[~give_up]  # they try again
+        counts.passing(i, idx, b)
         _complete(idx, irr, start, peak, last, limit, commit)
         st.advance(b, idx)
         lost = np.concatenate(gone)

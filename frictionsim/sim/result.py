@@ -38,6 +38,37 @@ TIME_BINS = TIME_EDGES.size - 1
 #: The inner edges: ``bisect_right(TIME_INNER_EDGES, m)`` is the bin of ``m`` minutes.
 TIME_INNER_EDGES = TIME_EDGES[1:-1].tolist()
 
+#: Minutes in a step are summed exactly, in fixed point, so that the sums do not depend on
+#: the order in which an engine adds them: each value is rounded to a multiple of
+#: 1 / ``THROUGH_SCALE`` minutes (about 57 microseconds), its square to a multiple of
+#: 1 / ``THROUGH_SQ_SCALE`` square minutes, both capped at ``FIXED_CAP`` units.
+THROUGH_SCALE = 2.0**20
+THROUGH_SQ_SCALE = 2.0**10
+FIXED_CAP = 2.0**62
+_LOW_BITS = 31
+_LOW_MASK = (1 << _LOW_BITS) - 1
+
+
+def fixed(x: float, scale: float = THROUGH_SCALE) -> int:
+    """``x`` in fixed-point units of ``1 / scale`` (round half to even, capped)."""
+    return round(min(x * scale, FIXED_CAP))
+
+
+def fixed_sum(x: np.ndarray, scale: float = THROUGH_SCALE) -> int:
+    """The exact sum of :func:`fixed` of every element of ``x``, as a Python int.
+
+    The units are split in high and low bits summed apart, so no int64 sum overflows
+    for fewer than 2**32 elements."""
+    if x.size == 0:
+        return 0
+    q = np.rint(np.minimum(x * scale, FIXED_CAP)).astype(np.int64)
+    return (int((q >> _LOW_BITS).sum()) << _LOW_BITS) + int((q & _LOW_MASK).sum())
+
+
+def from_fixed(units: list[int], scale: float = THROUGH_SCALE) -> np.ndarray:
+    """Fixed-point sums back in minutes (or square minutes), one float each."""
+    return np.asarray([u / scale for u in units], dtype=float)
+
 
 @dataclass
 class RunResult:
@@ -104,6 +135,12 @@ class RunResult:
     segment_tolerance_hist: np.ndarray | None = None  # [segment, bin]: tolerances of visitors
     step_wait_hist: np.ndarray | None = None  # [step, TIME_BINS]: minutes waited, those who waited
     checkout_time_hist: np.ndarray | None = None  # [TIME_BINS]: minutes from arrival to order
+    # Minutes from entering a step to going on from it (waits included), over the visits
+    # that completed it: their count, and the sums of the minutes and of their squares
+    # (exact fixed-point sums, :func:`fixed_sum`, the same in every engine).
+    step_passed: np.ndarray | None = None
+    step_pass_minutes: np.ndarray | None = None
+    step_pass_minutes_sq: np.ndarray | None = None
 
 
 def irritation_edges(scenario: Scenario) -> np.ndarray:

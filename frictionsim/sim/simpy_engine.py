@@ -71,7 +71,16 @@ from .codes import (
     SOURCES,
     UNRESOLVED,
 )
-from .result import IRRITATION_BINS, TIME_BINS, TIME_INNER_EDGES, RunResult, irritation_edges
+from .result import (
+    IRRITATION_BINS,
+    THROUGH_SQ_SCALE,
+    TIME_BINS,
+    TIME_INNER_EDGES,
+    RunResult,
+    fixed,
+    from_fixed,
+    irritation_edges,
+)
 from .streams import (
     BLOCK,
     StepPlan,
@@ -331,6 +340,9 @@ class _Simulation:
         self.failed = [0] * n_steps
         self.wait_total = [0.0] * n_steps
         self.waited = [0] * n_steps
+        self.passed = [0] * n_steps  # visits that completed the step, and their minutes there
+        self.pass_units = [0] * n_steps  # (fixed point: result.fixed)
+        self.pass_sq_units = [0] * n_steps
         self.busy_time = [0.0] * n_steps
         self.max_busy = [0] * n_steps
         self.seg_visitors = [0] * n_segs
@@ -446,6 +458,7 @@ class _Simulation:
                 first = s not in seen
                 seen.add(s)
             start_irr = irr
+            entered_at = env.now
             self.entered[s] += 1
             irr += (st.entry_saved if returning else st.entry) * sens
             if irr < 0.0:  # relief lowers irritation, never below 0
@@ -595,6 +608,10 @@ class _Simulation:
                 continue
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "complete", env.now, self.names[s], irr)
+            took = env.now - entered_at
+            self.passed[s] += 1
+            self.pass_units[s] += fixed(took)
+            self.pass_sq_units[s] += fixed(took * took, THROUGH_SQ_SCALE)
             if st.commits:
                 limit += commit
             felt = irr - start_irr
@@ -1060,6 +1077,9 @@ class _Simulation:
             segment_tolerance_hist=arr(self.tol_hist, dtype=np.int64),
             step_wait_hist=arr(self.wait_hist, dtype=np.int64),
             checkout_time_hist=arr(self.checkout_hist, dtype=np.int64),
+            step_passed=arr(self.passed, dtype=np.int64),
+            step_pass_minutes=from_fixed(self.pass_units),
+            step_pass_minutes_sq=from_fixed(self.pass_sq_units, THROUGH_SQ_SCALE),
         )
 
 

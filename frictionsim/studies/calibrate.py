@@ -9,6 +9,9 @@ every observed step (completed / entered) matches the observed one:
 * ``irritation`` of a step (felt on entering it), points ≥ 0;
 * ``errors`` of a step: its ``errors.p``, the chance an attempt fails, a probability
   (the step must have ``errors``);
+* ``duration`` of a step: the mean of its duration, in minutes (the distribution
+  is scaled to it, keeping its shape), fitted to the funnel's mean times to
+  convert (``mean_minutes``, or an export's time to convert);
 * ``tolerance``: one factor multiplying every segment's tolerance (every
   parameter of its distribution that is a level or a spread, so a lognormal
   keeps its shape and every customer's tolerance is scaled by the factor).
@@ -16,7 +19,12 @@ every observed step (completed / entered) matches the observed one:
 **Objective.** The binomial log-likelihood of the observed completions given
 the entries, ``Σ c log p + (n − c) log(1 − p)``, where ``p`` is the pass rate
 of the step in the simulation, ``(completed + ½) / (entered + 1)`` so that a
-step nobody leaves in the simulation never gives ``log 0``.
+step nobody leaves in the simulation never gives ``log 0``. When durations are
+fitted, the observed mean time to convert ``m`` of each such step (from its ``c``
+completions) adds a
+Gaussian term ``(m − m̂)² / (2 s² / c)``: ``m̂`` is the simulated mean minutes from
+entering the step to going on from it, ``s²`` the simulated variance of those
+minutes (the sampling variance of an observed mean of ``c`` of them).
 
 **Simulated sample.** Each evaluation simulates at least ``sample`` (default
 5) times as many visitors as the data has: replications of the scenario's own
@@ -64,13 +72,18 @@ from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
 
 #: Kinds of free parameters, in the order they are listed.
-KINDS = ("exit", "irritation", "errors", "tolerance", "rate")
+KINDS = ("exit", "irritation", "errors", "duration", "tolerance", "rate")
 #: Kinds that are probabilities (fitted in logit coordinates).
 PROBABILITIES = ("exit", "errors")
 #: Simulated visitors per observed visitor, by default.
 DEFAULT_SAMPLE = 5.0
 #: Optimiser evaluations at most, by default.
 DEFAULT_MAX_EVALUATIONS = 400
+#: The least simulated variance of a step's minutes (square minutes) a time term uses: a
+#: step whose every visit takes the same time would otherwise weigh without bound.
+MIN_VARIANCE = 1e-6
+#: A time term where the simulation has nobody going on from the step.
+NO_TIME_PENALTY = 1e12
 #: Finite-difference step in the optimiser's (logit / log) coordinates.
 FD_STEP = 0.1
 #: Smallest eigenvalue of the Fisher information's correlation form below which it is
@@ -94,6 +107,11 @@ class Parameter:
         if not self.step:
             return "tolerance scale"
         return f"steps.{self.step}.{'errors.p' if self.kind == 'errors' else self.kind}"
+
+    @property
+    def pass_rate(self) -> bool:
+        """Whether the parameter only lowers its step's pass rate (one such a step)."""
+        return self.kind in ("exit", "irritation", "errors")
 
     def to_free(self, value: float) -> float:
         """The optimiser's unbounded coordinate of ``value``."""
@@ -124,6 +142,22 @@ class SimulatedFunnel:
     entered: np.ndarray
     completed: np.ndarray
     visitors: int
+    #: Per step (all visitors): visits that went on, and the sums of their minutes there
+    #: and of their squares (zeros per segment).
+    passed: np.ndarray | None = None
+    minutes: np.ndarray | None = None
+    minutes_sq: np.ndarray | None = None
+
+    def mean_minutes(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The mean minutes to go on from ``steps`` and their variance (nan: nobody)."""
+        assert self.passed is not None
+        assert self.minutes is not None
+        assert self.minutes_sq is not None
+        n = self.passed[steps].astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = self.minutes[steps] / n
+            var = np.maximum(self.minutes_sq[steps] / n - mean * mean, 0.0) * n / (n - 1)
+        return np.where(n > 0, mean, np.nan), np.where(n > 1, var, np.nan)
 
 
 @dataclass
@@ -223,6 +257,15 @@ def free_parameters(
             names = [n for n in names if scenario.steps[scenario.step_index(n)].errors]
             if not names:
                 raise CalibrationError("--fit errors: no observed step has `errors` to fit")
+        timed = {r.step for r in funnel.rows if r.minutes is not None}
+        if kind == "duration" and not own and not steps:  # by default: the timed steps
+            names = [n for n in names if n in timed]
+            if not names:
+                raise CalibrationError(
+                    f"--fit duration: {funnel.file} gives no times: add a mean_minutes "
+                    "column (mean minutes to go on from the step), or export the funnel "
+                    "with its time to convert"
+                )
         for name in names:
             if name not in observed:
                 raise CalibrationError(
@@ -236,6 +279,25 @@ def free_parameters(
                         "`errors: {p: ...}` first, or leave it out (errors:STEPS)"
                     )
                 start = step.errors.p
+            elif kind == "duration":
+                if name not in timed:
+                    raise CalibrationError(
+                        f"--fit duration: step '{name}' has no observed time in {funnel.file} "
+                        "(mean_minutes, or the export's time to convert to the next step)"
+                    )
+                start = float(step.duration.expectation)
+                if not start > 0:
+                    raise CalibrationError(
+                        f"--fit duration: step '{name}' takes no time (its duration is 0), so "
+                        "there is no duration to scale; give it one first"
+                    )
+                if funnel.by_segment:
+                    raise CalibrationError(
+                        f"--fit duration: {funnel.file} has per-segment rows; times are "
+                        "fitted to the totals (drop the segment column)"
+                    )
+                params.append(Parameter(kind, name, start))
+                continue
             else:
                 start = getattr(step, kind)
             start = min(max(start, 0.01), 0.9) if kind in PROBABILITIES else max(start, 0.1)
@@ -244,7 +306,7 @@ def free_parameters(
         raise CalibrationError("--fit: nothing to fit")
     kinds_at: dict[str, list[str]] = {}
     for p in params:
-        if p.step:
+        if p.step and p.pass_rate:
             kinds_at.setdefault(p.step, []).append(p.kind)
     clash = {step: kinds for step, kinds in kinds_at.items() if len(kinds) > 1}
     if clash:
@@ -282,6 +344,18 @@ def with_parameters(
             data["arrivals"]["rate"] = float(v)
         elif p.kind == "errors":
             steps[p.step]["errors"]["p"] = float(v)
+        elif p.kind == "duration":
+            mean = float(scenario.steps[scenario.step_index(p.step)].duration.expectation)
+            if not mean > 0:
+                raise CalibrationError(
+                    f"steps.{p.step}.duration: the step takes no time, so its duration "
+                    "cannot be scaled to a mean"
+                )
+            dur = steps[p.step]["duration"]
+            factor = float(v) / mean
+            steps[p.step]["duration"] = (
+                _scale_distribution(dur, factor) if isinstance(dur, dict) else dur * factor
+            )
         else:
             steps[p.step][p.kind] = float(v)
     return Scenario.model_validate(data)
@@ -321,7 +395,14 @@ def _simulate_funnel(
             for r in results
         )
         visitors = sum(r.visitors for r in results)
-        return SimulatedFunnel(np.asarray([entered]), np.asarray([entered - left]), int(visitors))
+        return SimulatedFunnel(
+            np.asarray([entered]),
+            np.asarray([entered - left]),
+            int(visitors),
+            sum(r.step_passed for r in results),
+            sum(r.step_pass_minutes for r in results),
+            sum(r.step_pass_minutes_sq for r in results),
+        )
     # per segment: from the per-customer table, on a flow every customer walks in order
     path = linear_path(scenario) if path is None else path
     if path is None:
@@ -481,7 +562,10 @@ def uncertain_values(scenario: Scenario) -> list[tuple[str, float, float]]:
             own = scenario.arrivals.rate
         else:
             step = scenario.steps[scenario.step_index(name)]
-            own = step.errors.p if kind == "errors" else getattr(step, kind)
+            if kind == "duration":
+                own = step.duration.expectation
+            else:
+                own = step.errors.p if kind == "errors" else getattr(step, kind)
         out.append((item.path, float(own), float(item.value)))
     return out
 
@@ -589,6 +673,22 @@ def _calibrate(
     )
     n = np.asarray([r.entered for r in rows], dtype=float)
     c = np.asarray([r.completed for r in rows], dtype=float)
+    # the observed mean times to convert of the steps whose durations are fitted
+    fits_time = {p.step for p in parameters if p.kind == "duration"}
+    timed = [j for j, r in enumerate(rows) if r.step in fits_time and r.minutes is not None]
+    t_steps = index[timed, 1]
+    t_obs = np.asarray([rows[j].minutes for j in timed], dtype=float)
+    t_n = c[timed]
+
+    def time_misfit(sim: SimulatedFunnel) -> tuple[float, np.ndarray, np.ndarray]:
+        """Σ (m − m̂)² / (s² / c) over the timed rows, the simulated means and variances."""
+        if not timed:
+            return 0.0, np.empty(0), np.empty(0)
+        mean, var = sim.mean_minutes(t_steps)
+        var = np.where(np.isfinite(var), np.maximum(var, MIN_VARIANCE), MIN_VARIANCE)
+        z2 = (t_obs - mean) ** 2 / (var / t_n)
+        return float(np.where(np.isfinite(z2), z2, NO_TIME_PENALTY).sum()), mean, var
+
     k = len(parameters)
     total = max_evaluations + 2 * k + 1
     ex.plan(
@@ -608,7 +708,8 @@ def _calibrate(
             values = [p.from_free(x) for p, x in zip(parameters, key)]
             candidate = with_parameters(scenario, parameters, values)
             sim = _simulate_funnel(candidate, seed, replications, ex, by_segment, path)
-            cache[key] = (-_log_likelihood(n, c, _pass_rates(sim, index)), sim)
+            neg = -_log_likelihood(n, c, _pass_rates(sim, index)) + time_misfit(sim)[0] / 2
+            cache[key] = (neg, sim)
             count[0] += 1
             ex.report(first + min(count[0], total))
         return cache[key]
@@ -633,14 +734,21 @@ def _calibrate(
     p_hat = _pass_rates(sim, index)
 
     # Fisher information from a central-difference Jacobian of the pass rates
-    jac = np.zeros((len(rows), k))
+    # (and of the mean times, where durations are fitted)
+    misfit, _t_hat, t_var = time_misfit(sim)
+
+    def observed(s: SimulatedFunnel) -> np.ndarray:
+        return np.concatenate((_pass_rates(s, index), time_misfit(s)[1]))
+
+    jac = np.zeros((len(rows) + len(timed), k))
     for j in range(k):
         step = np.zeros(k)
         step[j] = FD_STEP
-        up = _pass_rates(evaluate(u_hat + step)[1], index)
-        down = _pass_rates(evaluate(u_hat - step)[1], index)
+        up = observed(evaluate(u_hat + step)[1])
+        down = observed(evaluate(u_hat - step)[1])
         jac[:, j] = (up - down) / (2 * FD_STEP)
-    weight = n / (p_hat * (1 - p_hat))
+    jac = np.nan_to_num(jac)
+    weight = np.concatenate((n / (p_hat * (1 - p_hat)), t_n / t_var))
     info = jac.T @ (weight[:, None] * jac)
     cov, warnings = _near_singular(info, parameters)
     slopes = np.asarray([p.slope(v) for p, v in zip(parameters, values)])
@@ -661,7 +769,10 @@ def _calibrate(
         if p.step:
             fitted_at.setdefault(p.step, []).append(p.kind)
     fit_rows = []
-    for r, (g, s) in zip(rows, index):
+    sim_minutes = (
+        sim.mean_minutes(index[:, 1])[0] if sim.passed is not None else np.full(len(rows), np.nan)
+    )
+    for r, (g, s), sim_t in zip(rows, index, sim_minutes):
         sim_n, sim_c = int(sim.entered[g, s]), int(sim.completed[g, s])
         obs_lo, obs_hi = wilson(r.completed, r.entered)
         sim_lo, sim_hi = wilson(sim_c, sim_n)
@@ -680,6 +791,9 @@ def _calibrate(
                 "simulated_ci_low": sim_lo,
                 "simulated_ci_high": sim_hi,
                 "fitted": "+".join(fitted_at.get(r.step, [])),
+                # '' where the funnel gives no time, or nobody went on in the simulation
+                "observed_minutes": "" if r.minutes is None else r.minutes,
+                "simulated_minutes": float(sim_t) if math.isfinite(sim_t) else "",
             }
         )
     # goodness of fit: deviance against the saturated model (each step its own rate)
@@ -689,8 +803,8 @@ def _calibrate(
         sat = np.nansum(
             np.where(c > 0, c * np.log(rate), 0) + np.where(n > c, (n - c) * np.log1p(-rate), 0)
         )
-    deviance = max(0.0, 2 * (float(sat) + neg_ll))
-    dof = int(keep.sum()) - k
+    deviance = max(0.0, 2 * (float(sat) + neg_ll - misfit / 2)) + misfit
+    dof = int(keep.sum()) + len(timed) - k
     p_value = float(st.chi2.sf(deviance, dof)) if dof > 0 else None
 
     calibrated = with_parameters(scenario, parameters, values)
@@ -747,6 +861,8 @@ FIT_COLUMNS = (
     "simulated_ci_low",
     "simulated_ci_high",
     "fitted",
+    "observed_minutes",
+    "simulated_minutes",
 )
 
 
