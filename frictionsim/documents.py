@@ -324,6 +324,26 @@ RUN = mapping(
         "overrides": items(text()),
         "identity": text(null=True),
         "kind": text(null=True),
+        "seed": number(whole=True, null=True),
+        "replications": number(0, whole=True),
+        "jobs": number(0, whole=True, null=True),
+        "runtime_seconds": number(0, null=True),
+        # run --precision: the targets, what was reached, and the batches run
+        "precision": mapping(
+            {"targets": names(number(0))},
+            {
+                "half_widths": names(number(0, null=True)),
+                "reached": boolean,
+                "replications": number(0, whole=True),
+                "max_replications": number(0, whole=True),
+                "batches": items(number(0, whole=True)),
+            },
+        ),
+        # run --uncertainty: the drawn parameters, and each replication's draws
+        "uncertainty": mapping(
+            {"parameters": items(text(), minimum=1)},
+            {"draws": items(items(number()))},
+        ),
     },
 )
 

@@ -129,3 +129,37 @@ def test_precision_options_that_would_lose_what_was_asked_are_refused(shop, opti
     result = invoke("run", shop, *options, "-o", "p", "--no-charts")
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_the_report_says_how_the_replications_were_chosen(shop, tmp_cwd):
+    result = invoke("run", shop, "--precision", "conversion_rate=0.00001", "--max-replications",
+                    5, "-o", "p", "--jobs", 1)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for page in ("report.md", "report.html"):
+        text = (tmp_cwd / "p" / page).read_text()
+        assert "5 replications (in batches, to 3 → 5)" in text, page
+        assert "stopped at the cap of 5 replications" in text
+    # redrawn from the folder, the words stay
+    before = (tmp_cwd / "p" / "report.md").read_bytes()
+    assert invoke("report", tmp_cwd / "p").exit_code == 0
+    assert (tmp_cwd / "p" / "report.md").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"targets": {"conversion_rate": "tight"}}, "precision.targets.conversion_rate: expected"),
+        ({"targets": {}, "reached": "yes"}, "precision.reached: expected true or false"),
+        ({"targets": {}, "batches": [3, -1]}, "precision.batches[1]: expected a whole number"),
+    ],
+)
+def test_a_damaged_precision_record_is_one_line(shop, tmp_cwd, change, message):
+    assert invoke("run", shop, "-o", "p", "--no-charts", "-q").exit_code == 0
+    marker = tmp_cwd / "p" / "run.json"
+    data = json.loads(marker.read_text())
+    data["precision"] = change
+    marker.write_text(json.dumps(data))
+    result = invoke("report", tmp_cwd / "p")
+    assert result.exit_code == 1  # damaged results, as for any other document
+    assert "run.json: damaged: " + message in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1

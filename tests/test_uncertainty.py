@@ -229,3 +229,15 @@ def test_a_path_that_is_no_fitted_parameter_says_which_are():
     lines = str(err.value).splitlines()
     assert len(lines) == 1
     assert "a fitted parameter is steps.<step>.exit" in lines[0]
+
+
+def test_the_report_names_the_drawn_parameters(tmp_cwd):
+    data = uncertain(uncertainty={"parameters": SECTION["parameters"][:1],
+                                  "covariance": [[0.04]]})  # fmt: skip
+    path = tmp_cwd / "u.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = invoke("run", path, "--uncertainty", "-o", "u", "-q", "--jobs", "1")
+    assert result.exit_code == 0, result.output
+    text = (tmp_cwd / "u" / "report.md").read_text()
+    assert "Parameter uncertainty" in text
+    assert "drew steps.cart.exit" in text

@@ -47,6 +47,45 @@ def fmt_score(x: float, signed: bool = False) -> str:
     return (f"{x:+.1f}" if signed else f"{x:.1f}").replace("-", "−")
 
 
+def run_notes(marker: dict[str, Any]) -> list[str]:
+    """How the replications were chosen, in words, from a run's ``run.json`` (``marker``):
+    run to a precision (``--precision``), and with drawn parameters (``--uncertainty``)."""
+    lines = []
+    precision = marker.get("precision")
+    if isinstance(precision, dict) and isinstance(precision.get("targets"), dict):
+        reached = precision.get("half_widths") or {}
+        targets = ", ".join(
+            f"{name} ± {target:g}"
+            + (
+                f" (reached ± {reached[name]:.3g})"
+                if isinstance(reached.get(name), (int, float))
+                else " (no value to measure)"
+            )
+            for name, target in precision["targets"].items()
+        )
+        batches = " → ".join(str(b) for b in precision.get("batches") or [])
+        if precision.get("reached"):
+            how = "run until every 95% CI half-width was at most its target"
+        else:
+            how = (
+                f"stopped at the cap of {precision.get('max_replications')} replications "
+                "before every 95% CI half-width reached its target"
+            )
+        lines.append(
+            f"**Precision** (`--precision`): {precision.get('replications')} replications "
+            f"(in batches, to {batches}), {how}: {targets}."
+        )
+    uncertainty = marker.get("uncertainty")
+    if isinstance(uncertainty, dict) and uncertainty.get("parameters"):
+        names = ", ".join(str(p) for p in uncertainty["parameters"])
+        lines.append(
+            "**Parameter uncertainty** (`--uncertainty`): each replication drew "
+            f"{names} from the scenario's fitted distribution, so the intervals include "
+            "what the calibration data did not pin down."
+        )
+    return lines
+
+
 def key_numbers(summary: dict[str, Any]) -> list[str]:
     """The key numbers of a run in words (Markdown bullets without the dash)."""
     m = summary["metrics"]
@@ -224,9 +263,11 @@ def render_report(
     overrides: Sequence[str] = (),
     part: int = 0,
     parts: int = 1,
+    notes: Sequence[str] = (),
 ) -> dict[str, bytes]:
     """Every chart the data allows (PNG), ``report.md`` and ``report.html``, by file name.
-    ``overrides``: the ``--set`` values of the run, shown in every title and the report.
+    ``overrides``: the ``--set`` values of the run, shown in every title and the report;
+    ``notes``: lines about how its replications were chosen (:func:`run_notes`).
 
     ``report.html`` is one self-contained file, every chart inside it.
 
@@ -244,5 +285,6 @@ def render_report(
     lines = key_numbers(summary)
     if overrides:
         lines.insert(0, f"**Overrides**: {', '.join(f'--set {o}' for o in overrides)}.")
+    lines.extend(notes)
     title = f"{summary['scenario']}: checkout report"
     return {**files, **page_files(title, *_about(summary), lines, listed, files)}

@@ -55,12 +55,14 @@ def render_shared(
     distributions: dict[str, Any] | None = None,
     word_of_mouth: dict[str, Any] | None = None,
     overrides: Sequence[str] = (),
+    notes: Sequence[str] = (),
 ) -> dict[str, bytes]:
     """:func:`~frictionsim.report.render_report`, its charts drawn in parts by
     ``execution``'s local workers (:meth:`~frictionsim.execution.Execution.call_each`)."""
     parts = max(1, min(2, execution.jobs))
     calls = [
-        (summary, distributions, word_of_mouth, tuple(overrides), k, parts) for k in range(parts)
+        (summary, distributions, word_of_mouth, tuple(overrides), k, parts, tuple(notes))
+        for k in range(parts)
     ]
     return merge_parts(execution.call_each(draw_part, calls))
 

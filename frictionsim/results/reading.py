@@ -100,6 +100,7 @@ def write_report(folder: Path) -> list[Path]:
     replaced, and the files are replaced all together (:func:`replace_files`).
     """
     from ..report import CHART_FILES, render_report
+    from ..report.page import run_notes
 
     folder = Path(folder)
     _check_folder(folder)
@@ -118,6 +119,7 @@ def write_report(folder: Path) -> list[Path]:
             found["distributions"],
             found["word_of_mouth"],
             overrides=_overrides(marker),
+            notes=run_notes(marker),
         )
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError) as exc:
         raise ResultsError(

@@ -102,8 +102,11 @@ def write_run(
                 write_log(run.scenario, parts, folder / f"events.{event_log}", event_log)
         if charts:
             from ..report import render_report
+            from ..report.page import run_notes
 
-            drawn = (render or render_report)(run.summary, dists, loop, overrides=overrides)
+            drawn = (render or render_report)(
+                run.summary, dists, loop, overrides=overrides, notes=run_notes(marker)
+            )
             for name, content in drawn.items():
                 with writing(folder / name):
                     (folder / name).write_bytes(content)
