@@ -75,6 +75,7 @@ def read_user_file(
     try:
         return raw, raw.decode(encoding)
     except UnicodeDecodeError as exc:
+        not_text += legacy_hint(raw)
         if not locate_bad_byte:
             raise fail(not_text) from None
         line = raw[: exc.start].count(b"\n") + 1
@@ -82,4 +83,19 @@ def read_user_file(
         raise fail(not_text, line, col) from None
 
 
-__all__ = ["read_user_file"]
+def legacy_hint(raw: bytes) -> str:
+    """A hint for text saved in an 8-bit encoding (Latin-1, Windows-1252), as
+    spreadsheets often save CSV: no NUL byte, and every byte a Windows-1252 character."""
+    if not raw or b"\x00" in raw:
+        return ""
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+    return (
+        "; it looks like Latin-1 or Windows-1252 text: save it as UTF-8 "
+        "(in Excel: Save As, CSV UTF-8)"
+    )
+
+
+__all__ = ["legacy_hint", "read_user_file"]

@@ -504,7 +504,10 @@ def test_file_problems_are_located_too(tmp_path, monkeypatch, baseline):
     latin.write_bytes("Step,Active users\nCafé,1\n".encode("latin-1"))
     with pytest.raises(ScenarioError) as info:
         load_funnel(latin, baseline)
-    assert str(info.value) == f"{latin}:1:1: (file): not UTF-8 text (is this a CSV or JSON export?)"
+    assert str(info.value) == (
+        f"{latin}:1:1: (file): not UTF-8 text (is this a CSV or JSON export?); it looks like "
+        "Latin-1 or Windows-1252 text: save it as UTF-8 (in Excel: Save As, CSV UTF-8)"
+    )
     with pytest.raises(ScenarioError) as info:
         load_funnel(tmp_path, baseline)
     assert str(info.value) == f"{tmp_path}:1:1: (file): is a directory, not a funnel file"
