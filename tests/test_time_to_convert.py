@@ -291,3 +291,6 @@ def test_the_command_shows_observed_and_simulated_minutes(tmp_cwd):
     header = (tmp_cwd / "c.fit.csv").read_text().splitlines()[0]
     assert header.endswith(",observed_minutes,simulated_minutes")
     assert "steps.b.duration" in (tmp_cwd / "c.yaml").read_text()
+    page = (tmp_cwd / "c.report.html").read_text()
+    assert "Minutes to go on from a step" in page
+    assert re.search(r"b \d\.\d+ vs \d\.\d+", page)

@@ -63,7 +63,8 @@ def run_notes(marker: dict[str, Any]) -> list[str]:
             )
             for name, target in precision["targets"].items()
         )
-        batches = " → ".join(str(b) for b in precision.get("batches") or [])
+        totals = [str(b) for b in precision.get("batches") or []]
+        batches = f" (in batches, to {' → '.join(totals)})" if len(totals) > 1 else ""
         if precision.get("reached"):
             how = "run until every 95% CI half-width was at most its target"
         else:
@@ -72,14 +73,14 @@ def run_notes(marker: dict[str, Any]) -> list[str]:
                 "before every 95% CI half-width reached its target"
             )
         lines.append(
-            f"**Precision** (`--precision`): {precision.get('replications')} replications "
-            f"(in batches, to {batches}), {how}: {targets}."
+            f"**Precision** (--precision): {precision.get('replications')} replications"
+            f"{batches}, {how}: {targets}."
         )
     uncertainty = marker.get("uncertainty")
     if isinstance(uncertainty, dict) and uncertainty.get("parameters"):
         names = ", ".join(str(p) for p in uncertainty["parameters"])
         lines.append(
-            "**Parameter uncertainty** (`--uncertainty`): each replication drew "
+            "**Parameter uncertainty** (--uncertainty): each replication drew "
             f"{names} from the scenario's fitted distribution, so the intervals include "
             "what the calibration data did not pin down."
         )

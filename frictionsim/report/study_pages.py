@@ -507,6 +507,20 @@ def calibration_key_numbers(document: dict[str, Any]) -> list[str]:
             f"**Largest gap**: at {where}, observed pass rate {fmt_pct(r['observed_rate'])} "
             f"vs simulated {fmt_pct(r['simulated_rate'])}."
         )
+    timed = {p.get("name", "").removeprefix("steps.").removesuffix(".duration")
+             for p in document["parameters"] if p.get("kind") == "duration"}  # fmt: skip
+    times = [
+        f"{r['step']} {r['observed_minutes']:.3g} vs {r['simulated_minutes']:.3g}"
+        for r in document["rows"]
+        if r["step"] in timed
+        and isinstance(r.get("observed_minutes"), float)
+        and isinstance(r.get("simulated_minutes"), float)
+    ]
+    if times:
+        lines.append(
+            "**Minutes to go on from a step** (observed vs simulated, where durations were "
+            f"fitted): {'; '.join(times)}."
+        )
     # the warnings say when the optimiser did not converge, and what to do
     lines += [f"**Warning**: {w}." for w in document.get("warnings") or []]
     return lines
