@@ -263,6 +263,24 @@ def test_a_drawn_duration_scales_the_step_s_distribution():
     assert dur.variance**0.5 / dur.expectation == pytest.approx(0.5)  # the shape is kept
 
 
+def test_a_drawn_duration_of_a_step_that_takes_no_time_is_refused(tmp_cwd):
+    data = make_scenario(steps=[{"name": "a"}, {"name": "b", "duration": 1}]).model_dump(
+        mode="json", exclude_none=True
+    )
+    data["uncertainty"] = {
+        "parameters": [{"path": "steps.a.duration", "value": 1.0, "scale": "log"}],
+        "covariance": [[0.01]],
+    }
+    (tmp_cwd / "u.yaml").write_text(json.dumps(data))
+    result = CliRunner().invoke(cli, ["run", "u.yaml", "--uncertainty", "-o", "o", "-q"])
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: --uncertainty: steps.a.duration: the step takes no time (its duration is 0), "
+        "so there is no duration to draw; give it a duration, or drop it from `uncertainty`"
+    )
+    assert not (tmp_cwd / "o").exists()
+
+
 def test_the_command_shows_observed_and_simulated_minutes(tmp_cwd):
     (tmp_cwd / "o.csv").write_text(timed_csv(two_steps(3.0), 1001))
     (tmp_cwd / "s.yaml").write_text(

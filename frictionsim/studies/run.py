@@ -218,6 +218,11 @@ def _check_uncertainty(scenario: Scenario) -> None:
             "`frictionsim calibrate` writes one into the scenario it calibrates"
         )
     for path, own, estimate in uncertain_values(scenario):
+        if path.endswith(".duration") and not own > 0:
+            raise OptionError(
+                f"--uncertainty: {path}: the step takes no time (its duration is 0), so there "
+                "is no duration to draw; give it a duration, or drop it from `uncertainty`"
+            )
         if not math.isclose(own, estimate, rel_tol=1e-9, abs_tol=1e-12):
             raise OptionError(
                 f"--uncertainty: {path} is {own:g} but the uncertainty section's estimate is "
