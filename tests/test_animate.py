@@ -28,21 +28,24 @@ def log(tmp_path: Path, rows: list[tuple]) -> Path:
 
 def test_counts_per_frame_follow_each_customer(tmp_path):
     # A: cart 0-2, pay: waits 2-5, served 5-6, orders at 6.  B: cart 1-4, leaves at 4.
+    # (the log lists visits as they end: B, then A; each from its arrival to its outcome)
     path = log(
         tmp_path,
         [
-            ("A", "arrival", "complete", 0, "", 0),
-            ("A", "cart", "start", 0, "cart", 0),
-            ("A", "cart", "complete", 0, "cart", 2),
-            ("A", "pay", "start", 0, "pay", 2),
-            ("A", "pay queue", "start", 0, "pay", 2),
-            ("A", "pay queue", "complete", 0, "pay", 5),
-            ("A", "pay", "complete", 0, "pay", 6),
-            ("A", "order", "complete", 0, "", 6),
-            ("B", "arrival", "complete", 0, "", 1),
-            ("B", "cart", "start", 0, "cart", 1),
-            ("B", "left", "complete", 0, "cart", 4),
-            ("C", "cart", "start", 1, "cart", 0.5),  # another replication: not counted
+            ("r0-o2", "arrival", "complete", 0, "", 1),
+            ("r0-o2", "cart", "start", 0, "cart", 1),
+            ("r0-o2", "left", "complete", 0, "cart", 4),
+            ("r0-o1", "arrival", "complete", 0, "", 0),
+            ("r0-o1", "cart", "start", 0, "cart", 0),
+            ("r0-o1", "cart", "complete", 0, "cart", 2),
+            ("r0-o1", "pay", "start", 0, "pay", 2),
+            ("r0-o1", "pay queue", "start", 0, "pay", 2),
+            ("r0-o1", "pay queue", "complete", 0, "pay", 5),
+            ("r0-o1", "pay", "complete", 0, "pay", 6),
+            ("r0-o1", "order", "complete", 0, "", 6),
+            ("r1-o1", "arrival", "complete", 1, "", 0.5),  # another replication: not counted
+            ("r1-o1", "cart", "start", 1, "cart", 0.5),
+            ("r1-o1", "left", "complete", 1, "cart", 1),
         ],
     )
     occ = occupancy(path, ["cart", "pay"], frames=7)  # frames at minutes 0, 1, ..., 6
