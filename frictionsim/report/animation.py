@@ -222,8 +222,8 @@ def _read_cases(
         nonlocal before, before_case
         if state != "ended" and last_kind != "end?":
             raise ResultsError(
-                f"{where}:{last_line}: case {_q(case)} ends without an outcome "
-                "(order, abandoned, left, resolved, unresolved or contact abandoned)"
+                f"{where}:{last_line}: case {_q(case)} stops before its outcome (order, "
+                "abandoned, left...); are its rows scattered or cut?"
             )
         # Visits are written as they end, so a case ends no earlier than those above
         # it; a buyer's defect may keep the visit open longer (its contact, unlogged).
@@ -399,12 +399,14 @@ def occupancy(
                 continue
             if name not in index:
                 index[name] = len(index)  # a step the scenario file does not list
-                spans = np.concatenate((spans, np.zeros((2, 1, frames + 1), dtype=np.int64)), 1)
+                if len(index) > spans.shape[1]:  # room for as many again: no copy a step
+                    room = np.zeros((2, len(index), frames + 1), dtype=np.int64)
+                    spans = np.concatenate((spans, room), 1)
             f1 = min(frames, max(0, math.ceil((t1 - lo) / dt_frame - 1e-9)))
             if f1 > f0:
                 spans[kind, index[name], f0] += 1
                 spans[kind, index[name], f1] -= 1
-    counts = np.cumsum(spans, axis=2)[:, :, :frames]
+    counts = np.cumsum(spans[:, : len(index)], axis=2)[:, :, :frames]
     names = list(index)
     return Occupancy(
         steps=names,
