@@ -403,3 +403,26 @@ def test_a_folder_link_or_pipe_named_events_csv_is_refused(run_folder, tmp_path)
         else:
             os.mkfifo(log)  # never opened for reading: nothing blocks
         assert f"events.csv: {message}" in refused_folder(folder)
+
+
+def test_rows_out_of_the_writer_s_order_are_refused(run_folder, tmp_path):
+    rows = rows_of(run_folder)
+    cases = cases_of(rows)
+    later = [list(r) for r in rows]
+    for k in cases[0]:  # the first case put in replication 1, before the rest of 0
+        later[k][0] = later[k][0].replace("r0-", "r1-")
+        later[k][col("customer")] = later[k][col("customer")].replace("r0-", "r1-")
+        later[k][col("replication")] = "1"
+    output = refused(run_folder, tmp_path, text(later))
+    assert f"events.csv:{cases[1][0] + 1}: replication 0 after 1; the log lists" in output
+    order = next(c for c in cases if rows[c[-1]][1] == "order")
+    after = [list(r) for r in rows]
+    after.insert(order[-1] + 1, [*after[order[-2]]])  # a step again after the order
+    output = refused(run_folder, tmp_path / "2", text(after))
+    assert f"events.csv:{order[-1] + 2}: case '{rows[order[0]][0]}': " in output
+    assert "after its outcome 'order'" in output
+    defect = [list(r) for r in rows]
+    defect.insert(order[-1], [*defect[order[-1]]])
+    defect[order[-1]][1], defect[order[-1]][col("step")] = "defect", ""
+    output = refused(run_folder, tmp_path / "3", text(defect))
+    assert f"events.csv:{order[-1] + 1}: case '{rows[order[0]][0]}': a defect before" in output

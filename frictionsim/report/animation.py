@@ -14,6 +14,7 @@ import codecs
 import csv
 import datetime as dt
 import math
+import operator
 import os
 import re
 import stat
@@ -41,6 +42,8 @@ ORDERED = "#009E73"
 #: Columns the event log must have.
 COLUMNS = ("case:concept:name", "concept:name", "lifecycle:transition", "replication", "step",
            "minute")  # fmt: skip
+#: Columns each row of a case repeats.
+SHARED = ("source", "segment", "customer")
 #: Outcome activities, in the order of the counters.
 OUTCOMES = ("order", "abandoned", "left")
 #: What the log's rows may say (frictionsim/eventlog.py): the lifecycle transitions,
@@ -208,13 +211,14 @@ def _read_cases(
         )
     width = len(header)
     c_case, c_act, c_life, c_rep, c_step, c_min = (header.index(c) for c in COLUMNS)
-    shared = [header.index(c) for c in ("source", "segment", "customer") if c in header]
+    # the columns every row of a case shares (the writer writes them once a visit)
+    shared = operator.itemgetter(*(header.index(c) for c in COLUMNS[:1] + SHARED if c in header))
     c_source = header.index("source") if "source" in header else None
     c_who = header.index("customer") if "customer" in header else None
     kinds: dict[tuple[str, str, str], str] = {}  # rows met: a few per step
     steps: set[str] = set()
     rep_text, rep = "", -1
-    case, first, events = None, [""] * width, []
+    case, first, events = None, None, []
     count, state, last_kind, end = 0, "", "", ""
     before, before_case, prev, last_line = -math.inf, "", -math.inf, 1
 
@@ -286,9 +290,9 @@ def _read_cases(
                 if who is None or who[1] != str(rep):
                     raise ResultsError(f"{where}:{line}: customer {_q(row[c_who])}: not a "
                                        f"case of replication {rep}")  # fmt: skip
-            case, first, events = name, row, []
+            case, first, events = name, shared(row), []
             count, state, end, prev = 0, "", "", -math.inf
-        elif any(row[k] != first[k] for k in shared):
+        elif shared(row) != first:
             raise ResultsError(f"{where}:{line}: case {_q(name)}: source, segment or customer "
                                "differs from its first row")  # fmt: skip
         activity, transition, step = row[c_act], row[c_life], row[c_step]
