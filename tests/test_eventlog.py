@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import csv
 import datetime as dt
 import xml.etree.ElementTree as ET
@@ -197,3 +198,36 @@ def test_the_customer_column_links_a_person_s_visits(tmp_path):
             assert person == case
     visits = collections.Counter(customer_of.values())
     assert max(visits.values()) >= 3  # people who came back more than once are one customer
+
+
+def test_the_csv_log_of_defects_returns_and_queues_reads_back_in_animate(tmp_path):
+    from frictionsim.report.animation import occupancy
+
+    out = run_with_log(tmp_path, "csv", "-r", "2")
+    text = (out / "events.csv").read_text()
+    assert ",defect," in text
+    assert ",return arrival," in text
+    assert " queue," in text
+    for rep in (0, 1):
+        occ = occupancy(out / "events.csv", ["cart", "form", "pay"], frames=10, replication=rep)
+        assert occ.outcomes[-1].sum() > 0
+
+
+@pytest.mark.parametrize("name", ["pay,now", 'pay"now', "pay\nnow", "pay now", ""])
+@pytest.mark.parametrize("where", ["step", "segment"])
+def test_names_the_csv_writes_unquoted_cannot_need_quoting(tmp_path, name, where):
+    """The CSV writer joins fields with commas, unquoted: the scenario's names (steps,
+    segments) must never hold a comma, a quote, a newline (or a space: `STEP queue`)."""
+    from frictionsim.errors import ScenarioError
+    from frictionsim.scenario import load_scenario
+
+    shop = copy.deepcopy(SHOP)
+    if where == "step":
+        shop["steps"][0]["name"] = name
+    else:
+        shop["segments"][0]["name"] = name
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(shop, sort_keys=False))
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path)
+    assert any(".name" in str(problem) for problem in refused.value.problems)

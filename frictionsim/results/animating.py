@@ -52,7 +52,7 @@ def write_animation(
     _check_folder(folder)
     marker = _read_json(folder / MARKER, folder, documents.RUN)
     log = folder / "events.csv"
-    if not log.is_file():
+    if not os.path.lexists(log):  # a link, a folder, a pipe there: the reader says so
         xes = (folder / "events.xes").is_file()
         raise ResultsError(
             f"{visible(str(folder))}: no events.csv"
