@@ -312,6 +312,9 @@ class _Simulation:
         self.members: dict[tuple[int, int], list] = {}  # person: [segment, tolerance, memory]
         self.active = [0, 0]  # members of the base now, and of them from the start (state)
         self._new_counters(record)
+        # the run itself; the warm-up's copy shares it, so that what a warm-up customer
+        # (or member) does after the warm-up is counted in the run, and before it in the copy
+        self.main = self
         self.warm = self._warm_up() if self.warmup > 0 else self
 
     def _new_counters(self, record: bool) -> None:
@@ -681,15 +684,18 @@ class _Simulation:
             self.level(s)
         self.busy[s] -= 1
 
+    def counted(self, t: float) -> _Simulation:
+        """Whose counters what happens at minute ``t`` goes into: the run's, or the
+        warm-up's (thrown away) before the warm-up ends, whichever copy is asking."""
+        return self.main if t >= self.warmup else self.main.warm
+
     def level(self, s: int) -> None:
         """Before units in use or on duty change at a scheduled step: the unit-minutes
         served past the units' hours since the last change (overtime)."""
         now = self.env.now
         over = self.busy[s] - self.on_duty[s]
         if over > 0:
-            (self if now >= self.warmup else self.warm).overtime[s] += over * (
-                now - self.level_at[s]
-            )
+            self.counted(now).overtime[s] += over * (now - self.level_at[s])
         self.level_at[s] = now
 
     def finish(
@@ -854,7 +860,7 @@ class _Simulation:
         member = self.members.pop(person)
         self.active[0] -= 1
         self.active[1] -= member[3]
-        (self if self.env.now >= self.warmup else self.warm).base_churned += 1
+        self.counted(self.env.now).base_churned += 1
 
     def census(self):
         """Members of the base at the start of every bin of the horizon and at its end."""
