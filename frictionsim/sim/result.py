@@ -61,7 +61,10 @@ def fixed_sum(x: np.ndarray, scale: float = THROUGH_SCALE) -> int:
     for fewer than 2**32 elements."""
     if x.size == 0:
         return 0
-    q = np.rint(np.minimum(x * scale, FIXED_CAP)).astype(np.int64)
+    y = x * scale
+    if y.min() >= 0.0 and y.max() < FIXED_CAP / y.size:  # nothing capped, no overflow
+        return int(np.rint(y, out=y).astype(np.int64).sum())
+    q = np.rint(np.minimum(y, FIXED_CAP)).astype(np.int64)
     return (int((q >> _LOW_BITS).sum()) << _LOW_BITS) + int((q & _LOW_MASK).sum())
 
 
