@@ -82,6 +82,23 @@ def _sift_up(h: Any, pos: int) -> None:
     h[pos] = x
 
 
+@_jitable
+def _push(h: Any, n: int, x: float) -> int:
+    """Add ``x`` to the min-heap ``h[:n]`` (which has room); its new size."""
+    h[n] = x
+    _sift_up(h, n)
+    return n + 1
+
+
+@_jitable
+def _pop(h: Any, n: int) -> int:
+    """Drop the least item of the min-heap ``h[:n]``; its new size."""
+    n -= 1
+    h[0] = h[n]
+    _sift_down(h, n, 0)
+    return n
+
+
 class State:
     """A queue between batches: when each unit is free next (``units``, a heap), the
     release times of the units in use (``held[:n_held]``, a heap), the most units in
@@ -171,17 +188,13 @@ def walk(
         lim = lim_in[k]
         sn = sens_in[k]
         while n_held > 0 and held[0] < t:  # units released before they arrive
-            n_held -= 1
-            held[0] = held[n_held]
-            _sift_down(held, n_held, 0)
+            n_held = _pop(held, n_held)
         if n_held > 0 and held[0] == t:  # a unit is released as they arrive
             tie = True
             break
         if balk_at >= 0:
             while n_queued > 0 and queued[0] < t:  # left the queue before they arrive
-                n_queued -= 1
-                queued[0] = queued[n_queued]
-                _sift_down(queued, n_queued, 0)
+                n_queued = _pop(queued, n_queued)
             if n_queued > 0 and queued[0] == t:
                 tie = True
                 break
@@ -203,9 +216,7 @@ def walk(
                     break
                 if gives_up < free:  # they renege, never holding a unit
                     if balk_at >= 0:
-                        queued[n_queued] = gives_up
-                        _sift_up(queued, n_queued)
-                        n_queued += 1
+                        n_queued = _push(queued, n_queued, gives_up)
                     waits[n_waits] = gives_up - t
                     wait_ends[n_waits] = gives_up
                     n_waits += 1
@@ -216,9 +227,7 @@ def walk(
                     continue
             start = free
             if balk_at >= 0:
-                queued[n_queued] = free
-                _sift_up(queued, n_queued)
-                n_queued += 1
+                n_queued = _push(queued, n_queued, free)
             waits[n_waits] = free - t
             wait_ends[n_waits] = free
             n_waits += 1
@@ -260,9 +269,7 @@ def walk(
             held[0] = clock  # the unit passes on: its release is theirs now
             _sift_down(held, n_held, 0)
         else:
-            held[n_held] = clock
-            _sift_up(held, n_held)
-            n_held += 1
+            n_held = _push(held, n_held, clock)
             if n_held > max_busy:
                 max_busy = n_held
         units[0] = clock
@@ -327,57 +334,37 @@ def run(
     if balk_at >= 0:
         state.room(n)
     queued = state.queued if balk_at >= 0 or state.python else np.zeros(1)
+    # the compiled kernel takes contiguous float arrays (an empty table for one not
+    # given); the Python one lists, and None
     if fast is not None:
         empty = np.zeros((1, max(n, 1)))
+        queued = queued if len(queued) else np.zeros(1)
+
+        def col(a: np.ndarray) -> Any:
+            return np.ascontiguousarray(a, dtype=np.float64)
+
+        def table(a: np.ndarray | None) -> Any:
+            return empty if a is None else col(a)
+    else:
+
+        def col(a: np.ndarray) -> Any:
+            return a.tolist()
+
+        def table(a: np.ndarray | None) -> Any:
+            return None if a is None else a.tolist()
+
+    args = (
+        col(arrive), col(irr_in), col(lim_in), col(sens_in), col(p_in), table(durs), const,
+        table(errs), int(n_att), failing, float(wait_irr), float(time_irr), float(err_irr),
+        state.units, state.held, state.n_held, state.max_busy, int(balk_at), queued,
+        state.n_queued, bool(fallback),
+    )  # fmt: skip
+    if fast is not None:
         with warnings.catch_warnings():  # e.g. no writable cache folder: compiled anyway
             warnings.simplefilter("ignore")
-            out = fast(
-                np.ascontiguousarray(arrive, dtype=np.float64),
-                np.ascontiguousarray(irr_in, dtype=np.float64),
-                np.ascontiguousarray(lim_in, dtype=np.float64),
-                np.ascontiguousarray(sens_in, dtype=np.float64),
-                np.ascontiguousarray(p_in, dtype=np.float64),
-                empty if durs is None else np.ascontiguousarray(durs, dtype=np.float64),
-                const,
-                empty if errs is None else np.ascontiguousarray(errs, dtype=np.float64),
-                int(n_att),
-                failing,
-                float(wait_irr),
-                float(time_irr),
-                float(err_irr),
-                state.units,
-                state.held,
-                state.n_held,
-                state.max_busy,
-                int(balk_at),
-                queued if len(queued) else np.zeros(1),
-                state.n_queued,
-                bool(fallback),
-            )
+            out = fast(*args)
     else:
-        out = walk(
-            arrive.tolist(),
-            irr_in.tolist(),
-            lim_in.tolist(),
-            sens_in.tolist(),
-            p_in.tolist(),
-            None if durs is None else durs.tolist(),
-            const,
-            None if errs is None else errs.tolist(),
-            n_att,
-            failing,
-            wait_irr,
-            time_irr,
-            err_irr,
-            state.units,
-            state.held,
-            state.n_held,
-            state.max_busy,
-            balk_at,
-            queued,
-            state.n_queued,
-            fallback,
-        )
+        out = walk(*args)
     state.n_held, state.max_busy = int(out[11]), int(out[12])
     state.n_queued = int(out[15])
     return out
