@@ -281,6 +281,22 @@ def _seconds(
     return seconds, at(column), True
 
 
+def _bad_width(
+    record: Record, table: Table, problems: _Problems, file: str, exact: bool = False
+) -> bool:
+    """Whether ``record`` has more fields than the header (or, ``exact``, another number
+    of them): then a problem is added, with a hint where a number's comma split it."""
+    have, header = len(record.cells), len(table.header.cells)
+    if (have == header) if exact else (have <= header):
+        return False
+    problems.add(
+        file,
+        At(record.line, 1, "(row)"),
+        f"has {have} fields; the header has {header}" + comma_hint(record, table),
+    )
+    return True
+
+
 def _table(text: str, file: str, expected: str) -> Table:
     table = read_table(text)
     if table is None:
@@ -301,13 +317,7 @@ def read_ga4_csv(text: str, file: str) -> Export:
     times = _time_column(where, "elapsed time")
     for record in table.rows:
         at, cell = _located(record, where, labels), _cells(record, where)
-        if len(record.cells) > len(table.header.cells):
-            problems.add(
-                file,
-                At(record.line, 1, "(row)"),
-                f"has {len(record.cells)} fields; the header has {len(table.header.cells)}"
-                + comma_hint(record, table),
-            )
+        if _bad_width(record, table, problems, file):
             continue
         name = cell("step")
         if not name:
@@ -366,13 +376,7 @@ def read_posthog_csv(text: str, file: str) -> Export:
     times = _time_column(where, "average_conversion_time")
     for record in table.rows:
         at, cell = _located(record, where, labels), _cells(record, where)
-        if len(record.cells) != len(labels):
-            problems.add(
-                file,
-                At(record.line, 1, "(row)"),
-                f"has {len(record.cells)} fields; the header has {len(labels)}"
-                + comma_hint(record, table),
-            )
+        if _bad_width(record, table, problems, file, exact=True):
             continue
         name_col = "name" if cell("name") or "action_id" not in where else "action_id"
         name = cell(name_col)
@@ -445,13 +449,7 @@ def read_amplitude_csv(text: str, file: str) -> Export:
     counts: list[StepCount] = []
     for record in table.rows:
         at, cell = _located(record, where, labels), _cells(record, where)
-        if len(record.cells) > len(labels):
-            problems.add(
-                file,
-                At(record.line, 1, "(row)"),
-                f"has {len(record.cells)} fields; the header has {len(labels)}"
-                + comma_hint(record, table),
-            )
+        if _bad_width(record, table, problems, file):
             continue
         name = _AMPLITUDE_PREFIX.sub("", cell(name_col)).strip()
         if not name:

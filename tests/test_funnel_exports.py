@@ -693,3 +693,19 @@ def test_a_ga4_json_step_named_by_a_number_is_that_name():
         "f.csv:1:152: funnelTable.rows.0.dimensionValues.0.value: expected a step name "
         "(a text), got a list"
     ]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text", "message"),
+    [
+        ("ga4", "Step,Active users\n1. cart,10,5\n", "g:2:1: (row): has 3 fields; the header has 2"),
+        ("posthog", "name,count\ncart,10,5\n", "g:2:1: (row): has 3 fields; the header has 2"),
+        ("posthog", "name,breakdown_value,count\ncart,10\n",
+         "g:2:1: (row): has 2 fields; the header has 3"),
+        ("amplitude", "Step,Users\ncart,10,5\n", "g:2:1: (row): has 3 fields; the header has 2"),
+    ],
+)  # fmt: skip
+def test_a_row_of_the_wrong_width_is_located_in_every_csv_export(baseline, fmt, text, message):
+    with pytest.raises(ScenarioError) as info:
+        parse_export(text, "g", baseline, fmt)
+    assert str(info.value).startswith(message), str(info.value)
