@@ -181,9 +181,18 @@ def parse_count(cell: str, decimal: str = ".") -> tuple[int | None, str | None]:
 
 #: Mean times longer than this (about 32 years) are refused as not a time to convert.
 MAX_SECONDS = 1e9
-_UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0}
-_TIME_PARTS = re.compile(r"\s*(\d+(?:[.,]\d+)?)\s*(d|h|min|m|sec|s)(?![a-z])", re.IGNORECASE)
-_CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$")
+#: Longest cell read as a time (anything longer is not one; checked before any regex).
+MAX_TIME_CHARS = 64
+_TIME_NUMBER = r"(\d{1,15}(?:[.,]\d{1,15})?)"
+#: Parts with units, each at most once and largest first: ``1d 3h``, ``1m 2s``, ``45s``.
+_TIME_PARTS = re.compile(
+    rf"(?:{_TIME_NUMBER}\s*d)?\s*(?:{_TIME_NUMBER}\s*h)?\s*(?:{_TIME_NUMBER}\s*(?:min|m))?\s*"
+    rf"(?:{_TIME_NUMBER}\s*(?:sec|s))?",
+    re.IGNORECASE,
+)
+_UNIT_SECONDS = (86400.0, 3600.0, 60.0, 1.0)
+#: A clock: ``m:ss`` or ``h:mm:ss`` (seconds may have a fraction).
+_CLOCK = re.compile(r"(?:(\d{1,9}):)?(\d{1,9}):(\d{2}(?:[.,]\d{1,9})?)")
 #: Cells that give no time (a step nobody went on from).
 NO_VALUE = ("", "-", "—", "n/a", "N/A")
 
@@ -192,29 +201,30 @@ def parse_seconds(cell: str, decimal: str = ".") -> tuple[float | None, str | No
     """A mean time in ``cell``, in seconds: ``(seconds, None)``, ``(None, message)``, or
     ``(None, None)`` for an empty cell (or ``-``).
 
-    A number of seconds (``61.5``, with the table's decimal mark), parts with units
-    (``1m 2s``, ``2h 5m``, ``1d 3h``), or a clock (``1:02`` as m:ss, ``0:01:02`` as
-    h:mm:ss); at most :data:`MAX_SECONDS`."""
+    A number of seconds (``61.5``, with the table's decimal mark), parts with units,
+    each at most once and largest first (``1m 2s``, ``2h 5m``, ``1d 3h``), or a clock
+    (``1:02`` as m:ss, ``0:01:02`` as h:mm:ss, two-digit fields below 60 after the
+    first); at most :data:`MAX_TIME_CHARS` characters and :data:`MAX_SECONDS`."""
     text = cell.strip()
     if text in NO_VALUE:
         return None, None
-    expected = f"expected a time (seconds, or like 1m 2s or 0:01:02), got {cell!r}"
-    clock = _CLOCK.match(text)
+    shown = text if len(text) <= MAX_TIME_CHARS else text[:MAX_TIME_CHARS] + "…"
+    expected = f"expected a time (seconds, or like 1m 2s or 0:01:02), got {shown!r}"
+    if len(text) > MAX_TIME_CHARS:
+        return None, expected
+    clock = _CLOCK.fullmatch(text)
+    parts = None if clock else _TIME_PARTS.fullmatch(text)
     if clock:
-        h, m, s = clock.group(1) or "0", clock.group(2), clock.group(3).replace(",", ".")
-        value = int(h) * 3600.0 + int(m) * 60.0 + float(s) if len(h) <= 12 else math.inf
-    elif _TIME_PARTS.match(text):
-        value, end = 0.0, 0
-        for part in _TIME_PARTS.finditer(text):
-            if part.start() != end:
-                return None, expected
-            number = part.group(1).replace(",", ".")
-            value += (float(number) if len(number) <= 30 else math.inf) * _UNITS[
-                part.group(2).lower()
-            ]
-            end = part.end()
-        if text[end:].strip():
-            return None, expected
+        h, m, s = clock.group(1), clock.group(2), float(clock.group(3).replace(",", "."))
+        if s >= 60 or (h is not None and int(m) >= 60):
+            return None, f"a clock time's minutes and seconds must be below 60 (got {shown})"
+        value = int(h or 0) * 3600.0 + int(m) * 60.0 + s
+    elif parts and any(parts.groups()):
+        value = sum(
+            float(g.replace(",", ".")) * unit
+            for g, unit in zip(parts.groups(), _UNIT_SECONDS)
+            if g is not None
+        )
     else:
         parts = _parts(cell, decimal)
         if parts is None or parts[3]:

@@ -18,6 +18,7 @@ import io
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -131,6 +132,8 @@ def _got(value: Any) -> str:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")
+        if isinstance(value, int) and abs(value) > MAX_WHOLE:
+            return f"a whole number of {len(str(abs(value)))} digits"
         return f"the number {value!r}"
     if isinstance(value, str):
         shown = value if len(value) <= 40 else value[:40] + "…"
@@ -148,12 +151,15 @@ def _at(where: str, key: Any) -> str:
     return f"{where}.{key}" if where else str(key)
 
 
+#: Whole numbers beyond this are not what a results document holds (and a float
+#: cannot hold them): refused as damaged rather than converted.
+MAX_WHOLE = 2**63
+
+
 def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and (not isinstance(value, float) or math.isfinite(value))
-    )
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value) <= MAX_WHOLE
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def number(minimum: float = -math.inf, *, null: bool = False, whole: bool = False) -> Check:
@@ -317,6 +323,26 @@ SUMMARY = mapping(
     },
 )
 
+#: A metric's or a parameter's path: ``steps.payment.mean_wait``, ``arrivals.rate``.
+_PATH = re.compile(r"[A-Za-z0-9_.\-]{1,300}")
+
+
+def _path(value: Any, where: str) -> None:
+    if not isinstance(value, str) or not _PATH.fullmatch(value):
+        raise Damaged(where, f"expected a metric or parameter path, got {_got(value)}")
+
+
+def _paths_to(of: Check) -> Check:
+    """A mapping of metric paths to values passing ``of``."""
+
+    def check(value: Any, where: str) -> None:
+        names(of)(value, where)
+        for key in value:
+            _path(key, _at(where, key))
+
+    return check
+
+
 RUN = mapping(
     {"frictionsim_results": number(whole=True)},
     {
@@ -330,18 +356,20 @@ RUN = mapping(
         "runtime_seconds": number(0, null=True),
         # run --precision: the targets, what was reached, and the batches run
         "precision": mapping(
-            {"targets": names(number(0))},
             {
-                "half_widths": names(number(0, null=True)),
+                "targets": _paths_to(number(0)),
                 "reached": boolean,
                 "replications": number(0, whole=True),
+            },
+            {
+                "half_widths": _paths_to(number(0, null=True)),
                 "max_replications": number(0, whole=True),
                 "batches": items(number(0, whole=True)),
             },
         ),
         # run --uncertainty: the drawn parameters, and each replication's draws
         "uncertainty": mapping(
-            {"parameters": items(text(), minimum=1)},
+            {"parameters": items(_path, minimum=1)},
             {"draws": items(items(number()))},
         ),
     },

@@ -217,6 +217,21 @@ def observed_funnel(
                 )
             )
         minutes = row.minutes if completed > 0 else None  # nobody went on: no mean time
+        if minutes is not None and minutes > scenario.horizon:
+            warnings.append(
+                str(
+                    ScenarioProblem(
+                        file,
+                        row.line,
+                        1,
+                        "mean_minutes",
+                        f"a mean time to go on from '{step}' of {minutes:g} minutes is longer "
+                        f"than the scenario's horizon ({scenario.horizon:g} minutes): are the "
+                        "units right? (in a ';' file a point groups thousands unless the "
+                        "file's numbers show it is the decimal mark)",
+                    )
+                )
+            )
         out.append(Observation(step, segment, row.entered, completed, row.line, minutes))
     if problems:
         raise ScenarioError(problems)

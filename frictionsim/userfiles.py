@@ -86,7 +86,7 @@ def read_user_file(
 def legacy_hint(raw: bytes) -> str:
     """A hint for text saved in an 8-bit encoding (Latin-1, Windows-1252), as
     spreadsheets often save CSV: no NUL byte, and every byte a Windows-1252 character."""
-    if not raw or b"\x00" in raw:
+    if not raw or b"\x00" in raw or raw.startswith(b"\xef\xbb\xbf"):  # a BOM says UTF-8
         return ""
     try:
         raw.decode("cp1252")
@@ -94,7 +94,7 @@ def legacy_hint(raw: bytes) -> str:
         return ""
     return (
         "; it looks like Latin-1 or Windows-1252 text: save it as UTF-8 "
-        "(in Excel: Save As, CSV UTF-8)"
+        "(Save As with the encoding UTF-8; in a spreadsheet, CSV UTF-8)"
     )
 
 

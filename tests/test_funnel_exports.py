@@ -506,7 +506,7 @@ def test_file_problems_are_located_too(tmp_path, monkeypatch, baseline):
         load_funnel(latin, baseline)
     assert str(info.value) == (
         f"{latin}:1:1: (file): not UTF-8 text (is this a CSV or JSON export?); it looks like "
-        "Latin-1 or Windows-1252 text: save it as UTF-8 (in Excel: Save As, CSV UTF-8)"
+        "Latin-1 or Windows-1252 text: save it as UTF-8 (Save As with the encoding UTF-8; in a spreadsheet, CSV UTF-8)"
     )
     with pytest.raises(ScenarioError) as info:
         load_funnel(tmp_path, baseline)

@@ -68,10 +68,9 @@ def run_notes(marker: dict[str, Any]) -> list[str]:
         if precision.get("reached"):
             how = "run until every 95% CI half-width was at most its target"
         else:
-            how = (
-                f"stopped at the cap of {precision.get('max_replications')} replications "
-                "before every 95% CI half-width reached its target"
-            )
+            cap = precision.get("max_replications")
+            at_cap = f" at the cap of {cap} replications" if cap is not None else ""
+            how = f"stopped{at_cap} before every 95% CI half-width reached its target"
         lines.append(
             f"**Precision** (--precision): {precision.get('replications')} replications"
             f"{batches}, {how}: {targets}."

@@ -26,9 +26,9 @@ import typing
 from collections.abc import Sequence
 from typing import Annotated, Any, Union
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..distributions import FAMILIES, Distribution
+from ..distributions import FAMILIES, Distribution, DurationDist
 from ..errors import ScenarioError, did_you_mean
 from ..flow import END, Flow
 from .model import MAX_DRAWS, MAX_STEP_SEGMENTS, Scenario, fitted_target
@@ -467,6 +467,17 @@ def _schedule_problems(doc: Document, scenario: Scenario | None) -> None:
                     "is ever served here", key=True)  # fmt: skip
 
 
+def _takes_time(duration: Any) -> bool:
+    """Whether a step's ``duration`` as written has a mean above 0 (one that is not a
+    duration at all gets its own problem, so it counts as taking time here)."""
+    if duration is None:
+        return False
+    try:
+        return TypeAdapter(DurationDist).validate_python(duration).expectation > 0
+    except (ValueError, TypeError, ArithmeticError):
+        return True
+
+
 def _uncertainty_problems(doc: Document) -> None:
     """``uncertainty.parameters[].path``: a step the scenario has (``tolerance`` needs none),
     and a scale that fits the parameter (``logit`` for an exit, ``log`` otherwise)."""
@@ -493,9 +504,9 @@ def _uncertainty_problems(doc: Document) -> None:
         elif kind == "errors" and not steps[names.index(step)].get("errors"):
             doc.problem(doc.mark_of(where), display(data, where),
                         f"step '{step}' has no `errors`")  # fmt: skip
-        elif kind == "duration" and steps[names.index(step)].get("duration") in (None, 0):
-            doc.problem(doc.mark_of(where), display(data, where),
-                        f"step '{step}' has no `duration` to scale")  # fmt: skip
+        elif kind == "duration" and not _takes_time(steps[names.index(step)].get("duration")):
+            message = f"step '{step}' takes no time (duration 0): no duration to draw"
+            doc.problem(doc.mark_of(where), display(data, where), message)
         wanted = "logit" if kind in ("exit", "errors") else "log"
         if p.get("scale") in ("logit", "log") and p["scale"] != wanted:
             at = ("uncertainty", "parameters", k, "scale")

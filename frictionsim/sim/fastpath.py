@@ -47,6 +47,8 @@ from ..scenario import Scenario
 from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
 from .result import (
     IRRITATION_BINS,
+    SQ_FINE,
+    SQ_SPLIT,
     THROUGH_SQ_SCALE,
     TIME_BINS,
     TIME_INNER_EDGES,
@@ -54,6 +56,7 @@ from .result import (
     fixed_sum,
     from_fixed,
     irritation_edges,
+    squares_sum,
 )
 from .streams import (
     BLOCK,
@@ -600,7 +603,8 @@ class _Counts:
         self.fell_back = np.zeros(n_steps, dtype=np.int64)
         self.passed = np.zeros(n_steps, dtype=np.int64)
         self.pass_units = [0] * n_steps  # minutes in the step, fixed point (result.fixed)
-        self.pass_sq_units = [0] * n_steps
+        self.pass_sq_units = [0] * n_steps  # squares from SQ_SPLIT, and below it:
+        self.pass_sq_fine = [0] * n_steps
         self.irr_scale = IRRITATION_BINS / float(irritation_edges(scenario)[-1])
         self.irr_hist = np.zeros((n_steps, n_segs, IRRITATION_BINS), dtype=np.int64)
         self.tol_hist = np.zeros((n_segs, IRRITATION_BINS), dtype=np.int64)
@@ -627,7 +631,10 @@ class _Counts:
             took = b.now[done] - b.entered_at[done]
             self.passed[i] += done.size
             self.pass_units[i] += fixed_sum(took)
-            self.pass_sq_units[i] += fixed_sum(took * took, THROUGH_SQ_SCALE)
+            sq = took * took
+            fine = sq < SQ_SPLIT
+            self.pass_sq_fine[i] += fixed_sum(sq[fine], SQ_FINE)
+            self.pass_sq_units[i] += fixed_sum(sq[~fine], THROUGH_SQ_SCALE)
 
     def leave(self, out: _Batch, experience: Any) -> None:
         if out.now.size:
@@ -709,7 +716,7 @@ class _Counts:
             checkout_time_hist=self.checkout_hist,
             step_passed=self.passed,
             step_pass_minutes=from_fixed(self.pass_units),
-            step_pass_minutes_sq=from_fixed(self.pass_sq_units, THROUGH_SQ_SCALE),
+            step_pass_minutes_sq=squares_sum(self.pass_sq_fine, self.pass_sq_units),
         )
 
 

@@ -40,9 +40,13 @@ TIME_INNER_EDGES = TIME_EDGES[1:-1].tolist()
 
 #: Minutes in a step are summed exactly, in fixed point, so that the sums do not depend on
 #: the order in which an engine adds them: each value is rounded to a multiple of
-#: 1 / ``THROUGH_SCALE`` minutes (about 57 microseconds), its square to a multiple of
-#: 1 / ``THROUGH_SQ_SCALE`` square minutes, both capped at ``FIXED_CAP`` units.
+#: 1 / ``THROUGH_SCALE`` minutes (about 57 microseconds), capped at ``FIXED_CAP`` units.
+#: Its square goes in one of two sums: below ``SQ_SPLIT`` square minutes (a visit under
+#: 1,024 minutes) in units of 1 / ``SQ_FINE`` (fine enough for a step of a second), from
+#: it in units of 1 / ``THROUGH_SQ_SCALE``.
 THROUGH_SCALE = 2.0**20
+SQ_SPLIT = 2.0**20
+SQ_FINE = 2.0**40
 THROUGH_SQ_SCALE = 2.0**10
 FIXED_CAP = 2.0**62
 _LOW_BITS = 31
@@ -71,6 +75,11 @@ def fixed_sum(x: np.ndarray, scale: float = THROUGH_SCALE) -> int:
 def from_fixed(units: list[int], scale: float = THROUGH_SCALE) -> np.ndarray:
     """Fixed-point sums back in minutes (or square minutes), one float each."""
     return np.asarray([u / scale for u in units], dtype=float)
+
+
+def squares_sum(fine: list[int], coarse: list[int]) -> np.ndarray:
+    """The sums of squares from their two fixed-point tiers (see :data:`SQ_SPLIT`)."""
+    return from_fixed(fine, SQ_FINE) + from_fixed(coarse, THROUGH_SQ_SCALE)
 
 
 @dataclass

@@ -73,6 +73,8 @@ from .codes import (
 )
 from .result import (
     IRRITATION_BINS,
+    SQ_FINE,
+    SQ_SPLIT,
     THROUGH_SQ_SCALE,
     TIME_BINS,
     TIME_INNER_EDGES,
@@ -80,6 +82,7 @@ from .result import (
     fixed,
     from_fixed,
     irritation_edges,
+    squares_sum,
 )
 from .streams import (
     BLOCK,
@@ -345,7 +348,8 @@ class _Simulation:
         self.waited = [0] * n_steps
         self.passed = [0] * n_steps  # visits that completed the step, and their minutes there
         self.pass_units = [0] * n_steps  # (fixed point: result.fixed)
-        self.pass_sq_units = [0] * n_steps
+        self.pass_sq_units = [0] * n_steps  # squares from SQ_SPLIT, and below it:
+        self.pass_sq_fine = [0] * n_steps
         self.busy_time = [0.0] * n_steps
         self.max_busy = [0] * n_steps
         self.seg_visitors = [0] * n_segs
@@ -614,7 +618,11 @@ class _Simulation:
             took = env.now - entered_at
             self.passed[s] += 1
             self.pass_units[s] += fixed(took)
-            self.pass_sq_units[s] += fixed(took * took, THROUGH_SQ_SCALE)
+            sq = took * took
+            if sq < SQ_SPLIT:
+                self.pass_sq_fine[s] += fixed(sq, SQ_FINE)
+            else:
+                self.pass_sq_units[s] += fixed(sq, THROUGH_SQ_SCALE)
             if st.commits:
                 limit += commit
             felt = irr - start_irr
@@ -1085,7 +1093,7 @@ class _Simulation:
             checkout_time_hist=arr(self.checkout_hist, dtype=np.int64),
             step_passed=arr(self.passed, dtype=np.int64),
             step_pass_minutes=from_fixed(self.pass_units),
-            step_pass_minutes_sq=from_fixed(self.pass_sq_units, THROUGH_SQ_SCALE),
+            step_pass_minutes_sq=squares_sum(self.pass_sq_fine, self.pass_sq_units),
         )
 
 

@@ -64,7 +64,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as st
 
-from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean
+from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean, visible
 from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..funnel_data import HourlyEntries, ObservedFunnel
 from ..scenario import Scenario, Uncertainty, fitted_target
@@ -79,6 +79,9 @@ PROBABILITIES = ("exit", "errors")
 DEFAULT_SAMPLE = 5.0
 #: Optimiser evaluations at most, by default.
 DEFAULT_MAX_EVALUATIONS = 400
+#: The shortest observed mean time a duration is fitted to (minutes): at 0 the time term
+#: has no direction (every scale of the duration misses it alike).
+MIN_MINUTES = 0.001
 #: The least simulated variance of a step's minutes (square minutes) a time term uses: a
 #: step whose every visit takes the same time would otherwise weigh without bound.
 MIN_VARIANCE = 1e-6
@@ -291,10 +294,30 @@ def free_parameters(
                         f"--fit duration: step '{name}' takes no time (its duration is 0), so "
                         "there is no duration to scale; give it one first"
                     )
+                if not step.duration.variance > 0:
+                    raise CalibrationError(
+                        f"--fit duration: step '{name}' has a fixed duration (every attempt "
+                        "takes the same time), which says nothing about the spread a mean "
+                        "time's error comes from; give it a distribution with a spread "
+                        "(e.g. lognormal with mean and sd) to fit"
+                    )
                 if funnel.by_segment:
+                    how = (
+                        "drop the segment column"
+                        if funnel.format == "frictionsim"
+                        else "export the funnel without a breakdown"
+                    )
                     raise CalibrationError(
                         f"--fit duration: {funnel.file} has per-segment rows; times are "
-                        "fitted to the totals (drop the segment column)"
+                        f"fitted to the totals ({how})"
+                    )
+                short = [r for r in funnel.rows if r.step == name and r.minutes is not None
+                         and r.minutes < MIN_MINUTES]  # fmt: skip
+                if short:
+                    raise CalibrationError(
+                        f"--fit duration: {funnel.file}:{short[0].line}: step '{name}': a mean "
+                        f"time to go on of {short[0].minutes:g} minutes is too short to fit a "
+                        f"duration to (at least {MIN_MINUTES:g} minutes, 0.06 s)"
                     )
                 params.append(Parameter(kind, name, start))
                 continue
@@ -436,7 +459,8 @@ def wilson(successes: float, n: float, z: float = 1.959964) -> tuple[float, floa
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # it always holds p; at 0 and 1 rounding could leave it out by a last bit
+    return (min(p, max(0.0, centre - half)), max(p, min(1.0, centre + half)))
 
 
 def _pass_rates(sim: SimulatedFunnel, index: np.ndarray) -> np.ndarray:
@@ -701,12 +725,22 @@ def _calibrate(
     first = ex.done
     cache: dict[tuple[float, ...], tuple[float, SimulatedFunnel]] = {}
     count = [0]
+    outside: list[str] = []  # trial points beyond a scenario's limits
 
     def evaluate(u: np.ndarray) -> tuple[float, SimulatedFunnel]:
         key = tuple(float(x) for x in u)
         if key not in cache:
             values = [p.from_free(x) for p, x in zip(parameters, key)]
-            candidate = with_parameters(scenario, parameters, values)
+            try:
+                candidate = with_parameters(scenario, parameters, values)
+            except ValueError:  # beyond what a scenario may hold: not a point to go to
+                tried = ", ".join(f"{p.name} = {v:.4g}" for p, v in zip(parameters, values))
+                if len(cache) == 0:
+                    raise CalibrationError(
+                        f"--fit: the start ({tried}) is beyond what a scenario may hold"
+                    ) from None
+                outside.append(tried)
+                return math.inf, None  # type: ignore[return-value]
             sim = _simulate_funnel(candidate, seed, replications, ex, by_segment, path)
             neg = -_log_likelihood(n, c, _pass_rates(sim, index)) + time_misfit(sim)[0] / 2
             cache[key] = (neg, sim)
@@ -735,7 +769,14 @@ def _calibrate(
 
     # Fisher information from a central-difference Jacobian of the pass rates
     # (and of the mean times, where durations are fitted)
-    misfit, _t_hat, t_var = time_misfit(sim)
+    misfit, t_hat, t_var = time_misfit(sim)
+    nobody = [rows[j].step for j, m in zip(timed, t_hat) if not np.isfinite(m)]
+    if nobody:
+        raise CalibrationError(
+            f"--fit duration: in the simulation nobody goes on from step "
+            f"'{nobody[0]}', so it has no time to compare with the observed one; fit what "
+            "keeps them there first (exit, irritation), or leave its duration out"
+        )
 
     def observed(s: SimulatedFunnel) -> np.ndarray:
         return np.concatenate((_pass_rates(s, index), time_misfit(s)[1]))
@@ -744,8 +785,14 @@ def _calibrate(
     for j in range(k):
         step = np.zeros(k)
         step[j] = FD_STEP
-        up = observed(evaluate(u_hat + step)[1])
-        down = observed(evaluate(u_hat - step)[1])
+        up_sim, down_sim = evaluate(u_hat + step)[1], evaluate(u_hat - step)[1]
+        if up_sim is None or down_sim is None:
+            raise CalibrationError(
+                f"{parameters[j].name}: the fit ends next to what a scenario may hold "
+                f"({outside[-1]} is beyond it), so its standard error cannot be had; "
+                "check the data's units, or fix the parameter"
+            )
+        up, down = observed(up_sim), observed(down_sim)
         jac[:, j] = (up - down) / (2 * FD_STEP)
     jac = np.nan_to_num(jac)
     weight = np.concatenate((n / (p_hat * (1 - p_hat)), t_n / t_var))
@@ -972,8 +1019,9 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
 
     lines = [
         f"{HEADER}{cal.scenario.name}', {_HEADER_MARK}",
-        f"# from scenario: {scenario_file or '(built in code)'}",
-        f"# to the observed funnel: {cal.funnel_file}",
+        # file names as written (a newline in one must not start a line of YAML)
+        f"# from scenario: {visible(scenario_file) if scenario_file else '(built in code)'}",
+        f"# to the observed funnel: {visible(cal.funnel_file)}",
         f"#   sha256 {cal.funnel_sha256}",
         f"# seed {cal.seed}, {cal.replications} replication(s) per evaluation "
         f"({cal.simulated_visitors} simulated visitors), {cal.evaluations} evaluations"
@@ -986,7 +1034,7 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
         lines.append(f"#   {p.name} = {_format_value(p, v, se)}  {what}".rstrip())
     if cal.profile is not None:
         lines.append(
-            f"# arrivals.profile fitted to the hourly entries in {cal.hourly_file}: "
+            f"# arrivals.profile fitted to the hourly entries in {visible(cal.hourly_file)}: "
             + ", ".join(f"{p:.3g}±{e:.2g}" for p, e in zip(cal.profile, cal.profile_se))
         )
     dof = cal.degrees_of_freedom
@@ -995,7 +1043,7 @@ def calibrated_yaml(cal: Calibration, scenario_file: str | None, now: dt.datetim
         gof += f" (p = {cal.p_value:.3g})"
     lines.append(f"# goodness of fit: {gof}")
     for w in cal.warnings:
-        lines.append(f"# warning: {w}")
+        lines.append(f"# warning: {visible(w)}")
     return "\n".join(lines) + "\n" + scenario_to_yaml(cal.scenario)
 
 
