@@ -632,9 +632,12 @@ class _Counts:
             self.passed[i] += done.size
             self.pass_units[i] += fixed_sum(took)
             sq = took * took
-            fine = sq < SQ_SPLIT
-            self.pass_sq_fine[i] += fixed_sum(sq[fine], SQ_FINE)
-            self.pass_sq_units[i] += fixed_sum(sq[~fine], THROUGH_SQ_SCALE)
+            if sq.max() < SQ_SPLIT:  # as a rule: every visit under 1,024 minutes
+                self.pass_sq_fine[i] += fixed_sum(sq, SQ_FINE)
+            else:
+                fine = sq < SQ_SPLIT
+                self.pass_sq_fine[i] += fixed_sum(sq[fine], SQ_FINE)
+                self.pass_sq_units[i] += fixed_sum(sq[~fine], THROUGH_SQ_SCALE)
 
     def leave(self, out: _Batch, experience: Any) -> None:
         if out.now.size:
