@@ -760,7 +760,11 @@ def read_mixpanel_json(text: str, file: str) -> Export:
     root = load_json(text, file)
     problems = _Problems()
     totals: list[StepCount] = []
-    timed: list[list[float]] = []  # per step: Σ count × avg_time, Σ count, of dates with one
+    # per step, over the dates that give its avg_time: Σ count × avg_time, Σ count, and
+    # where the first of them is
+    time_sum: list[float] = []
+    time_n: list[int] = []
+    time_at: list[At | None] = []
     try:
         data = _key(root, "data", "", dict)
         if not data.value:
@@ -790,8 +794,8 @@ def read_mixpanel_json(text: str, file: str) -> Export:
                 if count is None and d:
                     continue
                 avg = step.value.get("avg_time") if isinstance(step.value, dict) else None
+                apath = _join(spath, "avg_time")
                 if avg is not None and avg.value is not None:
-                    apath = _join(spath, "avg_time")
                     seconds = avg.value
                     wrong = None
                     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
@@ -802,11 +806,13 @@ def read_mixpanel_json(text: str, file: str) -> Export:
                         problems.add(file, _here(avg, apath), wrong)
                         avg = None
                 if d == 0:
-                    timed.append([0.0, 0.0, 0.0, 0.0])  # Σ count × s, Σ count, line, col
-                if k < len(timed) and avg is not None and avg.value is not None and count:
-                    timed[k][0] += count * float(avg.value)
-                    timed[k][1] += count
-                    timed[k][2:] = [avg.line, avg.col] if not timed[k][2] else timed[k][2:]
+                    time_sum.append(0.0)
+                    time_n.append(0)
+                    time_at.append(None)
+                if k < len(time_sum) and avg is not None and avg.value is not None and count:
+                    time_sum[k] += count * float(avg.value)
+                    time_n[k] += count
+                    time_at[k] = time_at[k] or _here(avg, apath)
                 if d == 0:  # a bad count (already a problem) keeps its place as 0
                     totals.append(
                         StepCount(
@@ -832,11 +838,11 @@ def read_mixpanel_json(text: str, file: str) -> Export:
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
-    for k, (weighted, n, line, col) in enumerate(timed):
-        if n and k:  # the first step has no time from a step before it
-            t = totals[k]
-            at = At(int(line), int(col), f"data.*.steps.{k}.avg_time")
-            totals[k] = dataclasses.replace(t, seconds=weighted / n, seconds_at=at)
+    for k in range(1, len(time_sum)):  # the first step has no time from a step before it
+        if time_n[k]:
+            totals[k] = dataclasses.replace(
+                totals[k], seconds=time_sum[k] / time_n[k], seconds_at=time_at[k]
+            )
     return Export("mixpanel", {None: totals})
 
 

@@ -343,10 +343,7 @@ METRICS: tuple[Metric, ...] = (
     _step("abandoned_exit", "count", "left: non-friction exits",
           lambda r, s, i: float(int(r.step_abandoned_exit[i])),
           "customers who left through this step's exit"),
-    _step("completed", "count", "completed",
-          lambda r, s, i: float(int(r.step_entered[i]) - int(r.step_abandoned_friction[i])
-                                - int(r.step_abandoned_exit[i]) - int(r.step_fell_back[i])
-                                - int(r.step_recovered[i])),
+    _step("completed", "count", "completed", lambda r, s, i: float(int(r.step_passed[i])),
           "visits that went on past the step (entered − abandoned_friction − abandoned_exit"
           " − those who fell back to another step after failing every attempt − those the "
           "step's recovery offer sent on)"),
@@ -370,7 +367,7 @@ METRICS: tuple[Metric, ...] = (
           "minutes in the step's queue over all customers who entered the step"),
     _step("mean_time_in_step", "minutes", "time in step",
           lambda r, s, i: ratio(float(r.step_pass_minutes[i]), int(r.step_passed[i]))
-          if r.step_passed is not None else math.nan,
+          if r.step_pass_minutes is not None else math.nan,
           "mean minutes from entering the step to going on from it (its queue included), "
           "over the visits that completed it: an analytics tool's time to convert to the "
           "next step"),

@@ -239,15 +239,14 @@ def funnel_rows(scenario: Scenario, results: Sequence[RunResult]) -> list[dict[s
             entered = int(r.step_entered[i])
             friction = int(r.step_abandoned_friction[i])
             exits = int(r.step_abandoned_exit[i])
-            # went on to the fallback, or to the recovery offer's step: not completed
-            fell_back = int(r.step_fell_back[i]) + int(r.step_recovered[i])
             wait = float(r.step_wait_total[i])
             rows.append(
                 {
                     "replication": rep,
                     "step": step.name,
                     "entered": entered,
-                    "completed": entered - friction - exits - fell_back,
+                    # not those who fell back, nor those a recovery offer sent on
+                    "completed": int(r.step_passed[i]),
                     "abandoned_friction": friction,
                     "abandoned_exit": exits,
                     "reneged": int(r.step_reneged[i]),

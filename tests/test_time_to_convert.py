@@ -287,28 +287,18 @@ def test_a_drawn_duration_of_a_step_that_takes_no_time_is_refused(tmp_cwd):
     assert result.exit_code == 2
 
 
+def calibrate_cli(folder, scenario, funnel, *options):
+    """``frictionsim calibrate`` of ``scenario`` (written to ``s.yaml`` in ``folder``) to
+    the funnel file ``funnel``, out to ``c.yaml``, on a wide terminal."""
+    (folder / "s.yaml").write_text(json.dumps(scenario.model_dump(mode="json", exclude_none=True)))
+    args = ["calibrate", "s.yaml", "--funnel", str(funnel), "--out", "c.yaml", *options]
+    return CliRunner().invoke(cli, args, env={"COLUMNS": "200"})
+
+
 def test_the_command_shows_observed_and_simulated_minutes(tmp_cwd):
     (tmp_cwd / "o.csv").write_text(timed_csv(two_steps(3.0), 1001))
-    (tmp_cwd / "s.yaml").write_text(
-        json.dumps(two_steps(1.5).model_dump(mode="json", exclude_none=True))
-    )
-    result = CliRunner().invoke(
-        cli,
-        [
-            "calibrate",
-            "s.yaml",
-            "--funnel",
-            "o.csv",
-            "--fit",
-            "duration:b",
-            "--out",
-            "c.yaml",
-            "--sample",
-            "2",
-            "--seed",
-            "3",
-        ],
-        env={"COLUMNS": "200"},
+    result = calibrate_cli(
+        tmp_cwd, two_steps(1.5), "o.csv", "--fit", "duration:b", "--sample", "2", "--seed", "3"
     )
     assert result.exit_code == 0, result.output
     assert "simulated min" in result.output
@@ -322,15 +312,18 @@ def test_the_command_shows_observed_and_simulated_minutes(tmp_cwd):
 
 def test_the_squares_of_short_times_are_fine_enough_for_their_variance():
     # a step of 1.2 s ± 0.3 s: its variance, (0.005 min)², must come out of the sums
-    # (at 1/1024 square minutes it rounded to 0); sampling error of a variance from
-    # ~2,000 visits is well under 20 %
+    # (at 1/1024 square minutes it rounded to 0). Bounds: 4 standard errors of a mean,
+    # σ / √n, and of a variance, σ² √((β₂ − 1) / n), β₂ the lognormal's kurtosis
+    m, sd = 0.02, 0.005
     steps = [{"name": "a", "duration": {"dist": "lognormal", "mean": "1.2s", "sd": "0.3s"}}]
     r = run_once(make_scenario(steps=steps, segments=ONE, horizon=1000, arrivals={"rate": 2}))
     n = int(r.step_passed[0])
     mean = r.step_pass_minutes[0] / n
     var = r.step_pass_minutes_sq[0] / n - mean**2
-    assert mean == pytest.approx(0.02, rel=0.02)
-    assert var == pytest.approx(0.005**2, rel=0.2)
+    s2 = math.log1p((sd / m) ** 2)
+    kurtosis = math.exp(4 * s2) + 2 * math.exp(3 * s2) + 3 * math.exp(2 * s2) - 3
+    assert abs(mean - m) < 4 * sd / math.sqrt(n)
+    assert abs(var - sd**2) < 4 * sd**2 * math.sqrt((kurtosis - 1) / n)
 
 
 def test_a_fixed_duration_is_not_fitted():
@@ -382,22 +375,7 @@ def test_a_step_everyone_completes_is_fitted_and_drawn(tmp_cwd):
     name, entered, _, minutes = text[2].split(",")
     text[2] = f"{name},{entered},{entered},{minutes}"  # b: nobody lost
     (tmp_cwd / "o.csv").write_text("\n".join(text) + "\n")
-    (tmp_cwd / "s.yaml").write_text(json.dumps(truth.model_dump(mode="json", exclude_none=True)))
-    result = CliRunner().invoke(
-        cli,
-        [
-            "calibrate",
-            "s.yaml",
-            "--funnel",
-            "o.csv",
-            "--fit",
-            "exit:a",
-            "--out",
-            "c.yaml",
-            "--sample",
-            "1",
-        ],
-    )
+    result = calibrate_cli(tmp_cwd, truth, "o.csv", "--fit", "exit:a", "--sample", "1")
     assert result.exit_code == 0, result.output
     assert (tmp_cwd / "c.fit.png").exists()
 
@@ -431,24 +409,7 @@ def test_a_long_mean_time_is_warned_about():
 def test_a_funnel_file_name_with_a_newline_stays_in_its_comment(tmp_cwd):
     funnel = tmp_cwd / "x\nseed: 99\n.csv"
     funnel.write_text(timed_csv(two_steps(3.0), 1001))
-    (tmp_cwd / "s.yaml").write_text(
-        json.dumps(two_steps(1.5).model_dump(mode="json", exclude_none=True))
-    )
-    result = CliRunner().invoke(
-        cli,
-        [
-            "calibrate",
-            "s.yaml",
-            "--funnel",
-            str(funnel),
-            "--fit",
-            "duration:b",
-            "--out",
-            "c.yaml",
-            "--sample",
-            "1",
-        ],
-    )
+    result = calibrate_cli(tmp_cwd, two_steps(1.5), funnel, "--fit", "duration:b", "--sample", "1")
     assert result.exit_code == 0, result.output
     assert "\nseed: 99" not in (tmp_cwd / "c.yaml").read_text()
     assert CliRunner().invoke(cli, ["validate", "c.yaml"]).exit_code == 0

@@ -27,6 +27,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ..errors import ResultsError, visible
+from ..scenario.model import MAX_NAME, NAME_PATTERN
 from ..sim.codes import (
     ARRIVAL_ACTIVITY,
     CONTACT_ACTIVITY,
@@ -60,7 +61,7 @@ DEFECT = "defect"
 MAX_CASE_EVENTS = 100_000
 #: Longest line: the writer's are a few hundred bytes.
 MAX_LINE = 1 << 20
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")  # a step name (scenario/model.py)
+_NAME = re.compile(NAME_PATTERN)  # a step name, at most MAX_NAME characters
 _WHOLE = re.compile(r"[0-9]{1,9}")
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?|nan|inf|-inf")
 _CASE = re.compile(r"r([0-9]{1,9})-([orbk])[0-9]{1,19}")
@@ -160,7 +161,7 @@ def _kind(activity: str, transition: str, step: str, steps: set[str]) -> str:
             raise ValueError(f"unknown activity {_q(activity)}")
         allowed: tuple[str, ...] = ("complete",)
     else:
-        if not _NAME.fullmatch(step):
+        if len(step) > MAX_NAME or not _NAME.fullmatch(step):
             raise ValueError(f"step {_q(step)}: not a step name")
         if activity == step:
             kind, allowed = "step", ("start", "complete")

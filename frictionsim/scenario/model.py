@@ -107,12 +107,16 @@ Horizon = Annotated[duration(MAX_HORIZON, gt=0), AfterValidator(_horizon)]
 Warmup = Annotated[duration(MAX_HORIZON, ge=0), AfterValidator(_horizon)]
 
 
+#: What a name of a step or segment is (never needs quoting in CSV), and its longest.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+MAX_NAME = 80
+
 Name = Annotated[
     str,
     Strict(),
     Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-        max_length=80,
+        pattern=f"^{NAME_PATTERN}$",
+        max_length=MAX_NAME,
         description="Letters, digits, '_', '.', '-'; starts with a letter or digit.",
     ),
 ]

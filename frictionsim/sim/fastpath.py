@@ -47,12 +47,10 @@ from ..scenario import Scenario
 from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
 from .result import (
     IRRITATION_BINS,
-    SQ_FINE,
-    SQ_SPLIT,
-    THROUGH_SQ_SCALE,
     TIME_BINS,
     TIME_INNER_EDGES,
     RunResult,
+    fixed_square_sums,
     fixed_sum,
     from_fixed,
     irritation_edges,
@@ -181,7 +179,6 @@ KNOWN_RESULT_FIELDS = frozenset(
         "segment_tolerance_hist",
         "step_wait_hist",
         "checkout_time_hist",
-        "step_passed",
         "step_pass_minutes",
         "step_pass_minutes_sq",
     }
@@ -601,7 +598,6 @@ class _Counts:
         self.ab_exit = np.zeros(n_steps, dtype=np.int64)
         self.failed = np.zeros(n_steps, dtype=np.int64)
         self.fell_back = np.zeros(n_steps, dtype=np.int64)
-        self.passed = np.zeros(n_steps, dtype=np.int64)
         self.pass_units = [0] * n_steps  # minutes in the step, fixed point (result.fixed)
         self.pass_sq_units = [0] * n_steps  # squares from SQ_SPLIT, and below it:
         self.pass_sq_fine = [0] * n_steps
@@ -629,15 +625,10 @@ class _Counts:
         """Customers ``done`` completed step ``i`` at ``b.now``: their minutes there."""
         if done.size:
             took = b.now[done] - b.entered_at[done]
-            self.passed[i] += done.size
             self.pass_units[i] += fixed_sum(took)
-            sq = took * took
-            if sq.max() < SQ_SPLIT:  # as a rule: every visit under 1,024 minutes
-                self.pass_sq_fine[i] += fixed_sum(sq, SQ_FINE)
-            else:
-                fine = sq < SQ_SPLIT
-                self.pass_sq_fine[i] += fixed_sum(sq[fine], SQ_FINE)
-                self.pass_sq_units[i] += fixed_sum(sq[~fine], THROUGH_SQ_SCALE)
+            fine, coarse = fixed_square_sums(took)
+            self.pass_sq_fine[i] += fine
+            self.pass_sq_units[i] += coarse
 
     def leave(self, out: _Batch, experience: Any) -> None:
         if out.now.size:
@@ -717,7 +708,6 @@ class _Counts:
             segment_tolerance_hist=self.tol_hist,
             step_wait_hist=wait_hist,
             checkout_time_hist=self.checkout_hist,
-            step_passed=self.passed,
             step_pass_minutes=from_fixed(self.pass_units),
             step_pass_minutes_sq=squares_sum(self.pass_sq_fine, self.pass_sq_units),
         )

@@ -77,6 +77,16 @@ def from_fixed(units: list[int], scale: float = THROUGH_SCALE) -> np.ndarray:
     return np.asarray([u / scale for u in units], dtype=float)
 
 
+def fixed_square_sums(x: np.ndarray) -> tuple[int, int]:
+    """The squares of ``x`` in their two fixed-point tiers (see :data:`SQ_SPLIT`): the
+    exact sums below the split and from it."""
+    sq = x * x
+    if sq.size == 0 or sq.max() < SQ_SPLIT:  # as a rule: every visit under 1,024 minutes
+        return fixed_sum(sq, SQ_FINE), 0
+    fine = sq < SQ_SPLIT
+    return fixed_sum(sq[fine], SQ_FINE), fixed_sum(sq[~fine], THROUGH_SQ_SCALE)
+
+
 def squares_sum(fine: list[int], coarse: list[int]) -> np.ndarray:
     """The sums of squares from their two fixed-point tiers (see :data:`SQ_SPLIT`)."""
     return from_fixed(fine, SQ_FINE) + from_fixed(coarse, THROUGH_SQ_SCALE)
@@ -148,11 +158,25 @@ class RunResult:
     step_wait_hist: np.ndarray | None = None  # [step, TIME_BINS]: minutes waited, those who waited
     checkout_time_hist: np.ndarray | None = None  # [TIME_BINS]: minutes from arrival to order
     # Minutes from entering a step to going on from it (waits included), over the visits
-    # that completed it: their count, and the sums of the minutes and of their squares
-    # (exact fixed-point sums, :func:`fixed_sum`, the same in every engine).
-    step_passed: np.ndarray | None = None
+    # that completed it (:attr:`step_passed`): the sums of the minutes and of their
+    # squares (exact fixed-point sums, :func:`fixed_sum`, the same in every engine).
     step_pass_minutes: np.ndarray | None = None
     step_pass_minutes_sq: np.ndarray | None = None
+
+    @property
+    def step_passed(self) -> np.ndarray:
+        """Visits that went on past each step: entered, less those lost there (friction,
+        exits, and for a service those left unresolved), those who fell back to another
+        step and those its recovery offer sent on."""
+        left = (
+            self.step_abandoned_friction
+            + self.step_abandoned_exit
+            + self.step_fell_back
+            + self.step_recovered
+        )
+        if self.step_unresolved is not None:
+            left = left + self.step_unresolved
+        return self.step_entered - left
 
 
 def irritation_edges(scenario: Scenario) -> np.ndarray:

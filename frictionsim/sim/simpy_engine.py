@@ -346,8 +346,8 @@ class _Simulation:
         self.failed = [0] * n_steps
         self.wait_total = [0.0] * n_steps
         self.waited = [0] * n_steps
-        self.passed = [0] * n_steps  # visits that completed the step, and their minutes there
-        self.pass_units = [0] * n_steps  # (fixed point: result.fixed)
+        self.pass_units = [0] * n_steps  # minutes of the visits that completed the step
+        # (fixed point: result.fixed), and their squares (result.fixed_square_sums's tiers)
         self.pass_sq_units = [0] * n_steps  # squares from SQ_SPLIT, and below it:
         self.pass_sq_fine = [0] * n_steps
         self.busy_time = [0.0] * n_steps
@@ -404,7 +404,7 @@ class _Simulation:
                         self.deterred_ready += 1
                     if self.deterred_ready:
                         self.deterred_ready -= 1
-                        (self if t >= self.warmup else self.warm).prospects_lost += 1
+                        self.counted(t).prospects_lost += 1
                         self.take_row(source)  # the row stays this prospect's
                         continue
                 self.spawn(ORGANIC)
@@ -422,7 +422,7 @@ class _Simulation:
     ) -> None:
         blk, j, i = self.take_row(self.sources[src])
         now = self.env.now
-        sim = self if now >= self.warmup else self.warm  # the warm-up's customers: uncounted
+        sim = self.counted(now)  # the warm-up's customers: uncounted
         if person is not None:  # a returning customer: the person of their first visit
             self.persons[(src, i)] = person
             if sim.events is not None:
@@ -615,8 +615,7 @@ class _Simulation:
                 continue
             if ev is not None:
                 ev.event(src, i, seg, self.names[s], "complete", env.now, self.names[s], irr)
-            took = env.now - entered_at
-            self.passed[s] += 1
+            took = env.now - entered_at  # result.fixed_square_sums, a visit at a time
             self.pass_units[s] += fixed(took)
             sq = took * took
             if sq < SQ_SPLIT:
@@ -1001,7 +1000,7 @@ class _Simulation:
                 return
             self.level(s)
             self.on_duty[s] = units = week[k % 168]
-            sim = self if env.now >= self.warmup else self.warm
+            sim = self.counted(env.now)
             while queue and self.busy[s] < units:
                 ticket = queue.popleft()
                 if not ticket.triggered:  # skip customers who reneged
@@ -1091,7 +1090,6 @@ class _Simulation:
             segment_tolerance_hist=arr(self.tol_hist, dtype=np.int64),
             step_wait_hist=arr(self.wait_hist, dtype=np.int64),
             checkout_time_hist=arr(self.checkout_hist, dtype=np.int64),
-            step_passed=arr(self.passed, dtype=np.int64),
             step_pass_minutes=from_fixed(self.pass_units),
             step_pass_minutes_sq=squares_sum(self.pass_sq_fine, self.pass_sq_units),
         )

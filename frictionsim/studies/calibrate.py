@@ -145,18 +145,16 @@ class SimulatedFunnel:
     entered: np.ndarray
     completed: np.ndarray
     visitors: int
-    #: Per step (all visitors): visits that went on, and the sums of their minutes there
-    #: and of their squares (zeros per segment).
-    passed: np.ndarray | None = None
+    #: Per step (all visitors; none per segment): the sums of the minutes there of the
+    #: visits that went on, and of their squares.
     minutes: np.ndarray | None = None
     minutes_sq: np.ndarray | None = None
 
     def mean_minutes(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The mean minutes to go on from ``steps`` and their variance (nan: nobody)."""
-        assert self.passed is not None
         assert self.minutes is not None
         assert self.minutes_sq is not None
-        n = self.passed[steps].astype(float)
+        n = self.completed[0, steps].astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean = self.minutes[steps] / n
             var = np.maximum(self.minutes_sq[steps] / n - mean * mean, 0.0) * n / (n - 1)
@@ -367,13 +365,8 @@ def with_parameters(
             data["arrivals"]["rate"] = float(v)
         elif p.kind == "errors":
             steps[p.step]["errors"]["p"] = float(v)
-        elif p.kind == "duration":
+        elif p.kind == "duration":  # the step takes time: free_parameters, validation
             mean = float(scenario.steps[scenario.step_index(p.step)].duration.expectation)
-            if not mean > 0:
-                raise CalibrationError(
-                    f"steps.{p.step}.duration: the step takes no time, so its duration "
-                    "cannot be scaled to a mean"
-                )
             dur = steps[p.step]["duration"]
             factor = float(v) / mean
             steps[p.step]["duration"] = (
@@ -411,18 +404,12 @@ def _simulate_funnel(
     if not by_segment:
         tasks = execution.tasks(scenario, replication_seeds(seed, replications))
         results = execution.map(tasks, counted=False)  # progress counts evaluations
-        entered = sum(r.step_entered for r in results)
-        # a customer who fell back to another step did not pass this one
-        left = sum(
-            r.step_abandoned_friction + r.step_abandoned_exit + r.step_fell_back + r.step_recovered
-            for r in results
-        )
         visitors = sum(r.visitors for r in results)
         return SimulatedFunnel(
-            np.asarray([entered]),
-            np.asarray([entered - left]),
+            np.asarray([sum(r.step_entered for r in results)]),
+            # a customer who fell back to another step did not pass this one
+            np.asarray([sum(r.step_passed for r in results)]),
             int(visitors),
-            sum(r.step_passed for r in results),
             sum(r.step_pass_minutes for r in results),
             sum(r.step_pass_minutes_sq for r in results),
         )
@@ -817,7 +804,7 @@ def _calibrate(
             fitted_at.setdefault(p.step, []).append(p.kind)
     fit_rows = []
     sim_minutes = (
-        sim.mean_minutes(index[:, 1])[0] if sim.passed is not None else np.full(len(rows), np.nan)
+        sim.mean_minutes(index[:, 1])[0] if sim.minutes is not None else np.full(len(rows), np.nan)
     )
     for r, (g, s), sim_t in zip(rows, index, sim_minutes):
         sim_n, sim_c = int(sim.entered[g, s]), int(sim.completed[g, s])
