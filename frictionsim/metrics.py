@@ -59,11 +59,18 @@ class Metric:
     compute: Compute  # (replication's counters, scenario, step or segment index) -> value
     description: str
     headline: bool = False  # a contract metric of DESIGN.md's summary (run level)
-    only: str = ""  # a step metric of some steps only: a key of STEPS_WITH ("": every step)
+    # a step metric of some steps only (a key of STEPS_WITH), or a run metric of some
+    # scenarios only (a key of SCENARIOS_WITH); "": every step, every scenario
+    only: str = ""
 
     def applies(self, step: Step) -> bool:
         """Whether ``step`` has this metric (a queue's metrics only where there is one)."""
         return STEPS_WITH[self.only][0](step)
+
+    def exists_in(self, scenario: Scenario) -> bool:
+        """Whether a run metric has a meaning in ``scenario`` (the service's only where
+        there is a service)."""
+        return SCENARIOS_WITH[self.only][0](scenario)
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -92,6 +99,13 @@ STEPS_WITH: dict[str, tuple[Callable[[Step], bool], str]] = {
         lambda step: step.schedule is not None and step.schedule.closed == "leave",
         "steps whose `schedule` turns customers away when closed",
     ),
+}
+
+
+#: The scenarios some run metrics exist for (in ``summary.json`` they are always written).
+SCENARIOS_WITH: dict[str, tuple[Callable[[Scenario], bool], str]] = {
+    "": (lambda scenario: True, "every scenario"),
+    "service": (lambda scenario: scenario.service is not None, "scenarios with a `service`"),
 }
 
 
@@ -206,8 +220,14 @@ def _word_of_mouth_loss(r: RunResult) -> float:
     return r.prospects_lost * per_organic
 
 
-def _run(name, kind, label, compute, description, headline=False) -> Metric:
-    return Metric(name, "run", kind, label, lambda r, s, i: compute(r, s), description, headline)
+def _run(name, kind, label, compute, description, headline=False, only="") -> Metric:
+    return Metric(
+        name, "run", kind, label, lambda r, s, i: compute(r, s), description, headline, only
+    )
+
+
+def _service(name, kind, label, compute, description) -> Metric:
+    return _run(name, kind, label, compute, description, only="service")
 
 
 def _step(name, kind, label, compute, description, only="") -> Metric:
@@ -294,27 +314,29 @@ METRICS: tuple[Metric, ...] = (
          "customers about to abandon for friction whom a step's `recovery` offer brought back"),
     _run("recovery_costs", "money", "recovery offer costs", lambda r, s: _recovery_costs(r, s),
          "Σ over steps of recovery offers shown × recovery.cost"),
-    _run("contacts", "count", "service contacts", lambda r, s: float(_contacts(r)),
-         "contacts of the `service` journey: about defects, and those that came on their own"),
-    _run("contacts_resolved", "count", "contacts resolved",
-         lambda r, s: float(_contact_counts(r)[0]),
-         "contacts that went past the service's last step"),
-    _run("contacts_unresolved", "count", "contacts unresolved",
-         lambda r, s: float(_contact_counts(r)[1]),
-         "contacts that failed every attempt at a service step (no fallback)"),
-    _run("contacts_abandoned", "count", "contacts abandoned",
-         lambda r, s: float(_contact_counts(r)[2]),
-         "contacts that gave up (friction: waiting, irritation; or an exit)"),
-    _run("resolution_rate", "rate", "resolution rate",
-         lambda r, s: ratio(_contact_counts(r)[0], _contacts(r)), "contacts_resolved / contacts"),
-    _run("contact_mean_wait", "minutes", "mean wait of a contact", lambda r, s: _contact_wait(r),
-         "minutes in the service's queues, over all contacts"),
-    _run("service_utilisation", "rate", "service utilisation", _service_utilisation,
-         "capacity-minutes held at the service's steps / their unit-minutes on duty (+ overtime)"),
-    _run("service_costs", "money", "service costs", _service_costs,
-         "service.cost × contacts + the service steps' cost × entered + their capacity costs"),
-    _run("cost_per_contact", "money", "cost per contact",
-         lambda r, s: ratio(_service_costs(r, s), _contacts(r)), "service_costs / contacts"),
+    _service("contacts", "count", "service contacts", lambda r, s: float(_contacts(r)),
+             "contacts of the `service` journey: about defects, and those that came on their own"),
+    _service("contacts_resolved", "count", "contacts resolved",
+             lambda r, s: float(_contact_counts(r)[0]),
+             "contacts that went past the service's last step"),
+    _service("contacts_unresolved", "count", "contacts unresolved",
+             lambda r, s: float(_contact_counts(r)[1]),
+             "contacts that failed every attempt at a service step (no fallback)"),
+    _service("contacts_abandoned", "count", "contacts abandoned",
+             lambda r, s: float(_contact_counts(r)[2]),
+             "contacts that gave up (friction: waiting, irritation; or an exit)"),
+    _service("resolution_rate", "rate", "resolution rate",
+             lambda r, s: ratio(_contact_counts(r)[0], _contacts(r)),
+             "contacts_resolved / contacts"),
+    _service("contact_mean_wait", "minutes", "mean wait of a contact",
+             lambda r, s: _contact_wait(r), "minutes in the service's queues, over all contacts"),
+    _service("service_utilisation", "rate", "service utilisation", _service_utilisation,
+             "capacity-minutes held at the service's steps / their unit-minutes on duty "
+             "(+ overtime)"),
+    _service("service_costs", "money", "service costs", _service_costs,
+             "service.cost × contacts + the service steps' cost × entered + their capacity costs"),
+    _service("cost_per_contact", "money", "cost per contact",
+             lambda r, s: ratio(_service_costs(r, s), _contacts(r)), "service_costs / contacts"),
     _run("remediation_costs", "money", "remediation costs", lambda r, s: r.remediation_costs,
          "Σ over defects that surfaced of their step's defect.cost (reshipping, refunds)"),
     _run("base_customers_end", "count", "base customers at the end",
@@ -524,7 +546,7 @@ def flat_values(result: RunResult, scenario: Scenario) -> dict[str, float]:
 
 def paths(scenario: Scenario) -> list[str]:
     """The path of every metric ``scenario`` has, in the order of :func:`flat_values`."""
-    out = list(TABLE["run"])
+    out = [name for name, m in TABLE["run"].items() if m.exists_in(scenario)]
     for i, step in enumerate(scenario.steps):
         out += [f"steps.{step.name}.{m.name}" for m in step_metrics_of(scenario, i)]
     for seg in scenario.segments:
@@ -548,7 +570,21 @@ def check_path(path: str, scenario: Scenario | None = None, point: str | None = 
     at = f" (at {point})" if point else ""
     where += at
     metric = lookup(path)
-    if metric is not None and metric.only and scenario is not None:
+    owner = path.split(".", 1)[1].rsplit(".", 1)[0] if metric and metric.level != "run" else ""
+    service = scenario.service if scenario is not None else None
+    if metric is not None and metric.level == "run" and scenario is not None:
+        reason = f"'{shown}' is a metric of {SCENARIOS_WITH[metric.only][1]} only{at}"
+    elif metric is not None and metric.level == "step" and service is not None and owner in {
+        step.name for step in service.steps
+    }:  # fmt: skip
+        reason = (
+            f"'{shown}': '{owner}' is a step of the service '{service.name}', whose numbers are "
+            "run metrics: contacts, resolution_rate, contact_mean_wait, service_utilisation, "
+            f"service_costs, cost_per_contact{at}"
+        )
+    elif metric is not None and metric.only and scenario is not None and owner in {
+        step.name for step in scenario.steps
+    }:  # fmt: skip
         reason = f"'{shown}' is a metric of {STEPS_WITH[metric.only][1]} only{at}"
     else:
         reason = f"unknown metric '{shown}'{where}{hint}"

@@ -125,7 +125,9 @@ def test_the_base_runs_on_simpy_and_is_off_by_default():
     ("base", "extra", "message"),
     [
         ({"between_purchases": "10d", "lifetime": "50d"}, {"repeat": {}},
-         "base: a customer base brings its customers back itself"),
+         "base: a customer base brings its customers back itself: remove `repeat`"),
+        ({"between_purchases": "10d", "lifetime": "50d"}, {"reminders": {"exit": 1}},
+         "base: a customer base brings its customers back itself: remove `reminders`"),
         ({"between_purchases": "10d", "lifetime": 0}, {}, "base.lifetime: "),
         ({"between_purchases": "10d", "lifetime": "5d", "customers": -1}, {}, "base.customers: "),
         ({"lifetime": "5d"}, {}, "base.between_purchases: "),

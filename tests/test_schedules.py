@@ -20,14 +20,14 @@ from .conftest import make_scenario, one_segment, run_once
 EIGHT_TO_NINE = [0] * 8 + [1] + [0] * 15  # one unit on duty from 8:00 to 9:00
 
 
-def desk(schedule, tolerance=1e9, wait_irritation=0.0, **changes):
+def desk(schedule, tolerance=1e9, wait_irritation=0.0, duration=25, **changes):
     return make_scenario(
         segments=one_segment({"dist": "fixed", "value": tolerance}),
         steps=[
             {
                 "name": "desk",
                 "capacity": 1,
-                "duration": 25,
+                "duration": duration,
                 "wait_irritation": wait_irritation,
                 "schedule": schedule,
             }
@@ -138,6 +138,15 @@ def test_bad_schedules_are_refused_with_their_field(schedule, capacity, message)
     assert message in str(err.value)
 
 
+def test_a_fractional_number_on_duty_above_capacity_is_one_problem():
+    step = {"name": "desk", "duration": 1, "capacity": 1, "schedule": {"hours": [1.5] * 24}}
+    with pytest.raises(ScenarioError) as err:
+        make_scenario(steps=[step])
+    problems = [line for line in str(err.value).splitlines() if "steps.desk" in line]
+    assert len(problems) == 24
+    assert all("expected a whole number, got 1.5" in line for line in problems)
+
+
 LAM, MEAN = 1.0, 2.0  # arrivals per minute, service minutes: offered load 2
 
 
@@ -202,3 +211,38 @@ def test_a_member_who_joined_in_the_warm_up_churns_into_the_run_s_counts():
     base = load_scenario("scenarios/customer_base.yaml", overrides=["warmup=2d"])
     r = run_once(base, seed=3)
     assert r.base_churned > 0
+
+
+def _open_minutes(t: float) -> float:
+    """Minutes on duty in [0, t] with ``EIGHT_TO_NINE`` every day."""
+    return 60.0 * math.floor(t / 1440) + min(60.0, max(0.0, t % 1440 - 480))
+
+
+@pytest.mark.parametrize("duration", [25 + 1440 * 700, 100_800_000, 1e12])
+def test_a_unit_held_for_years_counts_its_overtime_without_an_event_per_hour(duration):
+    # one customer at 8:10 holds the only unit for `duration`: the desk is on duty
+    # 8:00-9:00 each day, so every other minute held is overtime. 10^12 minutes are 1.9
+    # million years, 1.4 billion changes on duty: they are accounted in whole weeks
+    scenario = desk({"hours": EIGHT_TO_NINE}, duration=duration)
+    r = run_once(scenario, arrivals=[490], record_customers=True)
+    assert r.end_time == 490 + duration
+    on_duty = _open_minutes(490 + duration) - _open_minutes(490)
+    assert r.step_overtime[0] == pytest.approx(duration - on_duty, rel=1e-12)
+    assert r.step_busy_time[0] == duration
+
+
+def test_two_scheduled_steps_change_their_units_each_at_its_own_hours():
+    # A at 7:30 waits for the first desk (8:00-9:00) and is served 8:00-8:25; the second
+    # desk opens at 9:00 (NINE_TO_TEN), so A waits there 8:25-9:00 and leaves at 9:25
+    nine_to_ten = [0] * 9 + [1] + [0] * 14
+    steps = [
+        {"name": "desk", "capacity": 1, "duration": 25, "schedule": {"hours": EIGHT_TO_NINE}},
+        {"name": "till", "capacity": 1, "duration": 25, "schedule": {"hours": nine_to_ten}},
+    ]
+    scenario = make_scenario(
+        segments=one_segment({"dist": "fixed", "value": 1e9}), steps=steps, horizon=600
+    )
+    r = run_once(scenario, arrivals=[450], record_customers=True)
+    assert ends(r) == ([565.0], [0])
+    assert r.step_wait_total.tolist() == [30.0, 35.0]
+    assert r.step_overtime.tolist() == [0.0, 0.0]

@@ -5,6 +5,7 @@ Hand-computed micro-cases, and Erlang C for a support desk fed by Poisson contac
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -227,3 +228,25 @@ def test_contacts_are_in_the_event_log_as_the_buyer_s_person():
     assert ("chat queue", "complete", 70.0) in [e[2:] for e in contacts if e[1] == 1]
     assert sink.persons == {(CONTACT, 0): (0, 0), (CONTACT, 1): (0, 1)}  # the buyers' visits
     assert {(CONTACT, 0), (CONTACT, 1)} <= set(sink.ended)
+
+
+def test_studies_name_the_service_s_metrics_only_where_there_is_a_service():
+    from frictionsim.errors import OptionError
+    from frictionsim.metrics import check_path, paths
+
+    with_service, without = bank(), make_scenario()
+    assert check_path("contact_mean_wait", with_service) == "contact_mean_wait"
+    assert "contact_mean_wait" in paths(with_service)
+    assert "contact_mean_wait" not in paths(without)
+    for metric in ("contacts", "resolution_rate", "contact_mean_wait", "cost_per_contact"):
+        with pytest.raises(OptionError, match=re.escape(f"'{metric}' is a metric of scenarios "
+                           "with a `service` only")):  # fmt: skip
+            check_path(metric, without)
+    # a service step's figures are the run's service metrics, not step metrics
+    for metric in ("steps.chat.p_wait", "steps.chat.entered"):
+        with pytest.raises(OptionError, match="'chat' is a step of the service 'support', "
+                           "whose numbers are run metrics: contacts, resolution_rate"):  # fmt: skip
+            check_path(metric, with_service)
+    # a step that is nowhere is unknown, whatever the metric's name
+    with pytest.raises(OptionError, match=re.escape("unknown metric 'steps.nowhere.p_wait'")):
+        check_path("steps.nowhere.p_wait", with_service)

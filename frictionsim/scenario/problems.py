@@ -459,7 +459,8 @@ def _schedule_problems(doc: Document, scenario: Scenario | None) -> None:
             tables += [(("by_day", day), hours) for day, hours in by_day.items()]
         for path, hours in tables:
             for h, units in enumerate(hours if isinstance(hours, list) else ()):
-                if _number(units) and _number(capacity) and units > capacity:
+                whole = _number(units) and float(units).is_integer()  # else: a field error
+                if whole and _number(capacity) and units > capacity:
                     problem((*path, h), f"{units:g} units on duty at hour {h}, more than "
                             f"capacity {capacity:g}")  # fmt: skip
         if scenario is not None and not any(scenario.duty_week(scenario.steps[i])):
@@ -612,12 +613,16 @@ class _ServiceSteps:
 
 
 def _base_problems(doc: Document) -> None:
-    """``base`` and ``repeat`` both bring customers back: one of them."""
+    """``base`` brings its customers back itself: not also ``repeat`` or ``reminders``
+    (a member brought back twice would lead two lives in the base)."""
     data = doc.data
-    if isinstance(data.get("base"), dict) and data.get("repeat") is not None:
-        doc.problem(doc.mark_of(("base",), key=True), "base",
-                    "a customer base brings its customers back itself: remove `repeat`, "
-                    "or this section")  # fmt: skip
+    if not isinstance(data.get("base"), dict):
+        return
+    for key in ("repeat", "reminders"):
+        if data.get(key) is not None:
+            doc.problem(doc.mark_of(("base",), key=True), "base",
+                        f"a customer base brings its customers back itself: remove `{key}`, "
+                        "or this section")  # fmt: skip
 
 
 def _service_problems(doc: Document, scenario: Scenario | None) -> None:

@@ -234,6 +234,15 @@ class _Shifted:
         self.sink.person(src, i, person)
 
 
+def _next_change(week: Any, hour: int) -> int:
+    """The first hour after ``hour`` whose number on duty differs from ``hour``'s."""
+    units = week[hour % 168]
+    k = hour + 1
+    while week[k % 168] == units:
+        k += 1
+    return k
+
+
 class _Simulation:
     #: The outcome of failing every attempt at a step without a fallback: friction
     #: in the checkout (a service journey's contacts are unresolved instead).
@@ -973,42 +982,95 @@ class _Simulation:
     def start(self, chunks: Any) -> None:
         """Start the run's processes: arrivals at the times of ``chunks``, and a
         schedule's units on duty."""
+        hour = math.floor(-self.warmup / 60)  # the hour of the clock's start
+        changing = {}
         for s, st in enumerate(self.plan):
             if st.duty is not None:
-                self.on_duty[s] = st.duty[math.floor(-self.warmup / 60) % 168]
+                self.on_duty[s] = st.duty[hour % 168]
                 if len(set(st.duty)) > 1:
-                    self.env.process(self.duty(s))
+                    changing[s] = _next_change(st.duty, hour)
+        if changing:
+            self.env.process(self.duty(changing))
         self.env.process(self.arrivals(chunks))
 
-    def duty(self, s: int):
-        """Units on duty at step ``s`` follow its schedule: at each hour where their
-        number changes, more units take waiting customers at once; fewer take nobody
-        new until those still serving have finished. It stops once arrivals are over
-        and nobody is left or expected."""
+    def duty(self, changing: dict[int, int]):
+        """Units on duty at the scheduled steps (``changing``: step → the next hour its
+        number changes) follow their schedules: at each hour where a step's number
+        changes, more units take waiting customers at once; fewer take nobody new until
+        those still serving have finished. Changes that can start nobody before the
+        next other event are accounted at once (``skip``), so a long quiet span costs
+        no event per hour. It stops once arrivals are over and nobody is left or
+        expected."""
         env = self.env
-        week = self.plan[s].duty
-        hour = math.floor(-self.warmup / 60)  # the hour of the clock's start
-        queue = self.queues[s]
         while True:
-            units = week[hour % 168]
-            k = hour + 1
-            while week[k % 168] == units:  # the next hour with another number on duty
-                k += 1
+            k = min(changing.values())
             yield env.timeout(self.warmup + 60.0 * k - env.now)
-            hour = k
             if env.now >= self.horizon and not self.alive[0] and not self.pending[0]:
                 return
-            self.level(s)
-            self.on_duty[s] = units = week[k % 168]
-            sim = self.counted(env.now)
-            while queue and self.busy[s] < units:
-                ticket = queue.popleft()
-                if not ticket.triggered:  # skip customers who reneged
-                    self.level(s)
-                    self.busy[s] += 1
-                    if self.busy[s] > sim.max_busy[s]:
-                        sim.max_busy[s] = self.busy[s]
-                    ticket.succeed(True)
+            for s, hour in changing.items():
+                if hour == k:
+                    self.change(s, k)
+                    changing[s] = _next_change(self.plan[s].duty, k)
+            if env.now >= self.warmup:
+                until = env.peek()
+                if env.now < self.horizon:
+                    until = min(until, self.horizon)
+                if until < math.inf:
+                    for s in changing:
+                        changing[s] = self.skip(s, changing[s], until)
+
+    def change(self, s: int, k: int) -> None:
+        """Hour ``k`` starts at scheduled step ``s``: its units on duty change."""
+        queue = self.queues[s]
+        self.level(s)
+        self.on_duty[s] = units = self.plan[s].duty[k % 168]
+        sim = self.counted(self.env.now)
+        while queue and self.busy[s] < units:
+            ticket = queue.popleft()
+            if not ticket.triggered:  # skip customers who reneged
+                self.level(s)
+                self.busy[s] += 1
+                if self.busy[s] > sim.max_busy[s]:
+                    sim.max_busy[s] = self.busy[s]
+                ticket.succeed(True)
+
+    def skip(self, s: int, k: int, until: float) -> int:
+        """The changes of step ``s`` from hour ``k`` on that come before the last one
+        before minute ``until``, when nothing else happens before then and they can
+        start nobody (nobody waits, or every unit of the week is busy): their overtime
+        is added (whole weeks at once) and the hour of the first change left is
+        returned."""
+        week = self.plan[s].duty
+        busy = self.busy[s]
+        if self.waiting[s] and busy < max(week):
+            return k
+        start = self.warmup
+        sim = self.counted(self.env.now)
+        while True:
+            nxt = _next_change(week, k)
+            if start + 60.0 * nxt >= until:
+                return k
+            weeks = math.floor((until - start - 60.0 * k) / 10080.0) - 1
+            if weeks > 0:  # whole weeks from the change at k to the change at k + 168·weeks
+                self.change_quietly(s, k, sim)
+                per_week = 60.0 * sum(max(0, busy - u) for u in week)
+                if per_week:
+                    sim.overtime[s] += weeks * per_week
+                k += 168 * weeks
+                self.level_at[s] = start + 60.0 * k
+                continue
+            self.change_quietly(s, k, sim)
+            k = nxt
+
+    def change_quietly(self, s: int, k: int, sim: _Simulation) -> None:
+        """Hour ``k`` starts at step ``s`` where nobody can start: overtime since the
+        last change, then the new number on duty."""
+        t = self.warmup + 60.0 * k
+        over = self.busy[s] - self.on_duty[s]
+        if over > 0:
+            sim.overtime[s] += over * (t - self.level_at[s])
+        self.level_at[s] = t
+        self.on_duty[s] = self.plan[s].duty[k % 168]
 
     # -- result -------------------------------------------------------------------------------
 
