@@ -403,7 +403,7 @@ class _Simulation:
         source = self.sources[ORGANIC]
         deterrals = self.deterrals
         for chunk in chunks:
-            for t in chunk:
+            for t in chunk.tolist():  # plain floats
                 delay = t - env.now
                 if delay > 0:
                     yield timeout(delay)
@@ -1269,7 +1269,7 @@ def simulate(
     if arrivals is None:
         chunks = arrival_times(scenario, sim.arrival_rng)
     else:
-        chunks = [np.asarray(arrivals, dtype=float).tolist()]
+        chunks = [np.asarray(arrivals, dtype=float)]
     sim.start(chunks)
     if sim.base is not None:
         sim.populate()

@@ -61,8 +61,8 @@ def substream(seq: np.random.SeedSequence, *key: int | str) -> np.random.Generat
     return np.random.Generator(np.random.PCG64(child))
 
 
-def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list[float]]:
-    """Yield chunks (lists) of arrival times in ``[0, warmup + horizon)``: Poisson at
+def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Yield chunks (arrays) of arrival times in ``[0, warmup + horizon)``: Poisson at
     ``rate × profile[hour] × weekly[day]``, by thinning a Poisson process at the peak
     rate (no thinning, and no thinning draws, when the rate is flat). Hour and day count
     from ``start``, which is minute ``warmup``: a warm-up of a day sees yesterday's hours."""
@@ -86,9 +86,12 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[list
             if not flat:  # thinning: keep with probability rate(t) / peak
                 clock = times - warmup  # minutes since `start`
                 hour = np.floor_divide(clock, 60).astype(np.int64) % 24
-                day = np.floor_divide(clock, 1440).astype(np.int64) % 7
-                times = times[rng.random(ARRIVAL_CHUNK) * peak < profile[hour] * week[day]]
-        yield times[times < end].tolist()
+                keep = profile[hour]
+                if scenario.weekly:  # else every day's factor is 1: the product is the same
+                    day = np.floor_divide(clock, 1440).astype(np.int64) % 7
+                    keep = keep * week[day]
+                times = times[rng.random(ARRIVAL_CHUNK) * peak < keep]
+        yield times[times < end]
 
 
 #: Most bins of arrivals over time, whatever the horizon.
@@ -222,14 +225,15 @@ class Streams:
         self.returning = source == RETURNING
         self.customer = substream(seq, *pre, "customers")
         self.segment = [substream(seq, *pre, "segment", s.name) for s in scenario.segments]
-        self.exit, self.branch, self.dur, self.err, self.defect, self.revisit = (
-            [] for _ in "123456"
+        names = [step.name for step in scenario.steps]
+        # made when first drawn from (most flows never draw a defect or a revisit)
+        self.exit, self.branch, self.defect, self.revisit = (
+            _PerStep(seq, pre, names, kind) for kind in ("exit", "branch", "defect", "revisit")
         )
+        self.dur, self.err = [], []
         for step in scenario.steps:
             name = step.name
             attempts = step.errors.max_attempts if step.errors else 1
-            self.exit.append(substream(seq, *pre, "step", name, "exit"))
-            self.branch.append(substream(seq, *pre, "step", name, "branch"))
             # streams per attempt only where they are drawn from (a stream is keyed by
             # its name, so making one or not changes no other): up to 100 attempts
             # each at up to 1000 steps would otherwise cost seconds and memory
@@ -245,5 +249,24 @@ class Streams:
                 if failing
                 else []
             )
-            self.defect.append(substream(seq, *pre, "step", name, "defect"))
-            self.revisit.append(substream(seq, *pre, "step", name, "revisit"))  # loops
+
+
+class _PerStep:
+    """One stream of a kind per step (``exit``, ``branch``, ...), each made when it is
+    first asked for: a stream is keyed by its name, so making one or not changes no
+    other, and a replication makes only those it draws from."""
+
+    def __init__(
+        self, seq: np.random.SeedSequence, pre: tuple[str, ...], names: list[str], kind: str
+    ) -> None:
+        self.seq, self.pre, self.names, self.kind = seq, pre, names, kind
+        self.made: dict[int, np.random.Generator] = {}
+
+    def __getitem__(self, s: int) -> np.random.Generator:
+        rng = self.made.get(s)
+        if rng is None:
+            rng = self.made[s] = substream(self.seq, *self.pre, "step", self.names[s], self.kind)
+        return rng
+
+    def __len__(self) -> int:
+        return len(self.names)
