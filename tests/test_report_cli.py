@@ -217,6 +217,32 @@ def test_a_report_drawn_in_parts_is_the_report_drawn_at_once(folder, parts):
     assert drawn == whole
 
 
+@pytest.mark.parametrize("parts", [1, 2, 3, 9])
+def test_the_charts_are_shared_once_each_the_longest_first(parts):
+    from frictionsim.report.parts import CHART_COST, PAGES_COST, report_order, share
+
+    names = list(CHART_COST)
+    shared = share(names, parts)
+    assert len(shared) == parts
+    assert sorted(n for part in shared for n in part) == sorted(names)
+    for part in shared:
+        assert part == report_order(part)  # each part in report order
+    # no part could give its last chart to another and finish sooner (the greedy bound)
+    loads = [sum(CHART_COST[n] for n in part) + (PAGES_COST if k == 0 else 0)
+             for k, part in enumerate(shared)]  # fmt: skip
+    assert max(loads) - min(loads) <= max(CHART_COST.values()) + 1e-9
+
+
+def test_the_run_charts_come_in_the_order_the_parts_are_merged_in(folder):
+    from frictionsim.report.parts import CHART_COST
+    from frictionsim.report.run_charts import chart_plan
+
+    summary = json.loads((folder / "summary.json").read_text())
+    dists = json.loads((folder / "distributions.json").read_text())
+    names = [name for name, *_ in chart_plan(summary, dists)]
+    assert names == [n for n in CHART_COST if n in names]
+
+
 def test_workers_draw_the_charts_of_a_run_byte_for_byte(tmp_cwd):
     """--jobs 2: the execution's workers load matplotlib while it simulates, then each
     draws every other chart; the folder is the one a single process writes."""

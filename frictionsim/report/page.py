@@ -31,6 +31,7 @@ from .common import (
     render_png,
 )
 from .html_page import GENERATOR, embed_charts, html_page, png_size
+from .parts import share
 from .run_charts import chart_plan
 
 # -- key numbers ------------------------------------------------------------------------------
@@ -271,13 +272,14 @@ def render_report(
 
     ``report.html`` is one self-contained file, every chart inside it.
 
-    ``part`` of ``parts``: only every ``parts``-th chart from the ``part``-th (the
-    pages with the first part, ``report.html`` holding that part's charts only), so
-    that processes can draw a report together;
+    ``part`` of ``parts``: only the charts :func:`~frictionsim.report.parts.share` gives
+    that part (the pages with the first part, ``report.html`` holding that part's charts
+    only), so that processes can draw a report together;
     :func:`frictionsim.results.drawing.merge_parts` puts their files back in order and
     the other charts into ``report.html``."""
     plan = chart_plan(summary, distributions, word_of_mouth, overrides)
-    files = {name: render_png(draw) for name, _, _, draw in plan[part::parts]}
+    mine = set(share([name for name, *_ in plan], parts)[part])
+    files = {name: render_png(draw) for name, _, _, draw in plan if name in mine}
     if part != 0:
         return files
     listed = [(name, title, caption) for name, title, caption, _ in plan]

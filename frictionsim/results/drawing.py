@@ -36,12 +36,10 @@ def merge_parts(drawn: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
     with the first part, and ``report.html`` gets the other parts' charts put in
     (:func:`~frictionsim.report.html_page.embed_charts`, plain text: no matplotlib)."""
     from ..report.html_page import embed_charts
+    from ..report.parts import report_order
 
-    charts = [[(n, b) for n, b in d.items() if n not in PAGES] for d in drawn]
-    out: dict[str, bytes] = {}
-    for i in range(sum(len(c) for c in charts)):
-        name, content = charts[i % len(drawn)][i // len(drawn)]
-        out[name] = content
+    charts = {n: b for d in drawn for n, b in d.items() if n not in PAGES}
+    out = {name: charts[name] for name in report_order(list(charts))}
     pages = {n: b for n, b in drawn[0].items() if n in PAGES}
     if "report.html" in pages:
         pages["report.html"] = embed_charts(pages["report.html"].decode(), out).encode()
