@@ -163,9 +163,21 @@ def assert_same(a: RunResult, b: RunResult) -> None:
             assert x == y, f.name
 
 
+@pytest.fixture(params=["compiled", "arrays"])
+def steps_by(request, monkeypatch):
+    """A test twice: steps without capacity walked by the numba-compiled kernel
+    (:mod:`frictionsim.sim.plain`, where numba is installed) and by the array code."""
+    from frictionsim.sim import plain
+
+    if request.param == "compiled" and plain.compiled() is None:
+        pytest.skip("numba is not installed (pip install 'frictionsim[fast]')")
+    monkeypatch.setattr(fastpath, "PYTHON_STEPS", request.param == "arrays")
+    return request.param
+
+
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_fast_path_equals_simpy_exactly(name, seed):
+def test_fast_path_equals_simpy_exactly(name, seed, steps_by):
     scenario = make_scenario(**SCENARIOS[name])
     assert fastpath.supports(scenario)
     slow = simpy_engine.simulate(scenario, np.random.SeedSequence(seed))
@@ -176,7 +188,7 @@ def test_fast_path_equals_simpy_exactly(name, seed):
 
 
 @pytest.mark.parametrize("chunk", [BLOCK, fastpath.CHUNK])
-def test_fast_path_equals_simpy_across_blocks_and_chunks(chunk, monkeypatch):
+def test_fast_path_equals_simpy_across_blocks_and_chunks(chunk, monkeypatch, steps_by):
     """More customers than two random-number blocks (4096 each), walked in chunks of one
     block or all at once, so block and chunk boundaries are crossed."""
     monkeypatch.setattr(fastpath, "CHUNK", chunk)

@@ -30,10 +30,12 @@ BUNDLED = Path(__file__).parent.parent / "scenarios"
 @pytest.fixture(params=["compiled", "python"], autouse=True)
 def kernel(request, monkeypatch):
     """Every test twice: the queue walked by the numba-compiled kernel (where numba is
-    installed) and by the same function in plain Python. Both must give SimPy's numbers."""
+    installed) and by the same function in plain Python, the other steps by the compiled
+    :mod:`frictionsim.sim.plain` and by the array code. Both must give SimPy's numbers."""
     if request.param == "compiled" and fcfs.compiled() is None:
         pytest.skip("numba is not installed (pip install 'frictionsim[fast]')")
     monkeypatch.setattr(fastpath, "PYTHON_QUEUES", request.param == "python")
+    monkeypatch.setattr(fastpath, "PYTHON_STEPS", request.param == "python")  # array code
     return request.param
 
 
@@ -231,6 +233,40 @@ def queue_flows(draw):
 )
 @given(queue_flows(), st.integers(0, 2**32 - 1))
 def test_random_flows_with_queues_equal_simpy_field_for_field(spec, seed):
+    scenario = make_scenario(**spec)
+    assert fastpath.supports(scenario)
+    seq = np.random.SeedSequence(seed)
+    assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
+
+
+@st.composite
+def plain_flows(draw):
+    """The flows of :func:`queue_flows` without their queues, some with a segment's own
+    exit, error chance and branch probabilities."""
+    spec = draw(queue_flows())
+    for step in spec["steps"]:
+        for key in ("capacity", "wait_irritation", "balk_at"):
+            step.pop(key, None)
+    first = spec["steps"][0]
+    if draw(st.booleans()):
+        own = {"exit": draw(st.sampled_from([0.0, 0.3]))}
+        if "errors" in first:
+            own["errors"] = {"p": draw(st.sampled_from([0.0, 0.6]))}
+        if "next" in first:
+            own["next"] = [{"to": "s1", "p": 0.1}, {"to": "s2", "p": 0.9}]
+        first["by_segment"] = {"mobile": own}
+    return spec
+
+
+@settings(
+    max_examples=40,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(plain_flows(), st.integers(0, 2**32 - 1))
+def test_random_flows_without_queues_equal_simpy_field_for_field(spec, seed):
     scenario = make_scenario(**spec)
     assert fastpath.supports(scenario)
     seq = np.random.SeedSequence(seed)

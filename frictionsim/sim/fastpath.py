@@ -14,7 +14,9 @@ operations, one step at a time in topological order, a chunk of ``CHUNK``
 arrivals at a time, so memory does not grow with the customers. A chunk's
 customers who are still in the flow (on their way, or waiting at a queue that
 only serves those who reached it before the next chunk's first arrival) are
-carried into the next chunk with their random numbers. The result is the same
+carried into the next chunk with their random numbers. Where numba is installed, a
+step without capacity is walked customer by customer in compiled code
+(:mod:`.plain`), with the same numbers as the array code. The result is the same
 :class:`~.result.RunResult`, field for field: counters are identical, times
 are the same float sums (``now + duration`` in the order SimPy adds them), and
 money, waits and checkout-time totals are summed in the order SimPy's event
@@ -44,9 +46,11 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..scenario import Scenario
+from . import plain
 from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
 from .result import (
     IRRITATION_BINS,
+    LOW_BITS,
     TIME_BINS,
     TIME_INNER_EDGES,
     RunResult,
@@ -273,6 +277,8 @@ CHUNK = 16 * BLOCK
 CHUNK_BYTES = 64 * 2**20
 #: Walk queues in Python even where numba is installed (the numbers are the same).
 PYTHON_QUEUES = False
+#: Steps without capacity by the array code even where numba compiles :mod:`.plain`.
+PYTHON_STEPS = False
 
 
 class _Tie(Exception):
@@ -346,6 +352,8 @@ class _Step(StepPlan):
             for k, cum in enumerate(self.next_cum_seg)
             if cum is not self.next_cum
         ]
+        # every segment's cumulative branch probabilities, one row each (compiled steps)
+        self.cum_of = np.asarray([np.asarray(c, dtype=float) for c in self.next_cum_seg])
         self.next_cum = np.asarray(self.next_cum)
         self.exit_of = np.asarray(self.exit_seg, dtype=float)  # per segment
         self.err_p_of = np.asarray(self.err_p_seg, dtype=float)
@@ -366,12 +374,12 @@ class _Step(StepPlan):
             into[i, "exit"] = self.rng_exit.random(size)[:m]
         if self.next_single is None:
             into[i, "branch"] = self.rng_branch.random(size)[:m]
-        if self.dur_const is None:
-            for a, rng in enumerate(self.rng_dur):  # attempt a of customer j
-                into[i, "dur", a] = self.duration.sample(rng, size)[:m]
+        if self.dur_const is None:  # row j, column a: attempt a of customer j
+            into[i, "dur"] = np.stack(
+                [self.duration.sample(rng, size)[:m] for rng in self.rng_dur], axis=1
+            )
         if self.failing:
-            for a, rng in enumerate(self.rng_err):
-                into[i, "err", a] = rng.random(size)[:m]
+            into[i, "err"] = np.stack([rng.random(size)[:m] for rng in self.rng_err], axis=1)
 
     def advance(self, batch: _Batch, idx: np.ndarray) -> None:
         """Send the customers ``idx``, who completed this step, to its successor."""
@@ -753,12 +761,16 @@ def _walk(
     sens = customers.sens[seg]
     committing = customers.commit[seg] if customers.commit.any() else None
     top = IRRITATION_BINS - 1
+    compiled = None if PYTHON_STEPS else plain.compiled()
     for i in order:
         at = np.flatnonzero(b.where == i)
         if at.size == 0:
             continue
         st = steps[i]
         cols = b.cols
+        if compiled is not None and not st.capacity:
+            _plain(compiled, st, b, at, customers, counts, committing is not None)
+            continue
         commit = committing if st.commits else None
         waiting = at[b.parked[at]]  # entered in an earlier batch, still in the queue
         idx = at[~b.parked[at]]
@@ -797,7 +809,7 @@ def _walk(
             st.advance(b, idx)
             idx = idx[:0]
         for a in range(st.attempts if idx.size else 0):
-            d = None if st.dur_const is not None else cols[i, "dur", a][idx]
+            d = None if st.dur_const is not None else cols[i, "dur"][idx, a]
             if st.time_irr > 0:  # irritation grows while they perform it
                 if d is None:
                     d = np.full(idx.size, st.dur_const)
@@ -811,7 +823,7 @@ def _walk(
                 now[idx] = np.where(d > 0, now[idx] + d, now[idx])
             if not st.failing:
                 break
-            fail = cols[i, "err", a][idx] < st.err_p_of[seg[idx]]
+            fail = cols[i, "err"][idx, a] < st.err_p_of[seg[idx]]
             bad = idx[fail]
             counts.passing(i, idx[~fail], b)
             _complete(idx[~fail], irr, start, peak, last, limit, commit)
@@ -838,6 +850,47 @@ def _walk(
         b.where[lost] = -2
         b.lost_at[lost] = i
         counts.ab_friction[i] += lost.size
+
+
+_NO_ROWS = np.zeros(0)
+_NO_COLUMNS = np.zeros((0, 0))
+
+
+def _plain(
+    walk: Any,
+    st: _Step,
+    b: _Batch,
+    idx: np.ndarray,
+    customers: _Customers,
+    counts: _Counts,
+    committing: bool,
+) -> None:
+    """Customers ``idx`` through ``st``, a step without capacity, by the compiled
+    :func:`.plain.walk` (the same numbers as the array code of :func:`_walk`)."""
+    i, cols = st.i, b.cols
+    n = np.zeros(5, dtype=np.int64)
+    sums = np.zeros(plain.N_SUMS, dtype=np.int64)
+    walk(
+        idx, b.seg, b.now, b.irr, b.limit, b.start, b.peak, b.last, b.where, b.outcome,
+        b.lost_at, b.entered_at, customers.sens, customers.commit,
+        cols.get((i, "exit"), _NO_ROWS), cols.get((i, "dur"), _NO_COLUMNS),
+        cols.get((i, "err"), _NO_COLUMNS), cols.get((i, "branch"), _NO_ROWS),
+        i, float(st.entry), float(counts.irr_scale), IRRITATION_BINS - 1, bool(st.exits),
+        st.exit_of, float(st.exit_slope), int(st.attempts), st.dur_const is not None,
+        float(st.dur_const or 0.0), float(st.time_irr), bool(st.failing), st.err_p_of,
+        float(st.err_irr), int(st.fallback), bool(st.commits and committing),
+        st.next_single is not None, int(st.next_single or 0), st.next_to, st.cum_of,
+        counts.irr_hist[i], n, sums,
+    )  # fmt: skip
+    counts.entered[i] += n[plain.ENTERED]
+    counts.ab_exit[i] += n[plain.ABANDONED_EXIT]
+    counts.ab_friction[i] += n[plain.ABANDONED_FRICTION]
+    counts.failed[i] += n[plain.FAILED]
+    counts.fell_back[i] += n[plain.FELL_BACK]
+    whole = [(int(sums[k]) << LOW_BITS) + int(sums[k + 1]) for k in (0, 2, 4)]
+    counts.pass_units[i] += whole[0]
+    counts.pass_sq_fine[i] += whole[1]
+    counts.pass_sq_units[i] += whole[2]
 
 
 def _route(st: _Step, b: _Batch, idx: np.ndarray, counts: _Counts) -> None:
@@ -884,11 +937,9 @@ def _serve(
         b.limit[idx],
         sens[idx],
         st.err_p_of[b.seg[idx]],
-        None
-        if st.dur_const is not None
-        else np.stack([b.cols[i, "dur", a][idx] for a in range(st.attempts)]),
+        None if st.dur_const is not None else np.ascontiguousarray(b.cols[i, "dur"][idx].T),
         st.dur_const,
-        np.stack([b.cols[i, "err", a][idx] for a in range(st.attempts)]) if st.failing else None,
+        np.ascontiguousarray(b.cols[i, "err"][idx].T) if st.failing else None,
         st.attempts,
         st.wait_irr,
         st.time_irr,

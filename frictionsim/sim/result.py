@@ -49,8 +49,8 @@ SQ_SPLIT = 2.0**20
 SQ_FINE = 2.0**40
 THROUGH_SQ_SCALE = 2.0**10
 FIXED_CAP = 2.0**62
-_LOW_BITS = 31
-_LOW_MASK = (1 << _LOW_BITS) - 1
+LOW_BITS = 31
+LOW_MASK = (1 << LOW_BITS) - 1
 
 
 def fixed(x: float, scale: float = THROUGH_SCALE) -> int:
@@ -69,7 +69,7 @@ def fixed_sum(x: np.ndarray, scale: float = THROUGH_SCALE) -> int:
     if y.min() >= 0.0 and y.max() < FIXED_CAP / y.size:  # nothing capped, no overflow
         return int(np.rint(y, out=y).astype(np.int64).sum())
     q = np.rint(np.minimum(y, FIXED_CAP)).astype(np.int64)
-    return (int((q >> _LOW_BITS).sum()) << _LOW_BITS) + int((q & _LOW_MASK).sum())
+    return (int((q >> LOW_BITS).sum()) << LOW_BITS) + int((q & LOW_MASK).sum())
 
 
 def from_fixed(units: list[int], scale: float = THROUGH_SCALE) -> np.ndarray:
