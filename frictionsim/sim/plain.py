@@ -16,6 +16,7 @@ array code runs instead, with the same results (the tests run both).
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -37,27 +38,6 @@ from .result import (
 ENTERED, ABANDONED_EXIT, ABANDONED_FRICTION, FAILED, FELL_BACK = range(5)
 #: Slots of ``sums``: high and low bits of the fixed-point minutes, fine squares, coarse.
 N_SUMS = 6
-
-
-def _add_fixed(sums: Any, at: int, x: float, scale: float) -> None:  # pragma: no cover
-    """Add ``x`` in fixed point (``scale`` units, capped) to ``sums[at]`` (high bits) and
-    ``sums[at + 1]`` (low bits), as :func:`~frictionsim.sim.result.fixed_sum` rounds it."""
-    y = x * scale
-    if y > FIXED_CAP:
-        y = FIXED_CAP
-    q = np.int64(np.rint(y))
-    sums[at] += q >> LOW_BITS
-    sums[at + 1] += q & LOW_MASK
-
-
-def _passed(sums: Any, took: float) -> None:  # pragma: no cover
-    """A visit of ``took`` minutes that went on: its minutes and their square."""
-    _add_fixed(sums, 0, took, THROUGH_SCALE)
-    sq = took * took
-    if sq < SQ_SPLIT:
-        _add_fixed(sums, 2, sq, SQ_FINE)
-    else:
-        _add_fixed(sums, 4, sq, THROUGH_SQ_SCALE)
 
 
 def walk(  # pragma: no cover - compiled; the array code is its reference
@@ -134,8 +114,22 @@ def walk(  # pragma: no cover - compiled; the array code is its reference
                 if irr[j] >= limit[j]:
                     lost = True
                     break
-            if passed:
-                _passed(sums, now[j] - entered_at[j])
+            if passed:  # minutes and their square in fixed point, as result.fixed_sum
+                took = now[j] - entered_at[j]  # rounds them: high and low bits apart
+                y = took * THROUGH_SCALE
+                if y > FIXED_CAP:
+                    y = FIXED_CAP
+                q = np.int64(np.rint(y))
+                sums[0] += q >> LOW_BITS
+                sums[1] += q & LOW_MASK
+                sq = took * took
+                at = 2 if sq < SQ_SPLIT else 4  # the fine tier, or the coarse one
+                y = sq * (SQ_FINE if sq < SQ_SPLIT else THROUGH_SQ_SCALE)
+                if y > FIXED_CAP:
+                    y = FIXED_CAP
+                q = np.int64(np.rint(y))
+                sums[at] += q >> LOW_BITS
+                sums[at + 1] += q & LOW_MASK
                 if commits:
                     limit[j] = limit[j] + commit_of[g]
         if lost or gone:
@@ -165,22 +159,21 @@ def _compile() -> Callable[..., None] | None:
         return None
     import numba
 
-    options = {"cache": True, "nogil": True}
-    jit = numba.njit(**options)
-    globals()["_add_fixed"] = jit(_add_fixed)
-    globals()["_passed"] = jit(_passed)
-    return jit(walk)
+    return numba.njit(cache=True, nogil=True)(walk)
 
 
 _compiled: list[Callable[..., None] | None] = []
+_compiling = threading.Lock()  # threads of one worker (a Dask worker's) compile it once
 
 
 def compiled() -> Callable[..., None] | None:
     """:func:`walk` compiled with numba, or ``None`` without numba (made once)."""
     if not _compiled:
-        with warnings.catch_warnings():  # e.g. no writable cache folder: compiled anyway
-            warnings.simplefilter("ignore")
-            _compiled.append(_compile())
+        with _compiling:
+            if not _compiled:
+                with warnings.catch_warnings():  # e.g. no writable cache folder: compiled
+                    warnings.simplefilter("ignore")
+                    _compiled.append(_compile())
     return _compiled[0]
 
 
