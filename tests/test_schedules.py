@@ -246,3 +246,30 @@ def test_two_scheduled_steps_change_their_units_each_at_its_own_hours():
     assert ends(r) == ([565.0], [0])
     assert r.step_wait_total.tolist() == [30.0, 35.0]
     assert r.step_overtime.tolist() == [0.0, 0.0]
+
+
+def test_a_step_opening_as_a_customer_arrives_serves_them_in_simpy_s_event_order():
+    # A waits at `a` from 0:10 until 6:00 and is served there for 120 minutes, reaching
+    # `b` at 8:00 exactly as `b` opens: `b`'s change was booked first (at minute 0, the
+    # end of A's service at 6:00), so SimPy opens `b` before A arrives there
+    a_hours = [0] * 6 + [1, 2] + [1] * 16
+    steps = [
+        {"name": "a", "capacity": 2, "duration": 120, "schedule": {"hours": a_hours}},
+        {"name": "b", "capacity": 1, "duration": 1,
+         "schedule": {"hours": [0] * 8 + [1] * 16, "closed": "leave"}},
+    ]  # fmt: skip
+    scenario = make_scenario(
+        segments=one_segment({"dist": "fixed", "value": 1e9}), steps=steps, horizon=1440
+    )
+    r = run_once(scenario, arrivals=[10], record_customers=True)
+    assert ends(r) == ([481.0], [0])
+    assert r.step_turned_away.tolist() == [0, 0]
+
+
+def test_a_whole_number_written_as_a_float_on_duty_is_one_problem():
+    step = {"name": "desk", "duration": 1, "capacity": 1, "schedule": {"hours": [2.0] * 24}}
+    with pytest.raises(ScenarioError) as err:
+        make_scenario(steps=[step])
+    problems = [line for line in str(err.value).splitlines() if "steps.desk" in line]
+    assert len(problems) == 24
+    assert all("expected a whole number, got 2.0" in line for line in problems)

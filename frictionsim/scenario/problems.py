@@ -459,8 +459,8 @@ def _schedule_problems(doc: Document, scenario: Scenario | None) -> None:
             tables += [(("by_day", day), hours) for day, hours in by_day.items()]
         for path, hours in tables:
             for h, units in enumerate(hours if isinstance(hours, list) else ()):
-                whole = _number(units) and float(units).is_integer()  # else: a field error
-                if whole and _number(capacity) and units > capacity:
+                whole = isinstance(units, int) and isinstance(capacity, int)  # else: a field
+                if whole and not isinstance(units, bool) and units > capacity:  # error
                     problem((*path, h), f"{units:g} units on duty at hour {h}, more than "
                             f"capacity {capacity:g}")  # fmt: skip
         if scenario is not None and not any(scenario.duty_week(scenario.steps[i])):

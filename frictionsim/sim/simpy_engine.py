@@ -983,41 +983,33 @@ class _Simulation:
         """Start the run's processes: arrivals at the times of ``chunks``, and a
         schedule's units on duty."""
         hour = math.floor(-self.warmup / 60)  # the hour of the clock's start
-        changing = {}
         for s, st in enumerate(self.plan):
             if st.duty is not None:
                 self.on_duty[s] = st.duty[hour % 168]
                 if len(set(st.duty)) > 1:
-                    changing[s] = _next_change(st.duty, hour)
-        if changing:
-            self.env.process(self.duty(changing))
+                    self.env.process(self.duty(s, _next_change(st.duty, hour)))
         self.env.process(self.arrivals(chunks))
 
-    def duty(self, changing: dict[int, int]):
-        """Units on duty at the scheduled steps (``changing``: step → the next hour its
-        number changes) follow their schedules: at each hour where a step's number
-        changes, more units take waiting customers at once; fewer take nobody new until
-        those still serving have finished. Changes that can start nobody before the
-        next other event are accounted at once (``skip``), so a long quiet span costs
-        no event per hour. It stops once arrivals are over and nobody is left or
-        expected."""
+    def duty(self, s: int, k: int):
+        """Units on duty at step ``s`` follow its schedule (``k``: the next hour its number
+        changes): at each hour where the number changes, more units take waiting
+        customers at once; fewer take nobody new until those still serving have
+        finished. Changes that can start nobody before the next other event are
+        accounted at once (``skip``), so a long quiet span costs no event per hour. It
+        stops once arrivals are over and nobody is left or expected."""
         env = self.env
         while True:
-            k = min(changing.values())
             yield env.timeout(self.warmup + 60.0 * k - env.now)
             if env.now >= self.horizon and not self.alive[0] and not self.pending[0]:
                 return
-            for s, hour in changing.items():
-                if hour == k:
-                    self.change(s, k)
-                    changing[s] = _next_change(self.plan[s].duty, k)
+            self.change(s, k)
+            k = _next_change(self.plan[s].duty, k)
             if env.now >= self.warmup:
-                until = env.peek()
+                until = env.peek()  # another scheduled step's change is an event too
                 if env.now < self.horizon:
                     until = min(until, self.horizon)
                 if until < math.inf:
-                    for s in changing:
-                        changing[s] = self.skip(s, changing[s], until)
+                    k = self.skip(s, k, until)
 
     def change(self, s: int, k: int) -> None:
         """Hour ``k`` starts at scheduled step ``s``: its units on duty change."""
