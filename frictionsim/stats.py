@@ -20,13 +20,30 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
+from scipy import special
 
 from .metrics import bounds, nps_counts, run_values, segment_values, step_values
 from .metrics import ratio as _ratio
 from .scenario import Scenario
 from .sim.codes import SOURCES
 from .sim.result import RunResult
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The ``p`` quantile of Student's t with ``df`` degrees of freedom (``df`` may be
+    fractional, as Welch's is): ``scipy.stats.t.ppf``'s value, from ``scipy.special``,
+    whose import is a second shorter than ``scipy.stats``'s on every command."""
+    return float(special.stdtrit(df, p))
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T ≤ ``t``) for Student's t with ``df`` degrees of freedom."""
+    return float(special.stdtr(df, t))
+
+
+def chi2_sf(x: float, df: float) -> float:
+    """P(X > ``x``) for a chi-square with ``df`` degrees of freedom."""
+    return float(special.chdtrc(df, x))
 
 
 def run_metrics(result: RunResult, scenario: Scenario) -> dict[str, float]:
@@ -77,7 +94,7 @@ def describe(
     if x.size == 1:
         return {"mean": mean, "sd": None, "ci95": None}
     sd = float(x.std(ddof=1))
-    half = float(st.t.ppf(0.5 + confidence / 2, x.size - 1)) * sd / math.sqrt(x.size)
+    half = t_quantile(0.5 + confidence / 2, x.size - 1) * sd / math.sqrt(x.size)
     ci, clipped = clip_interval([mean - half, mean + half], bounds(metric, difference))
     out: dict[str, Any] = {"mean": mean, "sd": sd, "ci95": ci}
     if clipped:
@@ -284,7 +301,7 @@ def welch_interval(a: Sequence[float], b: Sequence[float], confidence: float = 0
     if se == 0:
         return [diff, diff]
     df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1))
-    half = float(st.t.ppf(0.5 + confidence / 2, df)) * se
+    half = t_quantile(0.5 + confidence / 2, df) * se
     return [diff - half, diff + half]
 
 

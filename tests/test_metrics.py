@@ -161,3 +161,21 @@ def test_every_direction_names_a_metric_and_the_obvious_ones_have_one():
     for path in ("steps.pay.entered", "steps.pay.utilisation", "mean_order_value", "nope"):
         assert metrics.better(path) is None, path
     assert TABLE["run"]["lost_revenue_exit"].better == "lower"
+
+
+@pytest.mark.parametrize("df", [1, 2, 9, 19, 7.37, 41.5, 1000])
+def test_the_t_and_chi2_values_are_scipy_stats_own(df):
+    """The intervals' quantiles come from scipy.special (a faster import): the very values
+    of scipy.stats, whole and fractional (Welch) degrees of freedom alike, and t(0.975, 9)
+    as printed in tables."""
+    from scipy import stats as st
+
+    from frictionsim.stats import chi2_sf, t_cdf, t_quantile
+
+    for p in (0.5, 0.9, 0.975, 0.995):
+        assert t_quantile(p, df) == float(st.t.ppf(p, df))
+    for t in (-3.0, -0.2, 0.0, 1.7):
+        assert t_cdf(t, df) == float(st.t.cdf(t, df))
+    for x in (0.0, 0.5, df, 3.0 * df):
+        assert chi2_sf(x, df) == float(st.chi2.sf(x, df))
+    assert round(t_quantile(0.975, 9), 4) == 2.2622

@@ -61,8 +61,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import optimize
-from scipy import stats as st
 
 from ..errors import CalibrationError, FrictionsimError, ResultsError, did_you_mean, visible
 from ..execution import Execution, Progress, open_execution, replication_seeds
@@ -70,6 +68,7 @@ from ..funnel_data import HourlyEntries, ObservedFunnel
 from ..scenario import Scenario, Uncertainty, fitted_target
 from ..sim.codes import ORDER
 from ..sim.simpy_engine import simulate
+from ..stats import chi2_sf
 
 #: Kinds of free parameters, in the order they are listed.
 KINDS = ("exit", "irritation", "errors", "duration", "tolerance", "rate")
@@ -735,6 +734,8 @@ def _calibrate(
             ex.report(first + min(count[0], total))
         return cache[key]
 
+    from scipy import optimize  # loaded by the command that fits, not by every command
+
     x0 = np.asarray([p.to_free(p.start) for p in parameters])
     simplex = np.vstack([x0, x0 + 0.5 * np.eye(k)])
     result = optimize.minimize(
@@ -839,7 +840,7 @@ def _calibrate(
         )
     deviance = max(0.0, 2 * (float(sat) + neg_ll - misfit / 2)) + misfit
     dof = int(keep.sum()) + len(timed) - k
-    p_value = float(st.chi2.sf(deviance, dof)) if dof > 0 else None
+    p_value = chi2_sf(deviance, dof) if dof > 0 else None
 
     calibrated = with_parameters(scenario, parameters, values)
     if rate_param is not None:  # first among the fitted, independent of the pass rates

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats as st
 
 from .. import __version__
 from ..errors import OptionError
@@ -48,7 +47,7 @@ from ..execution import Execution, Progress, open_execution, replication_seeds
 from ..frames import FrameMixin
 from ..metrics import check_path, check_path_everywhere, flat_values
 from ..scenario import Scenario, vary
-from ..stats import describe, difference
+from ..stats import describe, difference, t_cdf
 from .sweep import grid_values
 
 #: More grid points than this is almost certainly a typo in ``--values``.
@@ -357,7 +356,7 @@ def _probability(d: dict[str, Any], b: Constraint, n: int) -> float | None:
     if se == 0:
         return 1.0 if b.holds(d["mean"]) else 0.0
     t = (b.value - d["mean"]) / se if b.op in ("<=", "<") else (d["mean"] - b.value) / se
-    return float(st.t.cdf(t, n - 1))
+    return t_cdf(t, n - 1)
 
 
 def _document(

@@ -25,7 +25,7 @@ from ..frames import FrameMixin
 from ..metrics import flat_values
 from ..scenario import Scenario
 from ..sim.result import RunResult
-from ..stats import summarize
+from ..stats import summarize, t_quantile
 
 
 def run_replications(
@@ -88,13 +88,11 @@ def half_width(values: Sequence[float | None]) -> float:
     """Half-width of the 95 % Student-t interval of the mean of ``values`` (undefined
     ones, such as a rate of a step nobody entered, left out, as in ``summary.json``);
     ``inf`` with fewer than two. Not clipped to what the metric can be."""
-    from scipy import stats as st
-
     x = np.asarray([v for v in values if v is not None], dtype=float)
     x = x[np.isfinite(x)]
     if x.size < 2:
         return math.inf
-    return float(st.t.ppf(0.975, x.size - 1)) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return t_quantile(0.975, x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
 
 
 def run(
