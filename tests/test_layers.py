@@ -37,6 +37,8 @@ def loaded_after(statement: str) -> set[str]:
         ("frictionsim.report", {"matplotlib"}),  # names imported on first use
         ("frictionsim.report.html_page", {"matplotlib"}),
         ("frictionsim.results.drawing", {"matplotlib"}),
+        ("frictionsim.report.notes", {"matplotlib"}),
+        ("frictionsim.cli", {"scipy.stats", "scipy.optimize", "matplotlib"}),
     ],
 )
 def test_module_does_not_import(module, forbidden):
@@ -126,6 +128,27 @@ def test_the_import_reader_sees_every_form_of_import():
         "    return importlib.import_module('yaml')\n"
     )
     assert imported_libraries(tree) == {"simpy", "matplotlib", "importlib", "yaml"}
+
+
+def test_a_run_whose_charts_the_workers_draw_loads_neither_matplotlib_nor_scipy_stats(tmp_path):
+    """The process that simulates and writes the folder (its workers drawing) imports
+    neither: they cost a second of start-up on every command."""
+    code = (
+        "from frictionsim.scenario import load_scenario\n"
+        "from frictionsim.studies import run\n"
+        "from frictionsim.results import write_study\n"
+        "r = run(load_scenario('scenarios/checkout_baseline.yaml', ['horizon=60']), 1, 2)\n"
+        "calls = []\n"
+        "def render(summary, *a, notes=(), **k):\n"
+        "    calls.append(notes)\n"
+        "    return {'report.md': b'drawn elsewhere'}\n"
+        f"write_study(r, __import__('pathlib').Path({str(tmp_path / 'out')!r}), 'x.yaml', "
+        "True, (), False, render=render)\n"
+        "assert calls == [[]], calls\n"
+    )
+    loaded = loaded_after(f"exec({code!r})")
+    assert not {"matplotlib", "scipy.stats"} & loaded
+    assert (tmp_path / "out" / "report.md").read_bytes() == b"drawn elsewhere"
 
 
 def test_a_report_drawn_in_parts_is_finished_without_matplotlib():

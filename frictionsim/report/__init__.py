@@ -27,6 +27,8 @@ One concern per module:
 * :mod:`~frictionsim.report.study_pages`: the reports of studies (comparison,
   sweep, sensitivity, optimisation, improvements, calibration): their key numbers
   in words, :func:`render_study_report` and :func:`calibration_report`.
+* :mod:`~frictionsim.report.notes`: how a run's replications were chosen, in words
+  (plain text, imported without matplotlib).
 * :mod:`~frictionsim.report.html_page`: the HTML page, one self-contained file
   (charts inlined as ``data:`` URIs, a style sheet for screen and A4 paper); plain
   text, so it is imported without matplotlib.
@@ -71,6 +73,7 @@ _EXPORTS = {
     "scenario_label": "common",
     "key_numbers": "page",
     "render_report": "page",
+    "run_notes": "notes",
     "calibration_key_numbers": "study_pages",
     "calibration_report": "study_pages",
     "render_study_report": "study_pages",

@@ -100,7 +100,7 @@ def write_report(folder: Path) -> list[Path]:
     replaced, and the files are replaced all together (:func:`replace_files`).
     """
     from ..report import CHART_FILES, render_report
-    from ..report.page import run_notes
+    from ..report.notes import run_notes
 
     folder = Path(folder)
     _check_folder(folder)

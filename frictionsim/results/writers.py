@@ -101,12 +101,12 @@ def write_run(
             with writing(folder / f"events.{event_log}"):
                 write_log(run.scenario, parts, folder / f"events.{event_log}", event_log)
         if charts:
-            from ..report import render_report
-            from ..report.page import run_notes
+            from ..report.notes import run_notes
 
-            drawn = (render or render_report)(
-                run.summary, dists, loop, overrides=overrides, notes=run_notes(marker)
-            )
+            draw = render
+            if draw is None:  # here; the CLI's workers draw (no matplotlib in this process)
+                from ..report import render_report as draw
+            drawn = draw(run.summary, dists, loop, overrides=overrides, notes=run_notes(marker))
             for name, content in drawn.items():
                 with writing(folder / name):
                     (folder / name).write_bytes(content)
