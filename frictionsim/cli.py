@@ -360,10 +360,10 @@ def run(
         with study_execution(f"simulating {scenario.name}", quiet, jobs, engine, scheduler,
                              force) as execution:  # fmt: skip
             render = None
-            if not no_charts:  # workers load matplotlib while this process simulates
-                from .results.drawing import render_shared, warm
+            if not no_charts:  # a worker loads matplotlib while this process simulates
+                from .results.drawing import draw_split, render_shared, warm
 
-                execution.warm(warm)
+                execution.hold(warm, draw_split)
                 render = functools.partial(render_shared, execution)
             try:
                 result = run_scenario(

@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,21 @@ class Executor:
         """Let each local worker (started now if need be) run ``function`` before any
         later work, so what it loads is ready by then; nothing without local workers."""
 
+    def hold(self, prepare: Callable[[], Any], finish: Callable[..., Any]) -> bool:
+        """Have one local worker run ``prepare()`` now and then wait, ready, for the
+        arguments of ``finish`` (:meth:`deliver`); false (nothing held) without local
+        workers or while another call is held."""
+        return False
+
+    def deliver(self, *args: Any) -> Any:
+        """``finish(*args)`` of the held call, run by the worker that prepared it."""
+        raise RuntimeError("no call is held")
+
+    @property
+    def holding(self) -> bool:
+        """Whether a worker holds a call that :meth:`deliver` can finish."""
+        return False
+
     def __enter__(self) -> Executor:
         return self
 
@@ -239,11 +254,26 @@ def _die_with_parent(parent: int) -> None:
         threading.Thread(target=watch, name="frictionsim-parent-watch", daemon=True).start()
 
 
-def _start_worker(parent: int, pids: Any) -> None:
+#: In a worker: the queue a held call (:meth:`LocalExecutor.hold`) waits on.
+_MAILBOX: Any = None
+
+
+def _start_worker(parent: int, pids: Any, mailbox: Any = None) -> None:
     """Worker initializer: say this worker's process id (``pids``, a queue the pool's
-    owner reads when it must stop the workers at once), and end with ``parent``."""
+    owner reads when it must stop the workers at once), keep the ``mailbox`` of held
+    calls, and end with ``parent``."""
+    global _MAILBOX
+    _MAILBOX = mailbox
     pids.put(os.getpid())
     _die_with_parent(parent)
+
+
+def _held(prepare: Callable[[], Any], finish: Callable[..., Any]) -> Any:
+    """A held call, in a worker: ``prepare()``, then ``finish`` of the arguments that
+    come through the mailbox (``None``: released, nothing to finish)."""
+    prepare()
+    args = _MAILBOX.get()
+    return None if args is None else finish(*args)
 
 
 class LocalExecutor(Executor):
@@ -254,15 +284,17 @@ class LocalExecutor(Executor):
     def __init__(self, jobs: int | None = None) -> None:
         self.jobs = default_jobs() if jobs is None else jobs
         self._pool: ProcessPoolExecutor | None = None
+        self._held: Any = None  # the future of the held call, if any
         self.pools_started = 0  # how many pools this executor has started (one, if any)
 
     def _workers(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pids = multiprocessing.SimpleQueue()  # each worker says who it is
+            self._mailbox = multiprocessing.SimpleQueue()  # the arguments of a held call
             self._pool = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 initializer=_start_worker,
-                initargs=(os.getpid(), self._pids),
+                initargs=(os.getpid(), self._pids, self._mailbox),
             )
             self.pools_started += 1
         return self._pool
@@ -270,6 +302,7 @@ class LocalExecutor(Executor):
     def map(self, tasks, progress=None, on_result=None):
         if min(self.jobs, len(tasks)) <= 1 or sum(t.cost for t in tasks) < SERIAL_BELOW_CUSTOMERS:
             return _serial(tasks, progress, on_result)
+        self._release(rewarm=True)  # every worker simulates, each prepared for later work
         pool = self._workers()
         futures = {pool.submit(run_task, task): k for k, task in enumerate(tasks)}
         finished = ((futures[f], f.result) for f in as_completed(futures))
@@ -298,7 +331,42 @@ class LocalExecutor(Executor):
             for _ in range(self.jobs):
                 pool.submit(function)
 
+    def hold(self, prepare: Callable[[], Any], finish: Callable[..., Any]) -> bool:
+        if self.jobs < 2 or self._held is not None:
+            return False
+        self._held = self._workers().submit(_held, prepare, finish)
+        self._prepare = prepare
+        return True
+
+    @property
+    def holding(self) -> bool:
+        return self._held is not None
+
+    def deliver(self, *args: Any) -> Any:
+        held, self._held = self._held, None
+        if held is None:
+            raise RuntimeError("no call is held")
+        self._mailbox.put(args)
+        try:
+            return held.result()
+        except BaseException:
+            self._kill()
+            raise
+
+    def _release(self, rewarm: bool = False) -> None:
+        """Let the held call go unfinished, and wait for its worker to be free (so
+        that no later held call reads what was meant for this one); with ``rewarm``,
+        every worker then prepares as the held one did (:meth:`warm`)."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._mailbox.put(None)
+            with contextlib.suppress(CancelledError):
+                held.exception()  # waits; what went wrong there (a Ctrl-C it got too) is moot
+            if rewarm:
+                self.warm(self._prepare)
+
     def _kill(self) -> None:
+        self._held = None
         pool, self._pool = self._pool, None
         if pool is None:
             return
@@ -310,6 +378,7 @@ class LocalExecutor(Executor):
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
+        self._release()
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
@@ -438,6 +507,23 @@ class Execution:
         works on: e.g. import what later calls will need."""
         if isinstance(self.executor, LocalExecutor):
             self.executor.warm(function)
+
+    def hold(self, prepare: Callable[[], Any], finish: Callable[..., Any]) -> bool:
+        """Have a local worker (if any) run ``prepare()`` now, while this process works
+        on, and then wait for :meth:`deliver` to run ``finish`` (e.g. load matplotlib,
+        then draw the report). True if a worker holds it; a study whose replications
+        then need every worker releases it first, unfinished."""
+        if isinstance(self.executor, LocalExecutor):
+            return self.executor.hold(prepare, finish)
+        return False
+
+    def deliver(self, *args: Any) -> Any:
+        """``finish(*args)`` of the call :meth:`hold` gave a worker, in that worker."""
+        return self.executor.deliver(*args)
+
+    def holding(self) -> bool:
+        """Whether a worker holds a call that :meth:`deliver` can finish."""
+        return self._executor is not None and self._executor.holding
 
     def fast(self, scenario: Scenario) -> bool:
         """Whether ``scenario`` runs on the fast path (decided once per scenario)."""

@@ -181,3 +181,56 @@ def test_cli_engine_and_scheduler_errors_are_clean_lines(tmp_cwd, monkeypatch):
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_cwd / "x").exists()
+
+
+_PREPARED: list[int] = []
+
+
+def prepare_here() -> None:
+    """A held call's preparation (in a worker): remember which process prepared."""
+    _PREPARED.append(os.getpid())
+
+
+def finish_here(a: int, b: int) -> tuple[int, list[int], int]:
+    """A held call's finish: the process it runs in, who prepared there, and a result."""
+    return os.getpid(), list(_PREPARED), a * b
+
+
+def test_a_held_call_is_finished_by_the_worker_that_prepared_it():
+    with LocalExecutor(2) as executor:
+        assert executor.hold(prepare_here, finish_here)
+        assert executor.holding
+        assert not executor.hold(prepare_here, finish_here)  # one at a time
+        pid, prepared, product = executor.deliver(6, 7)
+        assert not executor.holding
+        with pytest.raises(RuntimeError, match="no call is held"):
+            executor.deliver(1, 2)
+    assert product == 42
+    assert pid != os.getpid()
+    assert prepared == [pid]
+
+
+def test_no_worker_holds_without_workers_and_closing_a_hold_ends_it():
+    assert not LocalExecutor(1).hold(prepare_here, finish_here)
+    executor = LocalExecutor(2)
+    assert executor.hold(prepare_here, finish_here)
+    started = time.monotonic()
+    executor.close()  # the held worker is let go: no wait for a delivery that never comes
+    assert executor._pool is None
+    assert not executor.holding
+    assert time.monotonic() - started < 30
+
+
+def test_replications_that_need_every_worker_release_the_hold(monkeypatch):
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)
+    serial = LocalExecutor(1).map(tasks())
+    with LocalExecutor(2) as executor:
+        assert executor.hold(prepare_here, finish_here)
+        pooled = executor.map(tasks())  # both workers simulate: not one of them waiting
+        assert not executor.holding
+        monkeypatch.setattr(execution, "run_task", worker_pid)
+        pids = set(executor.map(tasks()))
+        assert executor.pools_started == 1
+    assert len(pids) == 2
+    for a, b in zip(pooled, serial):
+        assert_same(a, b)

@@ -244,8 +244,9 @@ def test_the_run_charts_come_in_the_order_the_parts_are_merged_in(folder):
 
 
 def test_workers_draw_the_charts_of_a_run_byte_for_byte(tmp_cwd):
-    """--jobs 2: the execution's workers load matplotlib while it simulates, then each
-    draws every other chart; the folder is the one a single process writes."""
+    """--jobs 2: a worker loads matplotlib while the run simulates, then draws half the
+    charts and a child forked from it the other half; the folder is the one a single
+    process writes."""
     args = ["run", str(BUNDLED / "checkout_baseline.yaml"), "-r", "2", "--set", "horizon=1d", "-q"]
     one = CliRunner().invoke(cli, [*args, "--jobs", "1", "-o", "one"])
     two = CliRunner().invoke(cli, [*args, "--jobs", "2", "-o", "two"])
@@ -256,3 +257,52 @@ def test_workers_draw_the_charts_of_a_run_byte_for_byte(tmp_cwd):
     for name in names:
         if name != "run.json":
             assert (tmp_cwd / "one" / name).read_bytes() == (tmp_cwd / "two" / name).read_bytes()
+
+
+def test_a_report_split_with_a_forked_child_is_the_report_drawn_at_once(folder):
+    from frictionsim.report import render_report
+    from frictionsim.results.drawing import draw_split
+
+    summary = json.loads((folder / "summary.json").read_text())
+    dists = json.loads((folder / "distributions.json").read_text())
+    whole = render_report(summary, dists, None, ("horizon=1d",), notes=("a note",))
+    drawn = draw_split(summary, dists, None, ("horizon=1d",), ("a note",))
+    assert list(drawn) == list(whole)
+    assert drawn == whole
+
+
+def test_a_chart_that_fails_in_the_forked_child_fails_the_report(folder, monkeypatch):
+    from frictionsim.results import drawing
+
+    real = drawing.draw_part
+
+    def failing(*args):
+        if args[4] == 1:  # the child's part
+            raise ValueError("chart 7 cannot be drawn")
+        return real(*args)
+
+    monkeypatch.setattr(drawing, "draw_part", failing)
+    summary = json.loads((folder / "summary.json").read_text())
+    with pytest.raises(ValueError, match="chart 7 cannot be drawn"):
+        drawing.draw_split(summary, None, None, (), ())
+
+
+def test_two_parts_of_the_baseline_report_are_as_even_as_any_split():
+    """The five charts of the bundled baseline shared between two processes: the busier
+    part has no more work than in the best of all 32 splits (the pages with part 0)."""
+    import itertools
+
+    from frictionsim.report.parts import CHART_COST, PAGES_COST, share
+
+    names = ["funnel.png", "lost_revenue.png", "irritation.png", "waiting.png",
+             "checkout_time.png"]  # fmt: skip
+
+    def busiest(parts):
+        return max(sum(CHART_COST[n] for n in p) + (PAGES_COST if k == 0 else 0)
+                   for k, p in enumerate(parts))  # fmt: skip
+
+    best = min(
+        busiest([[n for n, s in zip(names, sides) if s == k] for k in (0, 1)])
+        for sides in itertools.product((0, 1), repeat=len(names))
+    )
+    assert busiest(share(names, 2)) == pytest.approx(best)

@@ -1,14 +1,19 @@
 """A run's report drawn by the execution's local workers, with the bytes of one call
 of :func:`frictionsim.report.render_report`.
 
-Nothing here loads matplotlib in this process: the workers do, ahead of time
-(:func:`warm`, while the simulation runs), and each draws every other chart
-(:func:`render_shared`), which :func:`merge_parts` puts back in order, and into the
-self-contained ``report.html``.
+Nothing here loads matplotlib in this process. While the simulation runs here, one
+worker loads it (:func:`warm`) and waits (:meth:`~frictionsim.execution.Execution.hold`);
+given the run's documents it draws half the charts and a child forked from it, ready
+too, the other half (:func:`draw_split`), which :func:`merge_parts` puts back in order,
+and into the self-contained ``report.html``. Warming one worker leaves the other core
+to the simulation; where the replications need every worker, the hold is released and
+each worker warms and draws a part (:func:`render_shared`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,6 +33,57 @@ def draw_part(*args: Any) -> dict[str, bytes]:
     from ..report import render_report
 
     return render_report(*args)
+
+
+def _fork_context() -> Any:
+    """The ``fork`` start method where the platform has it (a child that has what its
+    parent loaded), else ``None``."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    return multiprocessing.get_context("fork")
+
+
+def _draw_child(writer: Any, args: tuple) -> None:
+    """In the forked child: draw ``args``'s part and send its files, or the error."""
+    from ..execution import _die_with_parent
+
+    _die_with_parent(os.getppid())
+    try:
+        message: tuple = ("files", draw_part(*args))
+    except BaseException as exc:  # the parent raises it
+        message = ("error", exc)
+    writer.send(message)
+    writer.close()
+
+
+def draw_split(*args: Any) -> dict[str, bytes]:
+    """Every file of :func:`~frictionsim.report.render_report` for ``args`` (without
+    ``part`` and ``parts``: ``summary, distributions, word_of_mouth, overrides, notes``):
+    half of the charts drawn here, half in a child forked from this (warm) process where
+    the platform forks; here alone elsewhere."""
+    *head, notes = args
+    context = _fork_context()
+    if context is None:
+        return draw_part(*head, 0, 1, notes)
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_draw_child, args=(writer, (*head, 1, 2, notes)))
+    child.start()
+    writer.close()
+    try:
+        mine = draw_part(*head, 0, 2, notes)
+        try:
+            kind, theirs = reader.recv()
+        except EOFError:
+            child.join()
+            raise RuntimeError(
+                f"the process drawing half the charts ended with code {child.exitcode}"
+            ) from None
+    finally:
+        reader.close()
+        child.join()
+    if kind == "error":
+        raise theirs
+    return merge_parts([mine, theirs])
 
 
 def merge_parts(drawn: Sequence[dict[str, bytes]]) -> dict[str, bytes]:
@@ -55,8 +111,13 @@ def render_shared(
     overrides: Sequence[str] = (),
     notes: Sequence[str] = (),
 ) -> dict[str, bytes]:
-    """:func:`~frictionsim.report.render_report`, its charts drawn in parts by
-    ``execution``'s local workers (:meth:`~frictionsim.execution.Execution.call_each`)."""
+    """:func:`~frictionsim.report.render_report`, its charts drawn by the worker that
+    holds :func:`draw_split` (:meth:`~frictionsim.execution.Execution.hold`), or else in
+    parts by ``execution``'s local workers
+    (:meth:`~frictionsim.execution.Execution.call_each`)."""
+    if execution.holding():
+        return execution.deliver(summary, distributions, word_of_mouth, tuple(overrides),
+                                 tuple(notes))  # fmt: skip
     parts = max(1, min(2, execution.jobs))
     calls = [
         (summary, distributions, word_of_mouth, tuple(overrides), k, parts, tuple(notes))
@@ -65,4 +126,4 @@ def render_shared(
     return merge_parts(execution.call_each(draw_part, calls))
 
 
-__all__ = ["PAGES", "draw_part", "merge_parts", "render_shared", "warm"]
+__all__ = ["PAGES", "draw_part", "draw_split", "merge_parts", "render_shared", "warm"]
