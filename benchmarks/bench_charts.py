@@ -38,11 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_once(scenario: Path, out: Path, charts: bool, code: Path) -> float:
     """Seconds of one whole ``frictionsim run`` process, with the package at ``code``."""
-    env = dict(os.environ, PYTHONPATH=str(code))
-    args = [sys.executable, "-m", "frictionsim", "run", str(scenario), "--out", str(out),
+    env = dict(os.environ, PYTHONPATH=str(code))  # and run there: -m puts the cwd first
+    args = [sys.executable, "-m", "frictionsim", "run", str(scenario.resolve()), "--out", str(out),
             "--force", "--quiet", *([] if charts else ["--no-charts"])]  # fmt: skip
     started = time.perf_counter()
-    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    subprocess.run(args, env=env, check=True, stdout=subprocess.DEVNULL, cwd=code)
     return time.perf_counter() - started
 
 
