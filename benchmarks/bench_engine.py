@@ -360,6 +360,47 @@ def prepare_baseline_fast(n: int) -> Prepared:
     return run
 
 
+def _baseline_wom(n: int) -> Any:
+    """:func:`_baseline` with word of mouth at its defaults but a delay of 1 to 7 days
+    (uniform): a delay with a positive least value, which the fast path runs."""
+    import yaml
+
+    from frictionsim.scenario import parse_scenario
+
+    doc = yaml.safe_load(BASELINE.read_text())
+    doc["horizon"] = n / 1.5
+    doc["word_of_mouth"] = {"delay": {"dist": "uniform", "low": "1d", "high": "7d"}}
+    return parse_scenario(yaml.safe_dump(doc), "bench-baseline-wom.yaml")
+
+
+def prepare_baseline_wom_fast(n: int) -> Prepared:
+    import numpy as np
+
+    from frictionsim.sim import fastpath
+
+    scenario = _baseline_wom(n)
+    assert fastpath.supports(scenario)
+    fastpath.simulate(_baseline_wom(3000), np.random.SeedSequence(SEED))  # compile, untimed
+
+    def run() -> tuple[int, float | None]:
+        return fastpath.simulate(scenario, np.random.SeedSequence(SEED)).visitors, None
+
+    return run
+
+
+def prepare_baseline_wom_simpy(n: int) -> Prepared:
+    import numpy as np
+
+    from frictionsim.sim.simpy_engine import simulate
+
+    scenario = _baseline_wom(n)
+
+    def run() -> tuple[int, float | None]:
+        return simulate(scenario, np.random.SeedSequence(SEED)).visitors, None
+
+    return run
+
+
 def prepare_baseline_simpy(n: int) -> Prepared:
     import numpy as np
 
@@ -460,6 +501,8 @@ CASES: dict[str, Callable[[int], Prepared]] = {
     "mmc-ciw": prepare_mmc_ciw,
     "baseline-fast": prepare_baseline_fast,
     "baseline-simpy": prepare_baseline_simpy,
+    "baseline-wom-fast": prepare_baseline_wom_fast,
+    "baseline-wom-simpy": prepare_baseline_wom_simpy,
     "checkout7-fast": prepare_checkout7_fast,
     "checkout7-numpy": prepare_checkout7_numpy,
 }
@@ -472,6 +515,7 @@ RATIOS = [
     ("mmc-fast", "mmc-ciw"),
     ("mmc-ciw", "mmc-simpy"),
     ("baseline-fast", "baseline-simpy"),
+    ("baseline-wom-fast", "baseline-wom-simpy"),
     ("checkout7-fast", "checkout7-numpy"),
     ("checkout7-fast", "checkout7-frictionsim"),
 ]

@@ -108,6 +108,12 @@ class Distribution(BaseModel):
         """Draw ``size`` independent values as a float64 array."""
         raise NotImplementedError
 
+    def one(self, rng: np.random.Generator) -> float:
+        """One draw: ``float(self.sample(rng, 1)[0])``, the same number from the same use of
+        ``rng``, without making an array (the families override it with numpy's scalar
+        call of the same generator method)."""
+        return float(self.sample(rng, 1)[0])
+
     @property
     def expectation(self) -> float:
         """Analytic mean of a draw."""
@@ -123,10 +129,22 @@ class Distribution(BaseModel):
         """True when every draw gives the same value (no random numbers needed)."""
         return self.variance == 0.0
 
+    @property
+    def minimum(self) -> float:
+        """The least value a draw can take (0 for the families that reach down to 0)."""
+        return 0.0
+
 
 class _Fixed(Distribution):
     def sample(self, rng, size):
         return np.full(size, float(self.value))
+
+    def one(self, rng):
+        return float(self.value)
+
+    @property
+    def minimum(self):
+        return float(self.value)
 
     @property
     def expectation(self):
@@ -140,6 +158,9 @@ class _Fixed(Distribution):
 class _Exponential(Distribution):
     def sample(self, rng, size):
         return rng.exponential(self.mean, size)
+
+    def one(self, rng):
+        return float(rng.exponential(self.mean))
 
     @property
     def expectation(self):
@@ -174,6 +195,10 @@ class _Lognormal(_MeanSd):
         mu, sigma = self._log_params()
         return rng.lognormal(mu, sigma, size)
 
+    def one(self, rng):
+        mu, sigma = self._log_params()
+        return float(rng.lognormal(mu, sigma))
+
 
 class _Gamma(_MeanSd):
     @model_validator(mode="after")
@@ -185,12 +210,18 @@ class _Gamma(_MeanSd):
         shape = (self.mean / self.sd) ** 2
         return rng.gamma(shape, self.sd**2 / self.mean, size)
 
+    def one(self, rng):
+        return float(rng.gamma((self.mean / self.sd) ** 2, self.sd**2 / self.mean))
+
 
 class _Normal(Distribution):
     """Normal with the given mean and sd, clipped at 0: ``max(X, 0)``."""
 
     def sample(self, rng, size):
         return np.maximum(rng.normal(self.mean, self.sd, size), 0.0)
+
+    def one(self, rng):
+        return float(np.maximum(rng.normal(self.mean, self.sd), 0.0))
 
     # the moments of max(X, 0) for X ~ N(loc, sd²)
     def _z(self) -> tuple[float, float, float]:
@@ -221,6 +252,13 @@ class _Uniform(Distribution):
     def sample(self, rng, size):
         return rng.uniform(self.low, self.high, size)
 
+    def one(self, rng):
+        return float(rng.uniform(self.low, self.high))
+
+    @property
+    def minimum(self):
+        return float(self.low)
+
     @property
     def expectation(self):
         return (self.low + self.high) / 2
@@ -241,6 +279,13 @@ class _Triangular(Distribution):
 
     def sample(self, rng, size):
         return rng.triangular(self.low, self.mode, self.high, size)
+
+    def one(self, rng):
+        return float(rng.triangular(self.low, self.mode, self.high))
+
+    @property
+    def minimum(self):
+        return float(self.low)
 
     @property
     def expectation(self):
@@ -272,6 +317,10 @@ class _Empirical(Distribution):
         return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
 
     @property
+    def minimum(self):
+        return float(min(v for v, p in zip(self.values, self._p()) if p > 0))
+
+    @property
     def expectation(self):
         return float(np.dot(self._p(), self.values))
 
@@ -284,6 +333,9 @@ class _Empirical(Distribution):
 class _Poisson(Distribution):
     def sample(self, rng, size):
         return rng.poisson(self.mean, size).astype(float)
+
+    def one(self, rng):
+        return float(rng.poisson(self.mean))
 
     @property
     def expectation(self):

@@ -40,6 +40,43 @@ def test_sample_moments_match_analytic(spec):
     assert abs(x.var(ddof=1) - dist.variance) <= 4 * se_var + 1e-12
 
 
+#: The least value of each of :data:`SPECS`, by hand.
+MINIMUM = {"fixed": 3, "uniform": 1, "triangular": 0, "empirical": 1}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=[s["dist"] for s in SPECS])
+def test_minimum_is_the_least_value_a_draw_takes(spec):
+    dist = AMOUNT.validate_python(spec)
+    x = dist.sample(np.random.default_rng(4), N)
+    assert dist.minimum == MINIMUM.get(spec["dist"], 0.0)
+    assert x.min() >= dist.minimum
+    if spec["dist"] not in ("lognormal", "gamma"):  # theirs is approached, not reached
+        assert x.min() - dist.minimum < 0.05 * max(1.0, dist.expectation)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [*SPECS, {"dist": "poisson", "mean": 3}, {"dist": "poisson", "mean": 40},
+     {"dist": "normal", "mean": 0.5, "sd": 2}, {"dist": "empirical", "values": [0, 4]}],
+    ids=lambda s: f"{s['dist']}-{s.get('mean', '')}",
+)  # fmt: skip
+def test_one_draw_is_the_number_and_the_stream_of_a_sample_of_one(spec):
+    counts = spec["dist"] == "poisson"
+    dist = TypeAdapter(CountDist if counts else AmountDist).validate_python(spec)
+    a, b = np.random.default_rng(8), np.random.default_rng(8)
+    ones = [dist.one(a) for _ in range(2000)]
+    samples = [float(dist.sample(b, 1)[0]) for _ in range(2000)]
+    assert all(type(x) is float for x in ones)
+    assert ones == samples
+    assert a.random() == b.random()  # the stream is where a sample would have left it
+
+
+def test_an_empirical_value_of_weight_zero_is_never_drawn_nor_the_minimum():
+    dist = AMOUNT.validate_python({"dist": "empirical", "values": [0, 5, 9], "weights": [0, 1, 1]})
+    assert dist.minimum == 5
+    assert dist.sample(np.random.default_rng(1), 10_000).min() == 5
+
+
 def test_lognormal_mean_and_sd_are_of_the_value_not_its_log():
     dist = AMOUNT.validate_python({"dist": "lognormal", "mean": 85, "sd": 50})
     assert (dist.expectation, dist.variance) == (85, 2500)

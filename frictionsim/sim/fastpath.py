@@ -22,6 +22,11 @@ are the same float sums (``now + duration`` in the order SimPy adds them), and
 money, waits and checkout-time totals are summed in the order SimPy's event
 loop adds them (:class:`_InOrder`).
 
+Word of mouth (referral visits and deterred prospects) is walked by :mod:`.talking`
+with these same pieces, in windows of time shorter than ``word_of_mouth.delay``'s
+least value, so that nothing a window's visits bring falls back into it; a delay that
+can be 0 leaves the scenario to SimPy, as do returning customers and reminders.
+
 The one ordering SimPy decides that this module imitates rather than
 reproduces is between customers who finish at exactly the same float time
 (ties are broken by arrival order); with continuous arrivals that does not
@@ -88,8 +93,11 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "experience",
             "economics",  # applied by stats, not by the engine
             "uncertainty",  # applied by the run study (a scenario per replication)
+            "word_of_mouth",  # where its delay has a positive least value (.talking)
         }
     ),
+    "WordOfMouth": frozenset({"delay", "promoters", "passives", "detractors", "abandoners"}),
+    "Talk": frozenset({"tell", "visit", "deter"}),
     "Arrivals": frozenset({"rate", "profile", "weekly"}),
     "Segment": frozenset(
         {"name", "share", "tolerance", "order_value", "sensitivity", "commitment"}
@@ -216,6 +224,7 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
         *[(s, f"segments.{s.name}") for s in scenario.segments],
         *[(s, f"steps.{s.name}") for s in scenario.steps],
         *[(s.errors, f"steps.{s.name}.errors") for s in scenario.steps if s.errors],
+        *_talk_models(scenario),
         *[(b, f"steps.{s.name}.next") for s in scenario.steps for b in s.next or ()],
         *[
             (m, f"steps.{s.name}.by_segment.{name}{part}")
@@ -239,7 +248,36 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
             )
     if scenario.flow.has_cycle:
         return "the flow has a loop"
+    wom = scenario.word_of_mouth
+    if wom is not None:
+        least = wom.delay.minimum
+        if not least > 0:
+            return (
+                "word_of_mouth.delay can be as short as 0 (its least value): a referral could "
+                "arrive among the visits that led to it, an order only SimPy's event queue keeps"
+            )
+        per_window = scenario.expected_arrivals / scenario.arrival_span * least
+        if per_window < MIN_WINDOW:
+            return (
+                f"word_of_mouth.delay's least value ({least:g} min) holds about "
+                f"{per_window:.3g} arrivals, under {MIN_WINDOW}: too few for the fast path's "
+                "windows to pay off"
+            )
     return None
+
+
+#: Fewest arrivals expected in a window of word of mouth (its least delay) for the
+#: fast path to take the scenario (:mod:`.talking`): smaller windows are slower than SimPy.
+MIN_WINDOW = 100
+
+
+def _talk_models(scenario: Scenario) -> list[tuple[BaseModel, str]]:
+    """The word of mouth's models, and where in the scenario they are."""
+    wom = scenario.word_of_mouth
+    if wom is None:
+        return []
+    kinds = ("promoters", "passives", "detractors", "abandoners")
+    return [(wom, "word_of_mouth"), *[(getattr(wom, k), f"word_of_mouth.{k}") for k in kinds]]
 
 
 def supports(scenario: Scenario, record_customers: bool = False) -> bool:
@@ -287,6 +325,12 @@ class _Tie(Exception):
 
 def _clock_chunks(times: Any, chunk: int) -> Any:
     """The arrivals' clock (:func:`_arrival_clock`) in pieces of ``chunk`` customers."""
+    return (clock for _, clock in _timed_chunks(times, chunk))
+
+
+def _timed_chunks(times: Any, chunk: int) -> Any:
+    """The arrival times and their clock (:func:`_arrival_clock`), in pairs of pieces of
+    ``chunk`` customers."""
     prev, pending, held = 0.0, [], 0
     for part in times:
         part = np.asarray(part, dtype=float)
@@ -297,12 +341,13 @@ def _clock_chunks(times: Any, chunk: int) -> Any:
             piece, rest = joined[:chunk], joined[chunk:]
             clock = _arrival_clock(piece, prev)
             prev = float(clock[-1])
-            yield clock
+            yield piece, clock
             pending, held = [rest], rest.size
     if held:
-        clock = _arrival_clock(np.concatenate(pending), prev)
+        piece = np.concatenate(pending)
+        clock = _arrival_clock(piece, prev)
         if clock.size:
-            yield clock
+            yield piece, clock
 
 
 class _Customers:
@@ -523,6 +568,10 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     if reason:
         raise ValueError(f"fast path cannot run this scenario: {reason}")
     try:
+        if scenario.word_of_mouth is not None:
+            from .talking import simulate_talking
+
+            return simulate_talking(scenario, seq, arrivals)
         return _simulate(scenario, seq, arrivals)
     except _Tie:  # an instant whose order only SimPy's event queue knows: let it decide
         from .simpy_engine import simulate as simpy_simulate
@@ -623,14 +672,21 @@ class _Counts:
         self.by_source = np.zeros((len(SOURCES), arrival_bins(scenario)), dtype=np.int64)
         self.end_time = 0.0
 
-    def arrive(self, clock: np.ndarray, seg: np.ndarray, tol: np.ndarray) -> None:
+    def arrive(self, clock: np.ndarray, seg: np.ndarray, tol: np.ndarray,
+               src: np.ndarray | None = None) -> None:  # fmt: skip
+        """Customers arriving at ``clock`` (of the sources ``src``; organic if not given)."""
         self.visitors += clock.size
         self.seg_visitors += np.bincount(seg, minlength=self.n_segs)
         tb = np.minimum(tol * self.irr_scale, IRRITATION_BINS - 1).astype(np.int64)
         self.tol_hist += _counts2(seg, tb, self.tol_hist.shape)
         n_bins = self.by_source.shape[1]
         b = (clock // self.width).astype(np.int64)
-        self.by_source[0] += np.bincount(b[b < n_bins], minlength=n_bins)
+        if src is None:
+            self.by_source[0] += np.bincount(b[b < n_bins], minlength=n_bins)
+            return
+        for s in range(len(SOURCES)):
+            mine = b[(src == s) & (b < n_bins)]
+            self.by_source[s] += np.bincount(mine, minlength=n_bins)
 
     def passing(self, i: int, done: np.ndarray, b: _Batch) -> None:
         """Customers ``done`` completed step ``i`` at ``b.now``: their minutes there."""

@@ -50,7 +50,6 @@ from typing import Any, Protocol
 import numpy as np
 import simpy
 
-from ..errors import SimulationError
 from ..scenario import END, Scenario
 from .codes import (
     ABANDONER,
@@ -91,6 +90,8 @@ from .streams import (
     arrival_bin_width,
     arrival_bins,
     arrival_times,
+    extra_limit,
+    runaway,
     substream,
 )
 
@@ -293,7 +294,7 @@ class _Simulation:
         self.best = scenario.experience.best
         self.scale = scenario.experience.scale
         # arrivals still to come from word of mouth, bounded against a runaway loop
-        self.extra_limit = 20 * scenario.expected_arrivals + 10_000
+        self.extra_limit = extra_limit(scenario)
         self.extra_scheduled = [0]  # one count for the run and its warm-up (shared list)
         self.deterrals: list[float] = []  # heap of times from which one prospect stays away
         # the person (source, number of their first visit) of each returning visit in progress
@@ -565,7 +566,7 @@ class _Simulation:
                     d = (
                         blk.dur[s][a * BLOCK + j]
                         if first
-                        else float(st.dur_dist.sample(blk.revisit[s], 1)[0])
+                        else st.dur_dist.one(blk.revisit[s])
                     )
                 if d > 0:
                     if time_rate > 0:
@@ -895,7 +896,7 @@ class _Simulation:
         self.reminders_sent += 1
         back = r.friction if outcome == FRICTION else r.exit
         if rng.random() < back:
-            t = self.env.now + float(r.delay.sample(rng, 1)[0])
+            t = self.env.now + r.delay.one(rng)
             if t < self.horizon:
                 person = self.persons.get(visit, visit)
                 self.schedule(t, RETURNING, seg, tol, person)
@@ -909,22 +910,22 @@ class _Simulation:
         if self.wom is not None:
             talk = self.talk[kind]
             rng = self.wom_rng
-            told = int(talk.tell.sample(rng, 1)[0])
+            told = int(talk.tell.one(rng))
             if told:
                 if talk.visit > 0:
                     for _ in range(rng.binomial(told, talk.visit)):
-                        t = now + float(self.wom.delay.sample(rng, 1)[0])
+                        t = now + self.wom.delay.one(rng)
                         if t < horizon:
                             self.schedule(t, REFERRAL)
                 if talk.deter > 0:
                     for _ in range(rng.binomial(told, talk.deter)):
-                        t = now + float(self.wom.delay.sample(rng, 1)[0])
+                        t = now + self.wom.delay.one(rng)
                         if t < horizon:
                             heapq.heappush(self.deterrals, t)
         if self.repeat is not None:
             rng = self.repeat_rng
             if rng.random() < self.come_back[kind]:
-                t = now + float(self.repeat.delay.sample(rng, 1)[0])
+                t = now + self.repeat.delay.one(rng)
                 if t < horizon:
                     self.schedule(t, RETURNING, seg, tol, person)
 
@@ -938,20 +939,7 @@ class _Simulation:
     ) -> None:
         self.extra_scheduled[0] += 1
         if self.extra_scheduled[0] > self.extra_limit:
-            causes = [
-                name
-                for name, on in (
-                    ("word_of_mouth visit chances", self.wom is not None),
-                    ("repeat chances", self.repeat is not None),
-                    ("reminders chances (or lengthen reminders.delay)", self.reminders is not None),
-                )
-                if on
-            ]
-            raise SimulationError(
-                f"visits that bring more visits grow without bound: more than "
-                f"{self.extra_limit:,.0f} extra visitors in one replication; "
-                f"lower {' or '.join(causes)}"
-            )
+            raise runaway(self.scenario, self.extra_limit)
         self.pending[0] += 1
 
         def arrive(_: simpy.Event) -> None:

@@ -41,6 +41,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..errors import SimulationError
 from ..scenario import Scenario, segment_error_p, segment_exit
 from .codes import ORGANIC, RETURNING, SOURCES
 
@@ -92,6 +93,29 @@ def arrival_times(scenario: Scenario, rng: np.random.Generator) -> Iterator[np.n
                     keep = keep * week[day]
                 times = times[rng.random(ARRIVAL_CHUNK) * peak < keep]
         yield times[times < end]
+
+
+def extra_limit(scenario: Scenario) -> float:
+    """Most visits that word of mouth, returns and reminders may bring in one replication:
+    beyond it they grow without bound (:func:`runaway`)."""
+    return 20 * scenario.expected_arrivals + 10_000
+
+
+def runaway(scenario: Scenario, limit: float) -> SimulationError:
+    """The error of a replication whose visits brought more than ``limit`` visits."""
+    causes = [
+        name
+        for name, on in (
+            ("word_of_mouth visit chances", scenario.word_of_mouth is not None),
+            ("repeat chances", scenario.repeat is not None),
+            ("reminders chances (or lengthen reminders.delay)", scenario.reminders is not None),
+        )
+        if on
+    ]
+    return SimulationError(
+        f"visits that bring more visits grow without bound: more than {limit:,.0f} extra "
+        f"visitors in one replication; lower {' or '.join(causes)}"
+    )
 
 
 #: Most bins of arrivals over time, whatever the horizon.
