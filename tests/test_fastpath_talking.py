@@ -1,9 +1,10 @@
-"""Word of mouth on the fast path (:mod:`frictionsim.sim.talking`): field for field the
-SimPy engine's result, where ``word_of_mouth.delay`` has a positive least value.
+"""Word of mouth and returns on the fast path (:mod:`frictionsim.sim.talking`): field for
+field the SimPy engine's result, where the delays of ``word_of_mouth`` and ``repeat``
+have a positive least value.
 
-Referral visits take the referral streams' rows in the order they arrive, deterrals
-take the first organic prospect from their time on, and a visit's word of mouth is
-drawn in the order visits end: each of these is an order SimPy's event queue decides,
+Referral and returning visits take their source's rows in the order they arrive,
+deterrals take the first organic prospect from their time on, and a visit's word of
+mouth and return are drawn in the order visits end: each is an order SimPy's event queue decides,
 and these tests hold the windows of the fast path to it, on hand-made flows (queues,
 errors, segments, deterrals that find no prospect) and on random ones (hypothesis).
 ``simulate_talking`` is called directly, so a replication handed to SimPy (an instant
@@ -57,8 +58,25 @@ DELAYS = st.sampled_from([
 ])  # fmt: skip
 
 
-def talking(spec: dict, wom: dict | None = None) -> object:
-    return make_scenario(**spec, word_of_mouth=BUSY if wom is None else wom)
+#: Returns that keep the loop busy within a short horizon.
+BACK = {
+    "delay": {"dist": "uniform", "low": 30, "high": 200},
+    "promoters": 0.6,
+    "passives": 0.4,
+    "detractors": 0.2,
+    "abandoners": 0.3,
+    "saved_fields": 0.5,
+}
+
+
+def talking(spec: dict, wom: dict | None = None, repeat: dict | None = None) -> object:
+    extra = {} if repeat is None else {"repeat": repeat}
+    return make_scenario(**spec, word_of_mouth=BUSY if wom is None else wom, **extra)
+
+
+#: A step whose fields a returning customer has saved, and whose relief then takes
+#: their irritation below 0 (entry 1 for a new customer, -0.5 for a returning one).
+RELIEF = {"name": "relief", "irritation": -2, "fields": 3, "per_field": 1}
 
 
 @pytest.mark.parametrize("name", sorted(QUEUES))
@@ -120,7 +138,13 @@ def talking_flows(draw, flows):
             talk[kind] = {"tell": {"dist": "poisson", "mean": mean},
                           key: draw(st.sampled_from([0.1, 0.5]))}  # fmt: skip
     spec["horizon"] = draw(st.sampled_from([120, 400]))
-    return spec, {"delay": draw(DELAYS), **talk}
+    if draw(st.booleans()):
+        spec["steps"] = [RELIEF, *spec["steps"]]
+    back = None
+    if draw(st.booleans()):
+        back = {"delay": draw(DELAYS), "saved_fields": draw(st.sampled_from([0, 0.5, 1])),
+                "promoters": draw(st.sampled_from([0.0, 0.5]))}  # fmt: skip
+    return spec, {"delay": draw(DELAYS), **talk}, back
 
 
 SETTINGS = settings(
@@ -135,8 +159,8 @@ SETTINGS = settings(
 @SETTINGS
 @given(talking_flows(queue_flows()), st.integers(0, 2**32 - 1))
 def test_random_flows_with_queues_and_word_of_mouth_equal_simpy(spec_wom, seed):
-    spec, wom = spec_wom
-    scenario = talking(spec, wom)
+    spec, wom, back = spec_wom
+    scenario = talking(spec, wom, back)
     assert fastpath.unsupported_reason(scenario) is None
     seq = np.random.SeedSequence(seed)
     assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
@@ -145,8 +169,8 @@ def test_random_flows_with_queues_and_word_of_mouth_equal_simpy(spec_wom, seed):
 @SETTINGS
 @given(talking_flows(plain_flows()), st.integers(0, 2**32 - 1))
 def test_random_flows_without_queues_with_word_of_mouth_equal_simpy(spec_wom, seed):
-    spec, wom = spec_wom
-    scenario = talking(spec, wom)
+    spec, wom, back = spec_wom
+    scenario = talking(spec, wom, back)
     assert fastpath.unsupported_reason(scenario) is None
     seq = np.random.SeedSequence(seed)
     assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
@@ -190,11 +214,40 @@ def test_windows_too_short_to_pay_off_stay_on_simpy(monkeypatch):
     assert uses_fast_path(long, "auto")
 
 
-def test_returning_customers_stay_on_simpy():
-    scenario = make_scenario(**QUEUES["overloaded-no-reneging"], word_of_mouth=BUSY,
-                             repeat={"delay": {"dist": "fixed", "value": 60}})  # fmt: skip
-    assert "repeat" in fastpath.unsupported_reason(scenario)
-    assert simpy_engine.simulate(scenario, np.random.SeedSequence(1)).source_visitors[RETURNING] > 0
+@pytest.mark.parametrize("name", sorted(QUEUES))
+def test_returning_customers_through_queues_equal_simpy(name):
+    """Returning customers keep their segment and tolerance, order a value of their
+    segment and have their fields saved (a relief then below 0 for them only)."""
+    spec = {**QUEUES[name], "horizon": 900}
+    spec["steps"] = [RELIEF, *spec["steps"]]
+    scenario = talking(spec, repeat=BACK)
+    assert fastpath.unsupported_reason(scenario) is None
+    seq = np.random.SeedSequence(4)
+    slow = simpy_engine.simulate(scenario, seq)
+    assert slow.source_visitors[RETURNING] > 100
+    assert slow.source_visitors[REFERRAL] > 50
+    assert_same(slow, simulate_talking(scenario, seq, None))
+
+
+def test_returns_without_word_of_mouth_equal_simpy():
+    spec = {**QUEUES["two-queues-and-a-merge"], "horizon": 900}
+    scenario = make_scenario(**spec, repeat=BACK)
+    assert fastpath.unsupported_reason(scenario) is None
+    seq = np.random.SeedSequence(6)
+    slow = simpy_engine.simulate(scenario, seq)
+    assert slow.source_visitors[RETURNING] > 100
+    assert slow.source_visitors[REFERRAL] == 0
+    assert_same(slow, simulate_talking(scenario, seq, None))
+
+
+@pytest.mark.parametrize(
+    "delay", [{"dist": "exponential", "mean": "14d"}, {"dist": "fixed", "value": 0}]
+)
+def test_returns_that_can_come_at_once_stay_on_simpy(delay):
+    scenario = talking(QUEUES["overloaded-no-reneging"], repeat={**BACK, "delay": delay})
+    assert "repeat.delay can be as short as 0" in fastpath.unsupported_reason(scenario)
+    slow = simpy_engine.simulate(scenario, np.random.SeedSequence(1))
+    assert slow.source_visitors[RETURNING] > 0
 
 
 def test_referrals_that_tie_with_others_at_a_queue_are_left_to_simpy():

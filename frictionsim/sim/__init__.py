@@ -28,7 +28,8 @@ Each module owns one concept:
   exactly the SimPy engine's result; ``unsupported_reason`` says when it cannot, and
   :mod:`frictionsim.execution` then uses the SimPy engine. :mod:`.fcfs` walks its
   queues, :mod:`.plain` the steps without capacity (both compiled where numba is), and
-  :mod:`.talking` adds word of mouth, in windows of time shorter than its least delay.
+  :mod:`.talking` adds word of mouth and returns, in windows of time shorter than their
+  least delay.
 
 Modules of the package import a name from the module that owns it. Callers can
 use the names below; they are imported on first use, so importing

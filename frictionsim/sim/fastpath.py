@@ -22,10 +22,10 @@ are the same float sums (``now + duration`` in the order SimPy adds them), and
 money, waits and checkout-time totals are summed in the order SimPy's event
 loop adds them (:class:`_InOrder`).
 
-Word of mouth (referral visits and deterred prospects) is walked by :mod:`.talking`
-with these same pieces, in windows of time shorter than ``word_of_mouth.delay``'s
-least value, so that nothing a window's visits bring falls back into it; a delay that
-can be 0 leaves the scenario to SimPy, as do returning customers and reminders.
+Word of mouth and returns (referral visits, deterred prospects, returning customers)
+are walked by :mod:`.talking` with these same pieces, in windows of time shorter than
+the least value of their delays, so that nothing a window's visits bring falls back
+into it; a delay that can be 0 leaves the scenario to SimPy, as do reminders.
 
 The one ordering SimPy decides that this module imitates rather than
 reproduces is between customers who finish at exactly the same float time
@@ -52,7 +52,7 @@ from pydantic import BaseModel
 
 from ..scenario import Scenario
 from . import plain
-from .codes import EXIT, FRICTION, ORDER, ORGANIC, SOURCES
+from .codes import EXIT, FRICTION, ORDER, ORGANIC, RETURNING, SOURCES
 from .result import (
     IRRITATION_BINS,
     LOW_BITS,
@@ -93,11 +93,15 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "experience",
             "economics",  # applied by stats, not by the engine
             "uncertainty",  # applied by the run study (a scenario per replication)
-            "word_of_mouth",  # where its delay has a positive least value (.talking)
+            "word_of_mouth",  # where their delays have a positive least value (.talking)
+            "repeat",
         }
     ),
     "WordOfMouth": frozenset({"delay", "promoters", "passives", "detractors", "abandoners"}),
     "Talk": frozenset({"tell", "visit", "deter"}),
+    "Repeat": frozenset(
+        {"delay", "promoters", "passives", "detractors", "abandoners", "saved_fields"}
+    ),
     "Arrivals": frozenset({"rate", "profile", "weekly"}),
     "Segment": frozenset(
         {"name", "share", "tolerance", "order_value", "sensitivity", "commitment"}
@@ -248,36 +252,40 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
             )
     if scenario.flow.has_cycle:
         return "the flow has a loop"
-    wom = scenario.word_of_mouth
-    if wom is not None:
-        least = wom.delay.minimum
+    for key, what in (("word_of_mouth", "a referral"), ("repeat", "a return")):
+        talk = getattr(scenario, key)
+        if talk is None:
+            continue
+        least = talk.delay.minimum
         if not least > 0:
             return (
-                "word_of_mouth.delay can be as short as 0 (its least value): a referral could "
-                "arrive among the visits that led to it, an order only SimPy's event queue keeps"
+                f"{key}.delay can be as short as 0 (its least value): {what} could arrive "
+                "among the visits that led to it, an order only SimPy's event queue keeps"
             )
         per_window = scenario.expected_arrivals / scenario.arrival_span * least
         if per_window < MIN_WINDOW:
             return (
-                f"word_of_mouth.delay's least value ({least:g} min) holds about "
-                f"{per_window:.3g} arrivals, under {MIN_WINDOW}: too few for the fast path's "
-                "windows to pay off"
+                f"{key}.delay's least value ({least:g} min) holds about {per_window:.3g} "
+                f"arrivals, under {MIN_WINDOW}: too few for the fast path's windows to pay off"
             )
     return None
 
 
-#: Fewest arrivals expected in a window of word of mouth (its least delay) for the
+#: Fewest arrivals expected in a window of word of mouth or returns (the least delay) for the
 #: fast path to take the scenario (:mod:`.talking`): smaller windows are slower than SimPy.
 MIN_WINDOW = 100
 
 
 def _talk_models(scenario: Scenario) -> list[tuple[BaseModel, str]]:
-    """The word of mouth's models, and where in the scenario they are."""
+    """The models of word of mouth and returns, and where in the scenario they are."""
     wom = scenario.word_of_mouth
-    if wom is None:
-        return []
-    kinds = ("promoters", "passives", "detractors", "abandoners")
-    return [(wom, "word_of_mouth"), *[(getattr(wom, k), f"word_of_mouth.{k}") for k in kinds]]
+    found: list[tuple[BaseModel, str]] = []
+    if wom is not None:
+        kinds = ("promoters", "passives", "detractors", "abandoners")
+        found += [(wom, "word_of_mouth"), *[(getattr(wom, k), f"word_of_mouth.{k}") for k in kinds]]
+    if scenario.repeat is not None:
+        found.append((scenario.repeat, "repeat"))
+    return found
 
 
 def supports(scenario: Scenario, record_customers: bool = False) -> bool:
@@ -360,12 +368,19 @@ class _Customers:
         self.seg_cum = np.cumsum([s.share for s in scenario.segments])
         self.sens = np.asarray([s.sensitivity for s in scenario.segments], dtype=float)
         self.commit = np.asarray([s.commitment for s in scenario.segments], dtype=float)
+        # returning customers keep their segment: a new order value of each segment per row
+        self.by_segment = streams.returning
+        self.value_by_segment = np.empty((len(scenario.segments), 0))
 
     def draw(self, blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Segment, tolerance and order value of the next ``blocks`` blocks of customers
+        (and, for returning ones, :attr:`value_by_segment`: a row per segment)."""
         size = blocks * BLOCK
         seg = np.empty(size, dtype=np.int64)
         tol = np.empty(size)
         value = np.empty(size)
+        if self.by_segment:
+            self.value_by_segment = np.empty((len(self.segments), size))
         last = len(self.segments) - 1
         for b in range(blocks):
             rows = slice(b * BLOCK, (b + 1) * BLOCK)
@@ -379,6 +394,10 @@ class _Customers:
                 t_blk[at] = segment.tolerance.sample(self.segment_rngs[k], at.size)
                 v_blk[at] = segment.order_value.sample(self.segment_rngs[k], at.size)
             seg[rows], tol[rows], value[rows] = s, t_blk, v_blk
+            if self.by_segment:  # after the block's own draws, as the SimPy engine's
+                for k, segment in enumerate(self.segments):
+                    rng = self.segment_rngs[k]
+                    self.value_by_segment[k, rows] = segment.order_value.sample(rng, BLOCK)
         return seg, tol, value
 
 
@@ -568,7 +587,7 @@ def simulate(scenario: Scenario, seq: np.random.SeedSequence, *, arrivals: Any =
     if reason:
         raise ValueError(f"fast path cannot run this scenario: {reason}")
     try:
-        if scenario.word_of_mouth is not None:
+        if scenario.word_of_mouth is not None or scenario.repeat is not None:
             from .talking import simulate_talking
 
             return simulate_talking(scenario, seq, arrivals)
@@ -814,6 +833,8 @@ def _walk(
     ``watermark`` (the next chunk's first arrival: nobody not yet walked can reach it
     earlier) are served; the others stay there, parked, for the next batch."""
     seg, now, irr, limit, start, peak, last = b.seg, b.now, b.irr, b.limit, b.start, b.peak, b.last
+    src = b.cols.get("src")  # the sources, where word of mouth and returns bring visits
+    back = None if src is None else src == RETURNING  # fields saved: ``entry_saved``
     sens = customers.sens[seg]
     committing = customers.commit[seg] if customers.commit.any() else None
     top = IRRITATION_BINS - 1
@@ -825,7 +846,7 @@ def _walk(
         st = steps[i]
         cols = b.cols
         if compiled is not None and not st.capacity:
-            _plain(compiled, st, b, at, customers, counts, committing is not None)
+            _plain(compiled, st, b, at, customers, counts, committing is not None, back)
             continue
         commit = committing if st.commits else None
         waiting = at[b.parked[at]]  # entered in an earlier batch, still in the queue
@@ -833,8 +854,11 @@ def _walk(
         counts.entered[i] += idx.size
         start[idx] = irr[idx]
         b.entered_at[idx] = now[idx]
-        irr[idx] = irr[idx] + st.entry * sens[idx]
-        if st.entry < 0:  # relief lowers irritation, never below 0
+        if back is None or st.entry_saved == st.entry:
+            irr[idx] = irr[idx] + st.entry * sens[idx]
+        else:
+            irr[idx] = irr[idx] + np.where(back[idx], st.entry_saved, st.entry) * sens[idx]
+        if st.entry < 0 or (back is not None and st.entry_saved < 0):  # relief: not below 0
             irr[idx] = np.maximum(irr[idx], 0.0)
         bins = np.minimum(irr[idx] * counts.irr_scale, top).astype(np.int64)
         counts.irr_hist[i] += _counts2(seg[idx], bins, counts.irr_hist[i].shape)
@@ -920,24 +944,31 @@ def _plain(
     customers: _Customers,
     counts: _Counts,
     committing: bool,
+    back: np.ndarray | None = None,
 ) -> None:
     """Customers ``idx`` through ``st``, a step without capacity, by the compiled
-    :func:`.plain.walk` (the same numbers as the array code of :func:`_walk`)."""
+    :func:`.plain.walk` (the same numbers as the array code of :func:`_walk`); returning
+    customers (``back``) feel its ``entry_saved``, in a call of their own."""
     i, cols = st.i, b.cols
     n = np.zeros(5, dtype=np.int64)
     sums = np.zeros(plain.N_SUMS, dtype=np.int64)
-    walk(
-        idx, b.seg, b.now, b.irr, b.limit, b.start, b.peak, b.last, b.where, b.outcome,
-        b.lost_at, b.entered_at, customers.sens, customers.commit,
-        cols.get((i, "exit"), _NO_ROWS), cols.get((i, "dur"), _NO_COLUMNS),
-        cols.get((i, "err"), _NO_COLUMNS), cols.get((i, "branch"), _NO_ROWS),
-        i, float(st.entry), float(counts.irr_scale), IRRITATION_BINS - 1, bool(st.exits),
-        st.exit_of, float(st.exit_slope), int(st.attempts), st.dur_const is not None,
-        float(st.dur_const or 0.0), float(st.time_irr), bool(st.failing), st.err_p_of,
-        float(st.err_irr), int(st.fallback), bool(st.commits and committing),
-        st.next_single is not None, int(st.next_single or 0), st.next_to, st.cum_of,
-        counts.irr_hist[i], n, sums,
-    )  # fmt: skip
+    groups = [(idx, st.entry)]
+    if back is not None and st.entry_saved != st.entry:
+        mine = back[idx]
+        groups = [(idx[~mine], st.entry), (idx[mine], st.entry_saved)]
+    for rows, entry in groups:
+        walk(
+            rows, b.seg, b.now, b.irr, b.limit, b.start, b.peak, b.last, b.where, b.outcome,
+            b.lost_at, b.entered_at, customers.sens, customers.commit,
+            cols.get((i, "exit"), _NO_ROWS), cols.get((i, "dur"), _NO_COLUMNS),
+            cols.get((i, "err"), _NO_COLUMNS), cols.get((i, "branch"), _NO_ROWS),
+            i, float(entry), float(counts.irr_scale), IRRITATION_BINS - 1, bool(st.exits),
+            st.exit_of, float(st.exit_slope), int(st.attempts), st.dur_const is not None,
+            float(st.dur_const or 0.0), float(st.time_irr), bool(st.failing), st.err_p_of,
+            float(st.err_irr), int(st.fallback), bool(st.commits and committing),
+            st.next_single is not None, int(st.next_single or 0), st.next_to, st.cum_of,
+            counts.irr_hist[i], n, sums,
+        )  # fmt: skip
     counts.entered[i] += n[plain.ENTERED]
     counts.ab_exit[i] += n[plain.ABANDONED_EXIT]
     counts.ab_friction[i] += n[plain.ABANDONED_FRICTION]

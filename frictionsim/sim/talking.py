@@ -1,15 +1,19 @@
-"""Word of mouth on the fast path: referral visits and deterred prospects, exactly as the
-SimPy engine simulates them, where ``word_of_mouth.delay`` has a positive least value.
+"""Word of mouth and returns on the fast path: referral visits, deterred prospects and
+returning customers, exactly as the SimPy engine simulates them, where the delays of
+``word_of_mouth`` and ``repeat`` have a positive least value.
 
-In the SimPy engine a visit's word of mouth is drawn when the visit ends, from one
-stream (``"word_of_mouth"``) in the order visits end; a referral visit takes the next
-row of the referral source's streams when it arrives, and a deterral stays one organic
-prospect, the first to arrive from its time on (:mod:`.simpy_engine`). Everything here
-turns on the least delay ``L``: time is walked in windows shorter than ``L``, each like
-a chunk of :mod:`.fastpath` (its queues served up to the window's end), so that the
-visits and deterrals that a window's ended visits bring all fall in later windows.
-After each window the visits that ended in it talk, in the order they ended, and what
-they bring waits in a heap until its window comes. An event that would fall in its own
+In the SimPy engine a visit's word of mouth and its return are drawn when the visit
+ends, from one stream each (``"word_of_mouth"``, ``"repeat"``) in the order visits end;
+a referral or returning visit takes the next row of its source's streams when it
+arrives (a returning customer keeps their segment and tolerance, with an order value of
+that segment and their saved fields), and a deterral stays one organic prospect, the
+first to arrive from its time on (:mod:`.simpy_engine`). Everything here turns on the
+least delay ``L``: time is walked in windows shorter than ``L``, each like a chunk of
+:mod:`.fastpath` (its queues served up to the window's end), so that the visits and
+deterrals that a window's ended visits bring all fall in later windows. After each
+window the visits that ended in it talk, in the order they ended, and what they bring
+waits in a heap until its window comes; visits due at the same instant arrive in the
+order they were scheduled, as SimPy starts them. An event that would fall in its own
 window after all (float rounding of a tiny delay), or two events at the same instant
 whose order only SimPy's event queue knows, raise :class:`~.fastpath._Tie`: the
 replication goes to the SimPy engine.
@@ -35,6 +39,7 @@ from .codes import (
     PASSIVE,
     PROMOTER,
     REFERRAL,
+    RETURNING,
     SOURCES,
 )
 from .fastpath import (
@@ -73,12 +78,15 @@ class _Rows:
         self.left = 0  # rows drawn and not yet taken
 
     def take(self, n: int) -> dict[Any, np.ndarray]:
-        """The next ``n`` rows: ``seg``, ``tol``, ``value`` and the steps' draws."""
+        """The next ``n`` rows: ``seg``, ``tol``, ``value`` (``by_segment``: returning
+        customers' order value in each segment, a column per segment) and the steps' draws."""
         if n > self.left or not self.cols:  # drawing ahead changes no other row's numbers
-            blocks = -(-(n - self.left) // BLOCK)
+            blocks = -(-(n - self.left) // BLOCK) if n > self.left else 1
             size = blocks * BLOCK
             seg, tol, value = self.customers.draw(blocks)
             fresh: dict[Any, np.ndarray] = {"seg": seg, "tol": tol, "value": value}
+            if self.customers.by_segment:
+                fresh["by_segment"] = self.customers.value_by_segment.T
             for st in self.steps:
                 st.draw(blocks, size, fresh)
             if self.left:
@@ -146,25 +154,30 @@ def _deterred(raw: np.ndarray, deterrals: list[float], ready: int) -> tuple[list
 
 
 class _Talk:
-    """The word of mouth of visits that ended, drawn in the order they ended: the
-    referral visits it brings (a heap of their clock) and the deterrals (a heap of their
-    times)."""
+    """What visits that ended bring, drawn in the order they ended: referral and
+    returning visits (a heap of their clock, the order they were scheduled in, their
+    source, and a returning customer's segment and tolerance) and deterrals (a heap of
+    their times)."""
 
     def __init__(self, scenario: Scenario, seq: np.random.SeedSequence) -> None:
-        wom = scenario.word_of_mouth
-        assert wom is not None
-        self.talk = [wom.promoters, wom.passives, wom.detractors, wom.abandoners]
-        self.delay = wom.delay
-        self.rng = substream(seq, "word_of_mouth")
+        wom, repeat = scenario.word_of_mouth, scenario.repeat
+        self.wom, self.repeat = wom, repeat
+        if wom is not None:
+            self.talk = [wom.promoters, wom.passives, wom.detractors, wom.abandoners]
+        if repeat is not None:
+            self.back = [repeat.promoters, repeat.passives, repeat.detractors, repeat.abandoners]
+        self.wom_rng = substream(seq, "word_of_mouth")
+        self.repeat_rng = substream(seq, "repeat")
         self.horizon = scenario.arrival_span
         self.limit = extra_limit(scenario)
         self.scenario = scenario
         self.scheduled = 0
-        self.visits: list[tuple[float, int]] = []  # (clock, order scheduled)
+        self.visits: list[tuple[float, int, int, int, float]] = []
         self.deterrals: list[float] = []
         self.times = np.empty(0)  # visits that ended and have not talked yet
-        self.ties = np.empty(0, dtype=np.int64)
         self.kinds = np.empty(0, dtype=np.int64)
+        self.segs = np.empty(0, dtype=np.int64)
+        self.tols = np.empty(0)
 
     def ended(self, out: _Batch, best: float, scale: float) -> None:
         """Customers ``out`` finished: buyers talk as their score says, friction abandoners
@@ -176,47 +189,56 @@ class _Talk:
         kind[out.outcome == FRICTION] = ABANDONER
         talks = kind >= 0  # the others left for reasons other than friction (EXIT)
         self.times = np.concatenate((self.times, out.now[talks]))
-        self.ties = np.concatenate((self.ties, out.order[talks]))
         self.kinds = np.concatenate((self.kinds, kind[talks]))
+        self.segs = np.concatenate((self.segs, out.seg[talks]))
+        self.tols = np.concatenate((self.tols, out.tol[talks]))
 
     def first(self) -> float | None:
         """When the next visit that has not talked yet ended."""
         return float(self.times.min()) if self.times.size else None
 
     def speak(self, stop: float) -> None:
-        """The visits that ended before ``stop`` talk, in the order they ended; whatever
-        they bring must come at or after ``stop``."""
+        """The visits that ended before ``stop`` talk and decide to come back, in the order
+        they ended; whatever they bring must come at or after ``stop``."""
         due = self.times < stop
         if not due.any():
             return
-        times, kinds = self.times[due], self.kinds[due]
-        order = np.argsort(times, kind="stable")
-        times, kinds = times[order], kinds[order]
+        order = np.argsort(self.times[due], kind="stable")
+        times = self.times[due][order]
         if times.size > 1 and not np.all(times[1:] > times[:-1]):
             raise _Tie  # two visits ended at once: which talks first is SimPy's to say
+        kinds, segs, tols = self.kinds[due][order], self.segs[due][order], self.tols[due][order]
         keep = ~due
-        self.times, self.ties, self.kinds = self.times[keep], self.ties[keep], self.kinds[keep]
-        rng, delay, horizon, talk = self.rng, self.delay, self.horizon, self.talk
-        for now, kind in zip(times.tolist(), kinds.tolist()):
-            said = talk[kind]
-            told = int(said.tell.one(rng))
-            if not told:
-                continue
-            if said.visit > 0:
-                for _ in range(rng.binomial(told, said.visit)):
-                    t = now + delay.one(rng)
-                    if t < horizon:
-                        self.schedule(now, t, stop)
-            if said.deter > 0:
-                for _ in range(rng.binomial(told, said.deter)):
-                    t = now + delay.one(rng)
-                    if t < horizon:
-                        if t < stop:
-                            raise _Tie  # a delay shorter than the window after rounding
-                        heapq.heappush(self.deterrals, t)
+        self.times, self.kinds = self.times[keep], self.kinds[keep]
+        self.segs, self.tols = self.segs[keep], self.tols[keep]
+        wom, repeat, horizon = self.wom, self.repeat, self.horizon
+        rng, back_rng = self.wom_rng, self.repeat_rng
+        for now, kind, seg, tol in zip(times.tolist(), kinds.tolist(), segs.tolist(),
+                                       tols.tolist()):  # fmt: skip
+            if wom is not None:
+                said = self.talk[kind]
+                told = int(said.tell.one(rng))
+                if told:
+                    if said.visit > 0:
+                        for _ in range(rng.binomial(told, said.visit)):
+                            t = now + wom.delay.one(rng)
+                            if t < horizon:
+                                self.schedule(now, t, stop, REFERRAL)
+                    if said.deter > 0:
+                        for _ in range(rng.binomial(told, said.deter)):
+                            t = now + wom.delay.one(rng)
+                            if t < horizon:
+                                if t < stop:
+                                    raise _Tie  # shorter than the window after rounding
+                                heapq.heappush(self.deterrals, t)
+            if repeat is not None and back_rng.random() < self.back[kind]:
+                t = now + repeat.delay.one(back_rng)
+                if t < horizon:
+                    self.schedule(now, t, stop, RETURNING, seg, tol)
 
-    def schedule(self, now: float, t: float, stop: float) -> None:
-        """A referral visit at ``t``, scheduled at ``now``: SimPy's clock then reads
+    def schedule(self, now: float, t: float, stop: float, src: int, seg: int = -1,
+                 tol: float = 0.0) -> None:  # fmt: skip
+        """A visit of ``src`` at ``t``, scheduled at ``now``: SimPy's clock then reads
         ``now + (t - now)``."""
         self.scheduled += 1
         if self.scheduled > self.limit:
@@ -224,31 +246,67 @@ class _Talk:
         clock = now + (t - now)
         if clock < stop:
             raise _Tie
-        heapq.heappush(self.visits, (clock, self.scheduled))
+        heapq.heappush(self.visits, (clock, self.scheduled, src, seg, tol))
 
-    def arriving(self, stop: float) -> np.ndarray:
-        """The clock of the referral visits that arrive before ``stop``, in order: those at
-        the same instant in the order they were scheduled, as SimPy starts them."""
+    def arriving(self, stop: float) -> list[tuple[float, int, int, int, float]]:
+        """The visits that arrive before ``stop``, in order: those at the same instant in
+        the order they were scheduled, as SimPy starts them."""
         due = []
         while self.visits and self.visits[0][0] < stop:
-            due.append(heapq.heappop(self.visits)[0])
-        return np.asarray(due, dtype=float)
+            due.append(heapq.heappop(self.visits))
+        return due
+
+
+def _arrivals(
+    organic: tuple[np.ndarray, dict[Any, np.ndarray]],
+    visits: list[tuple[float, int, int, int, float]],
+    rows: dict[int, _Rows],
+) -> tuple[np.ndarray, np.ndarray, dict[Any, np.ndarray]]:
+    """A window's arrivals in the order SimPy starts them: the organic ones (their clock
+    and rows) and the visits (each taking the next row of its source), by clock, visits at
+    the same instant in the order scheduled. Returns their clock, sources and columns."""
+    clocks, srcs, keys, parts = [organic[0]], [np.full(organic[0].size, ORGANIC)], [], []
+    keys.append(np.full(organic[0].size, -1, dtype=np.int64))
+    parts.append(organic[1])
+    for src in (REFERRAL, RETURNING):
+        mine = [v for v in visits if v[2] == src]
+        if not mine:
+            continue
+        got = rows[src].take(len(mine))
+        clocks.append(np.asarray([v[0] for v in mine]))
+        srcs.append(np.full(len(mine), src))
+        keys.append(np.asarray([v[1] for v in mine], dtype=np.int64))
+        if src == RETURNING:  # the same person: their segment, tolerance, saved fields
+            seg = np.asarray([v[3] for v in mine], dtype=np.int64)
+            got["seg"], got["tol"] = seg, np.asarray([v[4] for v in mine])
+            got["value"] = got["by_segment"][np.arange(len(mine)), seg]
+        parts.append(got)
+    clock = np.concatenate(clocks)
+    src = np.concatenate(srcs).astype(np.int64)
+    by_time = np.lexsort((np.concatenate(keys), clock))
+    clock, src = clock[by_time], src[by_time]
+    at_once = np.flatnonzero(clock[1:] == clock[:-1])
+    if at_once.size and np.any((src[at_once] == ORGANIC) | (src[at_once + 1] == ORGANIC)):
+        raise _Tie  # a prospect and a visit at once: SimPy's event queue orders them
+    cols = {k: np.concatenate([p[k] for p in parts])[by_time] for k in organic[1]}
+    return clock, src, cols
 
 
 def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) -> RunResult:
-    """One replication with word of mouth, identical to the SimPy engine's (see the module's
-    text; :func:`.fastpath.simulate` calls it and hands a :class:`~.fastpath._Tie` to SimPy)."""
+    """One replication with word of mouth or returns, identical to the SimPy engine's (see
+    the module's text; :func:`.fastpath.simulate` calls it and hands a
+    :class:`~.fastpath._Tie` to SimPy)."""
     from .streams import arrival_times
 
-    wom = scenario.word_of_mouth
-    assert wom is not None
-    assert wom.delay.minimum > 0
+    delays = [t.delay.minimum for t in (scenario.word_of_mouth, scenario.repeat) if t]
+    assert delays
+    assert min(delays) > 0
     if arrivals is None:
         times: Any = arrival_times(scenario, substream(seq, "arrivals"))
     else:
         times = [np.asarray(arrivals, dtype=float)]
     n_steps, n_segs = len(scenario.steps), len(scenario.segments)
-    rows = [_Rows(scenario, Streams(scenario, seq, src)) for src in (ORGANIC, REFERRAL)]
+    rows = {src: _Rows(scenario, Streams(scenario, seq, src)) for src in SOURCE_CODES}
     steps, customers = rows[ORGANIC].steps, rows[ORGANIC].customers
     order = scenario.flow.topological_order
     draws = scenario.draws_per_customer()
@@ -263,7 +321,7 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
     experience = scenario.experience
     talk = _Talk(scenario, seq)
     organic = _Organic(times, chunk)
-    span = wom.delay.minimum * WINDOW  # shorter than any delay, by more than rounding
+    span = min(delays) * WINDOW  # shorter than any delay, by more than rounding
     ready = lost = 0  # deterrals due and not yet used; prospects they took
     carried: _Batch | None = None
     arrived = 0
@@ -291,19 +349,7 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
                 keep[gone] = False
                 clock = clock[keep]
                 mine = {k: v[keep] for k, v in mine.items()}
-        ref_clock = talk.arriving(stop)
-        theirs = rows[REFERRAL].take(ref_clock.size)
-        src = np.concatenate(
-            (np.full(clock.size, ORGANIC, dtype=np.int64),
-             np.full(ref_clock.size, REFERRAL, dtype=np.int64))
-        )  # fmt: skip
-        clock = np.concatenate((clock, ref_clock))
-        by_time = np.argsort(clock, kind="stable")
-        clock, src = clock[by_time], src[by_time]
-        at_once = np.flatnonzero(clock[1:] == clock[:-1])
-        if at_once.size and np.any(src[at_once] != src[at_once + 1]):
-            raise _Tie  # a prospect and a referral at once: SimPy's event queue orders them
-        cols = {k: np.concatenate((mine[k], theirs[k]))[by_time] for k in mine}
+        clock, src, cols = _arrivals((clock, mine), talk.arriving(stop), rows)
         seg, tol, value = cols.pop("seg"), cols.pop("tol"), cols.pop("value")
         counts.arrive(clock, seg, tol, src)
         source_visitors += np.bincount(src, minlength=len(SOURCES))
@@ -344,5 +390,8 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
         deterrals_unused=ready + len(talk.deterrals),
     )
 
+
+#: The sources of visitors, in the order of :data:`~.codes.SOURCES`.
+SOURCE_CODES = (ORGANIC, REFERRAL, RETURNING)
 
 __all__ = ["simulate_talking"]
