@@ -93,6 +93,11 @@ class _Group(click.Group):
                 line = os_error_line(exc)
             elif isinstance(exc, MemoryError):
                 line = "out of memory; try fewer replications or a shorter horizon"
+            elif type(exc).__name__ == "BrokenProcessPool":  # not imported for this test
+                line = (
+                    "a worker process ended abruptly (killed, or out of memory); nothing "
+                    "was written; try again, or --jobs 1"
+                )
             else:
                 line = f"internal error ({type(exc).__name__}: {exc}); please report it"
             click.echo(f"error: {_one_line(line)}", err=True)

@@ -158,6 +158,11 @@ class Executor:
     def close(self) -> None:
         """Release the workers (or the cluster connection); the executor may map again."""
 
+    def abort(self) -> None:
+        """Stop at once, what is in flight unfinished (an error or an interrupt ends the
+        work); the executor may map again."""
+        self.close()
+
     def call_each(self, function: Callable[..., Any], calls: Sequence[tuple]) -> list[Any]:
         """``function(*args)`` for each ``args`` of ``calls``, results in that order: in
         this process, unless the executor has local workers to share them out."""
@@ -185,8 +190,11 @@ class Executor:
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def _gather(
@@ -261,8 +269,12 @@ _MAILBOX: Any = None
 def _start_worker(parent: int, pids: Any, mailbox: Any = None) -> None:
     """Worker initializer: say this worker's process id (``pids``, a queue the pool's
     owner reads when it must stop the workers at once), keep the ``mailbox`` of held
-    calls, and end with ``parent``."""
+    calls, and end with ``parent``. A Ctrl-C is the pool owner's to handle (it stops the
+    workers), and a SIGTERM ends a worker without the owner's handler it inherited: either
+    way the user sees one line, not a traceback per worker."""
     global _MAILBOX
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _MAILBOX = mailbox
     pids.put(os.getpid())
     _die_with_parent(parent)
@@ -382,6 +394,9 @@ class LocalExecutor(Executor):
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
+
+    def abort(self) -> None:
+        self._kill()
 
 
 class DaskExecutor(Executor):
@@ -597,11 +612,20 @@ class Execution:
         if executor is not None:
             executor.close()
 
+    def abort(self) -> None:
+        """Stop the workers at once (an error or an interrupt ends the work)."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.abort()
+
     def __enter__(self) -> Execution:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
 
 
 def open_execution(

@@ -234,3 +234,40 @@ def test_replications_that_need_every_worker_release_the_hold(monkeypatch):
     assert len(pids) == 2
     for a, b in zip(pooled, serial):
         assert_same(a, b)
+
+
+def signal_handlers() -> tuple:
+    """In a worker: what SIGINT and SIGTERM do there."""
+    import signal
+
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+
+def test_workers_leave_ctrl_c_to_the_pool_owner_and_die_quietly_on_sigterm():
+    """A Ctrl-C reaches every process of the terminal's group: the workers ignore it (the
+    owner stops them), and a SIGTERM ends a worker at once instead of running the
+    owner's handler it inherited, so the user sees one line, not a traceback per worker."""
+    import signal
+
+    with LocalExecutor(2) as executor:
+        got = executor.call_each(signal_handlers, [(), ()])
+    assert got == [(signal.SIG_IGN, signal.SIG_DFL)] * 2
+
+
+def sleep_long() -> None:
+    time.sleep(120)
+
+
+def test_leaving_an_execution_by_an_error_stops_its_workers_at_once():
+    """An error (or an interrupt) ends the work: the workers are stopped, not waited for
+    (here one still preparing a held call that would take two minutes)."""
+
+    def work() -> None:
+        with execution.Execution(jobs=2) as ex:
+            assert ex.hold(sleep_long, finish_here)
+            raise ValueError("stop")
+
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="stop"):
+        work()
+    assert time.monotonic() - started < 60

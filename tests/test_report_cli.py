@@ -287,6 +287,62 @@ def test_a_chart_that_fails_in_the_forked_child_fails_the_report(folder, monkeyp
         drawing.draw_split(summary, None, None, (), ())
 
 
+def test_a_chart_that_fails_here_stops_the_forked_child_instead_of_waiting_for_it(
+    folder, monkeypatch
+):
+    """The worker's own half fails: the child, whose charts fill more than a pipe holds,
+    is stopped rather than waited for (it used to wait for ever to send them)."""
+    import multiprocessing
+    import signal
+
+    from frictionsim.results import drawing
+
+    real = drawing.draw_part
+
+    def failing(*args):
+        if args[4] == 0:  # this process's part
+            raise ValueError("chart 3 cannot be drawn")
+        return real(*args)
+
+    def hung(signum, frame):
+        raise AssertionError("draw_split waited for the child")
+
+    monkeypatch.setattr(drawing, "draw_part", failing)
+    summary = json.loads((folder / "summary.json").read_text())
+    dists = json.loads((folder / "distributions.json").read_text())
+    before = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        with pytest.raises(ValueError, match="chart 3 cannot be drawn"):
+            drawing.draw_split(summary, dists, None, (), ())
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+    assert not multiprocessing.active_children()
+
+
+class _Unpicklable(Exception):
+    def __init__(self, text):
+        super().__init__(text)
+        self.callback = lambda: None  # a lambda does not pickle
+
+
+def test_an_error_in_the_child_that_does_not_pickle_comes_back_in_words(folder, monkeypatch):
+    from frictionsim.results import drawing
+
+    real = drawing.draw_part
+
+    def failing(*args):
+        if args[4] == 1:
+            raise _Unpicklable("chart 9 has a callback")
+        return real(*args)
+
+    monkeypatch.setattr(drawing, "draw_part", failing)
+    summary = json.loads((folder / "summary.json").read_text())
+    with pytest.raises(RuntimeError, match="_Unpicklable: chart 9 has a callback"):
+        drawing.draw_split(summary, None, None, (), ())
+
+
 def test_two_parts_of_the_baseline_report_are_as_even_as_any_split():
     """The five charts of the bundled baseline shared between two processes: the busier
     part has no more work than in the best of all 32 splits (the pages with part 0)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 import yaml
@@ -48,8 +49,13 @@ def _broken(exc):
             MemoryError(),
             "error: out of memory; try fewer replications or a shorter horizon",
         ),
+        (
+            BrokenProcessPool("A process in the process pool was terminated abruptly"),
+            "error: a worker process ended abruptly (killed, or out of memory); nothing was "
+            "written; try again, or --jobs 1",
+        ),
     ],
-    ids=["permission", "no-space", "no-file-name", "bug", "memory"],
+    ids=["permission", "no-space", "no-file-name", "bug", "memory", "worker-killed"],
 )
 def test_unexpected_errors_are_one_line_and_exit_1(scenario_file, monkeypatch, exc, line):
     monkeypatch.delenv("FRICTIONSIM_DEBUG")

@@ -12,8 +12,10 @@ each worker warms and draws a part (:func:`render_shared`).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import pickle
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,17 +45,34 @@ def _fork_context() -> Any:
     return multiprocessing.get_context("fork")
 
 
-def _draw_child(writer: Any, args: tuple) -> None:
-    """In the forked child: draw ``args``'s part and send its files, or the error."""
+def _draw_child(reader: Any, writer: Any, args: tuple) -> None:
+    """In the forked child: draw ``args``'s part and send its files, or the error (as
+    itself where it survives pickling, else as a :class:`RuntimeError` saying what it
+    was). The child holds no end to read from: if its parent stops reading, sending
+    fails instead of waiting for ever."""
     from ..execution import _die_with_parent
 
+    reader.close()
     _die_with_parent(os.getppid())
     try:
         message: tuple = ("files", draw_part(*args))
     except BaseException as exc:  # the parent raises it
-        message = ("error", exc)
-    writer.send(message)
+        message = ("error", _portable(exc))
+    with contextlib.suppress(OSError):  # the parent has gone, or stopped listening
+        writer.send(message)
     writer.close()
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc``, or a :class:`RuntimeError` with its type and text if it would not come
+    back whole from pickling."""
+    try:
+        back = pickle.loads(pickle.dumps(exc))
+        if type(back) is type(exc):
+            return exc
+    except Exception:  # any failure to round-trip: say it in words
+        pass
+    return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
 def draw_split(*args: Any) -> dict[str, bytes]:
@@ -66,7 +85,7 @@ def draw_split(*args: Any) -> dict[str, bytes]:
     if context is None:
         return draw_part(*head, 0, 1, notes)
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_draw_child, args=(writer, (*head, 1, 2, notes)))
+    child = context.Process(target=_draw_child, args=(reader, writer, (*head, 1, 2, notes)))
     child.start()
     writer.close()
     try:
@@ -78,6 +97,9 @@ def draw_split(*args: Any) -> dict[str, bytes]:
             raise RuntimeError(
                 f"the process drawing half the charts ended with code {child.exitcode}"
             ) from None
+    except BaseException:
+        child.kill()  # its half is of no use now: do not wait for it
+        raise
     finally:
         reader.close()
         child.join()

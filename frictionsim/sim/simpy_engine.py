@@ -563,11 +563,7 @@ class _Simulation:
             for a in range(attempts):
                 d = st.dur_const
                 if d is None:
-                    d = (
-                        blk.dur[s][a * BLOCK + j]
-                        if first
-                        else st.dur_dist.one(blk.revisit[s])
-                    )
+                    d = blk.dur[s][a * BLOCK + j] if first else st.dur_dist.one(blk.revisit[s])
                 if d > 0:
                     if time_rate > 0:
                         if irr + time_rate * d >= limit:  # the limit is reached mid-attempt

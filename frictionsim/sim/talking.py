@@ -174,6 +174,7 @@ class _Talk:
         self.scheduled = 0
         self.visits: list[tuple[float, int, int, int, float]] = []
         self.deterrals: list[float] = []
+        self.seen = -math.inf  # the latest organic arrival time walked
         self.times = np.empty(0)  # visits that ended and have not talked yet
         self.kinds = np.empty(0, dtype=np.int64)
         self.segs = np.empty(0, dtype=np.int64)
@@ -228,8 +229,8 @@ class _Talk:
                         for _ in range(rng.binomial(told, said.deter)):
                             t = now + wom.delay.one(rng)
                             if t < horizon:
-                                if t < stop:
-                                    raise _Tie  # shorter than the window after rounding
+                                if t < stop or t <= self.seen:  # rounding: a prospect
+                                    raise _Tie  # already walked might be the one it takes
                                 heapq.heappush(self.deterrals, t)
             if repeat is not None and back_rng.random() < self.back[kind]:
                 t = now + repeat.delay.one(back_rng)
@@ -341,6 +342,8 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
         if clock.size == chunk and organic.first() is not None:
             stop = min(stop, organic.first())  # a full chunk: the window ends at the next
         mine = rows[ORGANIC].take(clock.size)  # a deterred prospect's row stays theirs
+        if raw.size:
+            talk.seen = float(raw[-1])
         if talk.deterrals or ready:
             gone, ready = _deterred(raw, talk.deterrals, ready)
             if gone:
