@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from frictionsim.errors import SimulationError
 from frictionsim.execution import uses_fast_path
 from frictionsim.sim import fastpath, fcfs, simpy_engine
+from frictionsim.sim import talking as talking_module
 from frictionsim.sim.codes import ORGANIC, REFERRAL, RETURNING
 from frictionsim.sim.talking import simulate_talking
 
@@ -38,6 +39,7 @@ def kernel(request, monkeypatch):
     monkeypatch.setattr(fastpath, "PYTHON_QUEUES", request.param == "python")
     monkeypatch.setattr(fastpath, "PYTHON_STEPS", request.param == "python")
     monkeypatch.setattr(fastpath, "MIN_WINDOW", 0)
+    monkeypatch.setattr(talking_module, "PYTHON_TALK", request.param == "python")
     return request.param
 
 
@@ -270,3 +272,52 @@ def test_referrals_that_tie_with_others_at_a_queue_are_left_to_simpy():
     slow = simpy_engine.simulate(scenario, seq)
     assert slow.source_visitors[REFERRAL] > 0
     assert_same(slow, fastpath.simulate(scenario, seq))
+
+
+@pytest.mark.parametrize(
+    ("tell", "delay"),
+    [
+        ({"dist": "poisson", "mean": 3}, {"dist": "uniform", "low": 10, "high": 60}),
+        ({"dist": "poisson", "mean": 40}, {"dist": "triangular", "low": 5, "mode": 9, "high": 90}),
+        ({"dist": "fixed", "value": 4}, {"dist": "fixed", "value": 30}),
+    ],
+    ids=["poisson-uniform", "large-poisson-triangular", "fixed-fixed"],
+)
+def test_the_compiled_talk_loop_draws_python_s_numbers(tell, delay, kernel):
+    """The word of mouth and returns of a few thousand ended visits, drawn by the compiled
+    loop and by the Python loop from the same streams: the same visits, for the same
+    customers, in the same order, the same deterrals, and the streams left alike."""
+    if kernel == "python" or talking_module.compiled_loop() is None:
+        pytest.skip("the compiled loop needs numba with Generator.binomial")
+    wom = {
+        "delay": delay,
+        **{k: {"tell": tell, "visit": 0.2, "deter": 0.05} for k in
+           ("promoters", "passives", "detractors", "abandoners")},
+    }  # fmt: skip
+    scenario = make_scenario(
+        **{**QUEUES["overloaded-no-reneging"], "horizon": 100_000},
+        word_of_mouth=wom,
+        repeat={**BACK, "delay": delay},
+    )
+    rng = np.random.default_rng(3)
+    n = 4000
+    times = np.sort(rng.uniform(0, 4.9, n))  # one window: the least delay is 5
+    kinds = rng.integers(0, 4, n)
+    segs, tols = rng.integers(0, 2, n), rng.uniform(1, 50, n)
+    got = []
+    for python in (False, True):
+        talk = talking_module._Talk(scenario, np.random.SeedSequence(9))
+        assert talk.laws is not None
+        talk.times, talk.kinds, talk.segs, talk.tols = times, kinds, segs, tols
+        talking_module.PYTHON_TALK = python
+        try:
+            talk.speak(4.9)  # every visit ended before: all talk now
+        finally:
+            talking_module.PYTHON_TALK = False
+        got.append(
+            (sorted(talk.visits), sorted(talk.deterrals), talk.scheduled,
+             talk.wom_rng.random(), talk.repeat_rng.random())
+        )  # fmt: skip
+    assert got[0][2] > 500
+    assert len(got[0][1]) > 50
+    assert got[0] == got[1]

@@ -13,7 +13,10 @@ least delay ``L``: time is walked in windows shorter than ``L``, each like a chu
 deterrals that a window's ended visits bring all fall in later windows. After each
 window the visits that ended in it talk, in the order they ended, and what they bring
 waits in a heap until its window comes; visits due at the same instant arrive in the
-order they were scheduled, as SimPy starts them. An event that would fall in its own
+order they were scheduled, as SimPy starts them. The draws of what visits bring, one
+generator call per number in the order visits ended, are the slow part in Python:
+where numba's generators can draw them, :func:`_speak_loop` is compiled (the same
+numbers from the same streams, the tests compare the two). An event that would fall in its own
 window after all (float rounding of a tiny delay), or two events at the same instant
 whose order only SimPy's event queue knows, raise :class:`~.fastpath._Tie`: the
 replication goes to the SimPy engine.
@@ -24,6 +27,8 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import math
+import threading
+import warnings
 from typing import Any
 
 import numpy as np
@@ -57,6 +62,7 @@ from .fastpath import (
     _timed_chunks,
     _walk,
 )
+from .fcfs import _jitable
 from .result import RunResult
 from .streams import Streams, extra_limit, runaway, substream
 
@@ -153,6 +159,164 @@ def _deterred(raw: np.ndarray, deterrals: list[float], ready: int) -> tuple[list
     return gone, ready
 
 
+#: How the compiled loop draws a distribution (:func:`_law`): a fixed value, numpy's
+#: ``uniform``, ``triangular`` or ``poisson``; -1: the loop cannot, Python draws it.
+_FIXED, _UNIFORM, _TRIANGULAR, _POISSON = range(4)
+
+
+def _law(dist: Any) -> tuple[int, float, float, float]:
+    """A distribution as the compiled loop draws it: its kind and parameters."""
+    name = type(dist).__name__
+    if name.endswith("Fixed"):
+        return _FIXED, float(dist.value), 0.0, 0.0
+    if name.endswith("Uniform"):
+        return _UNIFORM, float(dist.low), float(dist.high), 0.0
+    if name.endswith("Triangular"):
+        return _TRIANGULAR, float(dist.low), float(dist.mode), float(dist.high)
+    if name.endswith("Poisson"):
+        return _POISSON, float(dist.mean), 0.0, 0.0
+    return -1, 0.0, 0.0, 0.0
+
+
+@_jitable
+def _one(rng: Any, kind: int, a: float, b: float, c: float) -> float:  # pragma: no cover
+    """One draw of :func:`_law`'s distribution: the number and use of ``rng`` of its
+    :meth:`~frictionsim.distributions.Distribution.one` (compiled)."""
+    if kind == _FIXED:
+        return a
+    if kind == _UNIFORM:
+        return rng.uniform(a, b)
+    if kind == _TRIANGULAR:
+        return rng.triangular(a, b, c)
+    return float(rng.poisson(a))
+
+
+@_jitable
+def _grow(a: Any) -> Any:  # pragma: no cover - compiled
+    """``a`` in an array twice as long (the rest unset)."""
+    b = np.empty(2 * a.size, a.dtype)
+    b[: a.size] = a
+    return b
+
+
+def _speak_loop(  # pragma: no cover - compiled; _Talk.speak's Python loop is its reference
+    times: Any, kinds: Any, wom_rng: Any, back_rng: Any, talking: bool, tell: Any,
+    visit: Any, deter: Any, delay: Any, coming: bool, back: Any, back_delay: Any,
+    horizon: float, room: int,
+) -> Any:  # fmt: skip
+    """The word of mouth and returns of the visits that ended at ``times`` (of ``kinds``),
+    in that order, with the numbers of :meth:`_Talk.speak`'s Python loop. Returns the
+    visits scheduled (when, for when, and a negative number for a referral or else the
+    index of the returning customer's visit), the deterrals' times, and their counts;
+    it stops after ``room + 1`` visits (the caller then says they grow without bound)."""
+    out_now = np.empty(64)
+    out_t = np.empty(64)
+    out_at = np.empty(64, np.int64)
+    out_deter = np.empty(64)
+    nv = nd = 0
+    for k in range(times.size):
+        now = times[k]
+        kind = kinds[k]
+        if talking:
+            told = int(_one(wom_rng, int(tell[kind, 0]), tell[kind, 1], 0.0, 0.0))
+            if told:
+                if visit[kind] > 0:
+                    for _ in range(wom_rng.binomial(told, visit[kind])):
+                        t = now + _one(wom_rng, int(delay[0]), delay[1], delay[2], delay[3])
+                        if t < horizon:
+                            if nv == out_t.size:
+                                out_now, out_t, out_at = _grow(out_now), _grow(out_t), _grow(out_at)
+                            out_now[nv], out_t[nv], out_at[nv] = now, t, -1
+                            nv += 1
+                            if nv > room:
+                                return out_now, out_t, out_at, out_deter, nv, nd
+                if deter[kind] > 0:
+                    for _ in range(wom_rng.binomial(told, deter[kind])):
+                        t = now + _one(wom_rng, int(delay[0]), delay[1], delay[2], delay[3])
+                        if t < horizon:
+                            if nd == out_deter.size:
+                                out_deter = _grow(out_deter)
+                            out_deter[nd] = t
+                            nd += 1
+        if coming and back_rng.random() < back[kind]:
+            t = now + _one(back_rng, int(back_delay[0]), back_delay[1], back_delay[2],
+                           back_delay[3])  # fmt: skip
+            if t < horizon:
+                if nv == out_t.size:
+                    out_now, out_t, out_at = _grow(out_now), _grow(out_t), _grow(out_at)
+                out_now[nv], out_t[nv], out_at[nv] = now, t, k
+                nv += 1
+                if nv > room:
+                    return out_now, out_t, out_at, out_deter, nv, nd
+    return out_now, out_t, out_at, out_deter, nv, nd
+
+
+_compiled_loop: list[Any] = []
+_compiling = threading.Lock()
+
+
+def compiled_loop() -> Any:
+    """:func:`_speak_loop` compiled with numba, or ``None``: without numba, or with a numba
+    whose generators cannot draw what it needs (``binomial`` came after 0.57)."""
+    if not _compiled_loop:
+        with _compiling:
+            if not _compiled_loop:
+                _compiled_loop.append(_compile_loop())
+    return _compiled_loop[0]
+
+
+def _compile_loop() -> Any:
+    from .fcfs import _use_numba
+
+    if not _use_numba():
+        return None
+    import numba
+
+    with warnings.catch_warnings():  # e.g. no writable cache folder: still compiled
+        warnings.simplefilter("ignore")
+        try:
+            loop = numba.njit(cache=True)(_speak_loop)
+            rng = np.random.default_rng(0)
+            probe = np.zeros(4)
+            law = np.zeros(4)
+            tell = np.zeros((4, 2))
+            loop(np.zeros(1), np.zeros(1, np.int64), rng, rng, True, tell, probe + 1, probe + 1,
+                 law, True, probe, law, 1.0, 10)  # fmt: skip
+        except Exception:  # a numba that cannot: Python draws them, the same numbers
+            return None
+    return loop
+
+
+def _laws(scenario: Scenario) -> tuple | None:
+    """What :func:`_speak_loop` needs of the scenario's word of mouth and returns (after
+    ``wom_rng, back_rng, talking``), or ``None`` if it cannot draw one of their
+    distributions (an empirical one: Python draws those)."""
+    wom, repeat = scenario.word_of_mouth, scenario.repeat
+    kinds = ("promoters", "passives", "detractors", "abandoners")
+    tell, visit, deter = np.zeros((4, 2)), np.zeros(4), np.zeros(4)
+    delay, back, back_delay = np.zeros(4), np.zeros(4), np.zeros(4)
+    if wom is not None:
+        for k, name in enumerate(kinds):
+            said = getattr(wom, name)
+            law = _law(said.tell)
+            if law[0] not in (_FIXED, _POISSON):
+                return None
+            tell[k] = law[:2]
+            visit[k], deter[k] = said.visit, said.deter
+        delay[:] = _law(wom.delay)
+    if repeat is not None:
+        back[:] = [getattr(repeat, name) for name in kinds]
+        back_delay[:] = _law(repeat.delay)
+    if delay[0] < 0 or back_delay[0] < 0:
+        return None
+    return tell, visit, deter, delay, repeat is not None, back, back_delay
+
+
+#: Draw word of mouth and returns in Python even where numba compiles the loop (the
+#: numbers are the same).
+PYTHON_TALK = False
+
+
 class _Talk:
     """What visits that ended bring, drawn in the order they ended: referral and
     returning visits (a heap of their clock, the order they were scheduled in, their
@@ -179,6 +343,7 @@ class _Talk:
         self.kinds = np.empty(0, dtype=np.int64)
         self.segs = np.empty(0, dtype=np.int64)
         self.tols = np.empty(0)
+        self.laws = _laws(scenario)  # for the compiled loop; None: Python draws
 
     def ended(self, out: _Batch, best: float, scale: float) -> None:
         """Customers ``out`` finished: buyers talk as their score says, friction abandoners
@@ -214,6 +379,23 @@ class _Talk:
         self.segs, self.tols = self.segs[keep], self.tols[keep]
         wom, repeat, horizon = self.wom, self.repeat, self.horizon
         rng, back_rng = self.wom_rng, self.repeat_rng
+        loop = None if PYTHON_TALK or self.laws is None else compiled_loop()
+        if loop is not None:
+            room = int(self.limit) - self.scheduled
+            at_now, at_t, at, deterrals, nv, nd = loop(
+                times, kinds, rng, back_rng, wom is not None, *self.laws, horizon, room
+            )
+            for k, (now, t) in enumerate(zip(at_now[:nv].tolist(), at_t[:nv].tolist())):
+                i = int(at[k])
+                if i < 0:
+                    self.schedule(now, t, stop, REFERRAL)
+                else:
+                    self.schedule(now, t, stop, RETURNING, int(segs[i]), float(tols[i]))
+            for t in deterrals[:nd].tolist():
+                if t < stop or t <= self.seen:
+                    raise _Tie
+                heapq.heappush(self.deterrals, t)
+            return
         for now, kind, seg, tol in zip(times.tolist(), kinds.tolist(), segs.tolist(),
                                        tols.tolist()):  # fmt: skip
             if wom is not None:
