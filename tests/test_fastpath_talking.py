@@ -142,6 +142,11 @@ def talking_flows(draw, flows):
     spec["horizon"] = draw(st.sampled_from([120, 400]))
     if draw(st.booleans()):
         spec["steps"] = [RELIEF, *spec["steps"]]
+    for step in spec["steps"]:  # defects that surface after the order: a later talk
+        if draw(st.integers(0, 3)) == 0:
+            step["defect"] = {"p": draw(st.sampled_from([0.2, 0.6])), "irritation": 3,
+                              "delay": draw(st.sampled_from([0, 45, 300])),
+                              "cost": draw(st.sampled_from([0, 2.5]))}  # fmt: skip
     back = None
     if draw(st.booleans()):
         back = {"delay": draw(DELAYS), "saved_fields": draw(st.sampled_from([0, 0.5, 1])),
@@ -321,3 +326,43 @@ def test_the_compiled_talk_loop_draws_python_s_numbers(tell, delay, kernel):
     assert got[0][2] > 500
     assert len(got[0][1]) > 50
     assert got[0] == got[1]
+
+
+#: Defects at two steps: the later one's delay is the longer, costs add up.
+DEFECTS = [
+    {"p": 0.3, "irritation": 4, "delay": 120, "cost": 2.5},
+    {"p": 0.2, "irritation": 6, "delay": "1d", "cost": 10},
+]
+
+
+@pytest.mark.parametrize("talks", [False, True], ids=["defects-only", "with-word-of-mouth"])
+def test_defects_that_surface_after_the_order_equal_simpy(talks):
+    """A defect surfaces after the order: the buyer's experience ends on it (their score,
+    and so what they say and whether they come back, then), it is counted, and its
+    remediation cost is summed in the order defects surface."""
+    spec = {**QUEUES["two-queues-and-a-merge"], "horizon": 900}
+    steps = [dict(s) for s in spec["steps"]]
+    steps[0]["defect"], steps[-1]["defect"] = DEFECTS
+    spec["steps"] = steps
+    scenario = talking(spec, repeat=BACK) if talks else make_scenario(**spec)
+    assert fastpath.unsupported_reason(scenario) is None
+    seq = np.random.SeedSequence(8)
+    slow = simpy_engine.simulate(scenario, seq)
+    assert slow.defects > 100
+    assert slow.remediation_costs > 0
+    fast = (
+        simulate_talking(scenario, seq, None) if talks else fastpath._simulate(scenario, seq, None)
+    )
+    assert_same(slow, fast)
+
+
+def test_a_defect_that_sends_buyers_to_the_service_stays_on_simpy():
+    spec = {**QUEUES["overloaded-no-reneging"]}
+    spec["steps"] = [{**spec["steps"][0], "defect": {**DEFECTS[0], "contact": 0.5}}]
+    spec["service"] = {"steps": [{"name": "agent", "duration": 5, "capacity": 1}]}
+    scenario = make_scenario(**spec)
+    assert "service is not supported" in fastpath.unsupported_reason(scenario)
+    contact = scenario.steps[0].defect
+    assert contact is not None
+    assert contact.contact == 0.5  # and the contact itself is no field the fast path knows
+    assert "contact" not in fastpath.KNOWN_FIELDS["Defect"]

@@ -25,7 +25,9 @@ loop adds them (:class:`_InOrder`).
 Word of mouth and returns (referral visits, deterred prospects, returning customers)
 are walked by :mod:`.talking` with these same pieces, in windows of time shorter than
 the least value of their delays, so that nothing a window's visits bring falls back
-into it; a delay that can be 0 leaves the scenario to SimPy, as do reminders.
+into it; a delay that can be 0 leaves the scenario to SimPy, as do reminders. A step's
+``defect`` (without a contact) is carried by each buyer (:class:`_Defects`) and
+surfaces after the order, as in the SimPy engine.
 
 The one ordering SimPy decides that this module imitates rather than
 reproduces is between customers who finish at exactly the same float time
@@ -124,8 +126,10 @@ KNOWN_FIELDS: dict[str, frozenset[str]] = {
             "next",
             "by_segment",
             "cost",  # applied by stats, not by the engine
+            "defect",  # without a contact (that is a service journey's, SimPy's)
         }
     ),
+    "Defect": frozenset({"p", "irritation", "delay", "cost"}),
     "Errors": frozenset({"p", "irritation", "max_attempts", "fallback"}),
     "Branch": frozenset({"to", "p"}),
     "SegmentStep": frozenset({"exit", "errors", "next"}),
@@ -228,6 +232,7 @@ def unsupported_reason(scenario: Scenario, record_customers: bool = False) -> st
         *[(s, f"segments.{s.name}") for s in scenario.segments],
         *[(s, f"steps.{s.name}") for s in scenario.steps],
         *[(s.errors, f"steps.{s.name}.errors") for s in scenario.steps if s.errors],
+        *[(s.defect, f"steps.{s.name}.defect") for s in scenario.steps if s.defect],
         *_talk_models(scenario),
         *[(b, f"steps.{s.name}.next") for s in scenario.steps for b in s.next or ()],
         *[
@@ -425,6 +430,7 @@ class _Step(StepPlan):
         self.rng_branch = streams.branch[i] if self.next_single is None else None
         self.rng_dur = streams.dur[i]
         self.rng_err = streams.err[i]
+        self.rng_defect = streams.defect[i] if self.defect_p > 0 else None
 
     def draw(self, blocks: int, m: int, into: dict[Any, np.ndarray]) -> None:
         """Random numbers of the next ``blocks`` blocks of customers, one row per customer,
@@ -444,6 +450,8 @@ class _Step(StepPlan):
             )
         if self.failing:
             into[i, "err"] = np.stack([rng.random(size)[:m] for rng in self.rng_err], axis=1)
+        if self.defect_p > 0:
+            into[i, "defect"] = self.rng_defect.random(size)[:m]
 
     def advance(self, batch: _Batch, idx: np.ndarray) -> None:
         """Send the customers ``idx``, who completed this step, to its successor."""
@@ -467,8 +475,11 @@ _STATE = ("order", "seg", "tol", "value", "clock", "now", "irr", "limit", "start
           "last", "where", "parked", "outcome", "lost_at", "entered_at")  # fmt: skip
 
 
+#: A buyer's defects so far (flows with a ``defect``): the irritation they bring when
+#: they surface, when that is after the order, and their remediation cost.
+_DEFECTS = ("defect_irr", "defect_delay", "remedy")
 #: The columns the counts and sums of finished customers read.
-_FINISHED = frozenset(_STATE)
+_FINISHED = frozenset((*_STATE, *_DEFECTS, "src"))
 
 
 class _Batch:
@@ -614,6 +625,7 @@ def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) ->
     counts = _Counts(scenario)
     finish = _InOrder(4 + n_segs + 2 * n_steps, 3)
     experience = scenario.experience
+    defects = _Defects() if any(st.defect_p > 0 for st in steps) else None
     carried: _Batch | None = None
     pieces = _clock_chunks(times, chunk)
     nxt = next(pieces, None)
@@ -629,6 +641,8 @@ def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) ->
             st.draw(blocks, m, step_draws)
         counts.arrive(clock, seg, tol)
         batch = _Batch.new(first, clock, seg, tol, value, step_draws)
+        if defects is not None:
+            defects.start(batch)
         first += m
         if carried is not None:
             batch = carried.then(batch)
@@ -639,13 +653,65 @@ def _simulate(scenario: Scenario, seq: np.random.SeedSequence, arrivals: Any) ->
         else:
             out = batch.take(np.flatnonzero(done), _FINISHED)
             carried = batch.take(np.flatnonzero(~done))
+        if defects is not None:
+            defects.surface(out)
         counts.leave(out, experience)
         _finish_sums(finish, out, n_segs, n_steps)
         finish.flush(watermark)
         for q in queues:
             if q is not None:
                 q.sums.flush(watermark)
-    return counts.result(scenario, finish, queues)
+    result = counts.result(scenario, finish, queues)
+    return result if defects is None else defects.result(result)
+
+
+class _Defects:
+    """Defects that surface after the order (a step's ``defect``): each buyer's, gathered
+    step by step as the SimPy engine does (:func:`_defect`), surfaces ``defect_delay``
+    after the order as the final moment of the remembered experience; the count and the
+    remediation costs, summed in the order they surface."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.costs = _InOrder(1, 1)
+
+    def start(self, batch: _Batch) -> None:
+        m = batch.now.size
+        for name in _DEFECTS:
+            batch.cols[name] = np.zeros(m)
+
+    def surface(self, out: _Batch) -> np.ndarray:
+        """The buyers of ``out`` whose defects surface: their experience, remembered
+        then, ends on the defect. Returns when each customer of ``out`` talks (a buyer
+        with a defect once it has surfaced)."""
+        cols = out.cols
+        felt = cols["defect_irr"]
+        hit = np.flatnonzero((out.outcome == ORDER) & (felt > 0))
+        when = out.now.copy()
+        if hit.size:
+            self.count += hit.size
+            when[hit] = out.now[hit] + cols["defect_delay"][hit]
+            self.costs.add(when[hit], out.order[hit],
+                           (cols["remedy"][hit], np.zeros(hit.size, dtype=np.int64)))  # fmt: skip
+            out.peak[hit] = np.maximum(out.peak[hit], felt[hit])
+            out.last[hit] = felt[hit]
+        return when
+
+    def result(self, result: RunResult) -> RunResult:
+        self.costs.flush(math.inf)
+        return dataclasses.replace(result, defects=self.count, remediation_costs=self.costs.sums[0])
+
+
+def _defect(st: _Step, b: _Batch, idx: np.ndarray, sens: np.ndarray) -> None:
+    """Customers ``idx`` completed ``st``: those its ``defect`` strikes carry it on (its
+    irritation grown by their sensitivity, the longest delay, the costs added)."""
+    if st.defect_p <= 0 or idx.size == 0:
+        return
+    cols = b.cols
+    hit = idx[cols[st.i, "defect"][idx] < st.defect_p]
+    cols["defect_irr"][hit] = cols["defect_irr"][hit] + st.defect_irr * sens[hit]
+    cols["defect_delay"][hit] = np.maximum(cols["defect_delay"][hit], st.defect_delay)
+    cols["remedy"][hit] = cols["remedy"][hit] + st.defect_cost
 
 
 def _finish_sums(finish: _InOrder, out: _Batch, n_segs: int, n_steps: int) -> None:
@@ -845,7 +911,7 @@ def _walk(
             continue
         st = steps[i]
         cols = b.cols
-        if compiled is not None and not st.capacity:
+        if compiled is not None and not st.capacity and not st.defect_p:
             _plain(compiled, st, b, at, customers, counts, committing is not None, back)
             continue
         commit = committing if st.commits else None
@@ -886,6 +952,7 @@ def _walk(
             _route(st, b, routed, counts)
             counts.passing(i, idx, b)
             _complete(idx, irr, start, peak, last, limit, commit)
+            _defect(st, b, idx, sens)
             st.advance(b, idx)
             idx = idx[:0]
         for a in range(st.attempts if idx.size else 0):
@@ -907,6 +974,7 @@ def _walk(
             bad = idx[fail]
             counts.passing(i, idx[~fail], b)
             _complete(idx[~fail], irr, start, peak, last, limit, commit)
+            _defect(st, b, idx[~fail], sens)
             st.advance(b, idx[~fail])
             counts.failed[i] += bad.size
             irr[bad] = irr[bad] + st.err_irr * sens[bad]
@@ -924,6 +992,7 @@ def _walk(
             idx = bad[~give_up]  # they try again
         counts.passing(i, idx, b)
         _complete(idx, irr, start, peak, last, limit, commit)
+        _defect(st, b, idx, sens)
         st.advance(b, idx)
         lost = np.concatenate(gone)
         b.outcome[lost] = FRICTION

@@ -53,6 +53,7 @@ from .fastpath import (
     _Batch,
     _Counts,
     _Customers,
+    _Defects,
     _finish_sums,
     _InOrder,
     _QueueCounts,
@@ -70,7 +71,7 @@ from .streams import Streams, extra_limit, runaway, substream
 #: rounding of a clock (a visit that rounding still brings into its window is a tie).
 WINDOW = 1 - 2**-20
 #: The columns of a window's customers that the counts of those who finished read.
-_OUT = _FINISHED | {"src"}
+_OUT = _FINISHED
 
 
 class _Rows:
@@ -345,16 +346,17 @@ class _Talk:
         self.tols = np.empty(0)
         self.laws = _laws(scenario)  # for the compiled loop; None: Python draws
 
-    def ended(self, out: _Batch, best: float, scale: float) -> None:
+    def ended(self, out: _Batch, best: float, scale: float, when: np.ndarray) -> None:
         """Customers ``out`` finished: buyers talk as their score says, friction abandoners
-        as abandoners; those who left for other reasons say nothing."""
+        as abandoners, at ``when`` (a buyer with a defect once it surfaced); those who left
+        for other reasons say nothing."""
         kind = np.full(out.now.size, -1, dtype=np.int64)
         ordered = out.outcome == ORDER
         score = _scores(out.peak[ordered], out.last[ordered], out.tol[ordered], best, scale)
         kind[ordered] = np.where(score >= 9, PROMOTER, np.where(score >= 7, PASSIVE, DETRACTOR))
         kind[out.outcome == FRICTION] = ABANDONER
         talks = kind >= 0  # the others left for reasons other than friction (EXIT)
-        self.times = np.concatenate((self.times, out.now[talks]))
+        self.times = np.concatenate((self.times, when[talks]))
         self.kinds = np.concatenate((self.kinds, kind[talks]))
         self.segs = np.concatenate((self.segs, out.seg[talks]))
         self.tols = np.concatenate((self.tols, out.tol[talks]))
@@ -502,6 +504,7 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
     source_orders = np.zeros(len(SOURCES), dtype=np.int64)
     source_visitors = np.zeros(len(SOURCES), dtype=np.int64)
     experience = scenario.experience
+    defects = _Defects() if any(st.defect_p > 0 for st in steps) else None
     talk = _Talk(scenario, seq)
     organic = _Organic(times, chunk)
     span = min(delays) * WINDOW  # shorter than any delay, by more than rounding
@@ -540,6 +543,8 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
         source_visitors += np.bincount(src, minlength=len(SOURCES))
         batch = _Batch.new(arrived, clock, seg, tol, value, cols)
         batch.cols["src"] = src
+        if defects is not None:
+            defects.start(batch)
         arrived += clock.size
         if carried is not None:
             batch = carried.then(batch)
@@ -550,13 +555,14 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
         else:
             out = batch.take(np.flatnonzero(done), _OUT)
             carried = batch.take(np.flatnonzero(~done))
+        when = out.now if defects is None else defects.surface(out)
         counts.leave(out, experience)
         _finish_sums(finish, out, n_segs, n_steps)
         out_src = out.cols["src"]
         ordered = out.outcome == ORDER
         source_orders += np.bincount(out_src[ordered], minlength=len(SOURCES))
         by_source.add(out.now, out.order, (out.value, np.where(ordered, out_src, -1)))
-        talk.ended(out, experience.best, experience.scale)
+        talk.ended(out, experience.best, experience.scale, when)
         finish.flush(stop)
         by_source.flush(stop)
         for q in queues:
@@ -565,6 +571,8 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
         talk.speak(stop)
         end = stop
     result = counts.result(scenario, finish, queues)
+    if defects is not None:
+        result = defects.result(result)
     by_source.flush(math.inf)
     return dataclasses.replace(
         result,
