@@ -44,6 +44,12 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise Interrupted
 
 
+def _written() -> list | None:
+    """The folders and files written in full so far (None: the writers are not loaded)."""
+    writers = sys.modules.get("frictionsim.results.writers")
+    return None if writers is None else writers.WRITTEN
+
+
 #: Set to 1 to get the traceback of an unexpected error instead of its one line.
 DEBUG_ENV = "FRICTIONSIM_DEBUG"
 
@@ -71,6 +77,9 @@ class _Group(click.Group):
     """
 
     def invoke(self, ctx: click.Context) -> Any:
+        written = _written()
+        if written is not None:
+            written.clear()
         try:
             return super().invoke(ctx)
         except ScenarioError as exc:
@@ -82,6 +91,9 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             message = exc.message if isinstance(exc, Interrupted) else Interrupted().message
+            written = _written()
+            if written and message == Interrupted().message:  # it was, in full, before
+                message = f"interrupted after the results were written in full to {written[-1]}"
             click.echo(message, err=True)
             ctx.exit(130)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
@@ -945,4 +957,7 @@ def main() -> None:
                 with contextlib.suppress(OSError, ValueError):
                     stream.flush()
             os._exit(130)
+        # done: a Ctrl-C now, while the interpreter shuts down, cannot undo anything
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise

@@ -75,3 +75,41 @@ def test_usage_errors_are_still_click_s(scenario_file, monkeypatch):
     result = CliRunner().invoke(cli, ["run", str(scenario_file), "--jobs", "0"])
     assert result.exit_code == 2
     assert "Invalid value for '--jobs'" in result.output
+
+
+def test_an_interrupt_after_the_results_are_written_says_they_are(scenario_file, monkeypatch):
+    """A Ctrl-C once the folder is written in full (here while the summary is printed)
+    does not say "nothing was written": it says where the complete results are."""
+    from frictionsim import console
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(console, "print_summary", interrupted)
+    result = CliRunner().invoke(cli, ["run", str(scenario_file), "--out", "o", "-q"])
+    assert result.exit_code == 130
+    assert result.output == "interrupted after the results were written in full to o\n"
+    assert (scenario_file.parent / "o" / "summary.json").is_file()
+    again = CliRunner().invoke(cli, ["validate", str(scenario_file)])  # a later command
+    assert again.exit_code == 0  # starts with nothing written
+
+
+def test_a_killed_chart_child_is_a_worker_that_ended_not_an_internal_error(
+    scenario_file, monkeypatch
+):
+    from frictionsim.results import drawing
+
+    monkeypatch.delenv("FRICTIONSIM_DEBUG")
+    if drawing._fork_context() is None:
+        pytest.skip("no fork on this platform")
+
+    def killed(*args):
+        if args[4] == 1:  # the forked child's part: it dies without a word
+            import os
+
+            os._exit(9)
+        return {}  # this process's part: drawn
+
+    monkeypatch.setattr(drawing, "draw_part", killed)
+    with pytest.raises(BrokenProcessPool, match="ended with code 9"):
+        drawing.draw_split({"scenario": "x"}, None, None, (), ())

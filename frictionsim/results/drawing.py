@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import pickle
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 #: The pages of a report, after its charts.
@@ -94,7 +95,7 @@ def draw_split(*args: Any) -> dict[str, bytes]:
             kind, theirs = reader.recv()
         except EOFError:
             child.join()
-            raise RuntimeError(
+            raise BrokenProcessPool(  # said like a worker that ended: killed, out of memory
                 f"the process drawing half the charts ended with code {child.exitcode}"
             ) from None
     except BaseException:

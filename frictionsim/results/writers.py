@@ -551,4 +551,11 @@ def write_study(
     if kind not in WRITERS:
         raise TypeError(f"not a study result: {type(result).__name__}")
     writer = globals()[WRITERS[kind]]
-    return writer(result, out, source, charts, overrides=overrides, force=force, **options)
+    done = writer(result, out, source, charts, overrides=overrides, force=force, **options)
+    WRITTEN.append(out)
+    return done
+
+
+#: What :func:`write_study` wrote in full, in order (the command says so when it is
+#: interrupted afterwards).
+WRITTEN: list[Path] = []
