@@ -154,6 +154,13 @@ def talking_flows(draw, flows):
     return spec, {"delay": draw(DELAYS), **talk}, back
 
 
+def both_engines_agree(spec: dict, wom: dict, back: dict | None, seed: int) -> None:
+    scenario = talking(spec, wom, back)
+    assert fastpath.unsupported_reason(scenario) is None
+    seq = np.random.SeedSequence(seed)
+    assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
+
+
 SETTINGS = settings(
     max_examples=40,
     derandomize=True,
@@ -166,21 +173,13 @@ SETTINGS = settings(
 @SETTINGS
 @given(talking_flows(queue_flows()), st.integers(0, 2**32 - 1))
 def test_random_flows_with_queues_and_word_of_mouth_equal_simpy(spec_wom, seed):
-    spec, wom, back = spec_wom
-    scenario = talking(spec, wom, back)
-    assert fastpath.unsupported_reason(scenario) is None
-    seq = np.random.SeedSequence(seed)
-    assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
+    both_engines_agree(*spec_wom, seed)
 
 
 @SETTINGS
 @given(talking_flows(plain_flows()), st.integers(0, 2**32 - 1))
 def test_random_flows_without_queues_with_word_of_mouth_equal_simpy(spec_wom, seed):
-    spec, wom, back = spec_wom
-    scenario = talking(spec, wom, back)
-    assert fastpath.unsupported_reason(scenario) is None
-    seq = np.random.SeedSequence(seed)
-    assert_same(simpy_engine.simulate(scenario, seq), fastpath.simulate(scenario, seq))
+    both_engines_agree(*spec_wom, seed)
 
 
 def test_visits_that_grow_without_bound_stop_both_engines_with_one_message():

@@ -70,8 +70,6 @@ from .streams import Streams, extra_limit, runaway, substream
 #: A window's length, as a share of the least delay: short of it by far more than the
 #: rounding of a clock (a visit that rounding still brings into its window is a tie).
 WINDOW = 1 - 2**-20
-#: The columns of a window's customers that the counts of those who finished read.
-_OUT = _FINISHED
 
 
 class _Rows:
@@ -167,14 +165,14 @@ _FIXED, _UNIFORM, _TRIANGULAR, _POISSON = range(4)
 
 def _law(dist: Any) -> tuple[int, float, float, float]:
     """A distribution as the compiled loop draws it: its kind and parameters."""
-    name = type(dist).__name__
-    if name.endswith("Fixed"):
+    family = dist.dist  # the scenario's `dist:` key
+    if family == "fixed":
         return _FIXED, float(dist.value), 0.0, 0.0
-    if name.endswith("Uniform"):
+    if family == "uniform":
         return _UNIFORM, float(dist.low), float(dist.high), 0.0
-    if name.endswith("Triangular"):
+    if family == "triangular":
         return _TRIANGULAR, float(dist.low), float(dist.mode), float(dist.high)
-    if name.endswith("Poisson"):
+    if family == "poisson":
         return _POISSON, float(dist.mean), 0.0, 0.0
     return -1, 0.0, 0.0, 0.0
 
@@ -394,9 +392,7 @@ class _Talk:
                 else:
                     self.schedule(now, t, stop, RETURNING, int(segs[i]), float(tols[i]))
             for t in deterrals[:nd].tolist():
-                if t < stop or t <= self.seen:
-                    raise _Tie
-                heapq.heappush(self.deterrals, t)
+                self.deter(t, stop)
             return
         for now, kind, seg, tol in zip(times.tolist(), kinds.tolist(), segs.tolist(),
                                        tols.tolist()):  # fmt: skip
@@ -413,13 +409,17 @@ class _Talk:
                         for _ in range(rng.binomial(told, said.deter)):
                             t = now + wom.delay.one(rng)
                             if t < horizon:
-                                if t < stop or t <= self.seen:  # rounding: a prospect
-                                    raise _Tie  # already walked might be the one it takes
-                                heapq.heappush(self.deterrals, t)
+                                self.deter(t, stop)
             if repeat is not None and back_rng.random() < self.back[kind]:
                 t = now + repeat.delay.one(back_rng)
                 if t < horizon:
                     self.schedule(now, t, stop, RETURNING, seg, tol)
+
+    def deter(self, t: float, stop: float) -> None:
+        """A prospect deterred from ``t`` on, which must be a prospect not walked yet."""
+        if t < stop or t <= self.seen:  # rounding: a prospect already walked might be it
+            raise _Tie
+        heapq.heappush(self.deterrals, t)
 
     def schedule(self, now: float, t: float, stop: float, src: int, seg: int = -1,
                  tol: float = 0.0) -> None:  # fmt: skip
@@ -553,7 +553,7 @@ def simulate_talking(scenario: Scenario, seq: np.random.SeedSequence, arrivals: 
         if done.all():
             out, carried = batch, None
         else:
-            out = batch.take(np.flatnonzero(done), _OUT)
+            out = batch.take(np.flatnonzero(done), _FINISHED)
             carried = batch.take(np.flatnonzero(~done))
         when = out.now if defects is None else defects.surface(out)
         counts.leave(out, experience)
