@@ -358,6 +358,10 @@ def run(
     from .studies import run as run_scenario
     from .studies.run import MAX_REPLICATIONS
 
+    if event_log and engine == "fast":  # before anything is loaded or written
+        from .studies.run import NO_FAST_EVENTS
+
+        raise OptionError(NO_FAST_EVENTS)
     scenario = load_scenario(file, overrides)
     targets = _precision_targets(precision, max_replications, scenario)
     if uncertainty and scenario.uncertainty is None:

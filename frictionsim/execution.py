@@ -80,11 +80,12 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def uses_fast_path(scenario: Scenario, engine: str = "auto") -> bool:
+def uses_fast_path(scenario: Scenario, engine: str = "auto", where: str = "") -> bool:
     """Whether ``engine`` runs ``scenario`` on the vectorized fast path.
 
     Raises :class:`SimulationError` for an unknown engine, or for ``fast`` on
-    a scenario the fast path cannot reproduce exactly.
+    a scenario the fast path cannot reproduce exactly (``where`` names it within a
+    study, such as a sweep's point: ``steps.pay.duration=0``).
     """
     if engine not in ENGINES:
         raise SimulationError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -92,7 +93,8 @@ def uses_fast_path(scenario: Scenario, engine: str = "auto") -> bool:
         return False
     reason = fastpath.unsupported_reason(scenario)
     if engine == "fast" and reason:
-        raise SimulationError(f"--engine fast cannot run '{scenario.name}': {reason}")
+        at = f" at {where}" if where else ""
+        raise SimulationError(f"--engine fast cannot run '{scenario.name}'{at}: {reason}")
     return reason is None
 
 
@@ -540,11 +542,12 @@ class Execution:
         """Whether a worker holds a call that :meth:`deliver` can finish."""
         return self._executor is not None and self._executor.holding
 
-    def fast(self, scenario: Scenario) -> bool:
-        """Whether ``scenario`` runs on the fast path (decided once per scenario)."""
+    def fast(self, scenario: Scenario, where: str = "") -> bool:
+        """Whether ``scenario`` runs on the fast path (decided once per scenario; ``where``
+        names it in a refusal, see :func:`uses_fast_path`)."""
         known = self._fast.get(id(scenario))
         if known is None or known[0] is not scenario:
-            known = (scenario, uses_fast_path(scenario, self.engine))
+            known = (scenario, uses_fast_path(scenario, self.engine, where))
             self._fast[id(scenario)] = known
         return known[1]
 
@@ -555,13 +558,15 @@ class Execution:
         what: str = "replications",
         advice: str = "shorten the horizon or use fewer replications",
         total: int | None = None,
+        labels: Sequence[str] | None = None,
     ) -> RunEstimate:
         """Say what the study will run, each ``(scenario, replications)``, before any work:
-        every engine is decided (an engine that cannot run a scenario is refused now),
-        the size is estimated and checked (unless ``force``), and the progress total is
-        ``total`` (default: every replication of ``runs``)."""
-        for scenario, _ in runs:
-            self.fast(scenario)
+        every engine is decided (an engine that cannot run a scenario is refused now,
+        named by its entry of ``labels`` where given, e.g. a sweep's point), the size is
+        estimated and checked (unless ``force``), and the progress total is ``total``
+        (default: every replication of ``runs``)."""
+        for k, (scenario, _) in enumerate(runs):
+            self.fast(scenario, labels[k] if labels else "")
         estimate = estimate_runs(runs, self.jobs, what, study, advice)
         if not self.force:
             check_run_size(estimate)

@@ -231,3 +231,28 @@ def test_names_the_csv_writes_unquoted_cannot_need_quoting(tmp_path, name, where
     with pytest.raises(ScenarioError) as refused:
         load_scenario(path)
     assert any(".name" in str(problem) for problem in refused.value.problems)
+
+
+def test_the_fast_engine_refuses_an_event_log_before_writing_anything(tmp_path):
+    """The fast path keeps no events of each customer: ``--engine fast --event-log`` is
+    refused in one line (not run on SimPy behind the user's back), no folder made."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump(SHOP, sort_keys=False))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["run", str(path), "-o", str(out), "--event-log", "csv", "--engine", "fast"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--event-log: the fast path keeps no events" in result.output
+    assert result.output.count("\n") == 1
+    assert "Traceback" not in result.output
+    assert not out.exists()
+
+
+def test_the_library_refuses_an_event_log_on_the_fast_engine(tmp_path):
+    from frictionsim.errors import SimulationError
+    from frictionsim.studies import run
+
+    with pytest.raises(SimulationError, match="fast path keeps no events"):
+        run(make_scenario(replications=1), engine="fast", event_dir=tmp_path, jobs=1)
+    assert list(tmp_path.iterdir()) == []

@@ -348,3 +348,32 @@ def test_the_fast_path_s_memory_does_not_grow_with_the_customers(spec, kernel):
 
     small, large = peak(2 * fastpath.CHUNK), peak(8 * fastpath.CHUNK)
     assert large < 1.2 * small, (small, large)  # the issue's bound: within 20 %
+
+
+def test_run_json_counts_the_replications_the_fast_path_left_to_simpy(tmp_path, monkeypatch):
+    """A replication with events at one instant goes to the SimPy engine (the same
+    numbers): the run still says ``engine: fast`` and ``run.json`` counts those."""
+    import json
+
+    from frictionsim.results import write_study
+    from frictionsim.studies import run
+
+    scenario = make_scenario(**{**QUEUES["overloaded-no-reneging"], "horizon": 300})
+    real, calls = fastpath._simulate, []
+
+    def tie_on_the_second(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise fastpath._Tie
+        return real(*args)
+
+    monkeypatch.setattr(fastpath, "_simulate", tie_on_the_second)
+    done = run(scenario, seed=5, replications=3, engine="fast", jobs=1)
+    assert [r.engine for r in done.results] == ["fast", "simpy", "fast"]
+    assert (done.engine, done.simpy_replications) == ("fast", 1)
+    write_study(done, tmp_path / "out", "s.yaml", False)
+    meta = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert (meta["engine"], meta["simpy_replications"]) == ("fast", 1)
+    simpy = run(scenario, seed=5, replications=3, engine="simpy", jobs=1)
+    assert (simpy.engine, simpy.simpy_replications) == ("simpy", 0)
+    assert simpy.summary == done.summary

@@ -80,9 +80,9 @@ def test_the_engine_is_decided_once_per_scenario(monkeypatch):
     decided = []
     real = execution.uses_fast_path
 
-    def counted(scenario, engine="auto"):
+    def counted(scenario, engine="auto", where=""):
         decided.append(scenario.name)
-        return real(scenario, engine)
+        return real(scenario, engine, where)
 
     monkeypatch.setattr(execution, "uses_fast_path", counted)
     run(shop(replications=7), jobs=1)
@@ -101,6 +101,19 @@ def test_an_engine_that_cannot_run_a_study_is_refused_before_any_work():
     with pytest.raises(SimulationError, match="--engine fast cannot run 'shop'"):
         run(queue, engine="fast", progress=lambda d, t: calls.append(d))
     assert calls == []
+
+
+def test_a_study_names_the_point_the_fast_engine_cannot_run():
+    """A sweep point (or a sensitivity move) that the fast path cannot run is named in
+    the refusal, before any work: the base scenario runs there, the point does not."""
+    queue = shop(steps=[{"name": "desk", "capacity": 1, "duration": 1, "wait_irritation": 1}])
+    params = [("steps.desk.duration", ["1", "0"])]
+    with pytest.raises(SimulationError) as caught:
+        sweep(queue, params, replications=1, engine="fast", jobs=1)
+    assert "cannot run 'shop' at steps.desk.duration=0: steps.desk has capacity and takes no" \
+        in str(caught.value)  # fmt: skip
+    assert sweep(queue, [("steps.desk.duration", ["1", "2"])], replications=1, engine="fast",
+                 jobs=1).points  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", list(studies(shop())))

@@ -80,6 +80,7 @@ def write_run(
         replications=len(run.results),
         jobs=run.jobs,
         engine=getattr(run, "engine", None),
+        **({"simpy_replications": n} if (n := getattr(run, "simpy_replications", 0)) else {}),
         runtime_seconds=round(run.runtime_seconds, 3),
         **({"precision": run.precision} if getattr(run, "precision", None) else {}),
         **({"uncertainty": run.uncertainty} if getattr(run, "uncertainty", None) else {}),

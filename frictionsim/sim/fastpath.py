@@ -201,6 +201,7 @@ KNOWN_RESULT_FIELDS = frozenset(
         "checkout_time_hist",
         "step_pass_minutes",
         "step_pass_minutes_sq",
+        "engine",
     }
 )
 
@@ -814,6 +815,7 @@ class _Counts:
                 wait_hist[i] = q.hist
         step0 = 4 + n_segs
         return RunResult(
+            engine="fast",
             visitors=self.visitors,
             orders=orders,
             revenue=sums[ORDER],

@@ -162,6 +162,9 @@ class RunResult:
     # squares (exact fixed-point sums, :func:`fixed_sum`, the same in every engine).
     step_pass_minutes: np.ndarray | None = None
     step_pass_minutes_sq: np.ndarray | None = None
+    #: The engine that ran this replication, ``"fast"`` or ``"simpy"``: provenance, not a
+    #: result (the engines' results are equal field for field), so left out of ``==``.
+    engine: str = field(default="simpy", compare=False, repr=False)
 
     @property
     def step_passed(self) -> np.ndarray:

@@ -61,7 +61,7 @@ class Run(FrameMixin):
     summary: dict[str, Any]
     runtime_seconds: float
     jobs: int
-    engine: str = "simpy"  # the engine that ran: "fast" or "simpy"
+    engine: str = "simpy"  # the engine that ran: "fast" (some replications or all) or "simpy"
     event_dir: Path | None = None
     #: With ``precision``: what was asked, reached, and the replications of each batch.
     precision: dict[str, Any] | None = field(default=None)
@@ -73,12 +73,27 @@ class Run(FrameMixin):
         """``summary.json``."""
         return self.summary
 
+    @property
+    def simpy_replications(self) -> int:
+        """With ``engine == "fast"``: the replications the fast path handed to the SimPy
+        engine (two events at one instant that only SimPy's event queue orders), with the
+        same results; 0 otherwise."""
+        if self.engine != "fast":
+            return 0
+        return sum(r.engine != "fast" for r in self.results)
+
     def replication_values(self) -> list[dict[str, Any]]:
         """Every metric of every replication, by its path in ``summary.json``."""
         return [
             {"replication": k, **flat_values(r, self.scenario)} for k, r in enumerate(self.results)
         ]
 
+
+#: Why ``engine="fast"`` and an event log do not go together.
+NO_FAST_EVENTS = (
+    "--event-log: the fast path keeps no events of each customer; "
+    "use --engine auto or simpy (the SimPy engine writes the log, with the same results)"
+)
 
 #: Replications a run with ``precision`` makes at most, unless told otherwise.
 MAX_REPLICATIONS = 1000
@@ -139,13 +154,14 @@ def run(
         replications = max(replications, 2)
     start = time.perf_counter()
     with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
+        if event_dir is not None and ex.engine == "fast":
+            raise SimulationError(NO_FAST_EVENTS)
         if event_dir is not None and isinstance(ex.executor, DaskExecutor):
             raise SimulationError(
                 "--event-log writes files on this machine; run it without a Dask scheduler"
             )
         largest = max_replications if precision else replications
         ex.plan([(scenario, largest)], total=replications)
-        fast = event_dir is None and ex.fast(scenario)
         batch = _Batches(ex, scenario, seed, event_dir, uncertainty)
         results = batch(0, replications)
         reached = None
@@ -153,7 +169,7 @@ def run(
             results, reached = _until_precise(batch, scenario, results, precision, max_replications)
         jobs = ex.jobs
     summary = summarize(scenario, results, seed, __version__)
-    used = "fast" if fast else "simpy"
+    used = "fast" if any(r.engine == "fast" for r in results) else "simpy"
     elapsed = time.perf_counter() - start
     drawn = None
     if uncertainty:

@@ -207,12 +207,13 @@ def sensitivity(
     )
 
 
-def _plan(ex: Execution, runs: Sequence[tuple[Scenario, int]]) -> None:
+def _plan(ex: Execution, runs: Sequence[tuple[Scenario, int]], labels: Sequence[str]) -> None:
     ex.plan(
         runs,
         study="sensitivity analysis",
         what="runs",
         advice="rank fewer parameters (--set), or use fewer replications or --samples",
+        labels=labels,
     )
 
 
@@ -230,7 +231,10 @@ def _one_at_a_time(
         else:
             moves.append((p, low, high, lo_s, hi_s))
     runs = [scenario] + [s for m in moves for s in m[3:]]
-    _plan(ex, [(s, replications) for s in runs])
+    labels = ["the base"] + [
+        f"{p.path}={_number_text(x)}" for p, low, high, _, _ in moves for x in (low, high)
+    ]
+    _plan(ex, [(s, replications) for s in runs], labels)
     seeds = replication_seeds(seed, replications)
     flat = ex.map([t for s in runs for t in ex.tasks(s, seeds)])
     what: list[tuple[str, str, Any]] = [("", "base", None)]
@@ -311,7 +315,9 @@ def _sobol(
             raise OptionError(f"a Sobol sample point is not a valid scenario: {', '.join(sets)}")
         variants.append(s)
         moved.append(dict(s.split("=", 1) for s in sets))
-    _plan(ex, [(s, 1) for s in variants])
+    labels = [f"Sobol sample {i} ({', '.join(f'{k}={v}' for k, v in m.items())})"
+              for i, m in enumerate(moved)]  # fmt: skip
+    _plan(ex, [(s, 1) for s in variants], labels)
     flat = ex.map([t for s in variants for t in ex.tasks(s, seqs)])
     records = [
         {"sample": i, **{p: float(v) for p, v in move.items()}, **flat_values(r, s)}

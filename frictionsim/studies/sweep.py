@@ -319,9 +319,8 @@ def sweep(
     """
     points, scenarios = sweep_points(scenario, params, overrides)
     names = [p for p, _ in params]
-    check_path_everywhere(
-        metric, scenarios, [", ".join(f"{n}={v}" for n, v in zip(names, p)) for p in points]
-    )
+    labels = [", ".join(f"{n}={v}" for n, v in zip(names, p)) for p in points]
+    check_path_everywhere(metric, scenarios, labels)
     seed = scenarios[0].seed if seed is None else seed
     replications = scenarios[0].replications if replications is None else replications
     with open_execution(execution, jobs, engine, scheduler, progress, force) as ex:
@@ -329,6 +328,7 @@ def sweep(
             [(s, replications) for s in scenarios],
             study="sweep",
             advice="use fewer --values or replications",
+            labels=labels,
         )
         return _sweep(ex, names, points, scenarios, seed, replications, metric, partial, resume)
 
