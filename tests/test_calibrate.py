@@ -80,6 +80,23 @@ def test_recovers_exits_at_three_steps(truth_csv):
     assert_recovered(result, TRUE_EXITS, max_se=0.01)
 
 
+def test_calibration_evaluations_share_one_pool(truth_csv, monkeypatch):
+    """Every evaluation of a fit runs on the one pool of its command, started once, and
+    the fit is the one a single process makes."""
+    from frictionsim import execution
+
+    monkeypatch.setattr(execution, "SERIAL_BELOW_CUSTOMERS", 0)  # really use the pool
+    start = three_steps([0.3, 0.05, 0.1], TRUE_IRRITATIONS, horizon=300)
+    funnel = parse_funnel(truth_csv, "observed.csv", start)
+    with Execution(jobs=2) as ex:
+        pooled = cal.calibrate(start, funnel, fit="exit:a", seed=7, sample=2, execution=ex)
+        assert isinstance(ex.executor, execution.LocalExecutor)
+        assert ex.executor.pools_started == 1
+        assert ex.done > 3  # several evaluations went through that pool
+    serial = cal.calibrate(start, funnel, fit="exit:a", seed=7, sample=2, jobs=1)
+    assert pooled.values == serial.values
+
+
 @pytest.mark.slow
 def test_recovers_irritation_at_two_steps(truth_csv):
     start = three_steps(TRUE_EXITS, [1.0, 0.5, 4.0])
