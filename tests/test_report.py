@@ -506,3 +506,44 @@ def test_a_parameter_without_any_effect_gets_no_tornado_row():
     ax = R.draw_sensitivity(fig, doc)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["moves"]
     assert "1 parameter without any effect not drawn" in ax.get_title("left")
+
+
+@pytest.mark.parametrize(
+    ("mean", "lo", "hi", "expected"),
+    [
+        (5 / 60, 0.0768, 0.0873, ("5.0 s", "4.6–5.2 s")),  # not 4–5 s: a decimal more
+        (5 / 60, 0.05, 0.1, ("5 s", "3–6 s")),
+        (0.5, 0.3, 0.7, ("30 s", "18–42 s")),
+        (8.9, 8.88, 8.91, ("8.90 min", "8.88–8.91 min")),
+        (45.0, 40.0, 50.0, ("45 min", "40–50 min")),
+        (90.0, 80.0, 100.0, ("1.5 h", "1.3–1.7 h")),
+        (2880.0, 2870.0, 2890.0, ("2.00 d", "1.99–2.01 d")),
+    ],
+)
+def test_a_mean_and_its_interval_share_one_unit_and_their_decimals(mean, lo, hi, expected):
+    from frictionsim.report.run_charts import _mean_and_range
+
+    assert _mean_and_range(mean, lo, hi) == expected
+
+
+def test_the_waiting_legend_gives_the_mean_wait_and_its_interval_in_one_unit():
+    """A mean wait of seconds: its interval in seconds too (it was in minutes)."""
+    import re
+
+    from .conftest import make_scenario
+
+    scenario = make_scenario(
+        arrivals={"rate": 2}, horizon=600,
+        steps=[{"name": "pay", "capacity": 2, "duration": {"dist": "exponential", "mean": 0.3},
+                "wait_irritation": 1}],
+    )  # fmt: skip
+    run = frictionsim.run(scenario, replications=3, jobs=1)
+    fig = Figure()
+    left, _ = R.plot_waiting(fig, run.summary, distributions(run.scenario, run.results))
+    (label,) = [t.get_text() for t in left.get_legend().get_texts()]
+    found = re.search(r"entrants ([\d.]+) (\w+) \(95% CI ([\d.]+)–([\d.]+) (\w+)\)", label)
+    assert found, label
+    mean, unit, lo, hi, ci_unit = found.groups()
+    assert unit == ci_unit
+    assert float(lo) <= float(mean) <= float(hi)
+    assert len(mean.partition(".")[2]) == len(lo.partition(".")[2]) == len(hi.partition(".")[2])

@@ -360,10 +360,22 @@ _TIME_TICKS = [
 _ROUND_TICKS = {1 / 60, 5 / 60, 0.5, 1, 5, 10, 30, 60, 300, 1440}
 
 
-def _minutes_range(lo: float, hi: float) -> str:
-    """A CI in minutes, with enough digits that its two ends differ."""
-    a, b = fmt_minutes(lo), fmt_minutes(hi)
-    return f"{a}–{b}" if a != b else f"{lo:.3g}–{hi:.3g} min"
+def _mean_and_range(mean: float, lo: float, hi: float) -> tuple[str, str]:
+    """A mean and its CI, both in the unit :func:`fmt_minutes` gives the mean, with one
+    number of decimals: enough that the CI's ends lie two or more units of the last digit
+    apart (``5.0 s``, ``4.6–5.2 s``; not ``4–5 s``)."""
+    if mean < 1:
+        k, unit, digits = 60.0, "s", 0
+    elif mean < 60:
+        k, unit, digits = 1.0, "min", 1 if mean < 10 else 0
+    elif mean < 1440:
+        k, unit, digits = 1 / 60, "h", 1
+    else:
+        k, unit, digits = 1 / 1440, "d", 1
+    while digits < 6 and round(hi * k * 10**digits) - round(lo * k * 10**digits) < 2:
+        digits += 1
+    a, b = f"{lo * k:.{digits}f}", f"{hi * k:.{digits}f}"
+    return f"{mean * k:.{digits}f} {unit}", f"{a}–{b} {unit}"
 
 
 def _time_axis(ax: Axes, edges: np.ndarray, counts: np.ndarray) -> None:
@@ -412,14 +424,17 @@ def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[st
         mean, ci = float(m["mean"]), _ci(m)
         if ci is not None:
             ax.axvspan(ci[0], ci[1], color="black", alpha=0.15, lw=0)
-        ci_text = f" (95% CI {_minutes_range(*ci)}{_clipped(m)})" if ci else ""
-        ax.axvline(mean, color="black", lw=1.5, label=f"mean {fmt_minutes(mean)}{ci_text}")
+        text, ci_text = fmt_minutes(mean), ""
+        if ci is not None:
+            text, span = _mean_and_range(mean, *ci)
+            ci_text = f" (95% CI {span}{_clipped(m)})"
+        ax.axvline(mean, color="black", lw=1.5, label=f"mean {text}{ci_text}")
     if not math.isnan(median):
         ax.axvline(median, color="#E69F00", lw=1.5, ls="--", label=f"median {fmt_minutes(median)}")
     ax.set_xlabel("time from arrival to order (log scale)")
     ax.set_ylabel("orders per replication, per bin (20 bins per decade)")
     ax.set_ylim(0, max(counts.max(initial=0) * 1.15, 1e-9))
-    note = f"; {under:,.1f} under 0.6 s not shown" if under > 0 else ""
+    note = f"; {under:,.1f} per replication under 0.6 s not shown" if under > 0 else ""
     ax.legend(
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
@@ -460,11 +475,14 @@ def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, 
         if p_wait and p_wait.get("mean") is not None:
             label += f": {fmt_pct(p_wait['mean'])} of entrants wait"
         if mean_wait and mean_wait.get("mean") is not None:
-            ci = _ci(mean_wait)
-            ci_text = f" (95% CI {_minutes_range(*ci)}{_clipped(mean_wait)})" if ci else ""
-            label += f"\nmean wait over all entrants {fmt_minutes(mean_wait['mean'])}{ci_text}"
+            ci, mean = _ci(mean_wait), float(mean_wait["mean"])
+            text, ci_text = fmt_minutes(mean), ""
+            if ci is not None:
+                text, span = _mean_and_range(mean, *ci)
+                ci_text = f" (95% CI {span}{_clipped(mean_wait)})"
+            label += f"\nmean wait over all entrants {text}{ci_text}"
         if under > 0:
-            label += f"\n{under:,.1f} waits under 0.6 s not shown"
+            label += f"\n{under:,.1f} waits per replication under 0.6 s not shown"
         left.stairs(counts, edges, color=SERIES[k % len(SERIES)], lw=2, label=label)
     edges = np.asarray(distributions["wait"]["edges"], dtype=float)[1:]
     _time_axis(left, edges, all_counts)
