@@ -68,6 +68,21 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: What click raises to show the help for a command given no arguments (click >= 8.2).
+_HELP_ERRORS = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _usage_line(exc: click.exceptions.UsageError, ctx: click.Context) -> None:
+    """A usage error (an option out of range, a missing argument) as one line, as every
+    other error, with where to read more, and its exit code (2)."""
+    if isinstance(exc, _HELP_ERRORS):  # a bare `frictionsim`: the help, as click prints it
+        raise exc
+    where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+    message = one_line(exc.format_message()).rstrip(".")
+    click.echo(f"error: {message}; see '{where} --help'", err=True)
+    ctx.exit(exc.exit_code)
+
+
 class _Group(click.Group):
     """Prints user-facing errors as clean lines with their exit codes.
 
@@ -75,6 +90,13 @@ class _Group(click.Group):
     ``OSError`` as ``error: FILE: reason``, any other exception as an internal
     error to report. With ``FRICTIONSIM_DEBUG=1`` those are raised instead.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:  # the group's own options (``frictionsim --bogus``)
+            return super().parse_args(ctx, args)
+        except click.exceptions.UsageError as exc:
+            _usage_line(exc, ctx)
+            raise  # not reached: _usage_line exits
 
     def invoke(self, ctx: click.Context) -> Any:
         written = _written()
@@ -96,6 +118,8 @@ class _Group(click.Group):
                 message = f"interrupted after the results were written in full to {written[-1]}"
             click.echo(message, err=True)
             ctx.exit(130)
+        except click.exceptions.UsageError as exc:
+            _usage_line(exc, ctx)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except Exception as exc:

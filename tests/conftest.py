@@ -59,6 +59,27 @@ def _debug(monkeypatch):
     monkeypatch.setenv("FRICTIONSIM_DEBUG", "1")
 
 
+@pytest.fixture(autouse=True)
+def _no_worker_left_behind():
+    """Every test ends with its worker processes: a pool left open is a leak of the code
+    under test (and would keep pytest from exiting). Blamed on the test that left it, and
+    ended, so that the next tests do not inherit it."""
+    import multiprocessing
+    import time
+
+    def pool_workers() -> list:  # (not daemons, such as a module's Dask cluster)
+        return [p for p in multiprocessing.active_children() if not p.daemon]
+
+    yield
+    deadline = time.monotonic() + 10  # a pool shut down without waiting ends soon after
+    while (left := pool_workers()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for process in left:
+        process.kill()
+        process.join(5)
+    assert not left, f"worker processes left running: {left}"
+
+
 @pytest.fixture
 def tmp_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

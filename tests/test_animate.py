@@ -106,6 +106,17 @@ def test_a_user_s_file_of_that_name_is_never_replaced(run_folder, tmp_path):
     assert elsewhere.read_bytes()[:6] == b"GIF89a"
 
 
+def test_a_pipe_is_never_replaced_even_with_force(run_folder, tmp_path):
+    import os
+
+    pipe = tmp_path / "pipe.gif"
+    os.mkfifo(pipe)
+    result = invoke("animate", run_folder, "-o", pipe, "--seconds", 1, "--fps", 2, "--force")
+    assert result.exit_code == 1, result.output
+    assert "pipe.gif: is a device, a pipe or a socket, not a file frictionsim may" in result.output
+    assert pipe.is_fifo()
+
+
 @pytest.mark.parametrize(
     ("options", "code", "message"),
     [

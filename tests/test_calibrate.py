@@ -457,6 +457,77 @@ def test_cli_refuses_to_overwrite_an_input(files):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("kind", ["fifo", "link", "socket"])
+def test_cli_never_replaces_what_is_not_a_file_even_with_force(files, tmp_cwd, kind):
+    """A pipe, a link or a device where a written file would go is refused before the
+    fit, with or without --force: it is never replaced by a regular file."""
+    import os
+
+    scenario, funnel = files
+    out = tmp_cwd / "cal.yaml"
+    target = tmp_cwd / "cal.fit.png"  # a companion file: refused as well as the scenario
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "link":
+        (tmp_cwd / "mine.txt").write_text("mine")
+        target.symlink_to("mine.txt")
+    else:  # (not /dev/null: a regression must not replace the machine's)
+        import socket
+
+        server = socket.socket(socket.AF_UNIX)
+        server.bind("cal.fit.png")  # relative: the socket path limit is ~108 bytes
+        server.close()
+    result = invoke("calibrate", scenario, "--funnel", funnel, "--fit", "exit:a", "--out", out,
+                    "--force", "--max-evaluations", 10)  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "not a file frictionsim may replace" in result.output
+    assert result.output.count("\n") == 1
+    assert not (out.is_file() and not out.is_symlink() and out.exists())
+    if kind == "link":
+        assert target.is_symlink()
+        assert (tmp_cwd / "mine.txt").read_text() == "mine"
+    if kind == "socket":
+        assert target.is_socket()
+
+
+def test_cli_refuses_a_name_too_long_before_the_fit(files, tmp_cwd):
+    scenario, funnel = files
+    out = "a" * 250 + ".yaml"  # its .report.html would be 262 bytes
+    result = invoke("calibrate", scenario, "--funnel", funnel, "--fit", "exit:a", "--out", out)
+    assert result.exit_code == 1, result.output
+    assert "the file name is too long" in result.output
+    assert list(tmp_cwd.glob("a*")) == []
+
+
+def test_a_full_disk_leaves_no_calibrated_scenario_without_its_fit(files, tmp_cwd, monkeypatch):
+    """The four files are written all or none: a disk that fills up at the chart leaves
+    none of them (and no temporary file)."""
+    import errno
+
+    scenario, funnel = files
+    real = Path.write_bytes
+
+    def full_at_the_chart(self, data):
+        if ".fit.png" in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full_at_the_chart)
+    result = invoke("calibrate", scenario, "--funnel", funnel, "--fit", "exit:a", "--sample", 1,
+                    "--max-evaluations", 10, "--out", "cal/c.yaml")  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "no space left on device while writing cal/c.fit.png" in result.output
+    assert sorted(p.name for p in (tmp_cwd / "cal").iterdir()) == []
+
+
+def test_cli_refuses_an_empty_out_in_one_line(files):
+    scenario, funnel = files
+    result = invoke("calibrate", scenario, "--funnel", funnel, "--out", "")
+    assert result.exit_code == 1, result.output
+    assert "give a file name such as calibrated.yaml" in result.output
+    assert "internal error" not in result.output
+
+
 def test_cli_refuses_exit_and_irritation_at_the_same_step(files):
     scenario, funnel = files
     result = invoke(

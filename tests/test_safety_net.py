@@ -70,11 +70,25 @@ def test_debug_raises_the_error_itself(scenario_file, monkeypatch):
     assert isinstance(result.exception, TypeError)
 
 
-def test_usage_errors_are_still_click_s(scenario_file, monkeypatch):
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["run", "S", "--jobs", "0"], "error: Invalid value for '--jobs' / '-j': 0 is not in "
+         "the range 1<=x<=1024; see 'cli run --help'"),
+        (["run"], "error: Missing argument 'FILE'; see 'cli run --help'"),
+        (["nosuch"], "error: No such command 'nosuch'; see 'cli --help'"),
+        (["--bogus"], "error: No such option: --bogus; see 'cli --help'"),
+        (["sweep", "S", "--param", "x"], "error: Missing option '--values'; see 'cli sweep --help'"),
+    ],
+)  # fmt: skip
+def test_usage_errors_are_one_line_with_exit_2(scenario_file, monkeypatch, args, line):
     monkeypatch.delenv("FRICTIONSIM_DEBUG")
-    result = CliRunner().invoke(cli, ["run", str(scenario_file), "--jobs", "0"])
+    args = [str(scenario_file) if a == "S" else a for a in args]
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
-    assert "Invalid value for '--jobs'" in result.output
+    assert result.output.replace("No such option '--bogus'", "No such option: --bogus") == (
+        line + "\n"
+    )  # (click words it either way, by version)
 
 
 def test_an_interrupt_after_the_results_are_written_says_they_are(scenario_file, monkeypatch):
@@ -113,3 +127,43 @@ def test_a_killed_chart_child_is_a_worker_that_ended_not_an_internal_error(
     monkeypatch.setattr(drawing, "draw_part", killed)
     with pytest.raises(BrokenProcessPool, match="ended with code 9"):
         drawing.draw_split({"scenario": "x"}, None, None, (), ())
+
+
+def _add_one(x):
+    return x + 1
+
+
+def test_numba_without_a_writable_cache_still_compiles(monkeypatch):
+    """Neither the package's folder nor $HOME writable (a system user): numba cannot
+    cache the compiled code, so it is compiled in each process instead of failing."""
+    numba = pytest.importorskip("numba")
+    from frictionsim.sim import fcfs
+
+    real, asked = numba.njit, []
+
+    def no_locator(*args, cache=False, **options):
+        asked.append(cache)
+        if cache:
+            raise RuntimeError("cannot cache function '_add_one': no locator available")
+        return real(*args, **options)
+
+    monkeypatch.setattr(numba, "njit", no_locator)
+    assert fcfs.jit(_add_one, nogil=True)(41) == 42
+    assert asked[:2] == [True, False]  # (numba calls njit itself for what it compiles)
+
+
+def test_matplotlib_s_notes_on_an_unwritable_home_stay_off_stderr(tmp_path):
+    """With $HOME a file, matplotlib makes a temporary config folder and logs that it
+    did; a command's stderr keeps to its one line."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.write_text("not a folder")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "XDG_"))}
+    code = "import frictionsim.report.common"
+    done = subprocess.run([sys.executable, "-c", code], env={**env, "HOME": str(home)},
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""

@@ -250,3 +250,22 @@ def test_studies_name_the_service_s_metrics_only_where_there_is_a_service():
     # a step that is nowhere is unknown, whatever the metric's name
     with pytest.raises(OptionError, match=re.escape("unknown metric 'steps.nowhere.p_wait'")):
         check_path("steps.nowhere.p_wait", with_service)
+
+
+def test_contacts_of_their_own_count_in_the_size_of_a_run():
+    """`service.arrivals` at a billion an hour is refused before any work, as the same
+    rate of visitors is: the estimate counts those contacts too."""
+    from frictionsim.errors import RunTooLargeError
+    from frictionsim.execution import check_run_size, estimate_run
+
+    def shop(contacts):
+        service = {"steps": [{"name": "chat", "duration": 1}], **contacts}
+        return make_scenario(horizon="1d", arrivals={"rate": 0.01}, steps=[{"name": "buy"}],
+                             service=service)  # fmt: skip
+
+    quiet, flooded = shop({}), shop({"arrivals": {"rate": "1e9/h"}})
+    assert quiet.expected_arrivals == pytest.approx(0.01 * 1440)
+    assert flooded.expected_arrivals == pytest.approx(0.01 * 1440 + 1e9 / 60 * 1440)
+    with pytest.raises(RunTooLargeError, match="would simulate about 48,000,000,"):
+        check_run_size(estimate_run(flooded, 2, 2))
+    check_run_size(estimate_run(quiet, 2, 2))  # not refused

@@ -49,7 +49,12 @@ settings applied locally. Identical inputs give identical bytes.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import Any
+
+# matplotlib's notes (such as the temporary config folder it makes when $HOME cannot be
+# written) are not a frictionsim user's business: without a handler they reach stderr.
+logging.getLogger("matplotlib").addHandler(logging.NullHandler())
 
 #: The module of each name: imported when the name is first used.
 _EXPORTS = {

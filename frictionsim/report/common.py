@@ -21,6 +21,7 @@ Names with a leading underscore are shared by the modules of this package only.
 from __future__ import annotations
 
 import io
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -194,7 +195,11 @@ def render_png(
     """PNG bytes of a figure drawn by ``draw(fig)``, slide size unless ``size`` (inches) and
     ``dpi`` say otherwise; deterministic. ``software``: the PNG's Software text, which says
     who wrote it (none by default: no matplotlib version in the file)."""
-    with mpl.rc_context(_RC):
+    # Extreme numbers (a value near 1e308 in a results file) make matplotlib warn of
+    # overflows and layouts it could not apply: the chart is still drawn, and the warnings
+    # would be lines of stderr the user can do nothing with.
+    with mpl.rc_context(_RC), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         fig = Figure(figsize=size, dpi=dpi, layout="constrained")
         FigureCanvasAgg(fig)
         draw(fig)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from ..errors import ResultsError
 from .atomic import (
+    check_replaceable,
     event_folder,
     recover_stale,
     replace_files,
@@ -106,6 +107,7 @@ __all__ = [
     "SYSTEM_FILES",
     "WRITERS",
     "ResultsError",
+    "check_replaceable",
     "check_writable",
     "comparison_rows",
     "csv_text",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import documents
 from ..errors import OptionError, ResultsError, visible
-from .atomic import write_atomic
+from .atomic import check_replaceable, write_atomic
 from .folders import MARKER, owned_files
 from .reading import _check_folder, _check_redraw, _read_json, _replace_with_manifest
 
@@ -72,6 +72,7 @@ def write_animation(
         raise OptionError(f"--out: {visible(str(out))} is a link or a folder; name a file")
     if not out.parent.is_dir():
         raise OptionError(f"--out: {visible(str(out.parent))}: no such folder")
+    check_replaceable(out)  # a device or a pipe is never replaced, even with --force
     if out.suffix.lower() == ".mp4":
         from ..report.animation import mp4_writer_available
 

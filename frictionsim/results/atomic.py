@@ -29,10 +29,11 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from ..errors import ResultsError
+from ..errors import ResultsError, visible
 from .folders import (
     _TEMP,
     MARKER,
+    NAME_MAX,
     SIBLING_KINDS,
     _check_writable,
     _is_temporary,
@@ -237,9 +238,28 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def write_atomic(path: Path, content: bytes) -> None:
-    """Replace ``path`` with ``content`` at once: write a temporary sibling, then rename."""
+def check_replaceable(path: Path) -> None:
+    """Refuse to write a file over ``path`` where something other than a regular file is
+    there: a device (``/dev/null``), a pipe, a socket or a link would be replaced by a
+    file (not written through), whatever ``--force`` says. Also a name too long for a
+    file name, so that a command can refuse it before any work."""
     path = Path(path)
+    if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
+        what = "a folder" if path.is_dir() else "a link" if path.is_symlink() else (
+            "a device, a pipe or a socket")  # fmt: skip
+        raise ResultsError(
+            f"{visible(str(path))}: is {what}, not a file frictionsim may replace; "
+            "choose another file name"
+        )
+    if len(os.fsencode(path.name)) > NAME_MAX:
+        raise ResultsError(f"{visible(str(path))}: the file name is too long for a file")
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Replace ``path`` with ``content`` at once: write a temporary sibling, then rename.
+    Refused where ``path`` is not a regular file (:func:`check_replaceable`)."""
+    path = Path(path)
+    check_replaceable(path)
     tmp = path.parent / hidden_name(path.name, "tmp")
     try:
         tmp.write_bytes(content)
@@ -255,8 +275,11 @@ def write_atomic(path: Path, content: bytes) -> None:
 def replace_files(folder: Path, files: dict[str, bytes], remove: Sequence[str] = ()) -> None:
     """Replace the ``files`` of ``folder`` (name → bytes) and delete ``remove``, all or
     none: every file is written under a temporary name first, and only when all are
-    written are they renamed into place (signals held back meanwhile)."""
+    written are they renamed into place (signals held back meanwhile). Refused where one
+    of them is not a regular file (:func:`check_replaceable`)."""
     folder = Path(folder)
+    for name in files:
+        check_replaceable(folder / name)
     temporary: dict[str, Path] = {}
     try:
         for name, content in files.items():

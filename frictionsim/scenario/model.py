@@ -882,9 +882,12 @@ class Scenario(_Model):
     @cached_property
     def expected_arrivals(self) -> float:
         """Expected customers simulated per replication: the visitors of the horizon and
-        those of the warm-up before it (run, not counted), profiles included."""
+        those of the warm-up before it (run, not counted), profiles included, and the
+        service contacts that come on their own (``service.arrivals``)."""
         base = self.base
         visits = base.customers * self.arrival_span / base.between_purchases if base else 0.0
+        if self.service is not None and self.service.arrivals is not None:
+            visits += self.service_scenario.expected_arrivals  # type: ignore[union-attr]
         if self.warmup <= 0:
             return self.expected_visitors + visits
         # hour by hour from the start of the warm-up (minute -warmup of the clock): at

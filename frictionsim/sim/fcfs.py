@@ -37,6 +37,18 @@ def _use_numba() -> bool:
     return True
 
 
+def jit(function: Callable, **options: Any) -> Callable:
+    """``function`` compiled by numba (``options`` as ``numba.njit``'s), its machine code
+    cached on disk where numba finds a writable place (the package's ``__pycache__``,
+    ``~/.cache`` or ``NUMBA_CACHE_DIR``), else compiled again in each process."""
+    import numba
+
+    try:
+        return numba.njit(cache=True, **options)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return numba.njit(cache=False, **options)(function)
+
+
 if _use_numba():
     from numba.extending import register_jitable as _jitable
 else:
@@ -292,9 +304,7 @@ def walk(
 def _compile() -> Callable[..., tuple] | None:
     if not _use_numba():
         return None
-    import numba
-
-    return numba.njit(cache=True, nogil=True)(walk)
+    return jit(walk, nogil=True)
 
 
 _compiled: list[Callable[..., tuple] | None] = []

@@ -153,13 +153,11 @@ def walk(  # pragma: no cover - compiled; the array code is its reference
 
 
 def _compile() -> Callable[..., None] | None:
-    from .fcfs import _use_numba  # numba is loaded here, when first needed
+    from .fcfs import _use_numba, jit  # numba is loaded here, when first needed
 
     if not _use_numba():
         return None
-    import numba
-
-    return numba.njit(cache=True, nogil=True)(walk)
+    return jit(walk, nogil=True)
 
 
 _compiled: list[Callable[..., None] | None] = []

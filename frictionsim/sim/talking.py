@@ -265,16 +265,14 @@ def compiled_loop() -> Any:
 
 
 def _compile_loop() -> Any:
-    from .fcfs import _use_numba
+    from .fcfs import _use_numba, jit
 
     if not _use_numba():
         return None
-    import numba
-
     with warnings.catch_warnings():  # e.g. no writable cache folder: still compiled
         warnings.simplefilter("ignore")
         try:
-            loop = numba.njit(cache=True)(_speak_loop)
+            loop = jit(_speak_loop)
             rng = np.random.default_rng(0)
             probe = np.zeros(4)
             law = np.zeros(4)

@@ -969,16 +969,20 @@ def written_by_calibrate(path: Path) -> bool:
 def check_output(out: Path, inputs: Sequence[Path], force: bool = False) -> None:
     """Refuse, before any work, an output that would replace an input, a folder, or a
     file that ``frictionsim calibrate`` did not write (unless ``force``)."""
+    if not out.name or out.is_dir():
+        raise FrictionsimError(
+            f"--out {visible(str(out))}: is a folder; give a file name such as calibrated.yaml"
+        )
     for path in inputs:
         for written in written_paths(out):
             if written.resolve() == Path(path).resolve():
                 raise CalibrationError(
                     f"--out {out}: would overwrite the input {path}; choose another file"
                 )
-    if out.is_dir():
-        raise FrictionsimError(
-            f"--out {out}: is a folder; give a file name such as calibrated.yaml"
-        )
+    from ..results import check_replaceable
+
+    for written in written_paths(out):  # a device, a pipe, a link: never, even with --force
+        check_replaceable(written)
     if not force:
         for written in written_paths(out):
             if os.path.lexists(written) and not written_by_calibrate(written):
@@ -1073,7 +1077,7 @@ def write_calibration(
     ``*.report.html`` (the fit in words, the chart inside it), each atomically. A file
     there that ``frictionsim calibrate`` did not write is replaced only with ``force``."""
     from ..report import calibration_report, fit_chart_png
-    from ..results import csv_text, write_atomic, write_error
+    from ..results import csv_text, replace_files, write_error
 
     out = Path(out)
     check_output(out, [], force)
@@ -1094,8 +1098,8 @@ def write_calibration(
         files[png_path] = png
         document = calibration_document(cal, out)
         files[report_path(out)] = calibration_report(document, png_path.name, png, PNG_SOFTWARE)
-    for path, data in files.items():
-        write_atomic(path, data)
+    # all or none: a full disk leaves the files of before, not a scenario without its fit
+    replace_files(out.parent, {path.name: data for path, data in files.items()})
     return list(files)
 
 
