@@ -79,15 +79,22 @@ def fmt_pct(x: float) -> str:
     return f"{x:.1%}"
 
 
+def _minutes_unit(m: float) -> tuple[float, str, int]:
+    """The unit a reader expects for ``m`` minutes: its factor from minutes, its name,
+    and the decimals written in it."""
+    if m < 1:
+        return 60.0, "s", 0
+    if m < 60:
+        return 1.0, "min", 1 if m < 10 else 0
+    if m < 1440:
+        return 1 / 60, "h", 1
+    return 1 / 1440, "d", 1
+
+
 def fmt_minutes(m: float) -> str:
     """A duration given in minutes, in the unit a reader expects."""
-    if m < 1:
-        return f"{m * 60:.0f} s"
-    if m < 60:
-        return f"{m:.1f} min" if m < 10 else f"{m:.0f} min"
-    if m < 1440:
-        return f"{m / 60:.1f} h"
-    return f"{m / 1440:.1f} d"
+    k, unit, digits = _minutes_unit(m)
+    return f"{m * k:.{digits}f} {unit}"
 
 
 def _signed(f: Callable[[float], str]) -> Callable[[float], str]:
@@ -199,7 +206,8 @@ def render_png(
     # overflows and layouts it could not apply: the chart is still drawn, and the warnings
     # would be lines of stderr the user can do nothing with.
     with mpl.rc_context(_RC), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow in matplotlib's ticker
+        warnings.simplefilter("ignore", UserWarning)  # constrained_layout not applied
         fig = Figure(figsize=size, dpi=dpi, layout="constrained")
         FigureCanvasAgg(fig)
         draw(fig)

@@ -36,6 +36,7 @@ from .common import (
     _clipped,
     _labelled,
     _mean,
+    _minutes_unit,
     _reps,
     _suptitle,
     fmt_count,
@@ -364,18 +365,21 @@ def _mean_and_range(mean: float, lo: float, hi: float) -> tuple[str, str]:
     """A mean and its CI, both in the unit :func:`fmt_minutes` gives the mean, with one
     number of decimals: enough that the CI's ends lie two or more units of the last digit
     apart (``5.0 s``, ``4.6–5.2 s``; not ``4–5 s``)."""
-    if mean < 1:
-        k, unit, digits = 60.0, "s", 0
-    elif mean < 60:
-        k, unit, digits = 1.0, "min", 1 if mean < 10 else 0
-    elif mean < 1440:
-        k, unit, digits = 1 / 60, "h", 1
-    else:
-        k, unit, digits = 1 / 1440, "d", 1
+    k, unit, digits = _minutes_unit(mean)
     while digits < 6 and round(hi * k * 10**digits) - round(lo * k * 10**digits) < 2:
         digits += 1
     a, b = f"{lo * k:.{digits}f}", f"{hi * k:.{digits}f}"
     return f"{mean * k:.{digits}f} {unit}", f"{a}–{b} {unit}"
+
+
+def _mean_minutes(m: dict[str, Any]) -> str:
+    """A described mean of minutes with its CI where it has one: ``4.6 s (95% CI
+    3.8–5.5 s)``, both in one unit."""
+    mean, ci = float(m["mean"]), _ci(m)
+    if ci is None:
+        return fmt_minutes(mean)
+    text, span = _mean_and_range(mean, *ci)
+    return f"{text} (95% CI {span}{_clipped(m)})"
 
 
 def _time_axis(ax: Axes, edges: np.ndarray, counts: np.ndarray) -> None:
@@ -424,11 +428,7 @@ def plot_checkout_time(ax: Axes, summary: dict[str, Any], distributions: dict[st
         mean, ci = float(m["mean"]), _ci(m)
         if ci is not None:
             ax.axvspan(ci[0], ci[1], color="black", alpha=0.15, lw=0)
-        text, ci_text = fmt_minutes(mean), ""
-        if ci is not None:
-            text, span = _mean_and_range(mean, *ci)
-            ci_text = f" (95% CI {span}{_clipped(m)})"
-        ax.axvline(mean, color="black", lw=1.5, label=f"mean {text}{ci_text}")
+        ax.axvline(mean, color="black", lw=1.5, label=f"mean {_mean_minutes(m)}")
     if not math.isnan(median):
         ax.axvline(median, color="#E69F00", lw=1.5, ls="--", label=f"median {fmt_minutes(median)}")
     ax.set_xlabel("time from arrival to order (log scale)")
@@ -475,12 +475,7 @@ def plot_waiting(fig: Figure, summary: dict[str, Any], distributions: dict[str, 
         if p_wait and p_wait.get("mean") is not None:
             label += f": {fmt_pct(p_wait['mean'])} of entrants wait"
         if mean_wait and mean_wait.get("mean") is not None:
-            ci, mean = _ci(mean_wait), float(mean_wait["mean"])
-            text, ci_text = fmt_minutes(mean), ""
-            if ci is not None:
-                text, span = _mean_and_range(mean, *ci)
-                ci_text = f" (95% CI {span}{_clipped(mean_wait)})"
-            label += f"\nmean wait over all entrants {text}{ci_text}"
+            label += f"\nmean wait over all entrants {_mean_minutes(mean_wait)}"
         if under > 0:
             label += f"\n{under:,.1f} waits per replication under 0.6 s not shown"
         left.stairs(counts, edges, color=SERIES[k % len(SERIES)], lw=2, label=label)

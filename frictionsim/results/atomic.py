@@ -245,8 +245,12 @@ def check_replaceable(path: Path) -> None:
     file name, so that a command can refuse it before any work."""
     path = Path(path)
     if os.path.lexists(path) and (path.is_symlink() or not path.is_file()):
-        what = "a folder" if path.is_dir() else "a link" if path.is_symlink() else (
-            "a device, a pipe or a socket")  # fmt: skip
+        if path.is_dir():
+            what = "a folder"
+        elif path.is_symlink():
+            what = "a link"
+        else:
+            what = "a device, a pipe or a socket"
         raise ResultsError(
             f"{visible(str(path))}: is {what}, not a file frictionsim may replace; "
             "choose another file name"

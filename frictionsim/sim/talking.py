@@ -269,7 +269,7 @@ def _compile_loop() -> Any:
 
     if not _use_numba():
         return None
-    with warnings.catch_warnings():  # e.g. no writable cache folder: still compiled
+    with warnings.catch_warnings():  # numba's notes while it tries the loop: not the user's
         warnings.simplefilter("ignore")
         try:
             loop = jit(_speak_loop)

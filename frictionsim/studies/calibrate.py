@@ -973,18 +973,19 @@ def check_output(out: Path, inputs: Sequence[Path], force: bool = False) -> None
         raise FrictionsimError(
             f"--out {visible(str(out))}: is a folder; give a file name such as calibrated.yaml"
         )
+    paths = written_paths(out)
     for path in inputs:
-        for written in written_paths(out):
+        for written in paths:
             if written.resolve() == Path(path).resolve():
                 raise CalibrationError(
                     f"--out {out}: would overwrite the input {path}; choose another file"
                 )
     from ..results import check_replaceable
 
-    for written in written_paths(out):  # a device, a pipe, a link: never, even with --force
+    for written in paths:  # a device, a pipe, a link: never, even with --force
         check_replaceable(written)
     if not force:
-        for written in written_paths(out):
+        for written in paths:
             if os.path.lexists(written) and not written_by_calibrate(written):
                 raise ResultsError(
                     f"{written}: exists and was not written by frictionsim calibrate; add "

@@ -304,7 +304,7 @@ def _sobol(
     problem = {"num_vars": len(params), "names": [p.path for p in params], "bounds": bounds}
     points = sobol_sample.sample(problem, samples, calc_second_order=False, seed=seed % 2**32)
     seqs = replication_seeds(seed, 1)
-    variants, moved = [], []
+    variants, moved, labels = [], [], []
     for row in points:
         sets = []
         for p, x in zip(params, row):
@@ -315,8 +315,7 @@ def _sobol(
             raise OptionError(f"a Sobol sample point is not a valid scenario: {', '.join(sets)}")
         variants.append(s)
         moved.append(dict(s.split("=", 1) for s in sets))
-    labels = [f"Sobol sample {i} ({', '.join(f'{k}={v}' for k, v in m.items())})"
-              for i, m in enumerate(moved)]  # fmt: skip
+        labels.append(f"Sobol sample {len(labels)} ({', '.join(sets)})")
     _plan(ex, [(s, 1) for s in variants], labels)
     flat = ex.map([t for s in variants for t in ex.tasks(s, seqs)])
     records = [
